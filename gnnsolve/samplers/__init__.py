@@ -1,0 +1,1 @@
+"""One module per front door: each defines a dimod sampler."""
