@@ -9,12 +9,14 @@ from gnnsolve.errors import (
     UnsupportedModelError,
 )
 from gnnsolve.qubo import CompiledBQM
+from gnnsolve.samplers.pignn import GNNSampler
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CompiledBQM",
     "FileFormatError",
+    "GNNSampler",
     "InvalidModelError",
     "MissingDependencyError",
     "ModelTooLargeError",

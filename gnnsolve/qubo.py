@@ -83,7 +83,7 @@ class CompiledBQM:
                 "build one with dimod.BQM(...) or dimod.BQM.from_qubo(...)"
             )
         if bqm.dtype == object:
-            raise TypeError("BQMs with object dtype are not supported; use float64 biases")
+            bqm = dimod.BinaryQuadraticModel(bqm, dtype=np.float64)
         check_finite(bqm)
         self.vartype = bqm.vartype
         self.variables: list[Hashable] = list(bqm.variables)
@@ -186,7 +186,7 @@ class CompiledBQM:
         **vectors: Sequence,
     ) -> dimod.SampleSet:
         """A SampleSet of 0/1 states ``x`` in the user's labels and vartype, energies on ``bqm``."""
-        states = self.from_binary(x).reshape(-1, self.num_variables)
+        states = self.from_binary(x)
         return dimod.SampleSet.from_samples_bqm(
             (states, self.variables), bqm, info=info or {}, **vectors
         )

@@ -26,11 +26,6 @@ import torch
 
 __all__ = ["SparseOperator", "spmm"]
 
-# CSR support is marked beta by torch; the operations used here (construction and
-# sparse @ dense) are stable and covered by gnnsolve's tests.
-warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
-warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
-
 
 class _SpMM(torch.autograd.Function):
     @staticmethod
@@ -68,9 +63,13 @@ class SparseOperator:
         symmetric: bool = False,
     ) -> "SparseOperator":
         """Build from COO triplets (duplicates are summed)."""
-        coo = torch.sparse_coo_tensor(torch.stack([rows, cols]), values, (size, size)).coalesce()
-        matrix = coo.to_sparse_csr()
-        matrix_t = matrix if symmetric else coo.t().coalesce().to_sparse_csr()
+        with warnings.catch_warnings():
+            # torch marks CSR as beta; construction and sparse @ dense are all gnnsolve uses.
+            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+            warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly")
+            coo = torch.sparse_coo_tensor(torch.stack([rows, cols]), values, (size, size)).coalesce()
+            matrix = coo.to_sparse_csr()
+            matrix_t = matrix if symmetric else coo.t().coalesce().to_sparse_csr()
         return cls(matrix, matrix_t)
 
     @classmethod

@@ -54,7 +54,10 @@ class _Phase:
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
     """``"cpu"``, ``"cuda"``, ``"cuda:1"`` or a torch device; a clear error if CUDA is absent."""
-    resolved = torch.device("cpu" if device is None else device)
+    try:
+        resolved = torch.device("cpu" if device is None else device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}") from None
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(
             f"device={str(device)!r} was asked for but torch sees no CUDA GPU "

@@ -1,0 +1,228 @@
+"""GNNSampler (PI-GNN): dimod conformance, quality on proven optima, seeds, composites, bad input."""
+
+import json
+import time
+import unittest
+
+import dimod
+import dimod.testing
+import networkx as nx
+import numpy as np
+import pytest
+import torch
+from dwave.preprocessing import SpinReversalTransformComposite
+from dwave.samplers import SteepestDescentComposite
+from torch_geometric.nn import GCNConv, SAGEConv
+from torch_geometric.utils import from_networkx
+
+from gnnsolve import GNNSampler
+from gnnsolve.adapters.datasets import shared_data_dir
+from gnnsolve.adapters.graphs import maxcut_bqm
+from gnnsolve.errors import InvalidModelError
+from gnnsolve.nn.pignn import GraphOperators, ReplicaGCNConv, ReplicaSAGEConv
+
+
+def _quick_sampler():
+    return _QuickGNN()
+
+
+class _QuickGNN(GNNSampler):
+    """A GNNSampler with a short default budget, for dimod's 32-case conformance suite."""
+
+    def sample(self, bqm, **kwargs):
+        kwargs.setdefault("max_epochs", 60)
+        return super().sample(bqm, **kwargs)
+
+
+@dimod.testing.load_sampler_bqm_tests(_quick_sampler)
+class TestDimodConformance(unittest.TestCase):
+    pass
+
+
+# ------------------------------------------------------------------ the network
+
+
+@pytest.mark.parametrize("conv", ["gcn", "sage"])
+def test_replica_layers_compute_what_pyg_layers_compute(conv):
+    G = nx.gnm_random_graph(25, 60, seed=2)
+    G.add_node(25)  # an isolated node
+    edge_index = from_networkx(G).edge_index
+    graph = GraphOperators.build(edge_index, 26, conv)
+    x = torch.randn(3, 26, 5, generator=torch.Generator().manual_seed(0))
+    layer = (ReplicaGCNConv if conv == "gcn" else ReplicaSAGEConv)(3, 5, 4)
+    layer.reset_parameters(torch.Generator().manual_seed(1))
+    out = layer(x, graph)
+    for r in range(3):
+        if conv == "gcn":
+            ref = GCNConv(5, 4)
+            ref.lin.weight.data = layer.weight[r].T.clone()
+            ref.bias.data = layer.bias[r, 0].clone()
+        else:
+            ref = SAGEConv(5, 4)
+            ref.lin_l.weight.data = layer.weight_neighbours[r].T.clone()
+            ref.lin_l.bias.data = layer.bias[r, 0].clone()
+            ref.lin_r.weight.data = layer.weight_root[r].T.clone()
+        torch.testing.assert_close(out[r], ref(x[r], edge_index), atol=1e-5, rtol=1e-5)
+
+
+def test_replicas_are_independent():
+    """Training replicas together gives each the gradient it would get alone."""
+    bqm = dimod.generators.ran_r(1, 20, seed=5)
+    together = GNNSampler().sample(bqm, num_reads=3, seed=7, max_epochs=1, polish=False)
+    assert len(together) == 3
+    from gnnsolve.nn.pignn import PIGNN
+    from gnnsolve.qubo import CompiledBQM
+
+    model = CompiledBQM(bqm)
+    graph = GraphOperators.build(model.edge_index(), 20, "gcn")
+    net = PIGNN(20, 3, 8, 4, generator=torch.Generator().manual_seed(0))
+    model.relaxed_energies(net(graph)).sum().backward()
+    joint = net.embedding.grad.clone()
+    for r in range(3):
+        net.zero_grad()
+        model.relaxed_energies(net(graph))[r].backward()
+        torch.testing.assert_close(net.embedding.grad[r], joint[r])
+        assert float(net.embedding.grad[[i for i in range(3) if i != r]].abs().sum()) == 0.0
+
+
+# ------------------------------------------------------------------ answers
+
+
+def _dregular_instances():
+    data = shared_data_dir()
+    if data is None or not (data / "pignn_dregular" / "optima.json").exists():
+        return []
+    folder = data / "pignn_dregular"
+    return [(folder / rec["file"], rec["maxcut"]) for rec in json.loads((folder / "optima.json").read_text())]
+
+
+@pytest.mark.skipif(not _dregular_instances(), reason="../shared/data/pignn_dregular is missing")
+@pytest.mark.parametrize("path,optimum", _dregular_instances(), ids=lambda p: getattr(p, "stem", str(p)))
+def test_maxcut_within_one_percent_of_proven_optimum(path, optimum):
+    G = nx.read_edgelist(path, nodetype=int)
+    sampleset = GNNSampler().sample(maxcut_bqm(G), num_reads=16, seed=0, max_epochs=2000)
+    assert -sampleset.first.energy >= 0.99 * optimum
+
+
+def test_finds_ground_state_of_small_frustrated_models():
+    for seed in range(3):
+        bqm = dimod.generators.ran_r(1, 10, seed=seed)
+        ground = dimod.ExactSolver().sample(bqm).first.energy
+        assert GNNSampler().sample(bqm, num_reads=8, seed=seed, max_epochs=300).first.energy == ground
+
+
+def test_same_seed_gives_same_samples():
+    bqm = dimod.generators.ran_r(1, 40, seed=1)
+    a = GNNSampler().sample(bqm, num_reads=4, seed=11, max_epochs=150, polish=False)
+    b = GNNSampler().sample(bqm, num_reads=4, seed=11, max_epochs=150, polish=False)
+    assert np.array_equal(a.record.sample, b.record.sample)
+    assert a.info["relaxed_loss"] == b.info["relaxed_loss"]
+
+
+def test_polish_only_lowers_energy_and_reaches_local_minima():
+    bqm = dimod.generators.ran_r(1, 60, seed=2)
+    sampleset = GNNSampler().sample(bqm, num_reads=4, seed=0, max_epochs=30)
+    assert (sampleset.record.energy <= sampleset.record.raw_energy + 1e-9).all()
+    for sample, energy in sampleset.data(["sample", "energy"]):
+        for v in bqm.variables:
+            flipped = dict(sample)
+            flipped[v] = -flipped[v]
+            assert bqm.energy(flipped) >= energy
+    raw = GNNSampler().sample(bqm, num_reads=4, seed=0, max_epochs=30, polish=False)
+    np.testing.assert_array_equal(raw.record.energy, raw.record.raw_energy)
+    np.testing.assert_array_equal(raw.record.energy, sampleset.record.raw_energy)
+
+
+@pytest.mark.parametrize("conv", ["gcn", "sage"])
+def test_info_and_energies(conv):
+    bqm = dimod.BQM({"a": 1.0, ("b", 2): -0.5}, {("a", ("b", 2)): 2.0, ("a", "c"): -1.0}, 3.0, "BINARY")
+    sampleset = GNNSampler().sample(bqm, num_reads=5, seed=3, max_epochs=50, conv=conv)
+    assert len(sampleset) == 5 and sampleset.vartype is dimod.BINARY
+    for sample, energy in sampleset.data(["sample", "energy"]):
+        assert energy == pytest.approx(bqm.energy(sample))
+    info = sampleset.info
+    assert set(info["timing"]) == {"preprocessing_ns", "sampling_ns", "postprocessing_ns"}
+    assert all(isinstance(t, int) and t >= 0 for t in info["timing"].values())
+    assert 1 <= info["epochs"] <= 50
+    assert info["stop_reason"] in {"converged", "max_epochs", "time_limit"}
+    assert len(info["relaxed_loss"]) == 5
+
+
+def test_early_stopping_on_tolerance_and_patience():
+    bqm = dimod.generators.ran_r(1, 12, seed=0)
+    sampleset = GNNSampler().sample(bqm, seed=0, max_epochs=100_000, patience=20, tol=1e-3)
+    assert sampleset.info["stop_reason"] == "converged"
+    assert sampleset.info["epochs"] < 100_000
+
+
+def test_time_limit_is_honoured():
+    G = nx.random_regular_graph(3, 2000, seed=0)
+    bqm = maxcut_bqm(G)
+    start = time.perf_counter()
+    sampleset = GNNSampler().sample(bqm, num_reads=8, seed=0, time_limit=1.0, max_epochs=10**6, patience=10**6)
+    elapsed = time.perf_counter() - start
+    assert sampleset.info["stop_reason"] == "time_limit"
+    assert elapsed < 1.0 + 0.5
+
+
+# ------------------------------------------------------------------ inside Ocean workflows
+
+
+def test_inside_dimod_composites():
+    bqm = dimod.generators.ran_r(1, 15, seed=4)
+    ground = dimod.ExactSolver().sample(bqm).first.energy
+    kwargs = dict(seed=0, max_epochs=200, num_reads=4)
+
+    srt = SpinReversalTransformComposite(GNNSampler()).sample(bqm, num_spin_reversal_transforms=2, **kwargs)
+    assert len(srt) == 8
+    for sample, energy in srt.data(["sample", "energy"]):
+        assert energy == pytest.approx(bqm.energy(sample))
+
+    truncated = dimod.TruncateComposite(GNNSampler(), 2).sample(bqm, **kwargs)
+    assert len(truncated) == 2
+    assert truncated.first.energy == min(srt.record.energy.min(), truncated.first.energy)
+
+    descended = SteepestDescentComposite(GNNSampler()).sample(bqm, polish=False, **kwargs)
+    assert descended.first.energy >= ground
+
+
+# ------------------------------------------------------------------ bad input
+
+
+def test_non_finite_bias_is_a_clear_error():
+    with pytest.raises(InvalidModelError, match="finite"):
+        GNNSampler().sample(dimod.BQM({"a": float("nan")}, {}, 0, "SPIN"))
+
+
+def test_unknown_keyword_warns():
+    with pytest.warns(dimod.exceptions.SamplerUnknownArgWarning):
+        GNNSampler().sample(dimod.BQM({"a": 1.0}, {}, 0, "SPIN"), max_epochs=5, learning_rat=0.1)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(num_reads=0), "num_reads"),
+        (dict(conv="gat"), "conv"),
+        (dict(time_limit=-1), "time_limit"),
+        (dict(learning_rate=0), "learning_rate"),
+        (dict(device="tpu"), "device"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        GNNSampler().sample(dimod.BQM({"a": 1.0}, {}, 0, "SPIN"), **kwargs)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown when CUDA is absent")
+def test_cuda_without_gpu_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="CUDA"):
+        GNNSampler().sample(dimod.BQM({"a": 1.0}, {}, 0, "SPIN"), device="cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_path_gives_valid_samples():
+    bqm = dimod.generators.ran_r(1, 50, seed=0)
+    sampleset = GNNSampler().sample(bqm, num_reads=4, seed=0, max_epochs=100, device="cuda")
+    for sample, energy in sampleset.data(["sample", "energy"]):
+        assert energy == pytest.approx(bqm.energy(sample))
