@@ -1,26 +1,63 @@
-"""gnnsolve: learned and exact samplers behind one dimod door."""
+"""gnnsolve: learned and exact samplers behind one dimod door.
+
+Example:
+    >>> import dimod
+    >>> from gnnsolve import GNNSampler, HiGHSSampler
+    >>> bqm = dimod.generators.ran_r(1, 20, seed=3)
+    >>> learned = GNNSampler().sample(bqm, num_reads=4, seed=0, max_epochs=300)
+    >>> exact = HiGHSSampler().sample(bqm, time_limit=30)
+    >>> exact.info["status"], bool(exact.first.energy <= learned.first.energy)
+    ('optimal', True)
+
+Samplers are imported on first use, so ``import gnnsolve`` does not load torch until a
+learned sampler is asked for.
+"""
+
+from importlib import import_module
+from typing import Any
 
 from gnnsolve.errors import (
     FileFormatError,
     InvalidModelError,
     MissingDependencyError,
     ModelTooLargeError,
+    NoSolutionError,
     UnknownSamplerError,
     UnsupportedModelError,
 )
-from gnnsolve.qubo import CompiledBQM
-from gnnsolve.samplers.pignn import GNNSampler
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "CompiledBQM": "gnnsolve.qubo",
+    "GNNSampler": "gnnsolve.samplers.pignn",
+    "HiGHSSampler": "gnnsolve.samplers.highs",
+    "GurobiSampler": "gnnsolve.samplers.gurobi",
+}
 
 __all__ = [
     "CompiledBQM",
     "FileFormatError",
     "GNNSampler",
+    "GurobiSampler",
+    "HiGHSSampler",
     "InvalidModelError",
     "MissingDependencyError",
     "ModelTooLargeError",
+    "NoSolutionError",
     "UnknownSamplerError",
     "UnsupportedModelError",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'gnnsolve' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

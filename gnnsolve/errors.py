@@ -25,6 +25,7 @@ __all__ = [
     "FileFormatError",
     "UnknownSamplerError",
     "MissingDependencyError",
+    "NoSolutionError",
 ]
 
 
@@ -60,3 +61,7 @@ class UnknownSamplerError(GnnsolveError, ValueError):
 
 class MissingDependencyError(GnnsolveError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
+
+
+class NoSolutionError(GnnsolveError, RuntimeError):
+    """The solver stopped (e.g. at its time limit) before it found any feasible solution."""

@@ -1,0 +1,499 @@
+"""What the exact samplers share: a BQM or CQM in index form, and the door in front of a solver.
+
+:class:`IndexModel` states a model as
+
+.. math::
+
+    \\min_x \\; c + h^\\top x + \\sum_{(i,j)} J_{ij} x_i x_j
+    \\quad \\text{s.t.} \\quad r^{lo} \\le A x \\le r^{up}, \\quad l \\le x \\le u,
+
+where every :math:`x_i` is BINARY or a bounded INTEGER and every product :math:`x_i x_j` joins two
+BINARY variables. A BQM becomes one with no rows (SPIN models through :class:`CompiledBQM`); a
+CQM becomes one after its SPIN variables are rewritten :math:`s = 2x - 1`. What cannot be stated
+this way (REAL variables, products with an INTEGER variable, quadratic or soft constraints) is
+rejected with :class:`UnsupportedModelError` before any solver runs.
+
+:class:`ExactSampler` is the ``sample`` / ``sample_cqm`` front door of the MILP and MIQP
+backends: it checks the keywords, compiles the model, hands it to the backend's ``_solve`` and
+returns a one-row SampleSet whose ``info`` holds ``status``, ``bound``, ``gap``, ``num_nodes``
+and ``timing``.
+
+Example:
+    >>> import dimod
+    >>> from gnnsolve.samplers._milp import IndexModel
+    >>> cqm = dimod.CQM()
+    >>> x, y = dimod.Binaries(["x", "y"])
+    >>> n = dimod.Integer("n", upper_bound=5)
+    >>> cqm.set_objective(-x * y - n)
+    >>> label = cqm.add_constraint(x + y + n <= 4, label="capacity")
+    >>> model = IndexModel.from_cqm(cqm)
+    >>> model.variables, model.upper.tolist(), model.constraints.toarray().tolist()
+    (['x', 'y', 'n'], [1.0, 1.0, 5.0], [[1.0, 1.0, 1.0]])
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from dataclasses import dataclass
+from typing import Any, Hashable
+
+import dimod
+import numpy as np
+import scipy.sparse
+
+from gnnsolve.errors import InvalidModelError, NoSolutionError, UnsupportedModelError
+from gnnsolve.qubo import CompiledBQM
+from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_time_limit
+
+__all__ = ["IndexModel", "SolveOptions", "Outcome", "ExactSampler", "relative_gap"]
+
+#: Objective differences below this (relative to ``max(1, |energy|)``) count as a zero gap:
+#: the scale of both solvers' own optimality tolerances.
+GAP_TOLERANCE = 1e-6
+
+#: The largest seed both HiGHS (``random_seed``) and Gurobi (``Seed``) accept.
+MAX_SEED = 2_000_000_000
+
+
+@dataclass(frozen=True)
+class IndexModel:
+    """A BQM or CQM over BINARY and bounded INTEGER variables, in index form.
+
+    Attributes:
+        variables: the user's labels in index order.
+        integer: ``True`` where a variable is INTEGER (the others are BINARY).
+        lower, upper: variable bounds.
+        linear: linear objective coefficients :math:`h`.
+        rows, cols, quadratic: objective products :math:`J_{ij} x_i x_j` as COO arrays, ``rows < cols``.
+        offset: objective constant :math:`c`.
+        constraints: the linear constraint matrix :math:`A` (CSR, one row per constraint).
+        row_lower, row_upper: the constraints' bounds (``-inf`` / ``inf`` where open).
+        spin: ``True`` where the user's variable is SPIN and ``x`` stands for :math:`(s + 1) / 2`.
+    """
+
+    variables: list[Hashable]
+    integer: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    linear: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    quadratic: np.ndarray
+    offset: float
+    constraints: scipy.sparse.csr_matrix
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    spin: np.ndarray
+
+    @property
+    def num_variables(self) -> int:
+        return len(self.variables)
+
+    @property
+    def num_constraints(self) -> int:
+        return self.constraints.shape[0]
+
+    @classmethod
+    def from_bqm(cls, compiled: CompiledBQM) -> "IndexModel":
+        """The BINARY form of a compiled BQM: no constraints, every variable in ``[0, 1]``."""
+        n = compiled.num_variables
+        return cls(
+            variables=compiled.variables,
+            integer=np.zeros(n, dtype=bool),
+            lower=np.zeros(n),
+            upper=np.ones(n),
+            linear=compiled.linear,
+            rows=compiled.rows,
+            cols=compiled.cols,
+            quadratic=compiled.quadratic,
+            offset=compiled.offset,
+            constraints=scipy.sparse.csr_matrix((0, n), dtype=np.float64),
+            row_lower=np.zeros(0),
+            row_upper=np.zeros(0),
+            spin=np.zeros(n, dtype=bool),
+        )
+
+    @classmethod
+    def from_cqm(cls, cqm: dimod.ConstrainedQuadraticModel) -> "IndexModel":
+        """A CQM with a binary-quadratic objective and linear hard constraints.
+
+        Raises:
+            UnsupportedModelError: a REAL variable, an objective product involving an INTEGER
+                variable, a quadratic constraint or a soft constraint.
+            InvalidModelError: a NaN or infinite bias, offset, right-hand side or bound.
+            TypeError: ``cqm`` is not a constrained quadratic model.
+        """
+        if not isinstance(cqm, dimod.ConstrainedQuadraticModel):
+            raise TypeError(
+                f"expected a dimod.ConstrainedQuadraticModel, got {type(cqm).__name__}; "
+                "use sample() for a BQM"
+            )
+        variables = list(cqm.variables)
+        vartypes = [cqm.vartype(v) for v in variables]
+        for v, vartype in zip(variables, vartypes):
+            if vartype is dimod.REAL:
+                raise UnsupportedModelError(
+                    f"variable {v!r} is REAL; the exact samplers solve models over BINARY, SPIN and "
+                    "bounded INTEGER variables: make it an INTEGER (dimod.Integer) over a scaled range"
+                )
+        spin = np.array([vartype is dimod.SPIN for vartype in vartypes], dtype=bool)
+        if spin.any():
+            cqm = cqm.spin_to_binary(inplace=False)
+        integer = np.array([vartype is dimod.INTEGER for vartype in vartypes], dtype=bool)
+        lower = np.array([cqm.lower_bound(v) for v in variables], dtype=np.float64)
+        upper = np.array([cqm.upper_bound(v) for v in variables], dtype=np.float64)
+        for v, lo, up in zip(variables, lower, upper):
+            if not (math.isfinite(lo) and math.isfinite(up)):
+                raise InvalidModelError(f"variable {v!r} has bounds [{lo}, {up}]; bounds must be finite")
+        index = {v: i for i, v in enumerate(variables)}
+
+        objective = cqm.objective
+        _check_finite(objective.offset, "the objective's offset")
+        linear = np.zeros(len(variables))
+        for v, bias in objective.iter_linear():
+            _check_finite(bias, f"the objective's linear bias on {v!r}")
+            linear[index[v]] += bias
+        rows, cols, quadratic = [], [], []
+        for u, v, bias in objective.iter_quadratic():
+            _check_finite(bias, f"the objective's quadratic bias on ({u!r}, {v!r})")
+            if integer[index[u]] or integer[index[v]]:
+                raise UnsupportedModelError(
+                    f"the objective term {bias} * {u!r} * {v!r} multiplies an INTEGER variable; "
+                    "only products of BINARY or SPIN variables are supported: write the integer "
+                    "as a sum of binaries (x = sum_k 2^k b_k) or keep it in linear terms"
+                )
+            i, j = sorted((index[u], index[v]))
+            rows.append(i)
+            cols.append(j)
+            quadratic.append(bias)
+
+        entries: tuple[list[int], list[int], list[float]] = ([], [], [])
+        row_lower, row_upper = [], []
+        for r, (label, comparison) in enumerate(cqm.constraints.items()):
+            lhs = comparison.lhs
+            if lhs.is_soft():
+                raise UnsupportedModelError(
+                    f"constraint {label!r} is soft (weighted); the exact samplers take hard "
+                    "constraints only: make it hard, or add its penalty to the objective"
+                )
+            if not lhs.is_linear():
+                raise UnsupportedModelError(
+                    f"constraint {label!r} is quadratic; the exact samplers take linear constraints "
+                    "only: restate it linearly (a product of binaries x*y can become a new binary z "
+                    "with z <= x, z <= y, z >= x + y - 1)"
+                )
+            for v, bias in lhs.iter_linear():
+                _check_finite(bias, f"constraint {label!r}'s bias on {v!r}")
+                entries[0].append(r)
+                entries[1].append(index[v])
+                entries[2].append(bias)
+            _check_finite(lhs.offset, f"constraint {label!r}'s offset")
+            _check_finite(comparison.rhs, f"constraint {label!r}'s right-hand side")
+            bound = float(comparison.rhs) - float(lhs.offset)
+            sense = comparison.sense
+            row_lower.append(-math.inf if sense is dimod.sym.Sense.Le else bound)
+            row_upper.append(math.inf if sense is dimod.sym.Sense.Ge else bound)
+        constraints = scipy.sparse.csr_matrix(
+            (np.asarray(entries[2], dtype=np.float64), (entries[0], entries[1])),
+            shape=(len(row_lower), len(variables)),
+        )
+        return cls(
+            variables=variables,
+            integer=integer,
+            lower=lower,
+            upper=upper,
+            linear=linear,
+            rows=np.asarray(rows, dtype=np.int64),
+            cols=np.asarray(cols, dtype=np.int64),
+            quadratic=np.asarray(quadratic, dtype=np.float64),
+            offset=float(objective.offset),
+            constraints=constraints,
+            row_lower=np.asarray(row_lower, dtype=np.float64),
+            row_upper=np.asarray(row_upper, dtype=np.float64),
+            spin=spin,
+        )
+
+    def to_user(self, x: np.ndarray) -> np.ndarray:
+        """Solver values (BINARY/INTEGER form) as the user's values: rounded, SPIN as ``±1``."""
+        values = np.rint(np.asarray(x, dtype=np.float64))
+        return np.where(self.spin, 2 * values - 1, values)
+
+    def from_user(self, values: np.ndarray) -> np.ndarray:
+        """The user's values as solver values: SPIN ``±1`` as ``0/1``."""
+        values = np.asarray(values, dtype=np.float64)
+        return np.where(self.spin, (values + 1) / 2, values)
+
+
+def _check_finite(value: float, what: str) -> None:
+    if not math.isfinite(value):
+        raise InvalidModelError(f"{what} is {value}; every bias, offset and bound must be finite")
+
+
+def relative_gap(energy: float, bound: float) -> float:
+    """``(energy - bound) / |energy|``, 0 within :data:`GAP_TOLERANCE`, ``inf`` when unbounded."""
+    difference = energy - bound
+    if difference <= GAP_TOLERANCE * max(1.0, abs(energy)):
+        return 0.0
+    return difference / abs(energy) if energy != 0 else math.inf
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """The keywords every exact backend takes, checked."""
+
+    time_limit: float | None = None
+    mip_rel_gap: float = 0.0
+    threads: int | None = None
+    seed: int | None = None
+    output: bool = False
+
+    def __post_init__(self) -> None:
+        check_time_limit(self.time_limit)
+        gap = self.mip_rel_gap
+        if isinstance(gap, bool) or not isinstance(gap, (int, float)) or not 0 <= gap < math.inf:
+            raise ValueError(f"mip_rel_gap must be a non-negative number, got {gap!r}")
+        if self.threads is not None:
+            check_positive_int("threads", self.threads)
+        seed = self.seed
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED
+        ):
+            raise ValueError(f"seed must be None or an integer in [0, {MAX_SEED}], got {seed!r}")
+        if not isinstance(self.output, bool):
+            raise TypeError(f"output must be True or False, got {self.output!r}")
+
+    def remaining(self, watch: Stopwatch) -> float | None:
+        """Seconds left of ``time_limit`` on ``watch`` (at least 1 ms), or ``None`` for no limit."""
+        if self.time_limit is None:
+            return None
+        return max(self.time_limit - watch.elapsed(), 1e-3)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a backend reports: its status, incumbent (``None`` if none), dual bound and nodes."""
+
+    status: str
+    x: np.ndarray | None
+    bound: float
+    num_nodes: int
+
+
+class ExactSampler(dimod.Sampler):
+    """The front door of the exact backends; subclasses implement :meth:`_solve`.
+
+    ``sample`` and ``sample_cqm`` return one row: the solver's incumbent, with ``info`` keys
+
+    - ``status``: ``"optimal"`` (the gap is within ``mip_rel_gap``) or ``"time_limit"``; other
+      stops read ``"interrupted"``, ``"memory_limit"``, ``"solution_limit"`` and the like;
+    - ``bound``: the solver's dual (lower) bound in the user's energy units, offset included,
+      never above the energy;
+    - ``gap``: ``(energy - bound) / |energy|``, 0 when the bound meets the energy;
+    - ``num_nodes``: branch-and-bound nodes explored;
+    - ``timing``: integer nanoseconds (``preprocessing_ns`` builds the model, ``sampling_ns``
+      runs the solver, ``postprocessing_ns`` builds the SampleSet).
+    """
+
+    #: Name used in messages.
+    solver_name = "the solver"
+
+    parameters: dict[str, list] = None  # type: ignore[assignment]
+    properties: dict[str, Any] = None  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        self.parameters = {
+            "time_limit": [],
+            "mip_rel_gap": [],
+            "threads": [],
+            "seed": [],
+            "output": [],
+            "num_reads": [],
+            "initial_states": [],
+        }
+        self.properties = {}
+
+    @abc.abstractmethod
+    def _solve(
+        self,
+        model: IndexModel,
+        start: np.ndarray | None,
+        options: SolveOptions,
+        watch: Stopwatch,
+        **extra: Any,
+    ) -> Outcome:
+        """Build (``preprocessing`` phase) and run (``sampling`` phase) the backend on ``model``."""
+
+    def sample(
+        self,
+        bqm: dimod.BinaryQuadraticModel,
+        *,
+        time_limit: float | None = None,
+        mip_rel_gap: float = 0.0,
+        threads: int | None = None,
+        seed: int | None = None,
+        output: bool = False,
+        num_reads: int = 1,
+        initial_states: dimod.typing.SamplesLike | None = None,
+        **kwargs: Any,
+    ) -> dimod.SampleSet:
+        """Solve a BQM to optimality, or to ``time_limit``; return the incumbent as one row.
+
+        Args:
+            bqm: A binary quadratic model, SPIN or BINARY, with any labels.
+            time_limit: Seconds for the whole call; ``None`` runs until optimal.
+            mip_rel_gap: Stop once ``(incumbent - bound) / |incumbent|`` is at most this; the
+                default 0 proves optimality.
+            threads: Solver threads; ``None`` keeps the solver's default.
+            seed: The solver's random seed, in ``[0, 2e9]``.
+            output: Print the solver's log.
+            num_reads: Accepted for compatibility; an exact solver returns one incumbent.
+            initial_states: Samples in the model's labels and vartype; the lowest-energy one is
+                given to the solver as a starting incumbent (otherwise all zeros in BINARY form).
+
+        Returns:
+            One row in the user's labels and vartype, energy recomputed on ``bqm``.
+        """
+        extra = self.remove_unknown_kwargs(**kwargs)
+        options = SolveOptions(time_limit, mip_rel_gap, threads, seed, output)
+        check_positive_int("num_reads", num_reads)
+        watch = Stopwatch()
+        with watch.phase("preprocessing"):
+            compiled = CompiledBQM(bqm)
+            model = IndexModel.from_bqm(compiled)
+            if initial_states is None:
+                start = np.zeros(model.num_variables)
+            else:
+                row = _best_start(
+                    dimod.SampleSet.from_samples_bqm(_as_samples(initial_states, model), bqm), model
+                )
+                if not np.isin(row, list(bqm.vartype.value)).all():
+                    raise ValueError(
+                        f"initial_states must hold {bqm.vartype.name} values {sorted(bqm.vartype.value)}"
+                    )
+                start = compiled.to_binary(row)[0].astype(np.float64)
+        outcome = self._run(model, start, options, watch, extra)
+        with watch.phase("postprocessing"):
+            sampleset = compiled.sampleset(bqm, np.rint(outcome.x)[None, :])
+        return self._finish(sampleset, outcome, watch)
+
+    def sample_cqm(
+        self,
+        cqm: dimod.ConstrainedQuadraticModel,
+        *,
+        time_limit: float | None = None,
+        mip_rel_gap: float = 0.0,
+        threads: int | None = None,
+        seed: int | None = None,
+        output: bool = False,
+        num_reads: int = 1,
+        initial_states: dimod.typing.SamplesLike | None = None,
+        **kwargs: Any,
+    ) -> dimod.SampleSet:
+        """Solve a CQM to optimality, or to ``time_limit``; return the incumbent as one row.
+
+        The objective may hold products of BINARY (or SPIN) variables and linear terms in
+        INTEGER ones; constraints must be linear (``==``, ``<=``, ``>=``) and hard. SPIN
+        variables are solved as ``s = 2x - 1`` and returned as ``±1``. The keywords are those of
+        :meth:`sample`; ``initial_states`` gives the lowest-energy feasible sample (or the
+        lowest-energy one) as a starting incumbent.
+
+        Returns:
+            One row from :meth:`dimod.SampleSet.from_samples_cqm` (energy, ``is_satisfied``,
+            ``is_feasible``).
+
+        Raises:
+            UnsupportedModelError: REAL variables, objective products with an INTEGER variable,
+                quadratic or soft constraints.
+            InvalidModelError: a NaN or infinite value, or a CQM proven infeasible.
+            NoSolutionError: the solver stopped (e.g. at ``time_limit``) before finding a feasible point.
+        """
+        extra = self.remove_unknown_kwargs(**kwargs)
+        options = SolveOptions(time_limit, mip_rel_gap, threads, seed, output)
+        check_positive_int("num_reads", num_reads)
+        watch = Stopwatch()
+        with watch.phase("preprocessing"):
+            model = IndexModel.from_cqm(cqm)
+            start = None
+            if initial_states is not None:
+                given = dimod.SampleSet.from_samples_cqm(_as_samples(initial_states, model), cqm)
+                feasible = given.filter(lambda datum: datum.is_feasible)
+                start = model.from_user(_best_start(feasible if len(feasible) else given, model))
+        outcome = self._run(model, start, options, watch, extra)
+        with watch.phase("postprocessing"):
+            values = model.to_user(outcome.x).astype(np.int64)[None, :]
+            sampleset = dimod.SampleSet.from_samples_cqm((values, model.variables), cqm, info={})
+        return self._finish(sampleset, outcome, watch)
+
+    def _run(
+        self,
+        model: IndexModel,
+        start: np.ndarray | None,
+        options: SolveOptions,
+        watch: Stopwatch,
+        extra: dict[str, Any],
+    ) -> Outcome:
+        """The backend's outcome, or a clear error where it has no solution to give."""
+        if model.num_variables == 0:
+            outcome = _constant_outcome(model)
+        else:
+            outcome = self._solve(model, start, options, watch, **extra)
+        if outcome.x is not None:
+            return outcome
+        if outcome.status in ("infeasible", "infeasible_or_unbounded"):
+            raise InvalidModelError(
+                f"the model is infeasible: {self.solver_name} proved that no assignment within the "
+                "variables' bounds satisfies every constraint; check the constraints' senses, "
+                "right-hand sides and the integer bounds"
+            )
+        if outcome.status == "unbounded":
+            raise InvalidModelError(
+                f"the model is unbounded: {self.solver_name} can lower the objective without limit; "
+                "give the integer variables finite bounds"
+            )
+        raise NoSolutionError(
+            f"{self.solver_name} stopped with status {outcome.status!r} before finding a feasible "
+            "solution; raise time_limit or pass a feasible initial_states"
+        )
+
+    @staticmethod
+    def _finish(sampleset: dimod.SampleSet, outcome: Outcome, watch: Stopwatch) -> dimod.SampleSet:
+        energy = float(sampleset.record.energy[0])
+        bound = min(outcome.bound, energy)
+        sampleset.info.update(
+            status=outcome.status,
+            bound=bound,
+            gap=relative_gap(energy, bound),
+            num_nodes=outcome.num_nodes,
+            timing=watch.timing(),
+        )
+        return sampleset
+
+
+def _as_samples(initial_states: dimod.typing.SamplesLike, model: IndexModel) -> tuple[np.ndarray, list]:
+    """``initial_states`` as ``(array, labels)``, checked to name exactly the model's variables."""
+    samples, labels = dimod.as_samples(initial_states)
+    if len(samples) == 0:
+        raise ValueError("initial_states holds no samples; pass at least one or leave it None")
+    missing = set(model.variables).difference(labels)
+    extra = set(labels).difference(model.variables)
+    if missing or extra:
+        raise ValueError(
+            "initial_states must assign exactly the model's variables; "
+            f"missing {sorted(map(repr, missing))}, unknown {sorted(map(repr, extra))}"
+        )
+    return samples, labels
+
+
+def _best_start(samples: dimod.SampleSet, model: IndexModel) -> np.ndarray:
+    """The lowest-energy sample of ``samples`` in the model's variable order."""
+    first = samples.first.sample
+    return np.array([first[v] for v in model.variables], dtype=np.float64)
+
+
+def _constant_outcome(model: IndexModel) -> Outcome:
+    """The outcome for a model without variables: its offset, if its constant rows hold."""
+    feasible = np.all(model.row_lower <= GAP_TOLERANCE) and np.all(model.row_upper >= -GAP_TOLERANCE)
+    if not feasible:
+        return Outcome("infeasible", None, math.inf, 0)
+    return Outcome("optimal", np.zeros(0), model.offset, 0)

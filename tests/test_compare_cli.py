@@ -1,0 +1,358 @@
+"""Comparing samplers on one model, and the ``gnnsolve compare`` command."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import dimod
+import networkx as nx
+import pytest
+from dimod.serialization import coo
+
+from gnnsolve import compare as compare_module
+from gnnsolve.adapters.datasets import shared_data_dir
+from gnnsolve.adapters.graphs import cut_value, maxcut_bqm
+from gnnsolve.cli import BUILTIN_MAXCUT_OPTIMUM, builtin_maxcut_graph, main
+from gnnsolve.compare import compare, relative_gap
+from gnnsolve.errors import (
+    InvalidModelError,
+    MissingDependencyError,
+    ModelTooLargeError,
+    UnknownSamplerError,
+)
+from gnnsolve.registry import TABU_MAX_VARIABLES, is_available
+
+DATA = shared_data_dir()
+needs_data = pytest.mark.skipif(
+    DATA is None, reason="benchmark data not found at ../shared/data beside the project (or $GNNSOLVE_DATA)"
+)
+
+
+class ExactWithBound(dimod.Sampler):
+    """Stands in for an exact sampler: the ground state, with a bound and a status."""
+
+    parameters: dict = {}
+    properties: dict = {}
+
+    def sample(self, bqm, **keywords):
+        best = dimod.ExactSolver().sample(bqm).truncate(1)
+        best.info.update(bound=float(best.first.energy), status="optimal")
+        return best
+
+
+class OverLicence(dimod.Sampler):
+    """Stands in for a sampler whose size limit is only known when it runs."""
+
+    parameters: dict = {}
+    properties: dict = {}
+
+    def sample(self, bqm, **keywords):
+        raise ModelTooLargeError("the licence allows 2 variables")
+
+
+@pytest.fixture
+def small_bqm() -> dimod.BinaryQuadraticModel:
+    return dimod.generators.ran_r(1, 10, seed=0)
+
+
+@pytest.fixture
+def replace_samplers(monkeypatch):
+    """Make compare use stand-in classes for some names."""
+
+    def replace(**stand_ins: type) -> None:
+        real = compare_module.get_sampler
+        monkeypatch.setattr(
+            compare_module, "get_sampler", lambda name: stand_ins[name]() if name in stand_ins else real(name)
+        )
+
+    return replace
+
+
+@pytest.fixture
+def without_gurobipy(monkeypatch):
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *args: None if name == "gurobipy" else real_find_spec(name, *args)
+    )
+
+
+# ---------------------------------------------------------------- compare()
+
+
+def test_relative_gap():
+    assert relative_gap(-9.0, -10.0) == pytest.approx(0.1)
+    assert relative_gap(5.0, 4.0) == pytest.approx(0.25)
+    assert relative_gap(0.0, 0.0) == 0.0
+    assert relative_gap(1.0, 0.0) is None
+
+
+def test_compare_reports_every_sampler(small_bqm):
+    lines: list[str] = []
+    result = compare(small_bqm, ["sa", "steepest"], num_reads=4, seed=0, progress=lines.append)
+    assert [run.name for run in result.runs] == ["sa", "steepest"]
+    assert result.best_energy == min(run.best_energy for run in result.runs)
+    for run in result.runs:
+        assert len(run.sampleset) == 4
+        assert run.best_energy == run.sampleset.first.energy
+        assert run.best_energy <= run.mean_energy
+        assert run.seconds >= 0
+        assert run.gap_to_best >= 0
+        assert run.gap_to_bound is None
+    assert min(run.gap_to_best for run in result.runs) == 0
+    assert sum("running" in line for line in lines) == 2
+    assert sum("done in" in line for line in lines) == 2
+    json.dumps(result.to_dict(), allow_nan=False)
+
+
+def test_same_seed_same_energies(small_bqm):
+    first = compare(small_bqm, ["sa", "steepest"], num_reads=3, seed=5)
+    second = compare(small_bqm, ["sa", "steepest"], num_reads=3, seed=5)
+    assert [r.mean_energy for r in first.runs] == [r.mean_energy for r in second.runs]
+
+
+def test_repeated_names_run_once(small_bqm):
+    assert [run.name for run in compare(small_bqm, ["sa", "SA"]).runs] == ["sa"]
+
+
+def test_unknown_sampler_fails_before_anything_runs(small_bqm):
+    lines: list[str] = []
+    with pytest.raises(UnknownSamplerError, match="'annealing'"):
+        compare(small_bqm, ["sa", "annealing"], progress=lines.append)
+    assert lines == []
+
+
+def test_no_samplers_is_an_error(small_bqm):
+    with pytest.raises(ValueError, match="no samplers"):
+        compare(small_bqm, [])
+
+
+def test_invalid_models_are_refused():
+    with pytest.raises(InvalidModelError, match="finite"):
+        compare(dimod.BQM({0: float("nan")}, {}, 0.0, "SPIN"), ["sa"])
+    with pytest.raises(InvalidModelError, match="no variables"):
+        compare(dimod.BQM("SPIN"), ["sa"])
+
+
+def test_named_sampler_unable_to_take_the_model_fails_before_running():
+    too_large = dimod.BQM({v: 1.0 for v in range(TABU_MAX_VARIABLES + 1)}, {}, 0.0, "BINARY")
+    lines: list[str] = []
+    with pytest.raises(ModelTooLargeError, match=f"at most {TABU_MAX_VARIABLES} variables"):
+        compare(too_large, ["sa", "tabu"], progress=lines.append)
+    assert lines == []
+
+
+def test_default_list_skips_a_sampler_unable_to_take_the_model(monkeypatch):
+    monkeypatch.setattr(compare_module, "DEFAULT_SAMPLERS", ("steepest", "tabu"))
+    too_large = dimod.BQM({v: 1.0 for v in range(TABU_MAX_VARIABLES + 1)}, {}, 0.0, "BINARY")
+    result = compare(too_large, seed=0)
+    assert [run.name for run in result.runs] == ["steepest"]
+    assert any(note.startswith("tabu skipped") for note in result.notes)
+    assert "note: tabu skipped" in result.table()
+
+
+def test_default_list_skips_gurobi_without_gurobipy(monkeypatch, small_bqm, without_gurobipy):
+    monkeypatch.setattr(compare_module, "DEFAULT_SAMPLERS", ("sa", "gurobi"))
+    result = compare(small_bqm, seed=0)
+    assert [run.name for run in result.runs] == ["sa"]
+    assert any("gurobi skipped" in note and "gnnsolve[gurobi]" in note for note in result.notes)
+
+
+def test_named_gurobi_without_gurobipy_fails_before_running(small_bqm, without_gurobipy):
+    lines: list[str] = []
+    with pytest.raises(MissingDependencyError, match="gurobipy"):
+        compare(small_bqm, ["sa", "gurobi"], progress=lines.append)
+    assert lines == []
+
+
+def test_size_limit_found_while_running(monkeypatch, small_bqm, replace_samplers):
+    replace_samplers(gurobi=OverLicence)
+    monkeypatch.setattr(compare_module, "DEFAULT_SAMPLERS", ("sa", "gurobi"))
+    result = compare(small_bqm, seed=0)
+    assert [run.name for run in result.runs] == ["sa"]
+    assert result.notes == ["gurobi skipped: the licence allows 2 variables"]
+    with pytest.raises(ModelTooLargeError, match="licence"):
+        compare(small_bqm, ["sa", "gurobi"], seed=0)
+
+
+def test_exact_bound_gives_gaps(small_bqm, replace_samplers):
+    replace_samplers(highs=ExactWithBound)
+    result = compare(small_bqm, ["steepest", "highs"], num_reads=2, seed=0, time_limit=1.0)
+    ground = float(dimod.ExactSolver().sample(small_bqm).first.energy)
+    assert result.bound == ground
+    exact = result.runs[1]
+    assert (exact.status, exact.bound, exact.gap_to_bound, exact.gap_to_best) == ("optimal", ground, 0.0, 0.0)
+    assert result.runs[0].gap_to_bound == pytest.approx(relative_gap(result.runs[0].best_energy, ground))
+    assert "exact lower bound" in result.table()
+
+
+def test_highs_bound_closes_the_gap_on_a_small_model(small_bqm):
+    if not is_available("highs"):
+        pytest.skip("the highs sampler is not available in this environment")
+    result = compare(small_bqm, ["steepest", "highs"], num_reads=2, seed=0, time_limit=10.0)
+    exact = result.runs[1]
+    assert exact.status == "optimal"
+    assert result.bound == pytest.approx(exact.best_energy)
+    assert exact.gap_to_bound == pytest.approx(0.0, abs=1e-9)
+    assert result.runs[0].best_energy >= result.bound - 1e-9
+
+
+def test_bounds_of_heuristic_samplers_are_ignored(small_bqm, replace_samplers):
+    replace_samplers(sa=ExactWithBound)
+    assert compare(small_bqm, ["sa"]).bound is None
+
+
+def test_decoded_objective_and_ratio_on_maxcut():
+    graph = nx.cycle_graph(6)
+    result = compare(
+        maxcut_bqm(graph), ["sa", "steepest"], num_reads=4, seed=0,
+        objective=lambda sample: cut_value(graph, sample), objective_name="cut value", optimum=6,
+    )
+    for run in result.runs:
+        assert run.objective == -run.best_energy
+        assert run.ratio == run.objective / 6
+    header = result.table().splitlines()[0]
+    assert "cut value" in header and "ratio" in header
+    assert result.to_dict()["objective_name"] == "cut value"
+
+
+# ---------------------------------------------------------------- the command
+
+
+def test_cli_help_exits_cleanly(capsys):
+    assert main(["compare", "--help"]) == 0
+    assert "--time-limit" in capsys.readouterr().out
+
+
+def test_cli_json_on_the_builtin_instance(capsys):
+    assert main(["compare", "--samplers", "sa,steepest", "--json", "--num-reads", "2"]) == 0
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert "3-regular" in report["instance"]
+    assert [run["sampler"] for run in report["runs"]] == ["sa", "steepest"]
+    assert report["num_variables"] == 100 and report["num_interactions"] == 150
+    assert report["optimum"] == BUILTIN_MAXCUT_OPTIMUM
+    assert report["settings"] == {"time_limit": 2.0, "num_reads": 2, "seed": 0}
+    for run in report["runs"]:
+        assert run["objective"] == -run["best_energy"]
+        assert run["ratio"] == pytest.approx(run["objective"] / BUILTIN_MAXCUT_OPTIMUM)
+    assert "sa: running" in err and "steepest: done" in err
+
+
+def test_cli_table_keeps_progress_off_stdout(capsys):
+    assert main(["compare", "--samplers", "steepest", "--num-reads", "2"]) == 0
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert lines[0].startswith("instance: MaxCut on a random 3-regular graph, 100 nodes")
+    assert lines[1].split()[:3] == ["sampler", "best", "energy"]
+    assert "cut value" in lines[1]
+    assert lines[2].startswith("steepest")
+    assert "running" not in out and "steepest: running" in err
+
+
+def test_cli_reads_a_bqm_file(tmp_path, capsys):
+    path = tmp_path / "model.coo"
+    path.write_text(coo.dumps(dimod.generators.ran_r(1, 8, seed=2), vartype_header=True))
+    assert main(["compare", str(path), "--samplers", "sa,steepest", "--optimum", "-10", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert str(path) in report["instance"] and "SPIN, 8 variables" in report["instance"]
+    assert report["objective_name"] is None
+    assert all(run["ratio"] == run["best_energy"] / -10 for run in report["runs"])
+
+
+def test_cli_reads_a_gset_file(tmp_path, capsys):
+    path = tmp_path / "square.txt"
+    path.write_text("4 4\n1 2 1\n2 3 1\n3 4 1\n4 1 1\n")
+    assert main(["compare", "--problem", "maxcut", str(path), "--samplers", "sa", "--optimum", "4", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["runs"][0]["objective"] == 4 and report["runs"][0]["ratio"] == 1.0
+
+
+@needs_data
+def test_cli_names_the_gset_best_known(capsys):
+    path = DATA / "gset" / "G14.txt"
+    assert main(["compare", "--problem", "maxcut", str(path), "--samplers", "steepest", "--num-reads", "1", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert "best known cut 3064" in report["instance"]
+    assert report["optimum"] == 3064
+
+
+def _write(path: Path, text: str) -> str:
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "words"),
+    [
+        (lambda d: ["compare", _write(d / "bad.coo", "0 1 1\n0 1 x\n")], ["bad.coo, line 2", "'0 1 x'"]),
+        (lambda d: ["compare", "--problem", "maxcut", _write(d / "bad.txt", "3 2\n1 2 1\n")], ["bad.txt, line 1", "m=2"]),
+        (lambda d: ["compare", str(d / "absent.coo")], ["absent.coo", "No such file"]),
+        (lambda d: ["compare", "--samplers", "sa,annealing"], ["unknown sampler 'annealing'", "valid names"]),
+        (lambda d: ["compare", _write(d / "nan.coo", "0 1 nan\n")], ["nan.coo, line 1", "finite"]),
+        (
+            lambda d: ["compare", _write(d / "large.coo", "".join(f"{i} {i} 1\n" for i in range(TABU_MAX_VARIABLES + 1))),
+                       "--samplers", "sa,tabu"],
+            [f"at most {TABU_MAX_VARIABLES} variables", str(TABU_MAX_VARIABLES + 1)],
+        ),
+        (lambda d: ["compare", "--num-reads", "0"], ["--num-reads", "positive"]),
+        (lambda d: ["compare", "--time-limit", "soon"], ["--time-limit"]),
+        (lambda d: [], ["required"]),
+    ],
+    ids=["coo", "gset", "missing", "sampler", "nan", "too-large", "reads", "time-limit", "no-command"],
+)
+def test_cli_bad_input_is_one_message_and_status_2(tmp_path, capsys, arguments, words):
+    assert main(arguments(tmp_path)) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "Traceback" not in err and "running" not in err
+    for word in words:
+        assert word in err
+
+
+def test_cli_nan_in_json_names_the_file(tmp_path, capsys):
+    serializable = dimod.BQM({0: 1.0, 1: 2.0}, {(0, 1): 1.0}, 0.0, "SPIN").to_serializable()
+    serializable["quadratic_biases"] = [float("inf")]
+    path = tmp_path / "inf.json"
+    path.write_text(json.dumps(serializable))
+    assert main(["compare", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and str(path) in err and "finite" in err
+
+
+@pytest.mark.slow  # a fresh interpreter spends seconds importing torch
+def test_command_exits_with_status_2_as_a_process():
+    completed = subprocess.run(
+        [sys.executable, "-m", "gnnsolve.cli", "compare", "--samplers", "nope"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert completed.returncode == 2
+    assert completed.stdout == ""
+    assert completed.stderr.strip() == (
+        "gnnsolve: error: unknown sampler 'nope'; valid names: gnn, sa, tabu, steepest, highs, gurobi"
+    )
+
+
+@needs_data
+def test_builtin_instance_is_the_pignn_benchmark_graph_with_its_proven_optimum():
+    edgelist = DATA / "pignn_dregular" / "reg_n100_d3_seed0.edgelist"
+    stored = nx.read_edgelist(edgelist, nodetype=int)
+    builtin = builtin_maxcut_graph()
+    assert {frozenset(edge) for edge in builtin.edges} == {frozenset(edge) for edge in stored.edges}
+    optima = json.loads((DATA / "pignn_dregular" / "optima.json").read_text())
+    (record,) = [row for row in optima if row["file"] == edgelist.name]
+    assert record["maxcut"] == BUILTIN_MAXCUT_OPTIMUM
+
+
+@pytest.mark.slow
+def test_cli_default_comparison_on_the_builtin_instance(capsys):
+    assert main(["compare", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    names = [run["sampler"] for run in report["runs"]]
+    assert {"sa", "tabu", "steepest"} <= set(names)
+    assert max(run["objective"] for run in report["runs"]) <= BUILTIN_MAXCUT_OPTIMUM
+    if report["bound"] is not None:
+        assert report["bound"] <= report["best_energy"] + 1e-6
