@@ -86,7 +86,7 @@ class GNNSampler(dimod.Sampler):
         seed: int | None = None,
         time_limit: float | None = None,
         max_epochs: int = 10_000,
-        learning_rate: float = 0.01,
+        learning_rate: float = 0.005,
         embedding_dim: int | None = None,
         hidden_dim: int | None = None,
         conv: str = "gcn",
