@@ -46,7 +46,7 @@ from gnnsolve.errors import InvalidModelError, NoSolutionError, UnsupportedModel
 from gnnsolve.qubo import CompiledBQM
 from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_time_limit
 
-__all__ = ["IndexModel", "SolveOptions", "Outcome", "ExactSampler", "relative_gap"]
+__all__ = ["IndexModel", "SolveOptions", "Outcome", "ExactSampler", "mip_gap"]
 
 #: Objective differences below this (relative to ``max(1, |energy|)``) count as a zero gap:
 #: the scale of both solvers' own optimality tolerances.
@@ -230,7 +230,7 @@ def _check_finite(value: float, what: str) -> None:
         raise InvalidModelError(f"{what} is {value}; every bias, offset and bound must be finite")
 
 
-def relative_gap(energy: float, bound: float) -> float:
+def mip_gap(energy: float, bound: float) -> float:
     """``(energy - bound) / |energy|``, 0 within :data:`GAP_TOLERANCE`, ``inf`` when unbounded."""
     difference = energy - bound
     if difference <= GAP_TOLERANCE * max(1.0, abs(energy)):
@@ -463,7 +463,7 @@ class ExactSampler(dimod.Sampler):
         sampleset.info.update(
             status=outcome.status,
             bound=bound,
-            gap=relative_gap(energy, bound),
+            gap=mip_gap(energy, bound),
             num_nodes=outcome.num_nodes,
             timing=watch.timing(),
         )
