@@ -5,8 +5,10 @@ Every sampler gets the same model and the same common settings (``time_limit``, 
 result keeps its SampleSet, its best and mean energy, its wall-clock seconds, the relative gap of
 its best energy to the best found by any sampler, :math:`(E - E_{best}) / |E_{best}|`, and, when
 an exact sampler reported a lower bound :math:`L` (``info["bound"]``), the gap
-:math:`(E - L) / |L|`. A callback can decode the best sample into the problem's own objective
-(a cut value, a tour length).
+:math:`(E - L) / |L|`. Given the problem the model states (a
+:class:`~gnnsolve.adapters.problem.GraphProblem` such as ``MaxCut``, ``MaxIndependentSet`` or
+``TSP``), every row is decoded and repaired, and each run also reports the best decoded
+objective (a cut value, a set size, a tour length) and whether that solution is feasible.
 
 Everything that can be checked is checked before any sampler runs: the model's biases, the
 sampler names, optional packages and size limits. Samplers the caller named explicitly must be
@@ -31,7 +33,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable, Mapping, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import dimod
 import numpy as np
@@ -45,7 +47,21 @@ __all__ = ["DEFAULT_SAMPLERS", "SamplerRun", "ComparisonResult", "compare", "rel
 DEFAULT_SAMPLERS = ("gnn", "sa", "tabu", "steepest", "highs", "gurobi")
 """The samplers compared when none are named: unusable ones are skipped with a note."""
 
-Objective = Callable[[Mapping[Hashable, int]], float]
+
+class Decoded(Protocol):
+    """A decoded solution: its exact objective and whether it is feasible."""
+
+    objective: float
+    feasible: bool
+
+
+class Problem(Protocol):
+    """What :func:`compare` needs of a problem: decoding a SampleSet of its model."""
+
+    objective_name: str
+
+    def best_solution(self, sampleset: dimod.SampleSet) -> Decoded:
+        """The best feasible decoded row of ``sampleset``."""
 
 
 def relative_gap(value: float, reference: float) -> float | None:
@@ -67,6 +83,7 @@ class SamplerRun:
     bound: float | None = None
     status: str | None = None
     objective: float | None = None
+    feasible: bool | None = None
     gap_to_best: float | None = None
     gap_to_bound: float | None = None
     ratio: float | None = None
@@ -81,6 +98,7 @@ class SamplerRun:
             "gap_to_best": self.gap_to_best,
             "gap_to_bound": self.gap_to_bound,
             "objective": self.objective,
+            "feasible": self.feasible,
             "ratio": self.ratio,
             "bound": self.bound,
             "status": self.status,
@@ -120,7 +138,7 @@ class ComparisonResult:
         """A plain-text table, one row per sampler, followed by the notes."""
         header = ["sampler", "best energy", "mean energy", "time (s)", "gap to best", "gap to bound"]
         if self.objective_name:
-            header.append(self.objective_name)
+            header.extend([self.objective_name, "feasible"])
         if self.optimum is not None:
             header.append("ratio")
         rows = []
@@ -134,7 +152,7 @@ class ComparisonResult:
                 _percent(run.gap_to_bound),
             ]
             if self.objective_name:
-                row.append(_number(run.objective))
+                row.extend([_number(run.objective), "-" if run.feasible is None else ("yes" if run.feasible else "NO")])
             if self.optimum is not None:
                 row.append("-" if run.ratio is None else f"{run.ratio:.4f}")
             rows.append(row)
@@ -169,8 +187,7 @@ def compare(
     time_limit: float | None = None,
     num_reads: int = 1,
     seed: int | None = None,
-    objective: Objective | None = None,
-    objective_name: str = "objective",
+    problem: Problem | None = None,
     optimum: float | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> ComparisonResult:
@@ -185,9 +202,9 @@ def compare(
             each sampler its own default, which for the exact ones is no limit.
         num_reads: reads per sampler (exact samplers return their single best sample).
         seed: the seed given to every sampler.
-        objective: decodes a sample into the problem's own objective, e.g. a cut value.
-        objective_name: the objective's name in the table.
-        optimum: a known optimum, in the objective's units if ``objective`` is given and in
+        problem: the problem ``bqm`` states (its ``bqm`` attribute, usually); each run's
+            SampleSet is decoded with it into an objective and a feasibility flag.
+        optimum: a known optimum, in the problem's objective if ``problem`` is given and in
             energy otherwise; each run's ``ratio`` is its value divided by it (none if it is 0).
         progress: called with one line when each sampler starts, finishes or is skipped.
 
@@ -232,7 +249,7 @@ def compare(
         except (MissingDependencyError, ModelTooLargeError) as err:  # limits only known when running
             skip_or_raise(name, err, prefix)
             continue
-        run = _summarise(name, sampleset, time.perf_counter() - start, objective)
+        run = _summarise(name, sampleset, time.perf_counter() - start, problem)
         runs.append(run)
         report(f"{prefix}{name}: done in {run.seconds:.2f} s, best energy {_number(run.best_energy)}")
 
@@ -242,7 +259,7 @@ def compare(
         run.gap_to_best = relative_gap(run.best_energy, best_energy)
         run.gap_to_bound = None if bound is None else relative_gap(run.best_energy, bound)
         if optimum:
-            run.ratio = (run.objective if objective is not None else run.best_energy) / optimum
+            run.ratio = (run.objective if problem is not None else run.best_energy) / optimum
     return ComparisonResult(
         runs=runs,
         num_variables=bqm.num_variables,
@@ -250,14 +267,15 @@ def compare(
         settings={"time_limit": time_limit, "num_reads": num_reads, "seed": seed},
         best_energy=best_energy,
         bound=bound,
-        objective_name=objective_name if objective is not None else None,
+        objective_name=problem.objective_name if problem is not None else None,
         optimum=optimum,
         notes=notes,
     )
 
 
-def _summarise(name: str, sampleset: dimod.SampleSet, seconds: float, objective: Objective | None) -> SamplerRun:
+def _summarise(name: str, sampleset: dimod.SampleSet, seconds: float, problem: Problem | None) -> SamplerRun:
     record = sampleset.record
+    decoded = None if problem is None else problem.best_solution(sampleset)
     bound = sampleset.info.get("bound") if sampler_spec(name).exact else None
     status = sampleset.info.get("status")
     return SamplerRun(
@@ -268,5 +286,6 @@ def _summarise(name: str, sampleset: dimod.SampleSet, seconds: float, objective:
         mean_energy=float(np.average(record.energy, weights=record.num_occurrences)),
         bound=float(bound) if bound is not None and math.isfinite(bound) else None,
         status=None if status is None else str(status),
-        objective=None if objective is None else float(objective(sampleset.first.sample)),
+        objective=None if decoded is None else float(decoded.objective),
+        feasible=None if decoded is None else bool(decoded.feasible),
     )

@@ -12,11 +12,11 @@ import dimod
 import networkx as nx
 import pytest
 from dimod.serialization import coo
+from gnnsolve.adapters.graphs import MaxCut
+from shared_data import DATA, needs_data
 
 from gnnsolve import compare as compare_module
-from gnnsolve.adapters.datasets import shared_data_dir
-from gnnsolve.adapters.graphs import cut_value, maxcut_bqm
-from gnnsolve.cli import BUILTIN_MAXCUT_OPTIMUM, builtin_maxcut_graph, main
+from gnnsolve.cli import main
 from gnnsolve.compare import compare, relative_gap
 from gnnsolve.errors import (
     InvalidModelError,
@@ -24,12 +24,8 @@ from gnnsolve.errors import (
     ModelTooLargeError,
     UnknownSamplerError,
 )
+from gnnsolve.instances import BUILTIN_MAXCUT_OPTIMUM, builtin_regular_graph
 from gnnsolve.registry import TABU_MAX_VARIABLES, is_available
-
-DATA = shared_data_dir()
-needs_data = pytest.mark.skipif(
-    DATA is None, reason="benchmark data not found at ../shared/data beside the project (or $GNNSOLVE_DATA)"
-)
 
 
 class ExactWithBound(dimod.Sampler):
@@ -207,15 +203,13 @@ def test_bounds_of_heuristic_samplers_are_ignored(small_bqm, replace_samplers):
 
 def test_decoded_objective_and_ratio_on_maxcut():
     graph = nx.cycle_graph(6)
-    result = compare(
-        maxcut_bqm(graph), ["sa", "steepest"], num_reads=4, seed=0,
-        objective=lambda sample: cut_value(graph, sample), objective_name="cut value", optimum=6,
-    )
+    problem = MaxCut(graph)
+    result = compare(problem.bqm, ["sa", "steepest"], num_reads=4, seed=0, problem=problem, optimum=6)
     for run in result.runs:
-        assert run.objective == -run.best_energy
+        assert run.objective == -run.best_energy and run.feasible
         assert run.ratio == run.objective / 6
     header = result.table().splitlines()[0]
-    assert "cut value" in header and "ratio" in header
+    assert "cut value" in header and "feasible" in header and "ratio" in header
     assert result.to_dict()["objective_name"] == "cut value"
 
 
@@ -340,7 +334,7 @@ def test_command_exits_with_status_2_as_a_process():
 def test_builtin_instance_is_the_pignn_benchmark_graph_with_its_proven_optimum():
     edgelist = DATA / "pignn_dregular" / "reg_n100_d3_seed0.edgelist"
     stored = nx.read_edgelist(edgelist, nodetype=int)
-    builtin = builtin_maxcut_graph()
+    builtin = builtin_regular_graph()
     assert {frozenset(edge) for edge in builtin.edges} == {frozenset(edge) for edge in stored.edges}
     optima = json.loads((DATA / "pignn_dregular" / "optima.json").read_text())
     (record,) = [row for row in optima if row["file"] == edgelist.name]

@@ -7,23 +7,18 @@ from pathlib import Path
 import dimod
 import networkx as nx
 import pytest
+from gnnsolve.adapters.datasets import (
+    gset_catalogue,
+    load_gset_best_known,
+    read_gset,
+    shared_data_dir,
+)
+from gnnsolve.adapters.graphs import cut_value, maxcut_bqm
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from shared_data import DATA, needs_data, write
 
-from gnnsolve.adapters.datasets import gset_catalogue, load_gset_best_known, read_gset, shared_data_dir
-from gnnsolve.adapters.graphs import cut_value, maxcut_bqm
 from gnnsolve.errors import FileFormatError
-
-DATA = shared_data_dir()
-needs_data = pytest.mark.skipif(
-    DATA is None, reason="benchmark data not found at ../shared/data beside the project (or $GNNSOLVE_DATA)"
-)
-
-
-def write(path: Path, text: str) -> Path:
-    path.write_bytes(text.encode())
-    return path
-
 
 # ---------------------------------------------------------------- G-set reader
 

@@ -31,6 +31,8 @@ References:
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,7 +163,7 @@ class HiGHSSampler(ExactSampler):
             raise TypeError(f"presolve must be True, False or None, got {presolve!r}")
         with watch.phase("preprocessing"):
             milp = linearise(model)
-            highs = highspy.Highs()
+            highs = _new_highs(quiet=not options.output)
             settings: dict[str, Any] = {
                 "output_flag": options.output,
                 "mip_rel_gap": float(options.mip_rel_gap),
@@ -210,3 +212,22 @@ class HiGHSSampler(ExactSampler):
 def _check(status: highspy.HighsStatus, what: str) -> None:
     if status == highspy.HighsStatus.kError:
         raise RuntimeError(f"HiGHS reported an error {what}; run with output=True to see its log")
+
+
+def _new_highs(quiet: bool) -> highspy.Highs:
+    """A fresh ``Highs`` object; with ``quiet``, the banner highspy prints on the first one is dropped.
+
+    highspy (1.16) writes that banner from C++ to file descriptor 1 before any option can be set,
+    which would corrupt machine-readable output such as ``gnnsolve compare --json``.
+    """
+    if not quiet:
+        return highspy.Highs()
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)

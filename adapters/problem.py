@@ -1,0 +1,167 @@
+"""What every graph problem shares: build a dimod model, decode samples, repair, evaluate, solve.
+
+A problem object states one combinatorial problem on a user's graph. Its :attr:`~GraphProblem.bqm`
+is the dimod model any sampler can take; :meth:`~GraphProblem.decode` turns one sample of that
+model into a :class:`Solution` of the problem's own kind (two node sets, an independent set, a
+tour), repairing whatever the penalty form left infeasible, and scores it exactly on the graph,
+never through the energy. :meth:`~GraphProblem.solve` samples, decodes every row and returns the
+best solution with the SampleSet, so a learned, an exact and a plain dimod sampler are used the
+same way.
+
+Subclasses set :attr:`~GraphProblem.sense` and :attr:`~GraphProblem.objective_name` and implement
+``_build_bqm``, ``decode``, ``evaluate`` and ``is_feasible``.
+
+Example:
+    >>> import networkx as nx
+    >>> from dwave.samplers import SteepestDescentSolver
+    >>> from gnnsolve.adapters.graphs import MaxCut
+    >>> problem = MaxCut(nx.cycle_graph(6))
+    >>> solution, sampleset = problem.solve(SteepestDescentSolver(), num_reads=8, seed=1)
+    >>> solution.objective, solution.feasible
+    (6, True)
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, ClassVar, Generic, Hashable, Iterable, Literal, Mapping, TypeVar
+
+import dimod
+import networkx as nx
+
+from gnnsolve.errors import InvalidModelError
+
+__all__ = ["Solution", "GraphProblem", "edge_weights"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Solution(Generic[T]):
+    """One decoded answer to a graph problem.
+
+    Attributes:
+        value: the answer in the problem's own terms (see each problem's ``decode``).
+        objective: its exact objective on the graph (cut weight, set size, tour length).
+        feasible: whether ``value`` satisfies every constraint of the problem.
+        repaired: whether decoding had to change the sample to make it feasible or better
+            (removed conflicts, extended a set, completed or improved a tour).
+        energy: the energy of the sample it was decoded from, on the problem's model.
+    """
+
+    value: T
+    objective: float
+    feasible: bool
+    repaired: bool
+    energy: float
+
+
+class GraphProblem(ABC, Generic[T]):
+    """A combinatorial problem on a graph, stated as a dimod model."""
+
+    sense: ClassVar[Literal["max", "min"]]
+    """Whether the objective is maximised (cut, set size) or minimised (tour length)."""
+
+    objective_name: ClassVar[str]
+    """The objective's name in tables (``"cut value"``, ``"set size"``, ``"tour length"``)."""
+
+    @cached_property
+    def bqm(self) -> dimod.BinaryQuadraticModel:
+        """The problem's dimod model, built on first use; minimising its energy solves the problem."""
+        return self._build_bqm()
+
+    @abstractmethod
+    def _build_bqm(self) -> dimod.BinaryQuadraticModel:
+        """Build the model behind :attr:`bqm`."""
+
+    @abstractmethod
+    def decode(self, sample: Mapping[Hashable, int]) -> Solution[T]:
+        """Turn one sample of :attr:`bqm` into a repaired, exactly scored solution."""
+
+    @abstractmethod
+    def evaluate(self, value: T) -> float:
+        """The exact objective of an answer given in the problem's own terms."""
+
+    @abstractmethod
+    def is_feasible(self, value: T) -> bool:
+        """Whether an answer given in the problem's own terms satisfies every constraint."""
+
+    def decode_sampleset(self, sampleset: dimod.SampleSet) -> list[Solution[T]]:
+        """Decode every row of ``sampleset``, in its order.
+
+        Raises:
+            InvalidModelError: the SampleSet's variables are not those of :attr:`bqm`.
+        """
+        if set(sampleset.variables) != set(self.bqm.variables):
+            missing = set(self.bqm.variables) - set(sampleset.variables)
+            extra = set(sampleset.variables) - set(self.bqm.variables)
+            raise InvalidModelError(
+                "the SampleSet is not over this problem's variables"
+                + (f"; missing {sorted(map(repr, missing))[:5]}" if missing else "")
+                + (f"; unexpected {sorted(map(repr, extra))[:5]}" if extra else "")
+            )
+        return [self.decode(sample) for sample in sampleset.samples()]
+
+    def best(self, solutions: Iterable[Solution[T]]) -> Solution[T]:
+        """The best feasible solution (ties to the earliest), else the best infeasible one.
+
+        Raises:
+            ValueError: ``solutions`` is empty.
+        """
+        ranked = list(solutions)
+        if not ranked:
+            raise ValueError("no solutions to choose from")
+        sign = 1 if self.sense == "min" else -1
+        return min(ranked, key=lambda solution: (not solution.feasible, sign * solution.objective))
+
+    def best_solution(self, sampleset: dimod.SampleSet) -> Solution[T]:
+        """The best of :meth:`decode_sampleset`."""
+        return self.best(self.decode_sampleset(sampleset))
+
+    def sample_defaults(self, sampler: dimod.Sampler) -> dict[str, Any]:
+        """Keywords this problem passes to ``sampler`` unless the caller sets them."""
+        return {}
+
+    def solve(self, sampler: dimod.Sampler, **sample_kwargs: Any) -> tuple[Solution[T], dimod.SampleSet]:
+        """Sample :attr:`bqm` with ``sampler`` and return the best decoded solution and the SampleSet.
+
+        Args:
+            sampler: any dimod sampler: GNNSampler, HiGHSSampler, GurobiSampler,
+                SimulatedAnnealingSampler, a composite.
+            **sample_kwargs: passed to ``sampler.sample`` (``num_reads``, ``seed``, ``time_limit``…).
+        """
+        keywords = {**self.sample_defaults(sampler), **sample_kwargs}
+        sampleset = sampler.sample(self.bqm, **keywords)
+        return self.best_solution(sampleset), sampleset
+
+    def _solution(self, value: T, sample: Mapping[Hashable, int], repaired: bool) -> Solution[T]:
+        return Solution(
+            value=value,
+            objective=self.evaluate(value),
+            feasible=self.is_feasible(value),
+            repaired=repaired,
+            energy=float(self.bqm.energy(sample)),
+        )
+
+
+def edge_weights(G: nx.Graph, weight: str | None) -> list[tuple[Hashable, Hashable, float]]:
+    """The edges of ``G`` as ``(u, v, w)``, self-loops left out; parallel edges of a multigraph add up.
+
+    ``w`` is the ``weight`` attribute (1 where absent, or everywhere when ``weight`` is ``None``).
+
+    Raises:
+        InvalidModelError: a weight is not a finite real number; the edge is named.
+    """
+    totals: dict[tuple[Hashable, Hashable], float] = {}
+    for u, v, w in G.edges(data=weight, default=1) if weight is not None else ((u, v, 1) for u, v in G.edges()):
+        if isinstance(w, bool) or not isinstance(w, numbers.Real) or not math.isfinite(w):
+            raise InvalidModelError(f"edge ({u!r}, {v!r}) has {weight!r} = {w!r}; weights must be finite numbers")
+        if u == v:
+            continue
+        key = (u, v) if (v, u) not in totals else (v, u)
+        totals[key] = totals.get(key, 0) + w
+    return [(u, v, w) for (u, v), w in totals.items()]
