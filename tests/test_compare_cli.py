@@ -13,7 +13,7 @@ import networkx as nx
 import pytest
 from dimod.serialization import coo
 from gnnsolve.adapters.graphs import MaxCut
-from shared_data import DATA, needs_data
+from shared_data import DATA, needs_data, write
 
 from gnnsolve import compare as compare_module
 from gnnsolve.cli import main
@@ -350,3 +350,51 @@ def test_cli_default_comparison_on_the_builtin_instance(capsys):
     assert max(run["objective"] for run in report["runs"]) <= BUILTIN_MAXCUT_OPTIMUM
     if report["bound"] is not None:
         assert report["bound"] <= report["best_energy"] + 1e-6
+
+
+# ---------------------------------------------------------------- graph problems
+
+
+@pytest.mark.parametrize(("kind", "name"), [("mis", "set size"), ("tsp", "tour length")])
+def test_cli_builtin_graph_problems_report_decoded_objectives(kind, name, capsys):
+    assert main(["compare", "--problem", kind, "--samplers", "sa,steepest", "--num-reads", "4", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["objective_name"] == name and report["optimum"] is not None
+    for run in report["runs"]:
+        assert run["feasible"] is True
+        assert run["ratio"] == pytest.approx(run["objective"] / report["optimum"])
+    if kind == "mis":
+        assert all(run["objective"] <= report["optimum"] for run in report["runs"])
+    else:
+        assert all(run["objective"] >= report["optimum"] - 1e-9 for run in report["runs"])
+
+
+def test_cli_mis_reads_a_dimacs_file(tmp_path, capsys):
+    path = write(tmp_path / "square.col", "c a 4-cycle\np edge 4 4\ne 1 2\ne 2 3\ne 3 4\ne 4 1\n")
+    assert main(["compare", "--problem", "mis", str(path), "--samplers", "highs", "--optimum", "2", "--json"]) == 0
+    run = json.loads(capsys.readouterr().out)["runs"][0]
+    assert run["objective"] == 2 and run["feasible"] and run["ratio"] == 1.0
+
+
+@needs_data
+def test_cli_tsp_names_the_tsplib_optimum(capsys):
+    path = DATA / "tsplib" / "ulysses22.tsp"
+    assert main(["compare", "--problem", "tsp", str(path), "--samplers", "sa", "--num-reads", "2", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert "optimal tour 7013" in report["instance"] and report["optimum"] == 7013
+    assert report["runs"][0]["feasible"] and report["runs"][0]["ratio"] >= 1.0
+
+
+@needs_data
+def test_cli_mis_names_the_bhoslib_optimum(capsys):
+    path = DATA / "bhoslib" / "frb30-15-1.mis"
+    assert main(["compare", "--problem", "mis", str(path), "--samplers", "steepest", "--num-reads", "1", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert "maximum independent set 30" in report["instance"] and report["optimum"] == 30
+    assert report["runs"][0]["objective"] <= 30
+
+
+def test_cli_rejects_a_tsp_with_two_cities(tmp_path, capsys):
+    path = write(tmp_path / "pair.tsp", "NAME: pair\nTYPE: TSP\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 3 4\nEOF\n")
+    assert main(["compare", "--problem", "tsp", str(path), "--samplers", "sa"]) == 2
+    assert "at least 3 cities" in capsys.readouterr().err

@@ -157,16 +157,14 @@ class GNNSampler(dimod.Sampler):
 
         with watch.phase("postprocessing"):
             raw_energy = model.binary_energies(raw)
-            states = raw
-            if polish:
-                states = _steepest_descent(bqm, model, raw)
-            info = {
-                "timing": watch.timing(),
-                "epochs": epochs,
-                "stop_reason": stop_reason,
-                "relaxed_loss": losses.tolist(),
-            }
-            return model.sampleset(bqm, states, info=info, raw_energy=raw_energy)
+            states = _steepest_descent(bqm, model, raw) if polish else raw
+        info = {
+            "timing": watch.timing(),
+            "epochs": epochs,
+            "stop_reason": stop_reason,
+            "relaxed_loss": losses.tolist(),
+        }
+        return model.sampleset(bqm, states, info=info, raw_energy=raw_energy)
 
 
 def _train(
