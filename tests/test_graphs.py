@@ -247,3 +247,33 @@ def test_mis_local_search_can_be_switched_off():
     centre_only = {0: 1, 1: 0, 2: 0, 3: 0}
     assert MaxIndependentSet(star, local_search=False).decode(centre_only).value == frozenset({0})
     assert MaxIndependentSet(star).decode(centre_only).value == frozenset({1, 2, 3})
+
+
+# ---------------------------------------------------------------- every kind of sampler
+
+
+def _gurobi_sampler():
+    pytest.importorskip("gurobipy", reason="gurobipy is not installed")
+    from gnnsolve import GurobiSampler
+
+    return GurobiSampler()
+
+
+@pytest.mark.parametrize("kind", ["highs", "gurobi", "gnn", "sa"])
+def test_graph_problems_solve_with_every_kind_of_sampler(kind):
+    from gnnsolve import GNNSampler
+
+    G = nx.petersen_graph()
+    samplers = {
+        "highs": lambda: (HiGHSSampler(), {"time_limit": 30}),
+        "gurobi": lambda: (_gurobi_sampler(), {"time_limit": 30}),
+        "gnn": lambda: (GNNSampler(), {"num_reads": 4, "seed": 0, "max_epochs": 300}),
+        "sa": lambda: (SimulatedAnnealingSampler(), {"num_reads": 10, "seed": 0}),
+    }
+    sampler, keywords = samplers[kind]()
+    cut, _ = MaxCut(G).solve(sampler, **keywords)
+    independent, _ = MaxIndependentSet(G).solve(sampler, **keywords)
+    assert cut.feasible and independent.feasible
+    assert cut.objective <= 12 and independent.objective <= 4  # the optima
+    if kind in ("highs", "gurobi"):
+        assert (cut.objective, independent.objective) == (12, 4)

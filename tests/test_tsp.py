@@ -205,9 +205,15 @@ def test_max_rounds_bounds_the_sweeps():
 # ------------------------------------------------------------------ solving
 
 
-def test_highs_finds_the_brute_force_optimum_on_five_cities():
+@pytest.mark.parametrize("exact", ["highs", "gurobi"])
+def test_exact_samplers_find_the_brute_force_optimum_on_five_cities(exact):
+    if exact == "gurobi":
+        pytest.importorskip("gurobipy", reason="gurobipy is not installed")
+        from gnnsolve import GurobiSampler as sampler_class
+    else:
+        sampler_class = HiGHSSampler
     problem = TSP.from_coordinates(random_points(6, 5), **RAW)
-    solution, sampleset = problem.solve(HiGHSSampler(), time_limit=30)
+    solution, sampleset = problem.solve(sampler_class(), time_limit=30)
     assert sampleset.info["status"] == "optimal"
     assert solution.feasible and not solution.repaired
     assert solution.objective == pytest.approx(brute_force_length(problem.distances))
