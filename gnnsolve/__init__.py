@@ -10,7 +10,8 @@ Example:
     ('optimal', True)
 
 Samplers are imported on first use, so ``import gnnsolve`` does not load torch until a
-learned sampler is asked for.
+learned sampler is asked for. Importing gnnsolve registers ``SolverFactory("gnnsolve")`` with
+Pyomo (see :mod:`gnnsolve.adapters.pyomo_solver`).
 """
 
 from importlib import import_module
@@ -18,6 +19,7 @@ from typing import Any
 
 from gnnsolve.errors import (
     FileFormatError,
+    InfeasibleModelError,
     InvalidModelError,
     MissingDependencyError,
     ModelTooLargeError,
@@ -41,6 +43,7 @@ __all__ = [
     "GNNSampler",
     "GurobiSampler",
     "HiGHSSampler",
+    "InfeasibleModelError",
     "InvalidModelError",
     "MissingDependencyError",
     "ModelTooLargeError",
@@ -49,6 +52,15 @@ __all__ = [
     "UnsupportedModelError",
     "__version__",
 ]
+
+
+def _register_pyomo_solver() -> None:
+    from gnnsolve.adapters.pyomo_solver import register
+
+    register()
+
+
+_register_pyomo_solver()
 
 
 def __getattr__(name: str) -> Any:

@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 __all__ = [
+    "InfeasibleModelError",
     "GnnsolveError",
     "InvalidModelError",
     "ModelTooLargeError",
@@ -35,6 +36,10 @@ class GnnsolveError(Exception):
 
 class InvalidModelError(GnnsolveError, ValueError):
     """The model itself is malformed, e.g. a NaN or infinite bias."""
+
+
+class InfeasibleModelError(InvalidModelError):
+    """An exact solver proved that no assignment satisfies every constraint."""
 
 
 class ModelTooLargeError(GnnsolveError, ValueError):

@@ -42,7 +42,7 @@ import dimod
 import numpy as np
 import scipy.sparse
 
-from gnnsolve.errors import InvalidModelError, NoSolutionError, UnsupportedModelError
+from gnnsolve.errors import InfeasibleModelError, InvalidModelError, NoSolutionError, UnsupportedModelError
 from gnnsolve.qubo import CompiledBQM
 from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_time_limit
 
@@ -441,7 +441,7 @@ class ExactSampler(dimod.Sampler):
         if outcome.x is not None:
             return outcome
         if outcome.status in ("infeasible", "infeasible_or_unbounded"):
-            raise InvalidModelError(
+            raise InfeasibleModelError(
                 f"the model is infeasible: {self.solver_name} proved that no assignment within the "
                 "variables' bounds satisfies every constraint; check the constraints' senses, "
                 "right-hand sides and the integer bounds"

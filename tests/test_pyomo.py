@@ -1,0 +1,308 @@
+"""Pyomo models: translation to dimod, solution load-back, and SolverFactory("gnnsolve")."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+
+import dimod
+import pyomo.environ as pyo
+import pytest
+
+import gnnsolve  # noqa: F401  (registers the solver)
+from gnnsolve.adapters.pyomo import auto_penalty, load_solution, objective_value, to_bqm, to_cqm
+from gnnsolve.errors import InvalidModelError, UnknownSamplerError, UnsupportedModelError
+
+TC = pyo.TerminationCondition
+
+
+def knapsack(seed: int, n: int = 12, maximise: bool = True) -> pyo.ConcreteModel:
+    """A 0/1 knapsack with a side constraint, written the way a Pyomo user writes it."""
+    rng = random.Random(seed)
+    m = pyo.ConcreteModel(name=f"knapsack{seed}")
+    m.I = pyo.RangeSet(1, n)
+    m.value = pyo.Param(m.I, initialize={i: rng.randint(1, 20) for i in range(1, n + 1)})
+    m.weight = pyo.Param(m.I, initialize={i: rng.randint(1, 10) for i in range(1, n + 1)})
+    m.take = pyo.Var(m.I, domain=pyo.Binary)
+    total = sum(m.value[i] * m.take[i] for i in m.I)
+    m.profit = pyo.Objective(expr=total if maximise else -total, sense=pyo.maximize if maximise else pyo.minimize)
+    m.capacity = pyo.Constraint(expr=sum(m.weight[i] * m.take[i] for i in m.I) <= 3 * n)
+    m.some = pyo.Constraint(expr=pyo.inequality(2, sum(m.take[i] for i in range(1, 5)), 3))
+    return m
+
+
+def assignment(seed: int, n: int = 4, quadratic: bool = False) -> pyo.ConcreteModel:
+    """An n×n assignment problem (equality constraints), with a quadratic interaction if asked."""
+    rng = random.Random(seed)
+    m = pyo.ConcreteModel()
+    m.R = pyo.RangeSet(n)
+    m.x = pyo.Var(m.R, m.R, domain=pyo.Binary)
+    cost = {(i, j): rng.randint(1, 9) for i in m.R for j in m.R}
+    interaction = 3 * m.x[1, 1] * m.x[2, 2] if quadratic else 0
+    m.cost = pyo.Objective(expr=sum(cost[i, j] * m.x[i, j] for i in m.R for j in m.R) + interaction)
+    m.row = pyo.Constraint(m.R, rule=lambda m, i: sum(m.x[i, j] for j in m.R) == 1)
+    m.col = pyo.Constraint(m.R, rule=lambda m, j: sum(m.x[i, j] for i in m.R) == 1)
+    return m
+
+
+def highs_optimum(model: pyo.ConcreteModel) -> float:
+    reference = model.clone()
+    results = pyo.SolverFactory("appsi_highs").solve(reference)
+    assert results.solver.termination_condition == TC.optimal
+    return pyo.value(reference.component_data_objects(pyo.Objective, active=True).__next__())
+
+
+def objective_of(model: pyo.ConcreteModel) -> float:
+    return pyo.value(next(model.component_data_objects(pyo.Objective, active=True)))
+
+
+def constraints_hold(model: pyo.ConcreteModel) -> bool:
+    for constraint in model.component_data_objects(pyo.Constraint, active=True):
+        body = pyo.value(constraint.body)
+        if constraint.has_lb() and body < pyo.value(constraint.lower) - 1e-9:
+            return False
+        if constraint.has_ub() and body > pyo.value(constraint.upper) + 1e-9:
+            return False
+    return True
+
+
+# ---------------------------------------------------------------- translation
+
+
+def test_labels_are_pyomo_names_and_energy_matches_the_objective_in_both_senses():
+    for maximise in (True, False):
+        m = knapsack(1, n=6, maximise=maximise)
+        cqm = to_cqm(m)
+        assert set(cqm.variables) == {f"take[{i}]" for i in range(1, 7)}
+        rng = random.Random(0)
+        for _ in range(5):
+            sample = {v: rng.randint(0, 1) for v in cqm.variables}
+            load_solution(m, sample)
+            assert objective_value(m, cqm.objective.energy(sample)) == pytest.approx(objective_of(m))
+
+
+def test_ranges_become_two_constraints_and_equalities_one():
+    m = knapsack(2, n=6)
+    cqm = to_cqm(m)
+    assert set(cqm.constraints) == {"capacity", "some[lower]", "some[upper]"}
+    m2 = assignment(0, n=3)
+    labels = set(to_cqm(m2).constraints)
+    assert labels == {f"row[{i}]" for i in (1, 2, 3)} | {f"col[{j}]" for j in (1, 2, 3)}
+    assert all(c.lhs.num_variables == 3 and c.sense is dimod.sampleset.Sense.Eq for c in to_cqm(m2).constraints.values())
+
+
+def test_feasibility_agrees_with_pyomo_on_every_assignment():
+    m = knapsack(3, n=6)
+    cqm = to_cqm(m)
+    for bits in itertools.product((0, 1), repeat=6):
+        sample = {f"take[{i}]": bit for i, bit in zip(range(1, 7), bits)}
+        load_solution(m, sample)
+        assert cqm.check_feasible(sample) == constraints_hold(m)
+
+
+def test_bounded_integers_fixed_variables_blocks_and_deactivated_components():
+    m = pyo.ConcreteModel()
+    m.n = pyo.Var(domain=pyo.Integers, bounds=(-2, 5))
+    m.b = pyo.Block()
+    m.b.y = pyo.Var([1, 2], domain=pyo.Binary)
+    m.fixed = pyo.Var(domain=pyo.Binary)
+    m.fixed.fix(1)
+    m.unused = pyo.Var(domain=pyo.Reals)  # continuous but in no active component: ignored
+    m.obj = pyo.Objective(expr=2 * m.n + m.b.y[1] * m.b.y[2] + 4 * m.fixed + 1)
+    m.off = pyo.Objective(expr=m.unused)
+    m.off.deactivate()
+    m.c = pyo.Constraint(expr=m.n + m.b.y[1] + m.fixed >= 0)
+    m.gone = pyo.Constraint(expr=m.unused <= 1)
+    m.gone.deactivate()
+    cqm = to_cqm(m)
+    assert set(cqm.variables) == {"n", "b.y[1]", "b.y[2]"}
+    assert cqm.vartype("n") is dimod.INTEGER and (cqm.lower_bound("n"), cqm.upper_bound("n")) == (-2, 5)
+    sample = {"n": -1, "b.y[1]": 1, "b.y[2]": 1}
+    load_solution(m, sample)
+    assert cqm.objective.energy(sample) == pytest.approx(objective_of(m)) == -2 + 1 + 4 + 1
+    assert cqm.check_feasible(sample) and m.fixed.value == 1
+
+
+def test_to_bqm_energy_equals_the_objective_on_feasible_samples():
+    m = knapsack(4, n=6)
+    cqm = to_cqm(m)
+    bqm, invert, penalty = to_bqm(m)
+    assert penalty == auto_penalty(cqm) > 0
+    sampleset = dimod.ExactSolver().sample(bqm)
+    best = invert(sampleset.first.sample)
+    assert cqm.check_feasible(best)
+    assert objective_value(m, cqm.objective.energy(best)) == pytest.approx(highs_optimum(m))
+    assert sampleset.first.energy == pytest.approx(cqm.objective.energy(best))
+
+
+def test_load_solution_round_trips_and_rejects_unknown_labels():
+    m = assignment(1, n=3)
+    cqm = to_cqm(m)
+    sample = {v: int(v in ("x[1,2]", "x[2,3]", "x[3,1]")) for v in cqm.variables}
+    load_solution(m, sample)
+    assert {v.name: v.value for v in m.x.values()} == sample
+    with pytest.raises(InvalidModelError, match="'y', which is not a variable"):
+        load_solution(m, {"y": 1})
+
+
+@pytest.mark.parametrize(
+    ("build", "error", "words"),
+    [
+        (lambda m: (setattr(m, "z", pyo.Var()), setattr(m, "o", pyo.Objective(expr=m.z))), UnsupportedModelError,
+         ["variable z", "continuous", "appsi_highs"]),
+        (lambda m: (setattr(m, "k", pyo.Var(domain=pyo.NonNegativeIntegers)), setattr(m, "o", pyo.Objective(expr=m.k))),
+         UnsupportedModelError, ["variable k", "upper bound", "bounds="]),
+        (lambda m: (setattr(m, "x", pyo.Var([1, 2, 3], domain=pyo.Binary)),
+                    setattr(m, "o", pyo.Objective(expr=m.x[1] * m.x[2] * m.x[3]))), UnsupportedModelError,
+         ["objective o", "degree 3"]),
+        (lambda m: (setattr(m, "x", pyo.Var(domain=pyo.Binary)), setattr(m, "o", pyo.Objective(expr=pyo.exp(m.x)))),
+         UnsupportedModelError, ["objective o", "nonlinear"]),
+        (lambda m: (setattr(m, "x", pyo.Var([1, 2], domain=pyo.Binary)), setattr(m, "o", pyo.Objective(expr=m.x[1])),
+                    setattr(m, "q", pyo.Constraint(expr=m.x[1] * m.x[2] <= 0))), UnsupportedModelError,
+         ["constraint q", "linear"]),
+        (lambda m: None, InvalidModelError, ["no active Objective"]),
+        (lambda m: setattr(m, "o", pyo.Objective(expr=3)), InvalidModelError, ["no free variable"]),
+        (lambda m: (setattr(m, "x", pyo.Var(domain=pyo.Binary)), m.x.fix(0), setattr(m, "o", pyo.Objective(expr=m.x)),
+                    setattr(m, "c", pyo.Constraint(expr=m.x >= 1))), InvalidModelError, ["constraint c", "never holds"]),
+    ],
+    ids=["continuous", "unbounded-integer", "cubic", "nonlinear", "quadratic-constraint", "no-objective", "empty",
+         "fixed-infeasible"],
+)
+def test_bad_models_get_one_clear_error(build, error, words):
+    m = pyo.ConcreteModel()
+    build(m)
+    with pytest.raises(error) as caught:
+        to_cqm(m)
+    for word in words:
+        assert word in str(caught.value)
+
+
+# ---------------------------------------------------------------- the solver plugin
+
+
+def test_plugin_is_registered_and_behaves_as_pyomo_expects():
+    opt = pyo.SolverFactory("gnnsolve")
+    assert opt.available() and opt.license_is_valid()
+    assert opt.version() == tuple(int(part) for part in gnnsolve.__version__.split("."))
+    with pyo.SolverFactory("gnnsolve", sampler="highs") as exact:
+        assert exact.options["sampler"] == "highs"
+
+
+@pytest.mark.parametrize("sampler", ["highs", "gurobi"])
+@pytest.mark.parametrize("seed", range(3))
+def test_exact_samplers_reach_the_appsi_highs_optimum(sampler, seed):
+    if sampler == "gurobi":
+        pytest.importorskip("gurobipy", reason="gurobipy is not installed")
+    for model in (knapsack(seed, n=14), knapsack(seed, n=10, maximise=False), assignment(seed, n=4)):  # ≤ 20 binaries
+        optimum = highs_optimum(model)
+        results = pyo.SolverFactory("gnnsolve", sampler=sampler).solve(model)
+        assert results.solver.termination_condition == TC.optimal
+        assert objective_of(model) == pytest.approx(optimum)
+        assert constraints_hold(model)
+
+
+def brute_force_optimum(model: pyo.ConcreteModel) -> float:
+    sampleset = dimod.ExactCQMSolver().sample_cqm(to_cqm(model)).filter(lambda row: row.is_feasible)
+    return objective_value(model, sampleset.first.energy)
+
+
+@pytest.mark.parametrize("sampler", ["sa", "tabu", "gnn"])
+@pytest.mark.parametrize("family", ["knapsack", "assignment"])
+def test_heuristic_samplers_load_feasible_solutions_with_correct_objectives(sampler, family):
+    model = knapsack(5, n=10) if family == "knapsack" else assignment(5, n=4, quadratic=True)
+    if family == "knapsack":
+        model.some.deactivate()  # see test_interlocking_constraints_can_defeat_the_gnn
+    options = {"seed": 0, "num_reads": 8, "time_limit": 2}
+    results = pyo.SolverFactory("gnnsolve", sampler=sampler, **options).solve(model)
+    assert results.solver.termination_condition == TC.feasible
+    assert constraints_hold(model)
+    value = objective_of(model)
+    best = brute_force_optimum(model)
+    if results.problem.sense == pyo.maximize:
+        assert value <= best + 1e-9
+        assert results.problem.lower_bound == pytest.approx(value) and results.problem.upper_bound == math.inf
+    else:
+        assert value >= best - 1e-9
+        assert results.problem.upper_bound == pytest.approx(value) and results.problem.lower_bound == -math.inf
+
+
+def test_interlocking_constraints_can_defeat_the_gnn_and_it_says_so():
+    """A capacity and a range over the same items: PI-GNN's polished samples stay one unit outside
+    the range at every penalty (leaving it means moving an item and the capacity slack together).
+    The plugin reports that instead of loading an infeasible answer; annealing solves it."""
+    model = knapsack(5, n=10)
+    results = pyo.SolverFactory("gnnsolve", sampler="gnn", seed=0, num_reads=8, time_limit=3).solve(model)
+    if results.solver.termination_condition == TC.infeasible:
+        assert "some" in results.solver.message and all(v.value is None for v in model.take.values())
+    else:
+        assert constraints_hold(model)
+    results = pyo.SolverFactory("gnnsolve", sampler="sa", seed=0).solve(model)
+    assert results.solver.termination_condition == TC.feasible and constraints_hold(model)
+
+
+def test_seed_reproduces_the_answer():
+    values = []
+    for _ in range(2):
+        model = assignment(2, n=4)
+        pyo.SolverFactory("gnnsolve", sampler="sa", seed=7, num_reads=4).solve(model)
+        values.append({v.name: v.value for v in model.x.values()})
+    assert values[0] == values[1]
+
+
+def test_an_infeasible_heuristic_answer_is_reported_and_not_loaded():
+    model = assignment(3, n=4)
+    results = pyo.SolverFactory("gnnsolve").solve(model, sampler="steepest", penalty=1e-6, num_reads=2, seed=0)
+    assert results.solver.termination_condition == TC.infeasible
+    assert results.solver.status == pyo.SolverStatus.warning
+    assert "row[" in results.solver.message or "col[" in results.solver.message
+    assert all(v.value is None for v in model.x.values())
+
+
+def test_auto_penalty_retries_until_feasible():
+    model = assignment(4, n=4)
+    results = pyo.SolverFactory("gnnsolve", sampler="sa", seed=1, num_reads=8).solve(model)
+    assert results.solver.termination_condition == TC.feasible and constraints_hold(model)
+
+
+def test_a_proven_infeasible_model_is_reported_by_exact_samplers():
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var([1, 2], domain=pyo.Binary)
+    m.o = pyo.Objective(expr=m.x[1])
+    m.c = pyo.Constraint(expr=m.x[1] + m.x[2] >= 3)
+    results = pyo.SolverFactory("gnnsolve", sampler="highs").solve(m)
+    assert results.solver.termination_condition == TC.infeasible
+    assert "infeasible" in results.solver.message and m.x[1].value is None
+
+
+def test_bad_options_and_samplers_are_named():
+    model = knapsack(0, n=4)
+    with pytest.raises(ValueError, match="unknown gnnsolve option.*'reads'"):
+        pyo.SolverFactory("gnnsolve", reads=3).solve(model)
+    with pytest.raises(UnknownSamplerError, match="annealing"):
+        pyo.SolverFactory("gnnsolve", sampler="annealing").solve(model)
+    with pytest.raises(UnsupportedModelError, match="continuous"):
+        model.r = pyo.Var()
+        model.extra = pyo.Constraint(expr=model.r <= 1)
+        pyo.SolverFactory("gnnsolve", sampler="highs").solve(model)
+
+
+def test_timelimit_keyword_and_load_solutions_false():
+    model = knapsack(6, n=8)
+    results = pyo.SolverFactory("gnnsolve", sampler="highs").solve(model, timelimit=10, load_solutions=False)
+    assert results.solver.termination_condition == TC.optimal
+    assert all(v.value is None for v in model.take.values())
+
+
+def test_the_example_model_gives_the_same_optimum_through_both_doors():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "pyomo_knapsack.py"
+    spec = importlib.util.spec_from_file_location("pyomo_knapsack", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    reference = example.solve(pyo.SolverFactory("appsi_highs"))
+    assert example.solve(pyo.SolverFactory("gnnsolve", sampler="highs")) == reference
+    termination, value, picked = example.solve(pyo.SolverFactory("gnnsolve", sampler="sa", seed=0))
+    assert termination == "feasible" and value <= reference[1]
