@@ -306,3 +306,29 @@ def test_the_example_model_gives_the_same_optimum_through_both_doors():
     assert example.solve(pyo.SolverFactory("gnnsolve", sampler="highs")) == reference
     termination, value, picked = example.solve(pyo.SolverFactory("gnnsolve", sampler="sa", seed=0))
     assert termination == "feasible" and value <= reference[1]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_bqm_of_shifted_integers_and_ranges_has_the_cqm_optimum(seed):
+    """Integers with non-zero, narrow or single-value ranges and integral ranges all survive cqm_to_bqm."""
+    rng = random.Random(seed)
+    m = pyo.ConcreteModel()
+    m.n = pyo.Var(domain=pyo.Integers, bounds=(rng.randint(-3, 0), rng.randint(1, 3)))
+    m.k = pyo.Var(domain=pyo.Integers, bounds=(1, 2))
+    m.one = pyo.Var(domain=pyo.Integers, bounds=(4, 4))
+    m.x = pyo.Var([1, 2], domain=pyo.Binary)
+    m.o = pyo.Objective(
+        expr=rng.randint(-3, 3) * m.n * m.k + (m.n - 1) ** 2 + m.one * m.x[1] - rng.randint(1, 4) * m.x[2] + 2 * m.k,
+        sense=pyo.minimize,
+    )
+    m.r = pyo.Constraint(expr=pyo.inequality(-1, m.n + m.k + m.x[1], 2))
+    m.e = pyo.Constraint(expr=m.x[1] + m.x[2] >= 1)
+    cqm = to_cqm(m)
+    bqm, invert, _ = to_bqm(cqm, penalty=50)
+    ground = dimod.ExactSolver().sample(bqm).first
+    best = invert(ground.sample)
+    assert cqm.check_feasible(best)
+    assert cqm.objective.energy(best) == pytest.approx(brute_force_optimum(m))
+    assert ground.energy == pytest.approx(cqm.objective.energy(best))
+    load_solution(m, best)
+    assert objective_of(m) == pytest.approx(brute_force_optimum(m)) and constraints_hold(m)
