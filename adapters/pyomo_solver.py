@@ -19,8 +19,12 @@ The termination condition says what is known, no more:
 Options (given to ``SolverFactory``, set in ``opt.options`` or passed to ``solve``):
 ``sampler`` (a name from :func:`gnnsolve.registry.sampler_names`, default ``"gnn"``),
 ``time_limit`` (seconds for the whole solve: each penalty retry gets half of what is left, the
-last one all of it; ``timelimit`` is accepted too), ``num_reads``, ``seed`` and
-``penalty`` (``"auto"`` or a number; only for samplers that need the BQM).
+last one all of it; ``timelimit`` is accepted too), ``num_reads``, ``seed``, ``penalty``
+(``"auto"`` or a number) and ``repair`` (default ``True``). The last two concern samplers that
+need the BQM: with ``repair`` each sample, mapped back to the model's variables, is repaired
+towards feasibility and then descended while feasible by single-variable moves
+(:mod:`gnnsolve.search.cqm_repair`), which the slack variables of the BQM make impossible for
+the sampler itself; the message says how many answers the repair made feasible.
 
 Example:
     >>> import pyomo.environ as pyo
@@ -71,10 +75,12 @@ landscape is smooth and samplers find good feasible points (on the knapsack exam
 annealing finds the optimum at 1/32 of that scale and 25% less at the full scale), and rise only
 when no sample is feasible: 1/32, 1/8, 1/2, 2 and 8 times the scale."""
 
-OPTIONS = ("sampler", "time_limit", "num_reads", "seed", "penalty")
+OPTIONS = ("sampler", "time_limit", "num_reads", "seed", "penalty", "repair")
 """The options the solver understands."""
 
-_DEFAULTS: dict[str, Any] = {"sampler": "gnn", "time_limit": None, "num_reads": 10, "seed": None, "penalty": "auto"}
+_DEFAULTS: dict[str, Any] = {
+    "sampler": "gnn", "time_limit": None, "num_reads": 10, "seed": None, "penalty": "auto", "repair": True,
+}
 
 
 @dataclass
@@ -183,6 +189,8 @@ def _settings(given: dict[str, Any]) -> dict[str, Any]:
         settings["time_limit"] = float(settings["time_limit"])
     if settings["penalty"] != "auto":
         settings["penalty"] = float(settings["penalty"])
+    if not isinstance(settings["repair"], bool):
+        raise ValueError(f"repair must be True or False, got {settings['repair']!r}")
     return settings
 
 
@@ -214,6 +222,9 @@ def _sample_exact(sampler: Any, cqm: dimod.ConstrainedQuadraticModel, settings: 
 def _sample_bqm(sampler: Any, name: str, cqm: dimod.ConstrainedQuadraticModel, settings: dict[str, Any]) -> _Outcome:
     from gnnsolve.adapters.pyomo import auto_penalty, to_bqm
     from gnnsolve.registry import check_model_size, sample_kwargs
+    from gnnsolve.search.cqm_repair import CompiledCQM
+
+    repairer = CompiledCQM(cqm) if settings["repair"] else None
 
     penalty = settings["penalty"]
     tries = 1
@@ -231,11 +242,16 @@ def _sample_bqm(sampler: Any, name: str, cqm: dimod.ConstrainedQuadraticModel, s
         keywords = sample_kwargs(name, time_limit=share, num_reads=settings["num_reads"], seed=settings["seed"])
         sampleset = sampler.sample(bqm, **keywords)
         decoded = [invert(sample) for sample in sampleset.samples()]
+        sampled_feasible = sum(1 for sample in decoded if cqm.check_feasible(sample))
+        if repairer is not None:
+            decoded = [repairer.repair(sample) for sample in decoded]
         feasible = [sample for sample in decoded if cqm.check_feasible(sample)]
         if feasible:
             energies = [float(cqm.objective.energy(sample)) for sample in feasible]
             best = min(range(len(feasible)), key=energies.__getitem__)
-            message = f"best of {len(feasible)} feasible samples of {len(decoded)}, penalty {used:g}"
+            message = f"best of {len(feasible)} feasible answers from {len(decoded)} samples, penalty {used:g}"
+            if repairer is not None:
+                message += f"; {sampled_feasible} were feasible as sampled, the rest after repair"
             return _Outcome(TerminationCondition.feasible, feasible[best], energies[best], message)
         for sample in decoded:
             violation = sum(abs(v) for v in cqm.violations(sample, skip_satisfied=True).values())

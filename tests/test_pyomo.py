@@ -212,9 +212,9 @@ def brute_force_optimum(model: pyo.ConcreteModel) -> float:
 def test_heuristic_samplers_load_feasible_solutions_with_correct_objectives(sampler, family):
     model = knapsack(5, n=10) if family == "knapsack" else assignment(5, n=4, quadratic=True)
     if family == "knapsack":
-        model.some.deactivate()  # see test_interlocking_constraints_can_defeat_the_gnn
+        model.some.deactivate()  # keep to what the samplers reach alone; see test_repair_rescues_...
     options = {"seed": 0, "num_reads": 8, "time_limit": 2}
-    results = pyo.SolverFactory("gnnsolve", sampler=sampler, **options).solve(model)
+    results = pyo.SolverFactory("gnnsolve", sampler=sampler, repair=False, **options).solve(model)
     assert results.solver.termination_condition == TC.feasible
     assert constraints_hold(model)
     value = objective_of(model)
@@ -227,18 +227,20 @@ def test_heuristic_samplers_load_feasible_solutions_with_correct_objectives(samp
         assert results.problem.upper_bound == pytest.approx(value) and results.problem.lower_bound == -math.inf
 
 
-def test_interlocking_constraints_can_defeat_the_gnn_and_it_says_so():
-    """A capacity and a range over the same items: PI-GNN's polished samples stay one unit outside
-    the range at every penalty (leaving it means moving an item and the capacity slack together).
-    The plugin reports that instead of loading an infeasible answer; annealing solves it."""
+def test_repair_rescues_samples_that_interlocking_constraints_trap():
+    """A capacity and a range over the same items: the penalty model's slack variables pin every
+    single-variable move, so a sampler that ends in a local descent stays outside the range. Off,
+    the plugin reports that instead of loading it; on (the default), the repair on the model's own
+    variables finds feasible answers."""
     model = knapsack(5, n=10)
-    results = pyo.SolverFactory("gnnsolve", sampler="gnn", seed=0, num_reads=8, time_limit=3).solve(model)
-    if results.solver.termination_condition == TC.infeasible:
-        assert "some" in results.solver.message and all(v.value is None for v in model.take.values())
-    else:
-        assert constraints_hold(model)
-    results = pyo.SolverFactory("gnnsolve", sampler="sa", seed=0).solve(model)
+    trapped = pyo.SolverFactory("gnnsolve", sampler="steepest", seed=0, num_reads=4, repair=False).solve(model)
+    if trapped.solver.termination_condition == TC.infeasible:
+        assert "no sample satisfied" in trapped.solver.message and all(v.value is None for v in model.take.values())
+    results = pyo.SolverFactory("gnnsolve", sampler="steepest", seed=0, num_reads=4).solve(model)
     assert results.solver.termination_condition == TC.feasible and constraints_hold(model)
+    assert "after repair" in results.solver.message
+    with pytest.raises(ValueError, match="repair must be True or False"):
+        pyo.SolverFactory("gnnsolve", repair="yes").solve(model)
 
 
 def test_seed_reproduces_the_answer():
@@ -252,7 +254,7 @@ def test_seed_reproduces_the_answer():
 
 def test_an_infeasible_heuristic_answer_is_reported_and_not_loaded():
     model = assignment(3, n=4)
-    results = pyo.SolverFactory("gnnsolve").solve(model, sampler="steepest", penalty=1e-6, num_reads=2, seed=0)
+    results = pyo.SolverFactory("gnnsolve").solve(model, sampler="steepest", penalty=1e-6, num_reads=2, seed=0, repair=False)
     assert results.solver.termination_condition == TC.infeasible
     assert results.solver.status == pyo.SolverStatus.warning
     assert "row[" in results.solver.message or "col[" in results.solver.message
