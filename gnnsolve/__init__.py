@@ -33,12 +33,14 @@ __version__ = "0.1.0"
 _LAZY = {
     "CompiledBQM": "gnnsolve.qubo",
     "GNNSampler": "gnnsolve.samplers.pignn",
+    "DyCOSampler": "gnnsolve.samplers.dyco",
     "HiGHSSampler": "gnnsolve.samplers.highs",
     "GurobiSampler": "gnnsolve.samplers.gurobi",
 }
 
 __all__ = [
     "CompiledBQM",
+    "DyCOSampler",
     "FileFormatError",
     "GNNSampler",
     "GurobiSampler",

@@ -141,8 +141,7 @@ class GNNSampler(dimod.Sampler):
             return model.sampleset(bqm, np.zeros((num_reads, 0), np.int8), info=info)
 
         with watch.phase("preprocessing"):
-            embedding_dim = embedding_dim or int(min(128, max(8, round(math.sqrt(n)))))
-            hidden_dim = hidden_dim or max(1, embedding_dim // 2)
+            embedding_dim, hidden_dim = default_widths(n, embedding_dim, hidden_dim)
             generator = torch.Generator().manual_seed(
                 int(seed) if seed is not None else int(torch.seed() % 2**63)
             )
@@ -165,6 +164,12 @@ class GNNSampler(dimod.Sampler):
             "relaxed_loss": losses.tolist(),
         }
         return model.sampleset(bqm, states, info=info, raw_energy=raw_energy)
+
+
+def default_widths(num_variables: int, embedding_dim: int | None, hidden_dim: int | None) -> tuple[int, int]:
+    """PI-GNN's widths: embedding ``round(sqrt(n))`` clipped to [8, 128], hidden half of it; given values win."""
+    embedding = embedding_dim or int(min(128, max(8, round(math.sqrt(num_variables)))))
+    return embedding, hidden_dim or max(1, embedding // 2)
 
 
 def _train(
