@@ -287,7 +287,8 @@ class TSP(GraphProblem[tuple]):
         return len(tour) == self.num_cities and set(tour) == set(self._labels)
 
     def sample_defaults(self, sampler: dimod.Sampler) -> dict[str, Any]:
-        """:data:`GNN_DEFAULTS` for a GNNSampler, nothing for any other sampler.
+        """:data:`GNN_DEFAULTS` for a GNNSampler (for a DyCOSampler all but ``conv``, which is
+        chosen when it is built: use ``DyCOSampler(conv="sage")``), nothing for any other sampler.
 
         Example:
             >>> from gnnsolve import GNNSampler
@@ -298,6 +299,9 @@ class TSP(GraphProblem[tuple]):
         pignn = sys.modules.get("gnnsolve.samplers.pignn")  # loaded if ``sampler`` is a GNNSampler
         if pignn is not None and isinstance(sampler, pignn.GNNSampler):
             return dict(GNN_DEFAULTS)
+        dyco = sys.modules.get("gnnsolve.samplers.dyco")
+        if dyco is not None and isinstance(sampler, dyco.DyCOSampler):
+            return {key: value for key, value in GNN_DEFAULTS.items() if key != "conv"}  # conv is fixed at construction
         return {}
 
     def _improve(self, tour: np.ndarray) -> np.ndarray:

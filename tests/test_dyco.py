@@ -163,3 +163,17 @@ def test_dynamic_maxcut_stays_near_the_optimum():
     for H, result in zip(sequence, results):
         optimum = MaxCut(H).solve(HiGHSSampler(), time_limit=30)[0].objective
         assert -result.first.energy >= 0.95 * optimum
+
+
+def test_dynamic_tsp_with_graphsage_gives_tours_for_every_snapshot():
+    from gnnsolve.adapters.tsp import TSP
+
+    rng = np.random.default_rng(0)
+    cities = rng.random((7, 2)) * 100
+    sampler = DyCOSampler(conv="sage")
+    for position in np.linspace([10, 10], [90, 90], 3):
+        problem = TSP.from_coordinates(np.vstack([cities, position]))
+        assert problem.sample_defaults(sampler) == {"polish": False, "max_epochs": 100}
+        solution, sampleset = problem.solve(sampler, num_reads=2, seed=0)
+        assert solution.feasible and sorted(solution.value) == list(range(8))
+    assert sampleset.info["snapshot"] == 2 and sampleset.info["start"] == "shrink_perturb"
