@@ -49,6 +49,7 @@ import networkx as nx
 import numpy as np
 
 from gnnsolve.adapters._text import numbered_lines
+from gnnsolve.adapters.dynamic import distinct_edges, edge_snapshots, moving_city_snapshots, moving_city_tsp_snapshots
 from gnnsolve.adapters.tsplib import TSPLIBInstance, read_tour, read_tsplib, tour_length
 from gnnsolve.errors import FileFormatError
 
@@ -78,6 +79,10 @@ __all__ = [
     "read_edgelist",
     "RegularGraphInstance",
     "pignn_dregular_catalogue",
+    "distinct_edges",
+    "edge_snapshots",
+    "moving_city_snapshots",
+    "moving_city_tsp_snapshots",
 ]
 
 DATA_ENV_VAR = "GNNSOLVE_DATA"

@@ -36,6 +36,7 @@ _LAZY = {
     "DyCOSampler": "gnnsolve.samplers.dyco",
     "HiGHSSampler": "gnnsolve.samplers.highs",
     "GurobiSampler": "gnnsolve.samplers.gurobi",
+    "WarmStartComposite": "gnnsolve.samplers.warm_start",
 }
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "NoSolutionError",
     "UnknownSamplerError",
     "UnsupportedModelError",
+    "WarmStartComposite",
     "__version__",
 ]
 
