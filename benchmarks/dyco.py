@@ -161,6 +161,31 @@ def main() -> None:
             "rows": {row: {str(b): cells for b, cells in by_budget.items()} for row, by_budget in table.items()},
         }
         (args.out / f"dyco_{args.instance}.json").write_text(json.dumps(record, indent=1))
+        plot(record, args.out / f"dyco_{args.instance}.png")
+
+
+def plot(record: dict, path: Path) -> None:
+    """Mean ratio over snapshots 2..K against mean seconds per snapshot, one line per row."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6.4, 4.2))
+    for row, by_budget in record["rows"].items():
+        points = sorted(
+            (sum(c["seconds"] for c in cells[1:]) / len(cells[1:]), sum(c["ratio"] for c in cells[1:]) / len(cells[1:]))
+            for cells in by_budget.values()
+        )
+        axes.plot(*zip(*points), marker="o", label=row)
+    axes.set_xscale("log")
+    axes.set_xlabel("seconds per snapshot")
+    axes.set_ylabel("mean approximation ratio, snapshots 2..K")
+    axes.set_title(f"{record['instance']}: one point per epoch budget")
+    axes.grid(True, alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
 
 
 def markdown(table: dict[str, dict[int, list[dict]]], budgets: list[int]) -> str:
