@@ -15,8 +15,8 @@ NeurIPS 2020): :math:`\\theta \\leftarrow \\lambda\\theta + \\sigma\\varepsilon`
 parameters are treated: ``"full"`` (all), ``"embedding"`` (the node embeddings only) or
 ``"gnn"`` (the convolutions only); the paper's baselines are ``"warm"`` (carry everything
 unchanged) and ``"static"`` (a fresh start on every snapshot, i.e. :class:`GNNSampler`). The
-rule applies to a whole parameter, so a new variable's fresh embedding row :math:`\varepsilon_0`
-becomes :math:`\lambda\varepsilon_0 + \sigma\varepsilon` in the modes that treat embeddings.
+rule applies to a whole parameter, so a new variable's fresh embedding row :math:`\\varepsilon_0`
+becomes :math:`\\lambda\\varepsilon_0 + \\sigma\\varepsilon` in the modes that treat embeddings.
 
 Each call is one snapshot with its own budget (``max_epochs`` and/or ``time_limit``);
 :meth:`DyCOSampler.sample_sequence` runs a whole sequence. The network works on the binary form
