@@ -58,7 +58,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.spatial import ConvexHull, QhullError
 
-from gnnsolve.adapters.tsplib import TSPLIBInstance
+from gnnsolve.adapters.tsplib import TSPLIBInstance, geo_degrees
 from gnnsolve.errors import InvalidModelError, UnsupportedModelError
 
 if TYPE_CHECKING:  # datasets re-exports this module, so it is imported for annotations only
@@ -270,7 +270,7 @@ def moving_city_tsp_snapshots(
         )
     cities = np.asarray(instance.coordinates, dtype=float)
     geo = instance.edge_weight_type == "GEO"
-    plane = _geo_to_degrees(cities) if geo else cities
+    plane = geo_degrees(cities) if geo else cities
     matrices = []
     for position in _moving_positions(_planar_points(plane), num_positions, seed):
         city = _degrees_to_geo(position) if geo else position
@@ -319,13 +319,7 @@ def _moving_positions(points: np.ndarray, num_positions: int, seed: int | None) 
     return ends[0] + steps * (ends[1] - ends[0])
 
 
-def _geo_to_degrees(x: np.ndarray) -> np.ndarray:
-    """TSPLIB GEO degrees.minutes (``12.30`` is 12°30') as decimal degrees (12.5)."""
-    whole = np.trunc(x)
-    return whole + 5.0 * (x - whole) / 3.0
-
-
 def _degrees_to_geo(degrees: np.ndarray) -> np.ndarray:
-    """Decimal degrees as TSPLIB GEO degrees.minutes: the inverse of :func:`_geo_to_degrees`."""
+    """Decimal degrees as TSPLIB GEO degrees.minutes: the inverse of :func:`~gnnsolve.adapters.tsplib.geo_degrees`."""
     whole = np.trunc(degrees)
     return whole + 3.0 * (degrees - whole) / 5.0

@@ -126,9 +126,9 @@ class MaxCut(GraphProblem[Cut]):
 
     def __init__(self, G: nx.Graph, weight: str = "weight") -> None:
         _require_nodes(G, "MaxCut")
-        edge_weights(G, weight)
         self.graph = G
         self.weight = weight
+        self._edges = edge_weights(G, weight)
 
     def _build_bqm(self) -> dimod.BinaryQuadraticModel:
         return maxcut_bqm(self.graph, self.weight)
@@ -144,7 +144,7 @@ class MaxCut(GraphProblem[Cut]):
     def evaluate(self, value: Cut) -> float:
         """The weight of the edges between the two sides."""
         side, _ = value
-        return sum(w for u, v, w in edge_weights(self.graph, self.weight) if (u in side) != (v in side))
+        return sum(w for u, v, w in self._edges if (u in side) != (v in side))
 
     def is_feasible(self, value: Cut) -> bool:
         """Whether the two sides partition the nodes."""

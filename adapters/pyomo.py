@@ -32,7 +32,6 @@ Example:
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any, Callable, Hashable, Mapping
 

@@ -149,7 +149,9 @@ class GnnsolveSolver:
             UnsupportedModelError, InvalidModelError: the model cannot be stated for a sampler
                 (see :func:`gnnsolve.adapters.pyomo.to_cqm`); the component is named.
         """
-        from gnnsolve.adapters.pyomo import load_solution, objective_value, to_cqm
+        import pyomo.environ as pyo
+
+        from gnnsolve.adapters.pyomo import active_objective, load_solution, to_cqm
 
         load = kwds.pop("load_solutions", True)
         tee = kwds.pop("tee", False)
@@ -160,7 +162,8 @@ class GnnsolveSolver:
         cqm = to_cqm(model)
         outcome = _sample(cqm, settings)
         seconds = time.perf_counter() - start
-        results = _results(model, cqm, settings, outcome, seconds, objective_value)
+        maximise = active_objective(model).sense == pyo.maximize
+        results = _results(model, cqm, settings, outcome, seconds, maximise)
         if load and outcome.sample is not None and outcome.termination is not TerminationCondition.infeasible:
             load_solution(model, outcome.sample)
         if tee:
@@ -269,11 +272,9 @@ def _sample_bqm(sampler: Any, name: str, cqm: dimod.ConstrainedQuadraticModel, s
 
 
 def _results(model: Any, cqm: dimod.ConstrainedQuadraticModel, settings: dict[str, Any], outcome: _Outcome,
-             seconds: float, objective_value: Any) -> SolverResults:
-    import pyomo.environ as pyo
-
-    from gnnsolve.adapters.pyomo import active_objective
-
+             seconds: float, maximise: bool) -> SolverResults:
+    """Pyomo results; the CQM's energies are the objective negated when ``maximise``."""
+    sign = -1.0 if maximise else 1.0
     results = SolverResults()
     results.solver.name = f"gnnsolve[{settings['sampler']}]"
     results.solver.termination_condition = outcome.termination
@@ -284,11 +285,10 @@ def _results(model: Any, cqm: dimod.ConstrainedQuadraticModel, settings: dict[st
     results.problem.name = model.name
     results.problem.number_of_variables = cqm.num_variables
     results.problem.number_of_constraints = len(cqm.constraints)
-    maximise = active_objective(model).sense == pyo.maximize
     results.problem.sense = ProblemSense.maximize if maximise else ProblemSense.minimize
     if outcome.energy is not None:
-        value = objective_value(model, outcome.energy)
-        bound = None if outcome.bound is None else objective_value(model, outcome.bound)
+        value = sign * outcome.energy
+        bound = None if outcome.bound is None else sign * outcome.bound
         if maximise:
             results.problem.lower_bound, results.problem.upper_bound = value, bound if bound is not None else math.inf
         else:

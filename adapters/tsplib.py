@@ -60,7 +60,7 @@ from gnnsolve.adapters._text import numbered_lines
 from gnnsolve.errors import FileFormatError
 from gnnsolve.search.tsp import tour_length as closed_tour_length
 
-__all__ = ["TSPLIBInstance", "read_tsplib", "read_tour", "tour_length"]
+__all__ = ["TSPLIBInstance", "read_tsplib", "read_tour", "tour_length", "geo_degrees"]
 
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _INTEGER = re.compile(r"[+-]?\d+")
@@ -412,9 +412,21 @@ _GEO_PI = 3.141592
 _EARTH_RADIUS = 6378.388
 
 
+def geo_degrees(x: np.ndarray) -> np.ndarray:
+    """TSPLIB GEO degrees.minutes (``12.30`` is 12°30') as decimal degrees (12.5).
+
+    Example:
+        >>> import numpy as np
+        >>> from gnnsolve.adapters.tsplib import geo_degrees
+        >>> geo_degrees(np.array([12.30, -3.45])).round(6).tolist()
+        [12.5, -3.75]
+    """
+    whole = np.trunc(x)
+    return whole + 5.0 * (x - whole) / 3.0
+
+
 def _geo_radians(x: np.ndarray) -> np.ndarray:
-    degrees = np.trunc(x)
-    return _GEO_PI * (degrees + 5.0 * (x - degrees) / 3.0) / 180.0
+    return _GEO_PI * geo_degrees(x) / 180.0
 
 
 def _geo(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -33,8 +33,6 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
-
 import dimod
 from dwave.samplers import SimulatedAnnealingSampler
 
@@ -198,7 +196,9 @@ def plot(record: dict, path: Path) -> None:
 
 
 def markdown(table: dict[str, dict[int, list[dict]]], budgets: list[int]) -> str:
-    mean: Callable[[list[dict], str], float] = lambda cells, key: sum(c[key] for c in cells[1:]) / len(cells[1:])
+    def mean(cells: list[dict], key: str) -> float:
+        return sum(c[key] for c in cells[1:]) / len(cells[1:])
+
     lines = ["| method | " + " | ".join(f"{b} epochs" for b in budgets) + " |", "|---|" + "---:|" * len(budgets)]
     for row, by_budget in table.items():
         cells = [f"{mean(by_budget[b], 'ratio'):.4f} ({mean(by_budget[b], 'seconds'):.2f} s)" for b in budgets]

@@ -56,8 +56,7 @@ class CompiledCQM:
         self.supported = n * max(m, n) <= MAX_DENSE_ENTRIES
         self.lower = np.array([cqm.lower_bound(v) for v in self.variables], dtype=float)
         self.upper = np.array([cqm.upper_bound(v) for v in self.variables], dtype=float)
-        self.integral = [cqm.vartype(v) is not dimod.REAL for v in self.variables]
-        if not all(self.integral):
+        if any(cqm.vartype(v) is dimod.REAL for v in self.variables):
             raise ValueError("REAL variables have no ±1 moves; repair takes BINARY and INTEGER variables")
         if not self.supported:
             return
