@@ -20,7 +20,7 @@ for every row): value / reference for MaxCut and MIS, reference / length for TSP
 
 References per snapshot: the proven optimum where an exact sampler proves one within
 ``--reference-seconds`` (HiGHS), otherwise the best of that incumbent and 64 reads of simulated
-annealing with 10,000 sweeps; for TSP, LKH's tour (elkai). The JSON says which for every
+annealing with 10,000 sweeps (``--reference-reads``, ``--reference-sweeps``); for TSP, LKH's tour (elkai). The JSON says which for every
 snapshot.
 
 Run: ``python benchmarks/dyco.py --instance infectious-maxcut [--budgets 50,100,...] [--out docs/benchmarks]``.
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,10 +80,11 @@ def problems(name: str, data: Path) -> list[GraphProblem]:
     return [MaxIndependentSet(G, local_search=False) for G in graphs]
 
 
-def reference(problem: GraphProblem, seconds: float, seed: int) -> tuple[float, str]:
+def reference(problem: GraphProblem, seconds: float, seed: int, reads: int, sweeps: int) -> tuple[float, str]:
     """The proven optimum, or the best known value from HiGHS's incumbent and long SA runs.
 
-    For TSP (whose QUBO HiGHS cannot close at these sizes) it is LKH's tour through elkai.
+    ``seconds`` = 0 skips HiGHS (models too large for it to help). For TSP (whose QUBO HiGHS
+    cannot close at these sizes) it is LKH's tour through elkai.
     """
     if isinstance(problem, TSP):
         import elkai
@@ -90,17 +92,20 @@ def reference(problem: GraphProblem, seconds: float, seed: int) -> tuple[float, 
         tour = elkai.DistanceMatrix(problem.distances.astype(int).tolist()).solve_tsp()[:-1]
         return problem.evaluate(tuple(problem.labels[i] for i in tour)), "LKH (elkai)"
     candidates = []
-    try:
-        solution, sampleset = problem.solve(HiGHSSampler(), time_limit=seconds)
-        if sampleset.info.get("status") == "optimal":
-            return solution.objective, "optimal (HiGHS)"
-        candidates.append(solution.objective)
-    except NoSolutionError:
-        pass
-    solution, _ = problem.solve(SimulatedAnnealingSampler(), num_reads=64, num_sweeps=10_000, seed=seed)
+    sources = f"SA {reads}×{sweeps} sweeps"
+    if seconds > 0:
+        sources = "HiGHS incumbent, " + sources
+        try:
+            solution, sampleset = problem.solve(HiGHSSampler(), time_limit=seconds)
+            if sampleset.info.get("status") == "optimal":
+                return solution.objective, "optimal (HiGHS)"
+            candidates.append(solution.objective)
+        except NoSolutionError:
+            pass
+    solution, _ = problem.solve(SimulatedAnnealingSampler(), num_reads=reads, num_sweeps=sweeps, seed=seed)
     candidates.append(solution.objective)
     best = max(candidates) if problem.sense == "max" else min(candidates)
-    return best, "best known (HiGHS incumbent, SA 64×10k sweeps)"
+    return best, f"best known ({sources})"
 
 
 def ratio(problem: GraphProblem, value: float, best: float) -> float:
@@ -135,8 +140,10 @@ def main() -> None:
     parser.add_argument("--budgets", default=",".join(map(str, BUDGETS)))
     parser.add_argument("--rows", default=",".join(ROWS))
     parser.add_argument("--reads", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--reference-seconds", type=float, default=60.0)
+    parser.add_argument("--seeds", default="0", help="comma-separated; every row runs once per seed")
+    parser.add_argument("--reference-seconds", type=float, default=60.0, help="HiGHS time limit; 0 skips HiGHS")
+    parser.add_argument("--reference-reads", type=int, default=64)
+    parser.add_argument("--reference-sweeps", type=int, default=10_000)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     data = shared_data_dir()
@@ -144,31 +151,42 @@ def main() -> None:
         raise SystemExit("benchmark data not found: set GNNSOLVE_DATA or place it at ../shared/data")
     kind = INSTANCES[args.instance][1]
     conv = "sage" if kind == "tsp" else "gcn"
+    seeds = [int(seed) for seed in args.seeds.split(",")]
     snapshots = []
     for index, problem in enumerate(problems(args.instance, data)):
-        best, how = reference(problem, args.reference_seconds, args.seed)
+        best, how = reference(problem, args.reference_seconds, seeds[0], args.reference_reads, args.reference_sweeps)
         snapshots.append(Snapshot(problem, best, how))
         print(f"snapshot {index}: reference {best} ({how})", flush=True)
     budgets = [int(b) for b in args.budgets.split(",")]
     rows = [r for r in args.rows.split(",") if r]
-    table: dict[str, dict[int, list[dict]]] = {}
+    table: dict[str, dict[int, list[list[dict]]]] = {}
     for row in rows:
         table[row] = {}
         for budget in budgets:
-            table[row][budget] = run_row(row, snapshots, budget, args.reads, args.seed, conv)
-            later = table[row][budget][1:]
-            print(f"{row:15s} {budget:5d}: mean ratio {sum(r['ratio'] for r in later) / len(later):.4f}, "
-                  f"{sum(r['seconds'] for r in later) / len(later):.2f} s/snapshot", flush=True)
+            table[row][budget] = [run_row(row, snapshots, budget, args.reads, seed, conv) for seed in seeds]
+            print(f"{row:15s} {budget:5d}: {cell(table[row][budget])}", flush=True)
     print(markdown(table, budgets))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         record = {
-            "instance": args.instance, "reads": args.reads, "seed": args.seed, "conv": conv,
+            "instance": args.instance, "reads": args.reads, "seeds": seeds, "conv": conv,
             "references": [{"value": s.reference, "kind": s.reference_kind} for s in snapshots],
-            "rows": {row: {str(b): cells for b, cells in by_budget.items()} for row, by_budget in table.items()},
+            "rows": {row: {str(b): runs for b, runs in by_budget.items()} for row, by_budget in table.items()},
         }
         (args.out / f"dyco_{args.instance}.json").write_text(json.dumps(record, indent=1))
         plot(record, args.out / f"dyco_{args.instance}.png")
+
+
+def later_mean(runs: list[list[dict]], key: str) -> list[float]:
+    """Per seed, the mean of ``key`` over snapshots 2..K."""
+    return [statistics.fmean(c[key] for c in cells[1:]) for cells in runs]
+
+
+def cell(runs: list[list[dict]]) -> str:
+    """``mean ratio [± std over seeds] (mean seconds per snapshot)``."""
+    ratios = later_mean(runs, "ratio")
+    spread = f" ± {statistics.stdev(ratios):.4f}" if len(ratios) > 1 else ""
+    return f"{statistics.fmean(ratios):.4f}{spread} ({statistics.fmean(later_mean(runs, 'seconds')):.2f} s)"
 
 
 def plot(record: dict, path: Path) -> None:
@@ -181,8 +199,8 @@ def plot(record: dict, path: Path) -> None:
     figure, axes = plt.subplots(figsize=(6.4, 4.2))
     for row, by_budget in record["rows"].items():
         points = sorted(
-            (sum(c["seconds"] for c in cells[1:]) / len(cells[1:]), sum(c["ratio"] for c in cells[1:]) / len(cells[1:]))
-            for cells in by_budget.values()
+            (statistics.fmean(later_mean(runs, "seconds")), statistics.fmean(later_mean(runs, "ratio")))
+            for runs in by_budget.values()
         )
         axes.plot(*zip(*points), marker="o", label=row)
     axes.set_xscale("log")
@@ -195,14 +213,10 @@ def plot(record: dict, path: Path) -> None:
     figure.savefig(path, dpi=120)
 
 
-def markdown(table: dict[str, dict[int, list[dict]]], budgets: list[int]) -> str:
-    def mean(cells: list[dict], key: str) -> float:
-        return sum(c[key] for c in cells[1:]) / len(cells[1:])
-
+def markdown(table: dict[str, dict[int, list[list[dict]]]], budgets: list[int]) -> str:
     lines = ["| method | " + " | ".join(f"{b} epochs" for b in budgets) + " |", "|---|" + "---:|" * len(budgets)]
     for row, by_budget in table.items():
-        cells = [f"{mean(by_budget[b], 'ratio'):.4f} ({mean(by_budget[b], 'seconds'):.2f} s)" for b in budgets]
-        lines.append(f"| {row} | " + " | ".join(cells) + " |")
+        lines.append(f"| {row} | " + " | ".join(cell(by_budget[b]) for b in budgets) + " |")
     return "\n".join(lines)
 
 
