@@ -83,6 +83,8 @@ __all__ = [
     "edge_snapshots",
     "moving_city_snapshots",
     "moving_city_tsp_snapshots",
+    "PlanetoidData",
+    "read_planetoid",
 ]
 
 DATA_ENV_VAR = "GNNSOLVE_DATA"
@@ -609,3 +611,152 @@ def pignn_dregular_catalogue(data_dir: str | os.PathLike | None = None) -> dict[
             table, f"expected a list of objects with file, n, d, seed, edges, mis, maxcut ({err!r})"
         ) from None
     return {instance.name: instance for instance in instances}
+
+
+# ---------------------------------------------------------------- Planetoid citation graphs
+
+
+class PlanetoidData(NamedTuple):
+    """A Planetoid citation graph: nodes ``0..N-1``, bag-of-words features and class labels."""
+
+    graph: nx.Graph
+    """The undirected simple graph of the citations, isolated nodes included, no self-loops."""
+    features: np.ndarray
+    """``N × F`` float32, row ``i`` for node ``i``; zero for a node without features."""
+    labels: np.ndarray
+    """``N`` int64 classes ``0..C-1``; ``-1`` for a node without a label."""
+
+
+_PLANETOID_PARTS = ("allx", "ally", "tx", "ty", "graph")
+
+
+def read_planetoid(directory: str | os.PathLike, name: str) -> PlanetoidData:
+    """Read a Planetoid dataset (``ind.<name>.*``, as in Kipf and Welling's GCN) into nodes ``0..N-1``.
+
+    Reads ``allx``/``ally`` (features and one-hot labels of nodes ``0..len(allx)-1``),
+    ``tx``/``ty`` (those of the test nodes, row ``t`` belonging to node ``test.index[t]``),
+    ``test.index`` and ``graph`` (a dict of adjacency lists); ``x``/``y``, the labelled subset of
+    ``allx``, are not needed. ``N`` is ``max(len(allx), max(test.index) + 1)``. Nodes that no file
+    describes (15 isolated test nodes of citeseer) get zero features and label ``-1``, the usual
+    convention. The graph drops self-loops and repeated edges. The pickles are Python 2's, read
+    with ``encoding="latin1"``, and may hold only numpy arrays, scipy sparse matrices, lists and
+    dicts.
+
+    With the files of the GCN repository: cora has 2708 nodes, 5278 edges, 1433 features and 7
+    classes; citeseer has 3327 nodes, 4552 edges (its graph lists 124 self-loops), 3703
+    features and 6 classes.
+
+    Args:
+        directory: the folder holding the files (``shared_data_dir() / "planetoid"``).
+        name: the dataset's name in the file names, ``"cora"`` or ``"citeseer"``.
+
+    Raises:
+        FileFormatError: a file is missing, is not a readable pickle of the expected objects,
+            or disagrees with the others (row counts, widths, a node outside ``0..N-1``,
+            a repeated test index, a label row that is not one-hot or empty).
+
+    Example:
+        >>> import pathlib, pickle, tempfile
+        >>> import numpy as np, scipy.sparse
+        >>> from gnnsolve.adapters.datasets import read_planetoid
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> parts = {
+        ...     "allx": scipy.sparse.csr_matrix(np.eye(2, 3)), "ally": np.eye(2),
+        ...     "tx": scipy.sparse.csr_matrix(np.ones((1, 3))), "ty": np.array([[0.0, 1.0]]),
+        ...     "graph": {0: [1, 1], 1: [0], 2: [2]},
+        ... }
+        >>> for part, value in parts.items():
+        ...     _ = (folder / f"ind.toy.{part}").write_bytes(pickle.dumps(value, protocol=2))
+        >>> _ = (folder / "ind.toy.test.index").write_text("3\\n")
+        >>> toy = read_planetoid(folder, "toy")
+        >>> sorted(toy.graph.edges), toy.features.shape, toy.labels.tolist()
+        ([(0, 1)], (4, 3), [0, 1, -1, 1])
+    """
+    folder = Path(directory)
+    paths = {part: folder / f"ind.{name}.{part}" for part in (*_PLANETOID_PARTS, "test.index")}
+    for path in paths.values():
+        if not path.is_file():
+            raise FileFormatError(
+                path, f"missing: the Planetoid dataset {name!r} needs ind.{name}.{{allx,ally,tx,ty,graph,test.index}}"
+            )
+    allx, ally, tx, ty, adjacency = (_planetoid_pickle(paths[part]) for part in _PLANETOID_PARTS)
+    index_file = paths["test.index"]
+    test_index = np.array(
+        [_fields(index_file, number, line, (int,), "a node index")[0] for number, line in numbered_lines(index_file)],
+        dtype=np.int64,
+    )
+
+    allx, tx = (_planetoid_matrix(paths[part], matrix) for part, matrix in (("allx", allx), ("tx", tx)))
+    ally, ty = (_planetoid_matrix(paths[part], matrix) for part, matrix in (("ally", ally), ("ty", ty)))
+    for features, targets, x_part, y_part in ((allx, ally, "allx", "ally"), (tx, ty, "tx", "ty")):
+        if len(features) != len(targets):
+            raise FileFormatError(paths[y_part], f"{len(targets)} label rows for the {len(features)} rows of {x_part}")
+    if tx.shape[1] != allx.shape[1] or ty.shape[1] != ally.shape[1]:
+        raise FileFormatError(paths["tx"], "tx/ty are not as wide as allx/ally")
+    if len(test_index) != len(tx):
+        raise FileFormatError(index_file, f"{len(test_index)} indices for the {len(tx)} rows of tx")
+    if len(set(test_index.tolist())) != len(test_index) or (len(test_index) and test_index.min() < len(allx)):
+        raise FileFormatError(index_file, f"test indices must be distinct and at least len(allx) = {len(allx)}")
+
+    num_nodes = max(len(allx), int(test_index.max()) + 1 if len(test_index) else 0)
+    features = np.zeros((num_nodes, allx.shape[1]), dtype=np.float32)
+    features[: len(allx)] = allx
+    features[test_index] = tx
+    one_hot = np.zeros((num_nodes, ally.shape[1]))
+    one_hot[: len(ally)] = ally
+    one_hot[test_index] = ty
+    if not (np.isin(one_hot, (0, 1)).all() and (one_hot.sum(axis=1) <= 1).all()):
+        raise FileFormatError(paths["ally"], "label rows must be one-hot (or all zero for an unlabelled node)")
+    labels = np.where(one_hot.any(axis=1), one_hot.argmax(axis=1), -1).astype(np.int64)
+
+    if not isinstance(adjacency, dict):
+        raise FileFormatError(paths["graph"], f"expected a dict of adjacency lists, found {type(adjacency).__name__}")
+    graph = nx.Graph()
+    graph.add_nodes_from(range(num_nodes))
+    for u, neighbours in adjacency.items():
+        if not isinstance(neighbours, (list, tuple)):
+            raise FileFormatError(paths["graph"], f"node {u!r} has {type(neighbours).__name__} for its adjacency list")
+        for v in (u, *neighbours):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v < num_nodes:
+                raise FileFormatError(paths["graph"], f"node {v!r} is not an index in 0..{num_nodes - 1}")
+        graph.add_edges_from((int(u), int(v)) for v in neighbours if v != u)
+    return PlanetoidData(graph, features, labels)
+
+
+def _planetoid_pickle(path: Path) -> Any:
+    """Load a Python 2 pickle that may hold only numpy arrays, scipy sparse matrices, lists and dicts."""
+    import collections
+    import pickle
+
+    import scipy.sparse
+
+    allowed = {
+        ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"), ("__builtin__", "list"), ("builtins", "list"),
+        ("_codecs", "encode"),  # bytes in a protocol-2 pickle written by Python 3
+    }
+
+    class Unpickler(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            if module.startswith("scipy.sparse") and name in ("csr_matrix", "csc_matrix", "coo_matrix", "lil_matrix"):
+                return getattr(scipy.sparse, name)
+            if (module, name) == ("collections", "defaultdict"):
+                return collections.defaultdict
+            if (module, name) in allowed:
+                return super().find_class(module, name)
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+
+    with open(path, "rb") as handle:
+        try:
+            return Unpickler(handle, encoding="latin1").load()
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as err:
+            raise FileFormatError(path, f"not a readable Planetoid pickle ({type(err).__name__}: {err})") from None
+
+
+def _planetoid_matrix(path: Path, matrix: Any) -> np.ndarray:
+    """A 2-D dense float array from a scipy sparse matrix or a numpy array."""
+    if hasattr(matrix, "toarray"):
+        matrix = matrix.toarray()
+    if not isinstance(matrix, np.ndarray) or matrix.ndim != 2 or not np.issubdtype(matrix.dtype, np.number):
+        raise FileFormatError(path, "expected a 2-D numeric matrix")
+    return matrix

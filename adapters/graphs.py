@@ -45,6 +45,7 @@ from typing import Hashable, Iterable, Mapping
 import dimod
 import networkx as nx
 
+from gnnsolve.adapters.clustering import KCenter, Modularity
 from gnnsolve.adapters.problem import GraphProblem, Solution, edge_weights
 from gnnsolve.adapters.tsp import TSP
 from gnnsolve.errors import InvalidModelError
@@ -54,6 +55,8 @@ __all__ = [
     "MaxCut",
     "MaxIndependentSet",
     "TSP",
+    "Modularity",
+    "KCenter",
     "maxcut_bqm",
     "cut_value",
     "greedy_independent_set",
