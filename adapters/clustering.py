@@ -78,7 +78,7 @@ if TYPE_CHECKING:
 
     from gnnsolve.nn.sparse import SparseOperator
 
-__all__ = ["Modularity", "KCenter", "modularity", "greedy_k_center", "MAX_MODEL_TERMS"]
+__all__ = ["Modularity", "KCenter", "modularity", "greedy_k_center", "observe_edges", "MAX_MODEL_TERMS"]
 
 MAX_MODEL_TERMS = 1_000_000
 """The most terms a dimod model of these problems may have: quadratic biases of
@@ -783,3 +783,52 @@ def greedy_k_center(
     problem = KCenter(G, k, weight)
     start = int(np.random.default_rng(seed).integers(len(problem.nodes)))
     return frozenset(problem.nodes[i] for i in _farthest_first(problem.distance_matrix, [start], k))
+
+
+# ---------------------------------------------------------------- partial observation
+
+
+def observe_edges(G: nx.Graph, fraction: float = 0.4, seed: int | np.random.Generator | None = None) -> nx.Graph:
+    """The partially observed graph of ClusterNet's experiments: every node, a random share of the edges.
+
+    Wilder et al. (2019) train on a graph that shows only a fraction of the edges (40% in the
+    paper) and score decisions on the full graph. This returns a new graph of ``G``'s type with
+    all of ``G``'s nodes (and their data, and the graph's attributes) and
+    ``round(fraction * |E|)`` of its edges (halves round up), drawn uniformly without replacement;
+    each kept edge keeps its data (and its key in a multigraph). ``G`` is not changed.
+
+    Args:
+        G: any networkx graph.
+        fraction: the share of edges to keep, ``0 < fraction ≤ 1``.
+        seed: an integer or ``numpy.random.Generator``; the same seed keeps the same edges.
+
+    Raises:
+        ValueError: ``fraction`` is not a number in ``(0, 1]``.
+
+    Example:
+        >>> import networkx as nx
+        >>> from gnnsolve.adapters.clustering import observe_edges
+        >>> G = nx.karate_club_graph()
+        >>> H = observe_edges(G, 0.4, seed=0)
+        >>> H.number_of_nodes(), H.number_of_edges(), round(0.4 * G.number_of_edges())
+        (34, 31, 31)
+        >>> all(G.has_edge(u, v) for u, v in H.edges), sorted(H.edges) == sorted(observe_edges(G, 0.4, seed=0).edges)
+        (True, True)
+    """
+    if (
+        isinstance(fraction, bool)
+        or not isinstance(fraction, numbers.Real)
+        or not math.isfinite(fraction)
+        or not 0 < fraction <= 1
+    ):
+        raise ValueError(
+            f"fraction must be a number with 0 < fraction <= 1 (the share of edges kept), got {fraction!r}"
+        )
+    edges = list(G.edges(keys=True, data=True)) if G.is_multigraph() else list(G.edges(data=True))
+    keep = math.floor(float(fraction) * len(edges) + 0.5)
+    picked = np.sort(np.random.default_rng(seed).choice(len(edges), size=keep, replace=False))
+    H = G.__class__()
+    H.graph.update(G.graph)
+    H.add_nodes_from(G.nodes(data=True))
+    H.add_edges_from(edges[i] for i in picked)
+    return H
