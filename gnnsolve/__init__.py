@@ -33,6 +33,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "CompiledBQM": "gnnsolve.qubo",
     "GNNSampler": "gnnsolve.samplers.pignn",
+    "ClusterNetSampler": "gnnsolve.samplers.clusternet",
     "DyCOSampler": "gnnsolve.samplers.dyco",
     "HiGHSSampler": "gnnsolve.samplers.highs",
     "GurobiSampler": "gnnsolve.samplers.gurobi",
@@ -40,6 +41,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "ClusterNetSampler",
     "CompiledBQM",
     "DyCOSampler",
     "FileFormatError",
