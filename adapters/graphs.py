@@ -46,6 +46,7 @@ import dimod
 import networkx as nx
 
 from gnnsolve.adapters.clustering import KCenter, Modularity
+from gnnsolve.adapters.multicut import Multicut
 from gnnsolve.adapters.problem import GraphProblem, Solution, edge_weights
 from gnnsolve.adapters.tsp import TSP
 from gnnsolve.errors import InvalidModelError
@@ -57,6 +58,7 @@ __all__ = [
     "TSP",
     "Modularity",
     "KCenter",
+    "Multicut",
     "maxcut_bqm",
     "cut_value",
     "greedy_independent_set",

@@ -101,7 +101,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
 
     results = {}
-    print(f"| instance | sampler | best / best known | mean / best known | seconds | time / sa (default) |")
+    print("| instance | sampler | best / best known | mean / best known | seconds | time / sa (default) |")
     print("|---|---|---:|---:|---:|---:|")
     for name in args.instances:
         bqm = maxcut_bqm(read_gset(data / "gset" / f"{name}.txt"))

@@ -31,8 +31,6 @@ References:
 
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +38,7 @@ import highspy
 import numpy as np
 import scipy.sparse
 
+from gnnsolve._highs import new_highs
 from gnnsolve.samplers._common import Stopwatch
 from gnnsolve.samplers._milp import ExactSampler, IndexModel, Outcome, SolveOptions
 
@@ -163,7 +162,7 @@ class HiGHSSampler(ExactSampler):
             raise TypeError(f"presolve must be True, False or None, got {presolve!r}")
         with watch.phase("preprocessing"):
             milp = linearise(model)
-            highs = _new_highs(quiet=not options.output)
+            highs = new_highs(quiet=not options.output)
             settings: dict[str, Any] = {
                 "output_flag": options.output,
                 "mip_rel_gap": float(options.mip_rel_gap),
@@ -214,20 +213,3 @@ def _check(status: highspy.HighsStatus, what: str) -> None:
         raise RuntimeError(f"HiGHS reported an error {what}; run with output=True to see its log")
 
 
-def _new_highs(quiet: bool) -> highspy.Highs:
-    """A fresh ``Highs`` object; with ``quiet``, the banner highspy prints on the first one is dropped.
-
-    highspy (1.16) writes that banner from C++ to file descriptor 1 before any option can be set,
-    which would corrupt machine-readable output such as ``gnnsolve compare --json``.
-    """
-    if not quiet:
-        return highspy.Highs()
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 1)
-            return highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
