@@ -10,7 +10,7 @@ Example:
     >>> import dimod
     >>> from gnnsolve.registry import get_sampler, sample_kwargs, sampler_names
     >>> sampler_names()
-    ['gnn', 'dyco', 'clusternet', 'sa', 'tabu', 'steepest', 'highs', 'gurobi']
+    ['gnn', 'dyco', 'clusternet', 'multicut', 'sa', 'tabu', 'steepest', 'highs', 'gurobi']
     >>> sample_kwargs("tabu", time_limit=1.0, num_reads=4, seed=0)
     {'num_reads': 4, 'seed': 0, 'timeout': 250}
     >>> bqm = dimod.BQM({"a": -1.0}, {("a", "b"): 2.0}, 0.0, "SPIN")
@@ -106,6 +106,9 @@ _SPECS = (
                 _reads_seed_and_time),
     SamplerSpec("clusternet", "gnnsolve.samplers.clusternet:ClusterNetSampler",
                 "ClusterNet: GCN and differentiable k-means for modularity and k-center (graphs, not BQMs)",
+                _reads_seed_and_time),
+    SamplerSpec("multicut", "gnnsolve.samplers.multicut:MulticutSampler",
+                "multicut by GNN-guided edge contraction with MCTS and GAEC/KLj (signed graphs, not BQMs)",
                 _reads_seed_and_time),
     SamplerSpec("sa", "dwave.samplers:SimulatedAnnealingSampler",
                 "simulated annealing (dwave-samplers), 1000 sweeps per read",

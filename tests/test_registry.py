@@ -38,7 +38,7 @@ def without_gurobipy(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_names_in_table_order():
-    assert sampler_names() == ["gnn", "dyco", "clusternet", "sa", "tabu", "steepest", "highs", "gurobi"]
+    assert sampler_names() == ["gnn", "dyco", "clusternet", "multicut", "sa", "tabu", "steepest", "highs", "gurobi"]
 
 
 @pytest.mark.parametrize("name", sampler_names())
@@ -67,7 +67,7 @@ def test_unknown_name_suggests_the_closest_and_lists_all():
 
 
 def test_unknown_name_without_a_close_match_lists_all():
-    with pytest.raises(UnknownSamplerError, match="valid names: gnn, dyco, clusternet, sa, tabu, steepest, highs, gurobi"):
+    with pytest.raises(UnknownSamplerError, match="valid names: gnn, dyco, clusternet, multicut, sa, tabu, steepest, highs, gurobi"):
         sampler_spec("xyzzy")
 
 

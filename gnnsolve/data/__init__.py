@@ -1,0 +1,1 @@
+"""Data files shipped with gnnsolve: the trained multicut policy checkpoint."""
