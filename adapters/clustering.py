@@ -78,7 +78,7 @@ if TYPE_CHECKING:
 
     from gnnsolve.nn.sparse import SparseOperator
 
-__all__ = ["Modularity", "KCenter", "modularity", "greedy_k_center", "observe_edges", "MAX_MODEL_TERMS"]
+__all__ = ["Modularity", "KCenter", "modularity", "greedy_k_center", "lift_to_k", "observe_edges", "MAX_MODEL_TERMS"]
 
 MAX_MODEL_TERMS = 1_000_000
 """The most terms a dimod model of these problems may have: quadratic biases of
@@ -737,6 +737,23 @@ class KCenter(GraphProblem[frozenset]):
         else:
             raise ValueError(f"unknown rounding method {method!r}; use 'pipage', 'sample' or 'topk'")
         return frozenset(self.nodes[i] for i in picked)
+
+
+def lift_to_k(x: np.ndarray, k: int) -> np.ndarray:
+    """Selections in ``[0, 1]`` summing to exactly ``k``, as :meth:`KCenter.round_selection` with
+    pipage rounding needs: a sum above ``k`` is scaled down, one below is raised in proportion to
+    each entry's room below 1.
+
+    Example:
+        >>> lift_to_k(np.array([0.5, 0.5, 0.0]), 2).tolist()
+        [0.75, 0.75, 0.5]
+    """
+    x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
+    total = x.sum()
+    if total > k:
+        return x * (k / total)
+    room = 1.0 - x
+    return x + (k - total) * room / room.sum()
 
 
 def _pipage(x: np.ndarray, rng: np.random.Generator, tol: float = 1e-9) -> np.ndarray:

@@ -84,7 +84,7 @@ import torch
 from torch import nn
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
-from gnnsolve.adapters.clustering import KCenter, Modularity, greedy_k_center
+from gnnsolve.adapters.clustering import KCenter, Modularity, greedy_k_center, lift_to_k
 from gnnsolve.errors import InvalidModelError, UnsupportedModelError
 from gnnsolve.nn.sparse import SparseOperator, spmm
 
@@ -759,16 +759,6 @@ def two_stage(
     return _results("two-stage", kind, problem, decision, start, info)
 
 
-def _lift_to_k(x: np.ndarray, k: int) -> np.ndarray:
-    """Values in [0, 1] summing to exactly ``k``: scale down if above, else fill the room ``1 - x`` proportionally."""
-    x = np.clip(x.astype(np.float64), 0.0, 1.0)
-    total = x.sum()
-    if total > k:
-        return x * (k / total)
-    room = 1.0 - x
-    return x + (k - total) * room / room.sum()
-
-
 def gcn_e2e(
     problem: Problem,
     observed: nx.Graph,
@@ -860,7 +850,7 @@ def gcn_e2e(
         communities = best.argmax(dim=1).tolist()
         chosen: Any = {node: int(c) for node, c in zip(nodes, communities)}
     else:
-        x = _lift_to_k(best.numpy(), k)
+        x = lift_to_k(best.numpy(), k)
         rng = np.random.default_rng(rounding_seed)
         capped = np.where(
             np.isfinite(surrogate.distance_matrix), surrogate.distance_matrix, surrogate.unreachable_distance

@@ -54,7 +54,7 @@ import numpy as np
 import scipy.sparse
 import torch
 
-from gnnsolve.adapters.clustering import KCenter, Modularity
+from gnnsolve.adapters.clustering import KCenter, Modularity, lift_to_k
 from gnnsolve.adapters.problem import edge_weights
 from gnnsolve.errors import InvalidModelError, UnsupportedModelError
 from gnnsolve.nn.clusternet import ClusterNet, ClusterNetOutput, check_settings
@@ -540,7 +540,7 @@ def _decide(training: ClusteringProblem, relaxed: torch.Tensor, rng: np.random.G
     soft = relaxed.detach().cpu().double().numpy()
     if isinstance(training, Modularity):
         return soft.argmax(axis=1)
-    y = _lift(soft, training.k)
+    y = lift_to_k(soft, training.k)
     capped = np.where(np.isfinite(training.distance_matrix), training.distance_matrix, training.unreachable_distance)
     index = {node: i for i, node in enumerate(training.nodes)}
 
@@ -550,17 +550,6 @@ def _decide(training: ClusteringProblem, relaxed: torch.Tensor, rng: np.random.G
     best = min((training.round_selection(y, "pipage", rng) for _ in range(ROUNDINGS)), key=radius)
     chosen = training.decode({node: int(node in best) for node in training.nodes}).value
     return np.array([int(node in chosen) for node in training.nodes], dtype=np.int8)
-
-
-def _lift(x: np.ndarray, k: int) -> np.ndarray:
-    """Selections in ``[0, 1]`` summing to exactly ``k``, as pipage rounding needs: a sum above ``k``
-    is scaled down, one below is raised in proportion to each entry's room below 1."""
-    x = np.clip(x, 0.0, 1.0)
-    total = x.sum()
-    if total >= k:
-        return x * (k / total)
-    room = 1.0 - x
-    return x + (k - total) * room / room.sum()
 
 
 def _energy(problem: ClusteringProblem, row: np.ndarray) -> float:
