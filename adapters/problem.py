@@ -131,12 +131,24 @@ class GraphProblem(ABC, Generic[T]):
 
         Args:
             sampler: any dimod sampler: GNNSampler, HiGHSSampler, GurobiSampler,
-                SimulatedAnnealingSampler, a composite.
+                SimulatedAnnealingSampler, a composite; or a graph-native sampler that lists
+                this problem's class (:meth:`samples_natively`).
             **sample_kwargs: passed to ``sampler.sample`` (``num_reads``, ``seed``, ``time_limit``…).
         """
         keywords = {**self.sample_defaults(sampler), **sample_kwargs}
-        sampleset = sampler.sample(self.bqm, **keywords)
+        model = self if self.samples_natively(sampler) else self.bqm
+        sampleset = sampler.sample(model, **keywords)
         return self.best_solution(sampleset), sampleset
+
+    def samples_natively(self, sampler: dimod.Sampler) -> bool:
+        """Whether ``sampler`` takes this problem object itself rather than a dimod model.
+
+        Graph-native samplers (ClusterNet, multicut) list the problem classes they solve in
+        ``sampler.properties["problems"]``; :meth:`solve` hands them the problem, and they
+        answer with one value per node, which :meth:`decode_sampleset` reads too.
+        """
+        natives = (getattr(sampler, "properties", None) or {}).get("problems", ())
+        return isinstance(self, tuple(natives))
 
     def _solution(self, value: T, sample: Mapping[Hashable, int], repaired: bool) -> Solution[T]:
         return Solution(

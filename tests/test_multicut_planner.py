@@ -23,12 +23,7 @@ from gnnsolve.search.multicut_ilp import solve_multicut_ilp
 from gnnsolve.train_multicut import random_signed_graph
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
