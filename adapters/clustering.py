@@ -1,4 +1,4 @@
-r"""Community detection by modularity and the k-center problem: the two problems ClusterNet solves.
+r"""Community detection by modularity, pairwise clustering and the k-center problem: the problems ClusterNet solves.
 
 ClusterNet (Wilder, Ewing, Dilkina and Tambe 2019) embeds the nodes with a GCN, clusters the
 embeddings with a differentiable k-means layer (:mod:`gnnsolve.nn.kmeans`) and trains through a
@@ -19,6 +19,19 @@ where :math:`R` is the one-hot ``n × k`` assignment matrix. ClusterNet's surrog
 trace with the soft assignments :math:`r` of the clustering layer in place of :math:`R`. A self-loop
 of weight :math:`w` counts as :math:`A_{ii} = 2w`, as in networkx.
 
+**Pairwise clustering** (:class:`PairwiseClustering`) is the k-way assignment form of a CQM:
+BINARY :math:`x_{v,c}` labelled ``(v, c)`` for :math:`c = 0..k-1`, one discrete constraint
+:math:`\sum_c x_{v,c} = 1` per node, and an objective whose biases do not depend on :math:`c`,
+
+.. math::
+
+    E(x) = e_0 + \sum_{v,c} b_v\, x_{v,c} - \sum_c \sum_{u<v} W_{uv}\, x_{u,c}\, x_{v,c}.
+
+On a feasible :math:`x` the linear part is the constant :math:`\sum_v b_v`, so minimising
+:math:`E` maximises the within-cluster weight :math:`\sum_c \sum_{u<v} W_{uv} x_{u,c} x_{v,c}`
+for signed similarities :math:`W`: k-way correlation clustering. :attr:`Modularity.cqm` is one,
+with :math:`W_{uv} = 2B_{uv}/2m` (dense). The surrogate is :math:`E` with the soft assignments.
+
 **k-center**: choose :math:`k` nodes (facilities) minimising the largest shortest-path distance
 from a node to its nearest facility, :math:`\max_v \min_{f \in S} d(v, f)`. ClusterNet's surrogate
 (:meth:`KCenter.soft_objective`) takes the probability :math:`x_j` that node :math:`j` is a facility,
@@ -30,11 +43,14 @@ become exactly :math:`k` facilities by pipage rounding (:meth:`KCenter.round_sel
 Example:
     >>> import networkx as nx
     >>> from gnnsolve import HiGHSSampler
-    >>> from gnnsolve.adapters.clustering import KCenter, Modularity
+    >>> from gnnsolve.adapters.clustering import KCenter, Modularity, PairwiseClustering
     >>> G = nx.karate_club_graph()
     >>> clubs = {v: int(G.nodes[v]["club"] == "Officer") for v in G}
     >>> round(Modularity(G, k=2).evaluate(clubs), 4)
     0.3582
+    >>> pairwise = PairwiseClustering.from_cqm(Modularity(G, k=2).cqm)
+    >>> round(pairwise.evaluate(clubs), 4)
+    -0.3582
     >>> path = KCenter(nx.path_graph(7), k=2)
     >>> path.evaluate({1, 5}), path.is_feasible({1, 5})
     (2.0, True)
@@ -78,12 +94,16 @@ if TYPE_CHECKING:
 
     from gnnsolve.nn.sparse import SparseOperator
 
-__all__ = ["Modularity", "KCenter", "modularity", "greedy_k_center", "lift_to_k", "observe_edges", "MAX_MODEL_TERMS"]
+__all__ = [
+    "Modularity", "PairwiseClustering", "KCenter", "modularity", "greedy_k_center", "lift_to_k", "observe_edges",
+    "MAX_MODEL_TERMS",
+]
 
 MAX_MODEL_TERMS = 1_000_000
 """The most terms a dimod model of these problems may have: quadratic biases of
-:attr:`Modularity.cqm` (:math:`k\\,n(n-1)/2`), variables plus constraints of :attr:`KCenter.cqm`
-(about :math:`2n^2`). Larger graphs are for the graph-native ClusterNet sampler."""
+:attr:`Modularity.cqm` (:math:`k\\,n(n-1)/2`) and :attr:`PairwiseClustering.cqm`, variables plus
+constraints of :attr:`KCenter.cqm` (about :math:`2n^2`). Larger graphs are for the graph-native
+ClusterNet sampler."""
 
 Rounding = Literal["pipage", "sample", "topk"]
 
@@ -117,6 +137,120 @@ def _decode_rows(problem: GraphProblem, sampleset: dimod.SampleSet, forms: dict[
             f"the SampleSet's variables are not those of this problem; expected {' or '.join(forms)}"
         )
     return [problem.decode(sample) for sample in sampleset.samples()]
+
+
+def _solve_with_cqm(
+    problem: GraphProblem, sampler: dimod.Sampler, sample_kwargs: dict[str, Any], what: str
+) -> tuple[Solution, dimod.SampleSet]:
+    """Hand ``problem`` to a graph-native sampler, else sample its ``cqm`` with ``sampler.sample_cqm``."""
+    keywords = {**problem.sample_defaults(sampler), **sample_kwargs}
+    if problem.samples_natively(sampler):
+        sampleset = sampler.sample(problem, **keywords)
+        return problem.best_solution(sampleset), sampleset
+    if not hasattr(sampler, "sample_cqm"):
+        raise UnsupportedModelError(
+            f"{type(sampler).__name__} takes no CQM; {what} needs a CQM sampler such as HiGHSSampler"
+        )
+    sampleset = sampler.sample_cqm(problem.cqm, **keywords)
+    return problem.best_solution(sampleset), sampleset
+
+
+# ---------------------------------------------------------------- cluster assignments
+
+
+def _community_index(nodes: Sequence[Hashable], labels: Mapping[Hashable, Hashable]) -> np.ndarray:
+    """Each node's community as an integer ``0..c-1`` (the labels' order of first appearance)."""
+    missing = [node for node in nodes if node not in labels]
+    if missing:
+        raise InvalidModelError(f"the labels give no community for node {missing[0]!r}")
+    numbering: dict[Hashable, int] = {}
+    return np.array([numbering.setdefault(labels[node], len(numbering)) for node in nodes], dtype=np.int64)
+
+
+def _is_assignment(value: Mapping[Hashable, Any], nodes: Sequence[Hashable], k: int) -> bool:
+    """Whether every node, and nothing else, has a label in ``0..k-1``."""
+    return set(value) == set(nodes) and all(
+        isinstance(label, numbers.Integral) and 0 <= label < k for label in value.values()
+    )
+
+
+def _assignment_bqm(
+    nodes: Sequence[Hashable], k: int, linear: np.ndarray, rows: np.ndarray, cols: np.ndarray, bias: np.ndarray,
+    offset: float,
+) -> dimod.BinaryQuadraticModel:
+    """The objective over BINARY ``(v, c)``: ``linear[i]`` on every ``(nodes[i], c)`` and ``bias[t]`` between
+    ``(nodes[rows[t]], c)`` and ``(nodes[cols[t]], c)`` for every ``c``."""
+    communities = np.arange(k)
+    return dimod.BinaryQuadraticModel.from_numpy_vectors(
+        np.repeat(linear, k),
+        (
+            (rows[:, None] * k + communities).ravel(),
+            (cols[:, None] * k + communities).ravel(),
+            np.repeat(bias, k),
+        ),
+        offset,
+        dimod.BINARY,
+        variable_order=[(node, c) for node in nodes for c in range(k)],
+    )
+
+
+def _one_hot_cqm(
+    objective: dimod.BinaryQuadraticModel, nodes: Sequence[Hashable], k: int
+) -> dimod.ConstrainedQuadraticModel:
+    """``objective`` with one discrete constraint per node over its ``(v, c)``."""
+    cqm = dimod.ConstrainedQuadraticModel.from_bqm(objective)
+    for i, node in enumerate(nodes):
+        cqm.add_discrete([(node, c) for c in range(k)], label=f"one_community_{i}")
+    return cqm
+
+
+def _place(
+    weights: scipy.sparse.csr_matrix, given: list[list[int]], k: int, degree: np.ndarray | None = None,
+    two_m: float = 1.0,
+) -> np.ndarray:
+    """Communities from the ones each node was given: a node given exactly one keeps it; the others
+    are placed in node order, each in the community (among those it was given, else among all
+    ``k``) whose weight to the nodes already placed, less :math:`d_i D_c / 2m`, is largest."""
+    communities = np.array([chosen[0] if len(chosen) == 1 else -1 for chosen in given], dtype=np.int64)
+    degree = np.zeros(len(given)) if degree is None else degree
+    placed = communities >= 0
+    totals = np.bincount(communities[placed], degree[placed], minlength=k)
+    for i in np.flatnonzero(~placed):
+        start, stop = weights.indptr[i], weights.indptr[i + 1]
+        neighbours, values = weights.indices[start:stop], weights.data[start:stop]
+        known = (communities[neighbours] >= 0) & (neighbours != i)
+        links = np.bincount(communities[neighbours[known]], values[known], minlength=k)
+        gain = links - degree[i] * totals / two_m
+        best = max(given[i] or range(k), key=lambda c: gain[c])
+        communities[i] = best
+        totals[best] += degree[i]
+    return communities
+
+
+def _assignment_operator(
+    cache: dict[tuple[Any, Any], SparseOperator], matrix: scipy.sparse.spmatrix, like: torch.Tensor
+) -> SparseOperator:
+    """The symmetric ``matrix`` as a torch operator of ``like``'s dtype and device, built once per pair."""
+    import torch
+
+    from gnnsolve.nn.sparse import SparseOperator
+
+    key = (like.dtype, like.device)
+    if key not in cache:
+        coo = matrix.tocoo()
+        cache[key] = SparseOperator.from_coo(
+            torch.as_tensor(coo.row, dtype=torch.int64),
+            torch.as_tensor(coo.col, dtype=torch.int64),
+            torch.as_tensor(coo.data, dtype=like.dtype),
+            matrix.shape[0],
+            symmetric=True,
+        ).to(like.device)
+    return cache[key]
+
+
+def _check_assignments(r: torch.Tensor, n: int, k: int) -> None:
+    if tuple(r.shape) != (n, k):
+        raise ValueError(f"r must have shape ({n}, {k}), got {tuple(r.shape)}")
 
 
 # ---------------------------------------------------------------- modularity
@@ -172,14 +306,6 @@ class _WeightedGraph:
         values = np.concatenate([np.where(off, 1.0, 2.0) * self.weights, self.weights[off]])
         return scipy.sparse.csr_matrix((values, (rows, cols)), shape=(n, n))
 
-    def community_index(self, labels: Mapping[Hashable, Hashable]) -> np.ndarray:
-        """Each node's community as an integer ``0..c-1`` (the labels' order of first appearance)."""
-        missing = [node for node in self.nodes if node not in labels]
-        if missing:
-            raise InvalidModelError(f"the labels give no community for node {missing[0]!r}")
-        numbering: dict[Hashable, int] = {}
-        return np.array([numbering.setdefault(labels[node], len(numbering)) for node in self.nodes], dtype=np.int64)
-
     def modularity(self, communities: np.ndarray) -> float:
         inside = 2.0 * self.weights[communities[self.rows] == communities[self.cols]].sum()
         totals = np.bincount(communities, self.degree)
@@ -205,7 +331,7 @@ def modularity(G: nx.Graph, labels: Mapping[Hashable, Hashable], weight: str | N
     """
     _check_graph(G, "modularity")
     graph = _WeightedGraph.from_graph(G, weight)
-    return graph.modularity(graph.community_index(labels))
+    return graph.modularity(_community_index(graph.nodes, labels))
 
 
 class Modularity(GraphProblem[dict]):
@@ -267,6 +393,12 @@ class Modularity(GraphProblem[dict]):
         return self._graph.nodes
 
     @property
+    def adjacency(self) -> scipy.sparse.csr_matrix:
+        """The weighted adjacency matrix :math:`A` in :attr:`nodes` order (a self-loop of weight
+        :math:`w` as :math:`A_{ii} = 2w`)."""
+        return self._graph.adjacency
+
+    @property
     def penalty(self) -> float:
         """The weight of the one-hot penalty in :attr:`bqm`: :math:`4 \\max_v d_v / m`."""
         return 8.0 * float(self._graph.degree.max()) / self._graph.two_m
@@ -285,19 +417,7 @@ class Modularity(GraphProblem[dict]):
         rows, cols = np.triu_indices(n, 1)
         bias = -2.0 * B[rows, cols] / two_m
         keep = bias != 0
-        rows, cols, bias = rows[keep], cols[keep], bias[keep]
-        communities = np.arange(k)
-        return dimod.BinaryQuadraticModel.from_numpy_vectors(
-            np.repeat(-np.diag(B) / two_m, k),
-            (
-                (rows[:, None] * k + communities).ravel(),
-                (cols[:, None] * k + communities).ravel(),
-                np.repeat(bias, k),
-            ),
-            0.0,
-            dimod.BINARY,
-            variable_order=self.variables,
-        )
+        return _assignment_bqm(self.nodes, k, -np.diag(B) / two_m, rows[keep], cols[keep], bias[keep], 0.0)
 
     def _build_bqm(self) -> dimod.BinaryQuadraticModel:
         bqm = self._objective_bqm()
@@ -314,10 +434,7 @@ class Modularity(GraphProblem[dict]):
         Raises:
             ModelTooLargeError: the objective would have more than :data:`MAX_MODEL_TERMS` biases.
         """
-        cqm = dimod.ConstrainedQuadraticModel.from_bqm(self._objective_bqm())
-        for i, node in enumerate(self.nodes):
-            cqm.add_discrete([(node, c) for c in range(self.k)], label=f"one_community_{i}")
-        return cqm
+        return _one_hot_cqm(self._objective_bqm(), self.nodes, self.k)
 
     def decode(self, sample: Mapping[Hashable, Any]) -> Solution[dict]:
         """The partition of a sample, scored exactly.
@@ -341,25 +458,10 @@ class Modularity(GraphProblem[dict]):
                 "over the (node, community) variables"
             )
         given = [[c for c in range(self.k) if sample[(node, c)] > 0] for node in self.nodes]
-        communities = self._repair(given)
+        graph = self._graph
+        communities = _place(graph.adjacency, given, self.k, graph.degree, graph.two_m)
         labels = {node: int(c) for node, c in zip(self.nodes, communities)}
         return self._solution(labels, repaired=any(len(chosen) != 1 for chosen in given))
-
-    def _repair(self, given: list[list[int]]) -> np.ndarray:
-        graph, adjacency = self._graph, self._graph.adjacency
-        communities = np.array([chosen[0] if len(chosen) == 1 else -1 for chosen in given], dtype=np.int64)
-        placed = communities >= 0
-        totals = np.bincount(communities[placed], graph.degree[placed], minlength=self.k)
-        for i in np.flatnonzero(~placed):
-            start, stop = adjacency.indptr[i], adjacency.indptr[i + 1]
-            neighbours, weights = adjacency.indices[start:stop], adjacency.data[start:stop]
-            known = (communities[neighbours] >= 0) & (neighbours != i)
-            links = np.bincount(communities[neighbours[known]], weights[known], minlength=self.k)
-            gain = links - graph.degree[i] * totals / graph.two_m
-            best = max(given[i] or range(self.k), key=lambda c: gain[c])
-            communities[i] = best
-            totals[best] += graph.degree[i]
-        return communities
 
     def _solution(self, labels: dict, repaired: bool) -> Solution[dict]:
         objective = self.evaluate(labels)
@@ -375,13 +477,11 @@ class Modularity(GraphProblem[dict]):
 
     def evaluate(self, value: Mapping[Hashable, Hashable]) -> float:
         """The exact modularity of the partition node → label (any hashable labels)."""
-        return self._graph.modularity(self._graph.community_index(value))
+        return self._graph.modularity(_community_index(self.nodes, value))
 
     def is_feasible(self, value: Mapping[Hashable, Any]) -> bool:
         """Whether every node, and nothing else, has a label in ``0..k-1``."""
-        return set(value) == set(self.nodes) and all(
-            isinstance(label, numbers.Integral) and 0 <= label < self.k for label in value.values()
-        )
+        return _is_assignment(value, self.nodes, self.k)
 
     def soft_objective(self, r: torch.Tensor) -> torch.Tensor:
         """ClusterNet's relaxed modularity :math:`\\frac{1}{2m}\\operatorname{tr}(r^\\top B r)`.
@@ -399,30 +499,415 @@ class Modularity(GraphProblem[dict]):
         """
         import torch
 
-        from gnnsolve.nn.sparse import SparseOperator
-
-        if tuple(r.shape) != (len(self.nodes), self.k):
-            raise ValueError(f"r must have shape ({len(self.nodes)}, {self.k}), got {tuple(r.shape)}")
-        key = (r.dtype, r.device)
-        if key not in self._operators:
-            adjacency = self._graph.adjacency.tocoo()
-            self._operators[key] = SparseOperator.from_coo(
-                torch.as_tensor(adjacency.row, dtype=torch.int64),
-                torch.as_tensor(adjacency.col, dtype=torch.int64),
-                torch.as_tensor(adjacency.data, dtype=r.dtype),
-                len(self.nodes),
-                symmetric=True,
-            ).to(r.device)
+        _check_assignments(r, len(self.nodes), self.k)
+        adjacency = _assignment_operator(self._operators, self._graph.adjacency, r)
         degree = torch.as_tensor(self._graph.degree, dtype=r.dtype, device=r.device)
         two_m = self._graph.two_m
         totals = degree @ r
-        return ((r * self._operators[key].matmul(r)).sum() - (totals @ totals) / two_m) / two_m
+        return ((r * adjacency.matmul(r)).sum() - (totals @ totals) / two_m) / two_m
 
 
 def _integer_label(value: Any, node: Hashable) -> int:
     if isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value).is_integer():
         return int(value)
     raise InvalidModelError(f"node {node!r} has community label {value!r}; labels must be integers")
+
+
+# ---------------------------------------------------------------- pairwise clustering
+
+_ASSIGNMENT_FORM = (
+    "ClusterNet reads the k-way assignment form of Modularity(G, k).cqm: BINARY variables (v, c) for "
+    "c = 0..k-1, one discrete (one-hot) constraint per node and nothing else, and an objective whose "
+    "biases do not depend on c"
+)
+
+
+class PairwiseClustering(GraphProblem[dict]):
+    r"""Partition the nodes into at most ``k`` clusters of largest within-cluster weight.
+
+    The k-way correlation-clustering objective over signed similarities :math:`W` (positive:
+    attract, negative: repel), stated as the energy to minimise
+
+    .. math::
+
+        E(c) = e_0 - \sum_{u<v} W_{uv}\, \delta(c_u, c_v),
+
+    with a constant :math:`e_0`. A solution is a dict node → cluster in ``0..k-1`` (clusters may be
+    empty); its objective and its energy are :math:`E`.
+
+    Usually read from the k-way assignment form of a CQM with :meth:`from_cqm`, which
+    :attr:`Modularity.cqm` is (:math:`E = -Q`): the problem ``ClusterNetSampler.sample_cqm``
+    solves. :attr:`cqm` is that form again, over BINARY ``(v, c)`` with one discrete constraint
+    per node; :meth:`encode` turns cluster labels into its samples and :meth:`decode` reads them
+    back. :attr:`graph` holds the nodes and an edge wherever :math:`W_{uv} > 0`, weighing
+    :math:`W_{uv}`: the attractive pairs a graph network sees.
+
+    Args:
+        weights: the symmetric ``n × n`` matrix :math:`W` (sparse or dense) with a zero diagonal.
+        k: the largest number of clusters, ``1 ≤ k ≤ n``.
+        nodes: the node labels in the order of the rows of ``weights``; default ``0..n-1``.
+        constant: :math:`e_0`.
+
+    Raises:
+        InvalidModelError: ``weights`` is not square, symmetric and finite with a zero diagonal,
+            ``nodes`` are not ``n`` distinct labels, ``constant`` is not finite or ``k`` is not
+            an integer in ``1..n``.
+
+    Example:
+        >>> import numpy as np
+        >>> from gnnsolve import HiGHSSampler
+        >>> from gnnsolve.adapters.clustering import PairwiseClustering
+        >>> W = np.array([[0, 3, -1, 0], [3, 0, -2, 1], [-1, -2, 0, 2], [0, 1, 2, 0]])
+        >>> problem = PairwiseClustering(W, k=2, nodes="abcd")
+        >>> problem.evaluate({"a": 0, "b": 0, "c": 1, "d": 1}), sorted(problem.graph.edges)
+        (-5.0, [('a', 'b'), ('b', 'd'), ('c', 'd')])
+        >>> best = problem.decode(HiGHSSampler().sample_cqm(problem.cqm).first.sample)
+        >>> best.value["a"] == best.value["b"] != best.value["c"] == best.value["d"], best.objective
+        (True, -5.0)
+    """
+
+    sense = "min"
+    objective_name = "pairwise objective"
+
+    def __init__(
+        self,
+        weights: scipy.sparse.spmatrix | scipy.sparse.sparray | ArrayLike,
+        k: int,
+        nodes: Iterable[Hashable] | None = None,
+        constant: float = 0.0,
+    ) -> None:
+        W = scipy.sparse.csr_matrix(weights, dtype=np.float64, copy=True)
+        n = W.shape[0]
+        if W.shape != (n, n) or n == 0:
+            raise InvalidModelError(f"weights must be a non-empty square matrix, got shape {W.shape}")
+        if not np.isfinite(W.data).all() or (W != W.T).nnz or W.diagonal().any():
+            raise InvalidModelError(
+                "weights must be finite and symmetric with a zero diagonal (a node is always in its own cluster)"
+            )
+        self.nodes: list = list(range(n)) if nodes is None else list(nodes)
+        """The nodes in the order of the rows of ``weights`` and of ``soft_objective``'s assignments."""
+        if len(self.nodes) != n or len(set(self.nodes)) != n:
+            raise InvalidModelError(f"nodes must be {n} distinct labels, one per row of weights")
+        if isinstance(constant, bool) or not isinstance(constant, numbers.Real) or not math.isfinite(constant):
+            raise InvalidModelError(f"constant must be a finite number, got {constant!r}")
+        self.k = _check_k(k, n, "PairwiseClustering")
+        W.eliminate_zeros()
+        self.weights: scipy.sparse.csr_matrix = W
+        """:math:`W` in :attr:`nodes` order (CSR, symmetric)."""
+        self.constant = float(constant)
+        upper = scipy.sparse.triu(W, k=1).tocoo()
+        self._rows, self._cols, self._values = upper.row.astype(np.int64), upper.col.astype(np.int64), upper.data
+        self.graph = nx.Graph()
+        self.graph.add_nodes_from(self.nodes)
+        attract = self._values > 0
+        self.graph.add_weighted_edges_from(
+            (self.nodes[i], self.nodes[j], w)
+            for i, j, w in zip(self._rows[attract], self._cols[attract], self._values[attract])
+        )
+        self._operators: dict[tuple[Any, Any], SparseOperator] = {}
+
+    @classmethod
+    def from_cqm(cls, cqm: dimod.ConstrainedQuadraticModel) -> PairwiseClustering:
+        """Read the k-way assignment form of a CQM.
+
+        The form: BINARY variables labelled ``(v, c)`` for ``c`` in ``0..k-1``, the same ``k`` for
+        every node ``v``; one constraint per node, :math:`\\sum_c x_{v,c} = 1` (a discrete
+        constraint) and no other; an objective with an offset, a linear bias on ``(v, c)`` that
+        does not depend on ``c``, and quadratic biases only between ``(u, c)`` and ``(v, c)``
+        whose value does not depend on ``c``. Then :math:`W_{uv}` is minus that quadratic bias and
+        :math:`e_0` the offset plus the linear biases of one ``(v, c)`` per node. The nodes keep
+        the order of the CQM's variables.
+
+        Raises:
+            UnsupportedModelError: ``cqm`` is not that form; the variable, term or constraint is
+                named. The k-center MILP (:attr:`KCenter.cqm`) is refused with a pointer to
+                ``KCenter(G, k)``.
+            InvalidModelError: a bias or the offset is not finite, or ``k`` exceeds the number of nodes.
+
+        Example:
+            >>> import networkx as nx
+            >>> from gnnsolve.adapters.clustering import Modularity, PairwiseClustering
+            >>> modularity = Modularity(nx.barbell_graph(3, 0), k=2)
+            >>> problem = PairwiseClustering.from_cqm(modularity.cqm)
+            >>> problem.k, problem.nodes == modularity.nodes, problem.graph.number_of_edges()
+            (2, True, 7)
+            >>> split = {v: int(v >= 3) for v in problem.nodes}
+            >>> bool(abs(problem.evaluate(split) + modularity.evaluate(split)) < 1e-12)
+            True
+        """
+        if not isinstance(cqm, dimod.ConstrainedQuadraticModel):
+            raise UnsupportedModelError(f"expected a dimod.ConstrainedQuadraticModel, got {type(cqm).__name__}. "
+                                        f"{_ASSIGNMENT_FORM}")
+        if "radius" in cqm.variables and "k_facilities" in cqm.constraints:
+            raise UnsupportedModelError(
+                "this is the k-center MILP of KCenter(G, k).cqm, which ClusterNet does not read: pass the "
+                "problem KCenter(G, k) itself, as ClusterNetSampler().sample(KCenter(G, k))"
+            )
+        nodes, k = _assignment_variables(cqm)
+        index = {node: i for i, node in enumerate(nodes)}
+        _check_one_hot_constraints(cqm, nodes, k)
+        weights, constant = _assignment_objective(cqm.objective, index, k)
+        return cls(weights, k, nodes, constant)
+
+    @property
+    def variables(self) -> list[tuple[Hashable, int]]:
+        """The labels ``(v, c)`` of :attr:`cqm`'s variables, node by node."""
+        return [(node, c) for node in self.nodes for c in range(self.k)]
+
+    @cached_property
+    def cqm(self) -> dimod.ConstrainedQuadraticModel:
+        """Minimise :math:`E` over BINARY ``(v, c)`` with one discrete constraint per node.
+
+        Raises:
+            ModelTooLargeError: the objective would have more than :data:`MAX_MODEL_TERMS` biases.
+        """
+        _check_size(self.k * len(self._values), "the pairwise clustering model")
+        objective = _assignment_bqm(
+            self.nodes, self.k, np.zeros(len(self.nodes)), self._rows, self._cols, -self._values, self.constant
+        )
+        return _one_hot_cqm(objective, self.nodes, self.k)
+
+    def _build_bqm(self) -> dimod.BinaryQuadraticModel:
+        raise UnsupportedModelError(
+            "pairwise clustering has no BQM form here: sample problem.cqm with a CQM sampler "
+            "(ClusterNetSampler().sample_cqm, HiGHSSampler().sample_cqm) or use problem.solve"
+        )
+
+    def solve(self, sampler: dimod.Sampler, **sample_kwargs: Any) -> tuple[Solution[dict], dimod.SampleSet]:
+        """Hand the problem to a graph-native sampler (:meth:`samples_natively`), else sample
+        :attr:`cqm` with ``sampler.sample_cqm``; return the best decoded solution and the SampleSet.
+
+        Raises:
+            UnsupportedModelError: the sampler takes neither this problem nor a CQM.
+        """
+        return _solve_with_cqm(self, sampler, sample_kwargs, "pairwise clustering")
+
+    def encode(
+        self, labels: ArrayLike, variables: Iterable[tuple[Hashable, int]] | None = None
+    ) -> tuple[np.ndarray, list]:
+        """Cluster labels as samples over the ``(v, c)`` variables, one-hot per node.
+
+        Args:
+            labels: one cluster in ``0..k-1`` per node in :attr:`nodes` order, or rows of them.
+            variables: the ``(v, c)`` labels in the order wanted (a CQM's ``variables``); default
+                :attr:`variables`.
+
+        Returns:
+            ``(samples, variables)``, a dimod samples-like: ``samples[r, j]`` is 1 exactly when
+            row ``r`` puts the node of ``variables[j]`` in its cluster. Every row satisfies
+            :attr:`cqm`'s constraints.
+
+        Raises:
+            ValueError: ``labels`` has the wrong shape or a label outside ``0..k-1``, or
+                ``variables`` are not those of :attr:`cqm`.
+
+        Example:
+            >>> import numpy as np
+            >>> from gnnsolve.adapters.clustering import PairwiseClustering
+            >>> problem = PairwiseClustering(np.array([[0, 1], [1, 0]]), k=2)
+            >>> samples, variables = problem.encode([[0, 0], [1, 0]])
+            >>> samples.tolist(), variables
+            ([[1, 0, 1, 0], [0, 1, 1, 0]], [(0, 0), (0, 1), (1, 0), (1, 1)])
+        """
+        rows = np.asarray(labels)
+        rows = rows.reshape(1, -1) if rows.ndim == 1 else rows
+        n, k = len(self.nodes), self.k
+        if rows.ndim != 2 or rows.shape[1] != n or (rows.size and (rows.min() < 0 or rows.max() >= k)):
+            raise ValueError(f"labels must hold one cluster in 0..{k - 1} for each of the {n} nodes (per row)")
+        variables = self.variables if variables is None else list(variables)
+        if len(variables) != n * k or set(variables) != set(self.variables):
+            raise ValueError("variables must be the (node, cluster) labels of this problem's cqm, each once")
+        index = {node: i for i, node in enumerate(self.nodes)}
+        node = np.array([index[v] for v, _ in variables], dtype=np.int64)
+        cluster = np.array([c for _, c in variables], dtype=np.int64)
+        return (rows[:, node] == cluster).astype(np.int8), variables
+
+    def decode(self, sample: Mapping[Hashable, Any]) -> Solution[dict]:
+        """The clustering of a sample, scored exactly.
+
+        Accepts one integer label per node, or a sample of :attr:`cqm` (of the CQM it was read
+        from) over the ``(v, c)`` variables. A node of the latter with no cluster, or several, is
+        repaired: such nodes are placed in node order, each in the cluster (among those it was
+        given, else among all ``k``) with the largest weight to the nodes already placed.
+
+        Raises:
+            InvalidModelError: the sample is neither form, or a label is not an integer.
+        """
+        present = set(sample)
+        if present.issuperset(self.nodes):
+            labels = {node: _integer_label(sample[node], node) for node in self.nodes}
+            return self._solution(labels, repaired=False)
+        missing = [label for label in self.variables if label not in present]
+        if missing:
+            raise InvalidModelError(
+                f"the sample has no value for {missing[0]!r}: give one label per node or a sample "
+                "over the (node, cluster) variables"
+            )
+        given = [[c for c in range(self.k) if sample[(node, c)] > 0] for node in self.nodes]
+        clusters = _place(self.weights, given, self.k)
+        labels = {node: int(c) for node, c in zip(self.nodes, clusters)}
+        return self._solution(labels, repaired=any(len(chosen) != 1 for chosen in given))
+
+    def _solution(self, labels: dict, repaired: bool) -> Solution[dict]:
+        objective = self.evaluate(labels)
+        return Solution(labels, objective, self.is_feasible(labels), repaired, energy=objective)
+
+    def decode_sampleset(self, sampleset: dimod.SampleSet) -> list[Solution[dict]]:
+        """Decode every row; the variables are the nodes (labels) or the ``(v, c)`` pairs.
+
+        Raises:
+            InvalidModelError: the SampleSet is over other variables.
+        """
+        return _decode_rows(self, sampleset, {"the nodes": self.nodes, "the (node, cluster) pairs": self.variables})
+
+    def evaluate(self, value: Mapping[Hashable, Hashable]) -> float:
+        """:math:`E` of the clustering node → label (any hashable labels): the CQM's objective."""
+        clusters = _community_index(self.nodes, value)
+        inside = clusters[self._rows] == clusters[self._cols]
+        return self.constant - float(self._values[inside].sum())
+
+    def is_feasible(self, value: Mapping[Hashable, Any]) -> bool:
+        """Whether every node, and nothing else, has a label in ``0..k-1``."""
+        return _is_assignment(value, self.nodes, self.k)
+
+    def soft_objective(self, r: torch.Tensor) -> torch.Tensor:
+        """ClusterNet's relaxed objective :math:`e_0 - \\tfrac12 \\sum (r \\odot W r)`, to minimise.
+
+        With ``W`` sparse it costs :math:`O((|W| + n) k)`; on one-hot ``r`` it equals
+        :meth:`evaluate`, the constant included.
+
+        Args:
+            r: ``n × k`` soft assignments (rows summing to 1), rows in :attr:`nodes` order;
+                differentiable.
+
+        Raises:
+            ValueError: ``r`` is not ``n × k``.
+        """
+        _check_assignments(r, len(self.nodes), self.k)
+        weights = _assignment_operator(self._operators, self.weights, r)
+        return self.constant - 0.5 * (r * weights.matmul(r)).sum()
+
+
+def _assignment_variables(cqm: dimod.ConstrainedQuadraticModel) -> tuple[list, int]:
+    """The nodes (in order of first appearance) and ``k`` of a CQM over BINARY ``(v, c)``, ``c`` in ``0..k-1``."""
+    clusters: dict[Hashable, list[int]] = {}
+    for label in cqm.variables:
+        vartype = cqm.vartype(label)
+        if vartype is not dimod.BINARY:
+            raise UnsupportedModelError(f"variable {label!r} is {vartype.name}, not BINARY. {_ASSIGNMENT_FORM}")
+        if not (
+            isinstance(label, tuple) and len(label) == 2 and isinstance(label[1], numbers.Integral)
+            and not isinstance(label[1], bool)
+        ):
+            raise UnsupportedModelError(
+                f"variable {label!r} is not labelled (node, c) with an integer cluster c. {_ASSIGNMENT_FORM}"
+            )
+        clusters.setdefault(label[0], []).append(int(label[1]))
+    if not clusters:
+        raise UnsupportedModelError(f"the CQM has no variables. {_ASSIGNMENT_FORM}")
+    nodes = list(clusters)
+    k = len(clusters[nodes[0]])
+    for node in nodes:
+        if sorted(clusters[node]) != list(range(k)):
+            raise UnsupportedModelError(
+                f"node {node!r} has the clusters {sorted(clusters[node])}; every node needs the variables "
+                f"(v, 0), ..., (v, k - 1) for one k (node {nodes[0]!r} has {k}). {_ASSIGNMENT_FORM}"
+            )
+    return nodes, k
+
+
+def _check_one_hot_constraints(cqm: dimod.ConstrainedQuadraticModel, nodes: list, k: int) -> None:
+    """Refuse unless the constraints are exactly one :math:`\\sum_c x_{v,c} = 1` per node."""
+    owner: dict[Hashable, Hashable] = {}
+    for label, comparison in cqm.constraints.items():
+        lhs = comparison.lhs
+        terms = dict(lhs.iter_linear())
+        covered = {node for node, _ in terms}
+        node = next(iter(covered)) if len(covered) == 1 else None
+        if lhs.is_soft():
+            problem = "it is soft (weighted)"
+        elif comparison.sense is not dimod.sym.Sense.Eq:
+            problem = f"its sense is {comparison.sense.value!r}"
+        elif not lhs.is_linear():
+            problem = "it has quadratic terms"
+        elif node is None:
+            problem = f"it covers the variables of {len(covered)} nodes"
+        elif len(terms) != k:
+            problem = f"it covers {len(terms)} of the {k} variables of node {node!r}"
+        elif any(bias != 1 for bias in terms.values()) or comparison.rhs - lhs.offset != 1:
+            problem = "it is not a sum with coefficients 1 equal to 1"
+        elif node in owner:
+            problem = f"constraint {owner[node]!r} already makes node {node!r} one-hot"
+        else:
+            owner[node] = label
+            continue
+        raise UnsupportedModelError(
+            f"constraint {label!r} is not the one-hot constraint of a node (the sum of its k variables == 1): "
+            f"{problem}. {_ASSIGNMENT_FORM}"
+        )
+    for node in nodes:
+        if node not in owner:
+            raise UnsupportedModelError(
+                f"node {node!r} has no one-hot constraint; add cqm.add_discrete([(v, c) for c in range(k)]) "
+                f"for v = {node!r}. {_ASSIGNMENT_FORM}"
+            )
+
+
+def _assignment_objective(
+    objective: dimod.QuadraticModel, index: Mapping[Hashable, int], k: int
+) -> tuple[scipy.sparse.csr_matrix, float]:
+    """:math:`W` and :math:`e_0` of an objective whose biases do not depend on the cluster."""
+    n = len(index)
+    nodes = list(index)
+    if not math.isfinite(objective.offset):
+        raise InvalidModelError(f"the objective's offset is {objective.offset}; it must be finite")
+    linear = np.zeros((n, k))
+    for (node, c), bias in objective.iter_linear():
+        linear[index[node], c] = bias
+    bad = np.argwhere(~np.isfinite(linear))
+    if len(bad):
+        i, c = bad[0]
+        raise InvalidModelError(f"the objective's bias on {(nodes[i], int(c))!r} is {linear[i, c]}; it must be finite")
+    varies = np.argwhere(linear != linear[:, :1])
+    if len(varies):
+        i, c = varies[0]
+        raise UnsupportedModelError(
+            f"the objective's linear bias on {(nodes[i], int(c))!r} is {linear[i, c]:g} but on {(nodes[i], 0)!r} "
+            f"it is {linear[i, 0]:g}: it depends on the cluster. {_ASSIGNMENT_FORM}"
+        )
+    terms = [(u, v, bias) for u, v, bias in objective.iter_quadratic() if bias != 0]
+    for u, v, bias in terms:
+        if not math.isfinite(bias):
+            raise InvalidModelError(f"the objective's bias on ({u!r}, {v!r}) is {bias}; it must be finite")
+        if u[1] != v[1]:
+            raise UnsupportedModelError(
+                f"the objective's term {bias:g} * {u!r} * {v!r} joins two different clusters; only terms between "
+                f"(u, c) and (v, c) are allowed. {_ASSIGNMENT_FORM}"
+            )
+    first = np.array([index[u[0]] for u, _, _ in terms], dtype=np.int64)
+    second = np.array([index[v[0]] for _, v, _ in terms], dtype=np.int64)
+    pairs = np.minimum(first, second) * n + np.maximum(first, second)
+    biases = np.array([bias for _, _, bias in terms], dtype=np.float64)
+    order = np.argsort(pairs, kind="stable")
+    keys, starts, counts = np.unique(pairs[order], return_index=True, return_counts=True)
+    ordered = biases[order]
+    uneven = np.flatnonzero(
+        (counts != k) | (np.minimum.reduceat(ordered, starts) != np.maximum.reduceat(ordered, starts))
+    )
+    if len(uneven):
+        t = uneven[0]
+        u, v = nodes[keys[t] // n], nodes[keys[t] % n]
+        given = {terms[j][0][1]: terms[j][2] for j in order[starts[t]:starts[t] + counts[t]]}
+        by_cluster = ", ".join(f"c={c}: {given.get(c, 0.0):g}" for c in range(k))
+        raise UnsupportedModelError(
+            f"the objective's bias between ({u!r}, c) and ({v!r}, c) depends on the cluster ({by_cluster}); "
+            f"it must be the same for every c. {_ASSIGNMENT_FORM}"
+        )
+    rows, cols, values = keys // n, keys % n, -ordered[starts]
+    weights = scipy.sparse.csr_matrix(
+        (np.concatenate([values, values]), (np.concatenate([rows, cols]), np.concatenate([cols, rows]))), shape=(n, n)
+    )
+    return weights, float(objective.offset) + float(linear[:, 0].sum())
 
 
 # ---------------------------------------------------------------- k-center
@@ -516,7 +1001,7 @@ class KCenter(GraphProblem[frozenset]):
         self._sorted: dict[tuple[Any, Any], tuple[torch.Tensor, torch.Tensor]] = {}
 
     @cached_property
-    def _capped(self) -> np.ndarray:
+    def capped_distances(self) -> np.ndarray:
         """:attr:`distance_matrix` with ``inf`` replaced by :attr:`unreachable_distance`."""
         return np.where(np.isfinite(self.distance_matrix), self.distance_matrix, self.unreachable_distance)
 
@@ -553,7 +1038,7 @@ class KCenter(GraphProblem[frozenset]):
         ]
         if clashes:
             raise InvalidModelError(f"node {clashes[0]!r} clashes with a label of the k-center model; relabel it")
-        distances = self._capped
+        distances = self.capped_distances
         integral = bool(np.array_equal(distances, np.round(distances)))
         cqm = dimod.ConstrainedQuadraticModel()
         cqm.add_variables(dimod.BINARY, self.nodes)
@@ -575,17 +1060,13 @@ class KCenter(GraphProblem[frozenset]):
         return cqm
 
     def solve(self, sampler: dimod.Sampler, **sample_kwargs: Any) -> tuple[Solution[frozenset], dimod.SampleSet]:
-        """Sample :attr:`cqm` with ``sampler.sample_cqm`` and return the best decoded solution.
+        """Hand the problem to a graph-native sampler (:meth:`samples_natively`), else sample
+        :attr:`cqm` with ``sampler.sample_cqm``; return the best decoded solution and the SampleSet.
 
         Raises:
-            UnsupportedModelError: the sampler has no ``sample_cqm``.
+            UnsupportedModelError: the sampler takes neither this problem nor a CQM.
         """
-        if not hasattr(sampler, "sample_cqm"):
-            raise UnsupportedModelError(
-                f"{type(sampler).__name__} takes no CQM; k-center needs a CQM sampler such as HiGHSSampler"
-            )
-        sampleset = sampler.sample_cqm(self.cqm, **{**self.sample_defaults(sampler), **sample_kwargs})
-        return self.best_solution(sampleset), sampleset
+        return _solve_with_cqm(self, sampler, sample_kwargs, "k-center")
 
     def decode(self, sample: Mapping[Hashable, Any]) -> Solution[frozenset]:
         """The facilities of a sample: the nodes with a positive value, repaired to exactly ``k``.
@@ -678,8 +1159,8 @@ class KCenter(GraphProblem[frozenset]):
             raise ValueError(f"x must have shape ({len(self.nodes)},), got {tuple(x.shape)}")
         key = (x.dtype, x.device)
         if key not in self._sorted:
-            order = np.argsort(self._capped, axis=1, kind="stable")
-            ranked = np.take_along_axis(self._capped, order, axis=1)
+            order = np.argsort(self.capped_distances, axis=1, kind="stable")
+            ranked = np.take_along_axis(self.capped_distances, order, axis=1)
             steps = ranked - np.hstack([ranked[:, 1:], np.full((len(ranked), 1), self.unreachable_distance)])
             self._sorted[key] = (
                 torch.as_tensor(order, device=x.device),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import dimod
@@ -174,6 +175,43 @@ def test_k_center_observed_is_scored_on_the_full_graph():
     assert np.isinf(KCenter(seen, 4).evaluate(facilities))  # the observed graph is disconnected
 
 
+def test_polish_takes_each_decision_to_a_local_optimum_of_the_training_graph():
+    problem = Modularity(KARATE, k=4)
+    sampleset = ClusterNetSampler().sample(problem, num_reads=2, seed=0, epochs=20, polish=True)
+    raw = sampleset.info["raw_energy"]
+    for sample, energy, before in zip(labels(sampleset), sampleset.record.energy, raw):
+        assert energy == pytest.approx(-modularity(KARATE, sample), abs=1e-12)
+        assert energy <= before + 1e-12
+        values = [sample[v] for v in problem.nodes]
+        for i, c in itertools.product(range(34), range(4)):  # no single move raises Q
+            moved = dict(zip(problem.nodes, values))
+            moved[problem.nodes[i]] = c
+            assert modularity(KARATE, moved) <= -energy + 1e-12
+    unpolished = ClusterNetSampler().sample(problem, num_reads=2, seed=0, epochs=20)
+    assert "raw_energy" not in unpolished.info
+    assert unpolished.record.energy.tolist() == pytest.approx(raw)
+
+
+def test_polish_of_k_center_swaps_facilities_on_the_observed_graph():
+    full = KCenter(GRID, k=3)
+    seen = drop_edges(GRID, 0.2, seed=0)
+    sampleset = ClusterNetSampler().sample(full, observed=seen, seed=0, epochs=10, polish=True)
+    facilities = chosen(sampleset.first.sample)
+    assert len(facilities) == 3 and sampleset.first.energy == full.evaluate(facilities)
+    training = KCenter(seen, 3)
+    raw = ClusterNetSampler().sample(full, observed=seen, seed=0, epochs=10)
+    assert training.evaluate(facilities) <= training.evaluate(chosen(raw.first.sample))
+    assert sampleset.info["raw_energy"] == [raw.first.energy]
+
+
+def test_problems_hand_themselves_to_the_sampler():
+    solution, sampleset = Modularity(KARATE, k=2).solve(ClusterNetSampler(), seed=0, epochs=50)
+    assert sampleset.vartype is dimod.INTEGER and solution.feasible
+    assert solution.objective == pytest.approx(-sampleset.first.energy)
+    solution, sampleset = KCenter(GRID, k=2).solve(ClusterNetSampler(), seed=0, epochs=50)
+    assert len(solution.value) == 2 and solution.objective == sampleset.first.energy
+
+
 # ------------------------------------------------------------------ fit and transfer
 
 
@@ -236,6 +274,7 @@ def test_fit_refuses_what_cannot_transfer():
         (lambda s: s.sample(Modularity(KARATE, 2), epochs=-1), ValueError, "epochs"),
         (lambda s: s.sample(Modularity(KARATE, 2), num_reads=0), ValueError, "num_reads"),
         (lambda s: s.sample(Modularity(KARATE, 2), time_limit=0), ValueError, "time_limit"),
+        (lambda s: s.sample(Modularity(KARATE, 2), polish="yes"), ValueError, "polish"),
     ],
 )
 def test_mistakes_get_one_clear_error(call, error, message):

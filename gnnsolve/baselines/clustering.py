@@ -852,9 +852,7 @@ def gcn_e2e(
     else:
         x = lift_to_k(best.numpy(), k)
         rng = np.random.default_rng(rounding_seed)
-        capped = np.where(
-            np.isfinite(surrogate.distance_matrix), surrogate.distance_matrix, surrogate.unreachable_distance
-        )
+        capped = surrogate.capped_distances
         position = {node: i for i, node in enumerate(nodes)}
         chosen, best_mean = None, math.inf
         for _ in range(roundings):

@@ -8,6 +8,11 @@ own relaxed objective, evaluated on the soft clustering:
 - modularity: minus the soft modularity of the assignments
   (:meth:`~gnnsolve.adapters.clustering.Modularity.soft_objective`); each node then joins its
   most likely cluster;
+- pairwise clustering, the k-way assignment form of a CQM such as ``Modularity(G, k).cqm``
+  (:class:`~gnnsolve.adapters.clustering.PairwiseClustering`, what
+  :meth:`ClusterNetSampler.sample_cqm` reads): the CQM's objective on the soft assignments
+  (:meth:`~gnnsolve.adapters.clustering.PairwiseClustering.soft_objective`), the network seeing
+  the pairs of positive weight as edges; each node then joins its most likely cluster;
 - k-center: the expected distance of the soft facility selections
   (:meth:`~gnnsolve.nn.clusternet.ClusterNet.facility_weights`), averaged over nodes
   (:meth:`~gnnsolve.adapters.clustering.KCenter.soft_objective` with ``beta=0``); the selections
@@ -36,6 +41,13 @@ Example:
     ('INTEGER', True)
     >>> bool(sampleset.first.energy == -problem.evaluate(sampleset.first.sample))
     True
+
+The same problem in its dimod form, answered over the CQM's variables:
+
+    >>> sampleset = ClusterNetSampler().sample_cqm(problem.cqm, seed=0, epochs=200)
+    >>> row = sampleset.first.sample
+    >>> problem.cqm.check_feasible(row), bool(sampleset.first.energy == problem.cqm.objective.energy(row))
+    (True, True)
 """
 
 from __future__ import annotations
@@ -54,12 +66,13 @@ import numpy as np
 import scipy.sparse
 import torch
 
-from gnnsolve.adapters.clustering import KCenter, Modularity, lift_to_k
+from gnnsolve.adapters.clustering import KCenter, Modularity, PairwiseClustering, lift_to_k
 from gnnsolve.adapters.problem import edge_weights
 from gnnsolve.errors import InvalidModelError, UnsupportedModelError
 from gnnsolve.nn.clusternet import ClusterNet, ClusterNetOutput, check_settings
 from gnnsolve.nn.kmeans import BACKWARDS
 from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_time_limit, resolve_device, seed_generator
+from gnnsolve.search.clustering import k_center_swaps, modularity_moves, partition_moves
 
 __all__ = ["ClusterNetSampler", "OBJECTIVES"]
 
@@ -75,7 +88,7 @@ ROUNDINGS = 50
 INFERENCE_ITERATIONS = 100
 """Most k-means updates when a fitted network is applied without training."""
 
-ClusteringProblem = Modularity | KCenter
+ClusteringProblem = Modularity | KCenter | PairwiseClustering
 LEARNED = "learned embeddings (no node features)"
 
 
@@ -113,9 +126,11 @@ class _Fitted:
 class ClusterNetSampler(dimod.Sampler):
     """ClusterNet: a GCN with a differentiable k-means layer, trained on the problem's objective.
 
-    Samples :class:`~gnnsolve.adapters.clustering.Modularity` and
-    :class:`~gnnsolve.adapters.clustering.KCenter` problems (or a networkx graph with ``k`` and
-    ``objective``). The settings are the paper's defaults.
+    Samples :class:`~gnnsolve.adapters.clustering.Modularity`,
+    :class:`~gnnsolve.adapters.clustering.KCenter` and
+    :class:`~gnnsolve.adapters.clustering.PairwiseClustering` problems (or a networkx graph with
+    ``k`` and ``objective``), and with :meth:`sample_cqm` the k-way assignment form of a CQM, so
+    that it stands in for an exact CQM sampler. The settings are the paper's defaults.
 
     Args:
         hidden: width of the first graph convolution.
@@ -157,8 +172,9 @@ class ClusterNetSampler(dimod.Sampler):
         """What the last :meth:`fit` reported: ``timing``, ``epochs``, ``training_loss``,
         ``best_training_loss``, ``objective``, ``graphs``."""
         self.parameters = {key: [] for key in (
-            "k", "objective", "features", "observed", "num_reads", "seed", "epochs", "time_limit")}
+            "k", "objective", "features", "observed", "num_reads", "seed", "epochs", "time_limit", "polish")}
         self.properties = {
+            "problems": (Modularity, KCenter, PairwiseClustering),
             "objectives": OBJECTIVES,
             "backwards": BACKWARDS,
             "paper": "Wilder, Ewing, Dilkina, Tambe, End to End Learning and Optimization on Graphs, NeurIPS 2019",
@@ -176,54 +192,161 @@ class ClusterNetSampler(dimod.Sampler):
         seed: int | None = None,
         epochs: int = 1001,
         time_limit: float | None = None,
+        polish: bool = False,
         **kwargs: Any,
     ) -> dimod.SampleSet:
         """Train ClusterNet on ``problem`` (or apply the fitted network) and decide.
 
         Args:
-            problem: a ``Modularity`` or ``KCenter`` problem, or an undirected networkx graph
-                together with ``k`` and ``objective``.
+            problem: a ``Modularity``, ``KCenter`` or ``PairwiseClustering`` problem, or an
+                undirected networkx graph together with ``k`` and ``objective``. A CQM goes to
+                :meth:`sample_cqm`.
             k: number of clusters (modularity) or facilities (k-center), for a graph.
             objective: ``"modularity"`` or ``"kcenter"``, for a graph.
             features: node features, an ``n × F`` array in the problem's node order (``problem.nodes``)
                 or the name of a node attribute holding one vector per node; ``None`` learns one
                 embedding per node instead.
             observed: a graph on the same nodes holding a subset of the edges; the network sees
-                it and its loss scores it, while energies are computed on the full graph.
+                it and its loss scores it, while energies are computed on the full graph
+                (modularity and k-center only).
             num_reads: independent restarts, one row each.
             seed: seed of the restarts; the same seed gives the same samples on the CPU.
             epochs: training epochs; ``0`` applies a fitted network (see :meth:`fit`) unchanged
                 (its reads then differ only in the k-center roundings), more fine-tunes a copy.
             time_limit: seconds for the whole call, shared evenly by the reads.
+            polish: take each decision to a local optimum of the objective on the graph the
+                network trained on (the observed one if given): single-node moves among the
+                ``k`` communities and merges of communities
+                (:func:`~gnnsolve.search.clustering.modularity_moves`,
+                :func:`~gnnsolve.search.clustering.partition_moves`) or facility swaps
+                (:func:`~gnnsolve.search.clustering.k_center_swaps`). Off by default, the
+                paper's decision.
 
         Returns:
             A SampleSet over the nodes: for modularity INTEGER community labels ``0..k-1`` with
-            energy :math:`-Q`; for k-center BINARY selections of exactly ``k`` facilities with
-            energy the largest distance to the nearest facility (``inf`` if some node cannot
-            reach one). ``info`` holds ``timing`` (ns) and, one entry per read in row order,
+            energy :math:`-Q`; for pairwise clustering INTEGER labels ``0..k-1`` with energy
+            :meth:`PairwiseClustering.evaluate`; for k-center BINARY selections of exactly ``k``
+            facilities with energy the largest distance to the nearest facility (``inf`` if
+            some node cannot reach one). ``info`` holds ``timing`` (ns) and, one entry per read in row order,
             ``epochs``, ``stop_reason`` (``"epochs"`` or ``"time_limit"``), ``training_loss``
             (the curve) and ``best_training_loss``; also ``objective``, ``features``
             (``"given"`` or ``"learned embeddings (no node features)"``), ``start``
             (``"fresh"``, ``"fitted"`` or ``"fine-tuned"``), ``observed_edges`` and
-            ``observed_fraction``.
+            ``observed_fraction``; with ``polish``, ``raw_energy`` per row (before polishing).
 
         Raises:
             InvalidModelError: ``k`` is not in ``1..n``, the graph is directed or has no edges
                 (modularity), or the observed graph has none.
-            UnsupportedModelError: ``problem`` is not a clustering problem or graph.
+            UnsupportedModelError: ``problem`` is not a clustering problem or graph (a dimod
+                model, for instance: the message points to :meth:`sample_cqm`).
             ValueError: an unknown objective, features of the wrong shape or not finite, an
                 observed graph on other nodes or with edges the graph lacks, a problem that does
-                not match the fitted network, or bad ``epochs``, ``num_reads`` or ``time_limit``.
+                not match the fitted network, ``observed`` with a pairwise problem, or bad
+                ``epochs``, ``num_reads`` or ``time_limit``.
         """
         self.remove_unknown_kwargs(**kwargs)
-        num_reads = check_positive_int("num_reads", num_reads)
-        epochs = _check_epochs(epochs)
-        time_limit = check_time_limit(time_limit)
-        read_seeds = [int(s) for s in seed_generator(seed).integers(2**62, size=num_reads)]
-
         watch = Stopwatch()
         with watch.phase("preprocessing"):
             problem = _resolve_problem(problem, k, objective)
+        rows, energies, info = self._run(problem, watch, features, observed, num_reads, seed, epochs, time_limit,
+                                         polish)
+        info["timing"] = watch.timing()
+        vartype = dimod.BINARY if isinstance(problem, KCenter) else dimod.INTEGER
+        return dimod.SampleSet.from_samples((rows, problem.nodes), vartype, energy=energies, info=info,
+                                           sort_labels=False)
+
+    def sample_cqm(
+        self,
+        cqm: dimod.ConstrainedQuadraticModel,
+        *,
+        features: np.ndarray | str | None = None,
+        num_reads: int = 1,
+        seed: int | None = None,
+        epochs: int = 1001,
+        time_limit: float | None = None,
+        polish: bool = False,
+        **kwargs: Any,
+    ) -> dimod.SampleSet:
+        r"""Train ClusterNet on the k-way assignment form of a CQM; one row per read, over the CQM's variables.
+
+        The form (:meth:`PairwiseClustering.from_cqm
+        <gnnsolve.adapters.clustering.PairwiseClustering.from_cqm>`): BINARY variables
+        ``(v, c)`` for ``c`` in ``0..k-1``, one discrete constraint :math:`\sum_c x_{v,c} = 1`
+        per node and no other, and an objective whose linear biases on ``(v, c)`` and quadratic
+        biases between ``(u, c)`` and ``(v, c)`` do not depend on ``c`` (nor join different
+        ``c``). Minimising it maximises :math:`\sum_c \sum_{u<v} W_{uv} x_{u,c} x_{v,c}` with
+        :math:`W` minus the quadratic biases; :attr:`Modularity.cqm
+        <gnnsolve.adapters.clustering.Modularity.cqm>` is such a form. ClusterNet trains on the
+        objective evaluated on its soft assignments, its GCN seeing an edge wherever
+        :math:`W_{uv} > 0`; ``ClusterNetSampler().sample_cqm(cqm)`` thus replaces
+        ``HiGHSSampler().sample_cqm(cqm)``.
+
+        Args:
+            cqm: the assignment form.
+            features: node features as in :meth:`sample`, rows in the order of the nodes'
+                first appearance among ``cqm.variables``.
+            num_reads, seed, epochs, time_limit, polish: as in :meth:`sample` (``polish`` runs
+                :func:`~gnnsolve.search.clustering.partition_moves` on :math:`W`).
+
+        Returns:
+            A BINARY SampleSet over ``cqm.variables`` in their order, one-hot per node; energy
+            ``cqm.objective.energy`` of each row. The rows carry ``is_satisfied`` and
+            ``is_feasible`` (all true) and ``info["constraint_labels"]``; the rest of ``info``
+            is that of :meth:`sample`, with ``objective`` ``"pairwise"``.
+
+        Raises:
+            UnsupportedModelError: ``cqm`` is not the assignment form; the variable, term or
+                constraint is named. The k-center MILP (``KCenter(G, k).cqm``) is refused: pass
+                ``KCenter(G, k)`` to :meth:`sample`.
+            InvalidModelError: a bias is not finite, or ``k`` exceeds the number of nodes.
+            ValueError: ``k``, ``objective`` or ``observed`` given (the CQM fixes the first two),
+                or any error of :meth:`sample`'s settings.
+
+        Example:
+            >>> import dimod
+            >>> from gnnsolve.samplers.clusternet import ClusterNetSampler
+            >>> similar = {(0, 1): 2.0, (1, 2): 1.0, (2, 3): -3.0, (3, 4): 2.0, (0, 4): -1.0}
+            >>> objective = dimod.BQM({}, {((u, c), (v, c)): -w for (u, v), w in similar.items() for c in range(2)},
+            ...                       0.0, "BINARY")
+            >>> cqm = dimod.ConstrainedQuadraticModel.from_bqm(objective)
+            >>> for v in range(5):
+            ...     _ = cqm.add_discrete([(v, c) for c in range(2)])
+            >>> sampleset = ClusterNetSampler().sample_cqm(cqm, seed=0, epochs=50, polish=True)
+            >>> float(sampleset.first.energy), cqm.check_feasible(sampleset.first.sample)
+            (-5.0, True)
+        """
+        graph_only = sorted(set(kwargs) & {"k", "objective", "observed"})
+        if graph_only:
+            raise ValueError(f"sample_cqm reads k and the objective from the CQM and takes no observed graph; "
+                             f"drop {', '.join(graph_only)}")
+        self.remove_unknown_kwargs(**kwargs)
+        watch = Stopwatch()
+        with watch.phase("preprocessing"):
+            problem = PairwiseClustering.from_cqm(cqm)
+        rows, _, info = self._run(problem, watch, features, None, num_reads, seed, epochs, time_limit, polish)
+        with watch.phase("postprocessing"):
+            samples = problem.encode(rows, cqm.variables)
+            energies = cqm.objective.energies(samples)
+        info.update(constraint_labels=list(cqm.constraints), timing=watch.timing())
+        return dimod.SampleSet.from_samples(
+            samples, dimod.BINARY, energy=energies, info=info, sort_labels=False,
+            is_satisfied=np.ones((len(rows), len(cqm.constraints)), dtype=bool),
+            is_feasible=np.ones(len(rows), dtype=bool),
+        )
+
+    def _run(self, problem: ClusteringProblem, watch: Stopwatch, features: np.ndarray | str | None,
+             observed: nx.Graph | None, num_reads: int, seed: int | None, epochs: int, time_limit: float | None,
+             polish: bool) -> tuple[np.ndarray, list[float], dict[str, Any]]:
+        """Train (or apply) one network per read on ``problem`` and decide: the rows (one value per
+        node), their energies on ``problem``, and :meth:`sample`'s ``info`` but its ``timing``."""
+        num_reads = check_positive_int("num_reads", num_reads)
+        epochs = _check_epochs(epochs)
+        time_limit = check_time_limit(time_limit)
+        if not isinstance(polish, (bool, np.bool_)):
+            raise ValueError(f"polish must be True or False, got {polish!r}")
+        read_seeds = [int(s) for s in seed_generator(seed).integers(2**62, size=num_reads)]
+
+        with watch.phase("preprocessing"):
             name = _objective_name(problem)
             node_features = _node_features(problem, features)
             start = self._start(problem, node_features, epochs)
@@ -245,13 +368,15 @@ class ClusterNetSampler(dimod.Sampler):
                         reads.append(_apply(net, [task], INFERENCE_ITERATIONS))
 
         with watch.phase("postprocessing"):
-            rows, energies = [], []
+            rows, energies, raw_energies = [], [], []
             for read, read_seed in zip(reads, read_seeds):
                 row = _decide(training, read.best_relaxed[0], np.random.default_rng(read_seed))
+                if polish:
+                    raw_energies.append(_energy(problem, row))
+                    row = _polish(training, row)
                 rows.append(row)
                 energies.append(_energy(problem, row))
         info = {
-            "timing": watch.timing(),
             "epochs": [len(read.curve) for read in reads],
             "stop_reason": [read.stop_reason for read in reads],
             "training_loss": [read.curve for read in reads],
@@ -262,9 +387,9 @@ class ClusterNetSampler(dimod.Sampler):
             "observed_edges": seen.number_of_edges(),
             "observed_fraction": seen.number_of_edges() / max(1, problem.graph.number_of_edges()),
         }
-        vartype = dimod.INTEGER if name == "modularity" else dimod.BINARY
-        return dimod.SampleSet.from_samples((np.array(rows), problem.nodes), vartype, energy=energies, info=info,
-                                           sort_labels=False)
+        if polish:
+            info["raw_energy"] = raw_energies
+        return np.array(rows), energies, info
 
     def fit(
         self,
@@ -414,6 +539,8 @@ def _check_epochs(epochs: int) -> int:
 
 
 def _objective_name(problem: ClusteringProblem) -> str:
+    if isinstance(problem, PairwiseClustering):
+        return "pairwise"
     return "modularity" if isinstance(problem, Modularity) else "kcenter"
 
 
@@ -421,7 +548,7 @@ def _resolve_problem(problem: object, k: int | None, objective: str | None) -> C
     """The clustering problem the caller means, with every mismatch named."""
     if objective is not None and objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; ClusterNet solves {' or '.join(map(repr, OBJECTIVES))}")
-    if isinstance(problem, (Modularity, KCenter)):
+    if isinstance(problem, (Modularity, KCenter, PairwiseClustering)):
         own = _objective_name(problem)
         if objective is not None and objective != own:
             raise ValueError(f"objective={objective!r} contradicts the {type(problem).__name__} problem given")
@@ -434,8 +561,9 @@ def _resolve_problem(problem: object, k: int | None, objective: str | None) -> C
                              "or KCenter(G, k)")
         return Modularity(problem, k) if objective == "modularity" else KCenter(problem, k)
     raise UnsupportedModelError(
-        f"ClusterNetSampler takes a Modularity or KCenter problem, or a networkx graph with k and objective; "
-        f"got {type(problem).__name__}"
+        f"ClusterNetSampler takes a Modularity or KCenter problem, a PairwiseClustering, or a networkx graph "
+        f"with k and objective; got {type(problem).__name__}. A CQM in the k-way assignment form (such as "
+        "Modularity(G, k).cqm) goes to ClusterNetSampler().sample_cqm; a BQM is not read back into a clustering"
     )
 
 
@@ -473,6 +601,9 @@ def _observed_problem(problem: ClusteringProblem, observed: nx.Graph | None) -> 
     """The problem the loss scores and the graph the network sees: those of ``observed`` if given."""
     if observed is None:
         return problem, problem.graph
+    if isinstance(problem, PairwiseClustering):
+        raise ValueError("observed applies to Modularity and KCenter, whose graph the network sees; a "
+                         "PairwiseClustering has no graph of observed edges")
     if not isinstance(observed, nx.Graph) or observed.is_directed():
         raise ValueError(f"observed must be an undirected networkx graph, got {type(observed).__name__}")
     if set(observed.nodes) != set(problem.nodes):
@@ -510,20 +641,22 @@ def _seeded(seed: int, device: torch.device) -> Iterator[None]:
 
 
 def _relaxed(net: ClusterNet, task: _Task, iterations: int) -> torch.Tensor:
-    """The soft solution: assignments (modularity) or facility selections (k-center)."""
+    """The soft solution: assignments (modularity, pairwise) or facility selections (k-center)."""
     if task.centres is not None:
         net.centres = task.centres
     output: ClusterNetOutput = net(task.features, task.edge_index, iterations)
     task.centres = net.centres
-    if isinstance(task.training, Modularity):
-        return output.clusters.assignments
-    return net.facility_weights(output.embeddings, output.clusters.centres, FACILITY_TEMPERATURE)
+    if isinstance(task.training, KCenter):
+        return net.facility_weights(output.embeddings, output.clusters.centres, FACILITY_TEMPERATURE)
+    return output.clusters.assignments
 
 
 def _loss(training: ClusteringProblem, relaxed: torch.Tensor) -> torch.Tensor:
     if isinstance(training, Modularity):
         return -training.soft_objective(relaxed)
-    return training.soft_objective(relaxed, beta=0.0)
+    if isinstance(training, KCenter):
+        return training.soft_objective(relaxed, beta=0.0)
+    return training.soft_objective(relaxed)
 
 
 def _apply(net: ClusterNet, tasks: list[_Task], iterations: int) -> _Training:
@@ -538,10 +671,10 @@ def _apply(net: ClusterNet, tasks: list[_Task], iterations: int) -> _Training:
 def _decide(training: ClusteringProblem, relaxed: torch.Tensor, rng: np.random.Generator) -> np.ndarray:
     """One value per node: the most likely cluster, or the best of the facility roundings."""
     soft = relaxed.detach().cpu().double().numpy()
-    if isinstance(training, Modularity):
+    if not isinstance(training, KCenter):
         return soft.argmax(axis=1)
     y = lift_to_k(soft, training.k)
-    capped = np.where(np.isfinite(training.distance_matrix), training.distance_matrix, training.unreachable_distance)
+    capped = training.capped_distances
     index = {node: i for i, node in enumerate(training.nodes)}
 
     def radius(chosen: frozenset) -> float:
@@ -552,8 +685,22 @@ def _decide(training: ClusteringProblem, relaxed: torch.Tensor, rng: np.random.G
     return np.array([int(node in chosen) for node in training.nodes], dtype=np.int8)
 
 
+def _polish(training: ClusteringProblem, row: np.ndarray) -> np.ndarray:
+    """The decision taken to a local optimum of the training problem's exact objective."""
+    if isinstance(training, Modularity):
+        return modularity_moves(training.adjacency, row, training.k)
+    if isinstance(training, PairwiseClustering):
+        return partition_moves(training.weights, row, training.k)
+    chosen = k_center_swaps(training.capped_distances, np.flatnonzero(row))
+    polished = np.zeros_like(row)
+    polished[chosen] = 1
+    return polished
+
+
 def _energy(problem: ClusteringProblem, row: np.ndarray) -> float:
-    """The exact objective to minimise on the full graph: ``-Q``, or the largest distance."""
+    """The exact objective to minimise on the full graph: ``-Q``, the pairwise objective or the largest distance."""
     if isinstance(problem, Modularity):
         return -problem.evaluate(dict(zip(problem.nodes, row.tolist())))
+    if isinstance(problem, PairwiseClustering):
+        return problem.evaluate(dict(zip(problem.nodes, row.tolist())))
     return problem.evaluate([node for node, chosen in zip(problem.nodes, row) if chosen])
