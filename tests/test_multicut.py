@@ -19,6 +19,7 @@ from shared_data import DATA, needs_data
 
 from gnnsolve import HiGHSSampler
 from gnnsolve.errors import InvalidModelError, ModelTooLargeError
+from gnnsolve.search import multicut
 from gnnsolve.search.multicut import SignedGraph, gaec, kernighan_lin_joins, multicut_cost
 from gnnsolve.search.multicut_ilp import solve_multicut_ilp
 
@@ -102,6 +103,32 @@ def test_gaec_contracts_the_heaviest_edge_first_and_sums_parallel_edges() -> Non
     assert multicut_cost(G, gaec(G)) == -1.0
 
 
+def test_gaec_breaks_ties_in_heap_order() -> None:
+    # three edges of weight 2: the heap, built bottom-up over the edges in order, has (2, 3) on top,
+    # and (3, 4) follows; contracting (0, 3) first, the smallest pair, would end at cost -1
+    G = weighted([(0, 1, -1), (0, 2, -1), (0, 3, 2), (0, 4, -2), (2, 3, 2), (3, 4, 2)])
+    assert gaec(G) == {0: 0, 1: 1, 2: 2, 3: 2, 4: 2}
+    assert multicut_cost(G, gaec(G)) == -2.0
+
+
+def test_gaec_takes_the_lazy_heap_unless_the_largest_weight_ties() -> None:
+    def partition(graph: SignedGraph, parent: list[int]) -> np.ndarray:
+        labels = np.array(parent)
+        while not np.array_equal(labels[labels], labels):
+            labels = labels[labels]
+        return graph.canonical(labels)
+
+    for seed in range(10):
+        graph = SignedGraph.from_graph(signed_graph(25, 0.4, seed))  # real weights: no ties
+        arrays = (graph.num_nodes, graph.rows, graph.cols, graph.weights)
+        untied = multicut._contract_while_untied(*arrays)
+        assert untied is not None
+        assert np.array_equal(partition(graph, untied), partition(graph, multicut._contract_in_heap_order(*arrays)))
+    tied = SignedGraph.from_graph(weighted([(0, 1, 1), (1, 2, 1), (0, 2, -1.5)]))
+    assert multicut._contract_while_untied(tied.num_nodes, tied.rows, tied.cols, tied.weights) is None
+    assert gaec(tied) == {0: 0, 1: 0, 2: 1}  # (0, 1) is on top of the heap
+
+
 def test_kernighan_lin_joins_moves_joins_and_splits() -> None:
     positive = weighted([(0, 1, 1), (1, 2, 1), (2, 3, 1)])
     assert kernighan_lin_joins(positive, {v: v for v in positive}) == {0: 0, 1: 0, 2: 0, 3: 0}
@@ -123,6 +150,18 @@ def test_kernighan_lin_joins_improves_gaec_and_never_worsens_it() -> None:
         assert multicut_cost(G, improved) <= multicut_cost(G, start)
         strictly_better += multicut_cost(G, improved) < multicut_cost(G, start) - 1e-9
     assert strictly_better > 0
+
+
+def test_kernighan_lin_joins_returns_the_cheapest_partition_met(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the joins of an iteration merge all attracting pairs of clusters at once, which can raise the
+    # cost (0-1 and 1-2 attract, 0-2 repels); an iteration that does so is not taken
+    G = weighted([(0, 1, 5), (1, 2, 5), (0, 2, -100)])
+
+    def join_everything(self, labels: np.ndarray, dirty: np.ndarray) -> tuple[bool, np.ndarray]:
+        return False, np.zeros_like(labels)
+
+    monkeypatch.setattr(multicut._KernighanLin, "iterate", join_everything)
+    assert kernighan_lin_joins(G, {0: 0, 1: 1, 2: 2}) == {0: 0, 1: 1, 2: 2}
 
 
 @settings(max_examples=60, deadline=None)

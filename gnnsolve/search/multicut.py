@@ -11,7 +11,10 @@ into any number of clusters, minimising the weight of the edges cut between clus
 :func:`gaec` builds a partition from singletons by contracting the most attractive edge while
 one is left; :func:`kernighan_lin_joins` improves a partition by moving nodes between
 neighbouring clusters, moving nodes out to new clusters and joining clusters. Both follow Keuper
-et al. (2015) and work in index form (:class:`SignedGraph`); they are deterministic.
+et al. (2015) and work in index form (:class:`SignedGraph`); they are deterministic, and break
+ties and schedule their steps as bioimage-cpp's ``GreedyAdditiveMulticut`` and
+``KernighanLinMulticut`` (behind python-elf's ``multicut_gaec`` and ``multicut_kernighan_lin``) do,
+so that both give the same partitions when handed the edges in the same order.
 
 Partitions are returned as ``{node: label}`` with the labels ``0..c-1`` numbered in node order
 (the first node is in cluster 0, the next node outside it opens cluster 1, ...), and every
@@ -224,6 +227,126 @@ def multicut_cost(
     return graph.cost(graph.label_array(labels))
 
 
+# ---------------------------------------------------------------- shared helpers
+
+
+class _IndexedMaxHeap:
+    """A binary max-heap of the keys ``0..capacity-1`` whose priorities can be changed, or the key removed.
+
+    Equal priorities leave the heap in an order that depends only on the sequence of operations:
+    an entry rises past its parent only when strictly larger, and sinks only to a strictly larger
+    child, the right one when it is strictly larger than the left, by swaps; a removed entry's
+    slot takes the heap's last entry, which then rises and sinks. :meth:`build` is Floyd's
+    bottom-up heapify of the keys in index order. Every operation but :meth:`build` (linear) is
+    :math:`O(\\log n)`.
+
+    A key pushed while in the heap gets a second entry; the key then stands for the entry whose
+    slot was written last (by a push, a swap or a removal's refill), and the other stays in the
+    heap until popped. Taking either entry out marks the key absent.
+    """
+
+    __slots__ = ("keys", "priorities", "slot")
+
+    def __init__(self, capacity: int) -> None:
+        self.keys: list[int] = []
+        self.priorities: list[float] = []
+        self.slot = [-1] * capacity  # where each key sits in the heap, -1 when absent
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __contains__(self, key: int) -> bool:
+        return self.slot[key] >= 0
+
+    def build(self, priorities: list[float]) -> None:
+        """Fill the empty heap with the keys ``0..len(priorities)-1``."""
+        self.keys = list(range(len(priorities)))
+        self.priorities = list(priorities)
+        self.slot[: len(priorities)] = self.keys
+        for position in range(len(priorities) // 2 - 1, -1, -1):
+            self._sink(position)
+
+    def top(self) -> tuple[int, float]:
+        return self.keys[0], self.priorities[0]
+
+    def pop(self) -> tuple[int, float]:
+        top = self.keys[0], self.priorities[0]
+        self._remove_at(0)
+        return top
+
+    def push(self, key: int, priority: float) -> None:
+        """Insert an entry for ``key`` (see the class documentation if the key is in the heap)."""
+        self.slot[key] = len(self.keys)
+        self.keys.append(key)
+        self.priorities.append(priority)
+        self._rise(len(self.keys) - 1)
+
+    def change(self, key: int, priority: float) -> None:
+        """Give a key in the heap a new priority."""
+        position = self.slot[key]
+        larger = self.priorities[position] < priority
+        self.priorities[position] = priority
+        if larger:
+            self._rise(position)
+        else:
+            self._sink(position)
+
+    def remove(self, key: int) -> None:
+        """Take a key out of the heap; nothing happens when it is absent."""
+        if self.slot[key] >= 0:
+            self._remove_at(self.slot[key])
+
+    def _remove_at(self, position: int) -> None:
+        keys, priorities = self.keys, self.priorities
+        self.slot[keys[position]] = -1
+        last_key, last_priority = keys.pop(), priorities.pop()
+        if position < len(keys):
+            keys[position], priorities[position] = last_key, last_priority
+            self.slot[last_key] = position
+            self._rise(position)
+            self._sink(position)
+
+    def _rise(self, position: int) -> None:
+        keys, priorities, slot = self.keys, self.priorities, self.slot
+        while position > 0:
+            parent = (position - 1) >> 1
+            if not priorities[parent] < priorities[position]:
+                break
+            keys[parent], keys[position] = keys[position], keys[parent]
+            priorities[parent], priorities[position] = priorities[position], priorities[parent]
+            slot[keys[parent]], slot[keys[position]] = parent, position
+            position = parent
+
+    def _sink(self, position: int) -> None:
+        keys, priorities, slot = self.keys, self.priorities, self.slot
+        size = len(keys)
+        while True:
+            child = 2 * position + 1
+            if child >= size:
+                break
+            if child + 1 < size and priorities[child] < priorities[child + 1]:
+                child += 1
+            if not priorities[position] < priorities[child]:
+                break
+            keys[position], keys[child] = keys[child], keys[position]
+            priorities[position], priorities[child] = priorities[child], priorities[position]
+            slot[keys[position]], slot[keys[child]] = position, child
+            position = child
+
+
+def _incidence(n: int, rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> tuple[list[list], list[list]]:
+    """Per node, its neighbours and the ``values`` of the edges to them, in edge order."""
+    ends = np.concatenate([rows, cols])
+    order = np.lexsort((np.tile(np.arange(len(rows)), 2), ends))
+    bounds = np.searchsorted(ends[order], np.arange(n + 1)).tolist()
+    others = np.concatenate([cols, rows])[order].tolist()
+    attached = np.concatenate([values, values])[order].tolist()
+    return (
+        [others[start:stop] for start, stop in zip(bounds, bounds[1:])],
+        [attached[start:stop] for start, stop in zip(bounds, bounds[1:])],
+    )
+
+
 # ---------------------------------------------------------------- GAEC
 
 
@@ -232,9 +355,21 @@ def gaec(G: GraphLike, weight: str | None = "weight") -> dict:
 
     Starting from singletons, repeatedly contract the edge of largest positive weight, merging
     the edges the two clusters had to a common neighbour into one edge carrying their sum; stop
-    when every remaining edge weighs zero or less. A heap with lazy deletion picks the edges and
-    the smaller adjacency is merged into the larger, so it runs in :math:`O(m \\log m)` on ``m``
-    edges. Ties go to the pair of lower node indices.
+    when every remaining edge weighs zero or less. The end with fewer neighbours is merged into
+    the other and a heap picks the edges, so it runs in :math:`O(m \\log m)` on ``m`` edges.
+
+    Ties are broken as bioimage-cpp's ``GreedyAdditiveMulticut`` (python-elf's ``multicut_gaec``)
+    breaks them, so the two return the same partition for the same edge order (the graph's, zero
+    weights left out, as they never change a cost). While the largest weight is unique at every
+    step, as with generic real weights, every GAEC contracts the same edges, and a heap that
+    skips stale entries finds them. At the first tie the contraction starts again with the
+    addressable heap of :class:`_IndexedMaxHeap`, built over every nonzero edge in edge order,
+    whose top is contracted: of its ends the one with more neighbours survives, the edge's first
+    end on equal counts (a re-attached edge keeps the order of its ends, the survivor taking the
+    place of the end it replaces); the other end's edges are visited in its adjacency order (edge order at first;
+    an edge re-attached to a node is appended to its list, and a detached one is replaced by the
+    list's last), each either re-attached to the survivor or, when the survivor has an edge to the
+    same neighbour, taken out of the heap and added to that edge, whose priority changes.
 
     Args:
         G: a networkx graph (see :meth:`SignedGraph.from_graph`) or a :class:`SignedGraph`.
@@ -259,32 +394,11 @@ def gaec(G: GraphLike, weight: str | None = "weight") -> dict:
 
 def _gaec(graph: SignedGraph) -> np.ndarray:
     """GAEC on index form: a label (the cluster's surviving node) per node."""
-    n = graph.num_nodes
-    adjacency: list[dict[int, float]] = [{} for _ in range(n)]
-    heap = []
-    for u, v, w in zip(graph.rows.tolist(), graph.cols.tolist(), graph.weights.tolist()):
-        adjacency[u][v] = adjacency[v][u] = w
-        if w > 0:
-            heap.append((-w, u, v))
-    heapq.heapify(heap)
-    parent = list(range(n))
-    while heap:
-        negative, u, v = heapq.heappop(heap)
-        if adjacency[u].get(v) != -negative:
-            continue  # stale: an end was contracted away or the edge's weight changed
-        if len(adjacency[u]) < len(adjacency[v]):
-            u, v = v, u
-        parent[v] = u
-        del adjacency[u][v]
-        for t, w in adjacency[v].items():
-            if t == u:
-                continue
-            del adjacency[t][v]
-            total = adjacency[u].get(t, 0.0) + w
-            adjacency[u][t] = adjacency[t][u] = total
-            if total > 0:
-                heapq.heappush(heap, (-total, min(u, t), max(u, t)))
-        adjacency[v] = {}
+    nonzero = graph.weights != 0
+    rows, cols, weights = graph.rows[nonzero], graph.cols[nonzero], graph.weights[nonzero]
+    parent = _contract_while_untied(graph.num_nodes, rows, cols, weights)
+    if parent is None:
+        parent = _contract_in_heap_order(graph.num_nodes, rows, cols, weights)
     labels = np.array(parent, dtype=np.int64)
     while True:  # pointer jumping: every node points at its cluster's survivor
         jumped = labels[labels]
@@ -293,7 +407,106 @@ def _gaec(graph: SignedGraph) -> np.ndarray:
         labels = jumped
 
 
+def _contract_while_untied(n: int, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray) -> list[int] | None:
+    """GAEC with a lazy heap, or ``None`` as soon as two edges tie for the largest weight.
+
+    While the largest weight is unique, every GAEC contracts the same edges in the same order
+    (and adds the same weights in the same order), so this is the partition of
+    :func:`_contract_in_heap_order`, found faster: stale heap entries are skipped instead of
+    removed. Returns each node's parent (``parent[v] == v`` for a cluster's survivor).
+    """
+    adjacency: list[dict[int, float]] = [{} for _ in range(n)]
+    heap = []
+    for u, v, w in zip(rows.tolist(), cols.tolist(), weights.tolist()):
+        adjacency[u][v] = adjacency[v][u] = w
+        if w > 0:
+            heap.append((-w, u, v))
+    heapq.heapify(heap)
+    pop, push = heapq.heappop, heapq.heappush
+    parent = list(range(n))
+    while heap:
+        negative, u, v = pop(heap)
+        if adjacency[u].get(v) != -negative:
+            continue  # stale: an end was contracted away or the edge's weight changed
+        while heap and adjacency[heap[0][1]].get(heap[0][2]) != -heap[0][0]:
+            pop(heap)
+        if heap and heap[0][0] == negative:
+            return None
+        if len(adjacency[u]) < len(adjacency[v]):
+            u, v = v, u
+        parent[v] = u
+        kept = adjacency[u]
+        del kept[v]
+        for t, w in adjacency[v].items():
+            if t == u:
+                continue
+            del adjacency[t][v]
+            total = kept.get(t, 0.0) + w
+            kept[t] = adjacency[t][u] = total
+            if total > 0:
+                push(heap, (-total, min(u, t), max(u, t)))
+        adjacency[v] = {}
+    return parent
+
+
+def _contract_in_heap_order(n: int, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray) -> list[int]:
+    """GAEC breaking ties as bioimage-cpp does (see :func:`gaec`); returns each node's parent."""
+    first, second, weights = rows.tolist(), cols.tolist(), weights.tolist()
+    # each node's neighbours, the edges to them (parallel lists) and each neighbour's place in them
+    neighbours, edges = _incidence(n, rows, cols, np.arange(len(weights)))
+    place = [{t: i for i, t in enumerate(row)} for row in neighbours]
+
+    def detach(node: int, neighbour: int) -> None:
+        """Remove ``neighbour`` from ``node``'s lists, the last entry taking its place."""
+        i = place[node].pop(neighbour)
+        last_neighbour, last_edge = neighbours[node].pop(), edges[node].pop()
+        if i < len(neighbours[node]):
+            neighbours[node][i], edges[node][i] = last_neighbour, last_edge
+            place[node][last_neighbour] = i
+
+    heap = _IndexedMaxHeap(len(weights))
+    heap.build(weights)
+    parent = list(range(n))
+    while heap:
+        edge, priority = heap.top()
+        if priority <= 0:
+            break
+        kept, removed = first[edge], second[edge]
+        if len(neighbours[kept]) < len(neighbours[removed]):
+            kept, removed = removed, kept
+        parent[removed] = kept
+        detach(kept, removed)
+        heap.remove(edge)
+        kept_place = place[kept]
+        for t, other in zip(neighbours[removed], edges[removed]):
+            if t == kept:
+                continue
+            i = kept_place.get(t)
+            if i is None:  # re-attach the edge to the survivor
+                kept_place[t] = len(neighbours[kept])
+                neighbours[kept].append(t)
+                edges[kept].append(other)
+                j = place[t].pop(removed)
+                place[t][kept] = j
+                neighbours[t][j] = kept
+                if first[other] == removed:
+                    first[other] = kept
+                else:
+                    second[other] = kept
+            else:  # fold it into the survivor's edge to the same neighbour
+                detach(t, removed)
+                heap.remove(other)
+                merged = edges[kept][i]
+                weights[merged] += weights[other]
+                heap.change(merged, weights[merged])
+        neighbours[removed], edges[removed], place[removed] = [], [], {}
+    return parent
+
+
 # ---------------------------------------------------------------- KLj
+
+_KLJ_MAX_ITERATIONS = 100
+_KLJ_EPSILON = 1e-6
 
 
 def kernighan_lin_joins(
@@ -301,18 +514,39 @@ def kernighan_lin_joins(
     labels: Mapping[Hashable, Hashable] | Sequence[Hashable],
     weight: str | None = "weight",
 ) -> dict:
-    """Improve a partition by Kernighan–Lin moves and joins (KLj, Keuper et al. 2015).
+    """Improve a partition by Kernighan–Lin moves, splits and joins (KLj, Keuper et al. 2015).
 
-    Each iteration visits every pair of neighbouring clusters :math:`(A, B)` (joined by at least
-    one edge) of which one changed in the previous iteration, and every changed cluster paired
-    with a new, empty one. For a pair it builds a Kernighan–Lin sequence: move the node of
-    :math:`A \\cup B` whose move to the other side lowers the cost most (or raises it least),
-    never moving a node twice, until all have moved, and keep the best prefix. If joining
-    :math:`A` and :math:`B` lowers the cost more (by the total weight between them), they are
-    joined instead. A change is made only when it lowers the cost, so the cost never rises; the
-    search stops after an iteration without change.
+    The moves, splits and joins of Keuper et al.'s KLj in the schedule of bioimage-cpp's
+    ``KernighanLinMulticut`` (python-elf's ``multicut_kernighan_lin``), whose partitions it
+    reproduces for the same edge order (the graph's, zero weights left out). Clusters are numbered
+    in order of first appearance among the nodes. Each iteration, at most 100, runs four steps:
 
-    A pair costs :math:`O(s^2 + \\sum_{v} \\deg v)` for :math:`s = |A \\cup B|`.
+    1. *Moves.* For each pair of clusters :math:`A < B` joined by an edge, in lexicographic order,
+       a Kernighan–Lin chain: of the unmoved nodes of :math:`A \\cup B` with a neighbour on the
+       other side, move the one whose move lowers the cost most (or raises it least) across, until
+       none is left, a node becoming movable when it gains a neighbour across and ceasing to be
+       when it loses the last; the best prefix is kept if it lowers the cost by more than
+       :math:`\\varepsilon`. The nodes enter the chain's heap (:class:`_IndexedMaxHeap`, which
+       fixes the order among ties) in the order their clusters list them: the cluster's nodes at
+       the start of the iteration in node order, then those that joined it since, in order of
+       arrival. A node that left a cluster and came back is listed, and pushed, twice; its
+       second entry moves it again, counting its gain twice.
+    2. *Splits.* Each cluster is paired with a new, empty one, again and again while it helps,
+       with the same chain in which every node of the cluster may move.
+    3. *Joins.* Clusters whose edges between them weigh more than :math:`\\varepsilon` in all
+       are merged, all such pairs at once (so transitively).
+    4. *Single moves.* Each node in turn moves to the neighbouring cluster that pulls it harder
+       than its own by the most, if by more than :math:`\\varepsilon` (the first in neighbour
+       order among equals).
+
+    From the second iteration on, steps 1 and 2 look only at clusters whose nodes changed in the
+    previous iteration or in this one's earlier chains, except in the 100th iteration, which
+    looks at all. The search stops after an iteration without change. Here
+    :math:`\\varepsilon = 10^{-6} \\max(1, \\max_e |w_e|)`. Joining transitively can raise the
+    cost (``A`` and ``B`` attract, ``B`` and ``C`` attract, ``A`` and ``C`` repel strongly), so
+    the cheapest partition met, the start included, is returned when the last one is dearer by
+    more than :math:`\\varepsilon`. A chain costs :math:`O(s + \\sum_{v} \\deg v \\, \\log s)` for
+    :math:`s = |A \\cup B|`.
 
     Args:
         G: a networkx graph (see :meth:`SignedGraph.from_graph`) or a :class:`SignedGraph`.
@@ -340,72 +574,192 @@ def kernighan_lin_joins(
 
 def _kernighan_lin_joins(graph: SignedGraph, labels: np.ndarray) -> np.ndarray:
     """KLj on index form; returns canonical labels."""
-    labels = graph.canonical(labels)
     if graph.num_nodes == 0:
-        return labels
-    adjacency = graph.adjacency
-    tolerance = 1e-9 * max(1.0, float(np.abs(graph.weights).max(initial=0.0)))
-    changed = set(range(int(labels.max()) + 1))
-    while changed:
-        members = {int(c): np.flatnonzero(labels == c) for c in np.unique(labels)}
-        cut = labels[graph.rows] != labels[graph.cols]
-        ends = np.sort(np.stack([labels[graph.rows[cut]], labels[graph.cols[cut]]], axis=1), axis=1)
-        pairs = [(a, b) for a, b in np.unique(ends, axis=0).tolist() if a in changed or b in changed]
-        pairs += [(a, None) for a in sorted(changed) if a in members]
-        next_label = int(labels.max()) + 1
-        now_changed: set[int] = set()
-        for a, b in pairs:
-            first = members[a]
-            second = members[b] if b is not None else np.empty(0, dtype=np.int64)
-            if len(first) == 0 or (b is not None and len(second) == 0):
-                continue  # joined away earlier in this iteration
-            if b is None:
-                b, next_label = next_label, next_label + 1
-            moved_to_b, moved_to_a = _update_pair(adjacency, first, second, tolerance)
-            if moved_to_b is None:
+        return graph.canonical(labels)
+    search = _KernighanLin(graph)
+    current = _number_in_order(labels)
+    best, best_cost = current, graph.cost(current)
+    previous = None
+    for iteration in range(_KLJ_MAX_ITERATIONS):
+        if previous is None or iteration == _KLJ_MAX_ITERATIONS - 1:
+            dirty = np.ones(int(current.max()) + 1, dtype=bool)
+        else:
+            dirty = _changed_clusters(current, previous)
+        previous = current
+        improved, current = search.iterate(current, dirty)
+        cost = graph.cost(current)
+        if cost < best_cost:
+            best, best_cost = current, cost
+        if not improved:
+            break
+    return graph.canonical(current if cost <= best_cost + search.epsilon else best)
+
+
+def _changed_clusters(labels: np.ndarray, previous: np.ndarray) -> np.ndarray:
+    """For each cluster of ``labels``, whether its node set is not a cluster of ``previous``."""
+    count = int(labels.max()) + 1
+    base = int(previous.max()) + 1
+    sources = np.bincount(np.unique(labels * base + previous) // base, minlength=count)
+    source = np.zeros(count, dtype=np.int64)
+    source[labels] = previous
+    return (sources != 1) | (np.bincount(previous, minlength=base)[source] != np.bincount(labels, minlength=count))
+
+
+class _KernighanLin:
+    """The state of :func:`kernighan_lin_joins` on one graph: its nonzero edges and the chains' scratch."""
+
+    def __init__(self, graph: SignedGraph) -> None:
+        nonzero = graph.weights != 0
+        self.rows, self.cols, self.weights = graph.rows[nonzero], graph.cols[nonzero], graph.weights[nonzero]
+        self.n = graph.num_nodes
+        self.epsilon = _KLJ_EPSILON * max(1.0, float(np.abs(self.weights).max(initial=0.0)))
+        self.neighbours, self.costs = _incidence(self.n, self.rows, self.cols, self.weights)
+        self.heap = _IndexedMaxHeap(self.n)
+        self.gain = [0.0] * self.n  # cost decrease of moving each node of the pair across
+        self.across = [0] * self.n  # its neighbours on the other side of the pair
+        self.labels: list[int] = []
+        self.members: list[list[int]] = []
+
+    def iterate(self, labels: np.ndarray, dirty: np.ndarray) -> tuple[bool, np.ndarray]:
+        """One iteration (moves, splits, joins, single moves) from labels numbered in order of appearance.
+
+        Args:
+            labels: the partition, clusters ``0..c-1``.
+            dirty: per cluster, whether its chains are tried; it grows by the clusters chains change.
+
+        Returns:
+            Whether anything changed, and the new labels, numbered in order of appearance.
+        """
+        self.labels = labels.tolist()
+        count = int(labels.max()) + 1
+        # every node ever in each cluster this iteration, in order of arrival; a node listed
+        # under a cluster it has left is skipped
+        self.members = [[] for _ in range(count)]
+        for v, label in enumerate(self.labels):
+            self.members[label].append(v)
+        dirty = dirty.tolist()
+        improved = False
+        for a, b in self._adjacent_clusters(labels)[0].tolist():
+            if (dirty[a] or dirty[b]) and self._chain(a, b) > self.epsilon:
+                improved = dirty[a] = dirty[b] = True
+        fresh = count
+        for cluster in range(count):
+            if not dirty[cluster]:
                 continue
-            labels[moved_to_b], labels[moved_to_a] = b, a
-            members[a] = np.flatnonzero(labels == a)
-            members[b] = np.flatnonzero(labels == b)
-            now_changed |= {a, b}
-        changed = now_changed
-    return graph.canonical(labels)
+            while True:
+                if fresh == len(self.members):
+                    self.members.append([])
+                if self._chain(cluster, fresh) <= self.epsilon:
+                    break
+                improved, fresh = True, fresh + 1
+        current = np.array(self.labels, dtype=np.int64)
+        pairs, attracted = self._adjacent_clusters(current)
+        if attracted.any():
+            size = int(current.max()) + 1
+            joined = scipy.sparse.coo_matrix(
+                (np.ones(int(attracted.sum())), tuple(pairs[attracted].T)), shape=(size, size)
+            )
+            current = connected_components(joined, directed=False)[1][current]
+            improved = True
+        self.labels = current.tolist()
+        improved |= self._single_moves()
+        return improved, _number_in_order(np.array(self.labels, dtype=np.int64))
 
+    def _adjacent_clusters(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs ``(a, b)``, ``a < b``, of clusters joined by an edge, sorted, and whether the
+        edges between them weigh more than :attr:`epsilon` in all."""
+        first, second = labels[self.rows], labels[self.cols]
+        cut = first != second
+        low, high = np.minimum(first, second)[cut], np.maximum(first, second)[cut]
+        size = int(labels.max()) + 1
+        keys, inverse = np.unique(low * size + high, return_inverse=True)
+        between = np.bincount(inverse.ravel(), self.weights[cut], len(keys))
+        return np.stack([keys // size, keys % size], axis=1), between > self.epsilon
 
-def _update_pair(
-    adjacency: scipy.sparse.csr_matrix, first: np.ndarray, second: np.ndarray, tolerance: float
-) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
-    """The best Kernighan–Lin prefix or join for clusters ``first`` and ``second`` (possibly empty).
+    def _chain(self, a: int, b: int) -> float:
+        """Run a Kernighan–Lin chain on clusters ``a`` and ``b`` (possibly empty) and keep its best prefix.
 
-    Returns the nodes to move from ``first`` to ``second`` and back, or ``(None, None)`` when
-    nothing lowers the cost by more than ``tolerance``.
-    """
-    nodes = np.concatenate([first, second])
-    side = np.concatenate([np.zeros(len(first), dtype=bool), np.ones(len(second), dtype=bool)])
-    block = adjacency[nodes][:, nodes].tocsr()
-    to_second = block @ side.astype(np.float64)
-    to_first = np.asarray(block.sum(axis=1)).ravel() - to_second
-    candidate = np.where(side, to_first - to_second, to_second - to_first)  # cost decrease of moving each node
-    join = float(to_second[~side].sum())
-    total, best, best_length = 0.0, 0.0, 0
-    order = np.empty(len(nodes), dtype=np.int64)
-    for step in range(len(nodes)):
-        i = int(np.argmax(candidate))
-        total += candidate[i]
-        order[step] = i
-        candidate[i] = -np.inf
-        side[i] = ~side[i]
-        start, stop = block.indptr[i], block.indptr[i + 1]
-        neighbours, weights = block.indices[start:stop], block.data[start:stop]
-        # a neighbour now on i's side gains less by leaving it, one on the other side gains more
-        candidate[neighbours] += np.where(side[neighbours] == side[i], -2.0, 2.0) * weights
-        if total > best:
-            best, best_length = total, step + 1
-    if max(best, join) <= tolerance:
-        return None, None
-    if join > best:
-        return first, np.empty(0, dtype=np.int64)
-    moved = order[:best_length]
-    from_first = moved[moved < len(first)]
-    from_second = moved[moved >= len(first)]
-    return nodes[from_first], nodes[from_second]
+        A node listed twice is pushed twice: the heap then holds a second entry for it, which
+        is popped in its turn and counted again.
+
+        Returns:
+            The cost decrease committed (0 when the best prefix lowers the cost by at most
+            :attr:`epsilon`).
+        """
+        labels, heap, gain, across = self.labels, self.heap, self.gain, self.across
+        pair = [v for v in self.members[a] if labels[v] == a]
+        in_a = len(pair)
+        pair += [v for v in self.members[b] if labels[v] == b]
+        in_b = len(pair) - in_a
+        if len(pair) < 2 or in_a == in_b == 1:
+            return 0.0
+        inside = set(pair)
+        split = in_b == 0  # every node may leave; otherwise only those with a neighbour across
+        for v in pair:
+            to_a = to_b = 0.0
+            count = 0
+            side = labels[v]
+            for t, w in zip(self.neighbours[v], self.costs[v]):
+                if t in inside:
+                    if labels[t] == a:
+                        to_a += w
+                    else:
+                        to_b += w
+                    count += labels[t] != side
+            gain[v] = to_b - to_a if side == a else to_a - to_b
+            across[v] = count
+            if split or count:
+                heap.push(v, gain[v])
+        moved: list[tuple[int, int]] = []  # (node, its new cluster) in order of moving
+        done: set[int] = set()
+        total = best = 0.0
+        keep = 0
+        while heap:
+            v, g = heap.pop()
+            side = labels[v]
+            done.add(v)
+            moved.append((v, b if side == a else a))
+            total += g
+            if total > best + self.epsilon:
+                best, keep = total, len(moved)
+            for t, w in zip(self.neighbours[v], self.costs[v]):
+                if t not in inside or t in done:
+                    continue
+                queued = split or across[t] > 0  # in the heap: a node may move while it borders
+                same = labels[t] == side
+                gain[t] += 2.0 * w if same else -2.0 * w
+                if queued:
+                    heap.change(t, gain[t])
+                if same:
+                    across[t] += 1
+                    if not queued:
+                        heap.push(t, gain[t])
+                else:
+                    across[t] = max(across[t] - 1, 0)
+                    if queued and not split and across[t] == 0:
+                        heap.remove(t)
+        if best <= self.epsilon:
+            return 0.0
+        for v, target in moved[:keep]:
+            labels[v] = target
+            self.members[target].append(v)
+        return best
+
+    def _single_moves(self) -> bool:
+        """Move each node in turn to the neighbouring cluster that pulls it most, if that helps."""
+        labels = self.labels
+        changed = False
+        for v in range(self.n):
+            pull: dict[int, float] = {}
+            for t, w in zip(self.neighbours[v], self.costs[v]):
+                pull[labels[t]] = pull.get(labels[t], 0.0) + w
+            own = labels[v]
+            stay = pull.get(own, 0.0)
+            target, best = own, 0.0
+            for cluster, weight in pull.items():
+                if cluster != own and weight - stay > best + self.epsilon:
+                    target, best = cluster, weight - stay
+            if target != own:
+                labels[v] = target
+                changed = True
+        return changed
