@@ -45,7 +45,8 @@ from typing import Hashable, Iterable, Mapping
 import dimod
 import networkx as nx
 
-from gnnsolve.adapters.clustering import KCenter, Modularity
+from gnnsolve.adapters.clustering import Modularity
+from gnnsolve.adapters.kcenter import KCenter
 from gnnsolve.adapters.multicut import Multicut
 from gnnsolve.adapters.problem import GraphProblem, Solution, edge_weights
 from gnnsolve.adapters.tsp import TSP

@@ -5,7 +5,7 @@ setting where a model sees only a fraction of the edges (40% in the paper; see
 :func:`~gnnsolve.adapters.clustering.observe_edges`) and its decision is scored on the full
 graph. Every function here takes the problem on the **full** graph (a
 :class:`~gnnsolve.adapters.clustering.Modularity` or
-:class:`~gnnsolve.adapters.clustering.KCenter`) and the **observed** graph (the same nodes, fewer
+:class:`~gnnsolve.adapters.kcenter.KCenter`) and the **observed** graph (the same nodes, fewer
 edges). The methods see only the observed graph and ``problem.k`` (and ``problem.weight``); the
 full graph is used once, to score the decision exactly with ``problem.evaluate``.
 
@@ -84,7 +84,8 @@ import torch
 from torch import nn
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
-from gnnsolve.adapters.clustering import KCenter, Modularity, greedy_k_center, lift_to_k
+from gnnsolve.adapters.clustering import Modularity
+from gnnsolve.adapters.kcenter import KCenter, greedy_k_center, lift_to_k
 from gnnsolve.errors import InvalidModelError, UnsupportedModelError
 from gnnsolve.nn.sparse import SparseOperator, spmm
 
@@ -722,7 +723,7 @@ def two_stage(
 
     Args:
         problem: :class:`~gnnsolve.adapters.clustering.Modularity` or
-            :class:`~gnnsolve.adapters.clustering.KCenter` on the full graph; only ``k`` and
+            :class:`~gnnsolve.adapters.kcenter.KCenter` on the full graph; only ``k`` and
             ``weight`` are used before scoring.
         observed: the observed graph: the problem's nodes, a subset of its edges.
         features: ``n × F`` node features in ``problem.nodes`` order, or None (learnable

@@ -9,13 +9,13 @@ own relaxed objective, evaluated on the soft clustering:
   (:meth:`~gnnsolve.adapters.clustering.Modularity.soft_objective`); each node then joins its
   most likely cluster;
 - pairwise clustering, the k-way assignment form of a CQM such as ``Modularity(G, k).cqm``
-  (:class:`~gnnsolve.adapters.clustering.PairwiseClustering`, what
+  (:class:`~gnnsolve.adapters.pairwise.PairwiseClustering`, what
   :meth:`ClusterNetSampler.sample_cqm` reads): the CQM's objective on the soft assignments
-  (:meth:`~gnnsolve.adapters.clustering.PairwiseClustering.soft_objective`), the network seeing
+  (:meth:`~gnnsolve.adapters.pairwise.PairwiseClustering.soft_objective`), the network seeing
   the pairs of positive weight as edges; each node then joins its most likely cluster;
 - k-center: the expected distance of the soft facility selections
   (:meth:`~gnnsolve.nn.clusternet.ClusterNet.facility_weights`), averaged over nodes
-  (:meth:`~gnnsolve.adapters.clustering.KCenter.soft_objective` with ``beta=0``); the selections
+  (:meth:`~gnnsolve.adapters.kcenter.KCenter.soft_objective` with ``beta=0``); the selections
   are then rounded to exactly ``k`` facilities 50 times by pipage rounding and the rounding with
   the smallest largest distance on the training graph is kept.
 
@@ -66,7 +66,9 @@ import numpy as np
 import scipy.sparse
 import torch
 
-from gnnsolve.adapters.clustering import KCenter, Modularity, PairwiseClustering, lift_to_k
+from gnnsolve.adapters.clustering import Modularity
+from gnnsolve.adapters.kcenter import KCenter, lift_to_k
+from gnnsolve.adapters.pairwise import PairwiseClustering
 from gnnsolve.adapters.problem import edge_weights
 from gnnsolve.errors import InvalidModelError, UnsupportedModelError
 from gnnsolve.nn.clusternet import ClusterNet, ClusterNetOutput, check_settings
@@ -127,8 +129,8 @@ class ClusterNetSampler(dimod.Sampler):
     """ClusterNet: a GCN with a differentiable k-means layer, trained on the problem's objective.
 
     Samples :class:`~gnnsolve.adapters.clustering.Modularity`,
-    :class:`~gnnsolve.adapters.clustering.KCenter` and
-    :class:`~gnnsolve.adapters.clustering.PairwiseClustering` problems (or a networkx graph with
+    :class:`~gnnsolve.adapters.kcenter.KCenter` and
+    :class:`~gnnsolve.adapters.pairwise.PairwiseClustering` problems (or a networkx graph with
     ``k`` and ``objective``), and with :meth:`sample_cqm` the k-way assignment form of a CQM, so
     that it stands in for an exact CQM sampler. The settings are the paper's defaults.
 
@@ -144,7 +146,7 @@ class ClusterNetSampler(dimod.Sampler):
 
     Example:
         >>> import networkx as nx
-        >>> from gnnsolve.adapters.clustering import KCenter
+        >>> from gnnsolve.adapters.kcenter import KCenter
         >>> from gnnsolve.samplers.clusternet import ClusterNetSampler
         >>> problem = KCenter(nx.grid_2d_graph(4, 4), k=2)
         >>> sampleset = ClusterNetSampler().sample(problem, seed=1, epochs=100)
@@ -270,7 +272,7 @@ class ClusterNetSampler(dimod.Sampler):
         r"""Train ClusterNet on the k-way assignment form of a CQM; one row per read, over the CQM's variables.
 
         The form (:meth:`PairwiseClustering.from_cqm
-        <gnnsolve.adapters.clustering.PairwiseClustering.from_cqm>`): BINARY variables
+        <gnnsolve.adapters.pairwise.PairwiseClustering.from_cqm>`): BINARY variables
         ``(v, c)`` for ``c`` in ``0..k-1``, one discrete constraint :math:`\sum_c x_{v,c} = 1`
         per node and no other, and an objective whose linear biases on ``(v, c)`` and quadratic
         biases between ``(u, c)`` and ``(v, c)`` do not depend on ``c`` (nor join different

@@ -16,7 +16,7 @@ for a signed symmetric weight matrix :math:`W` and optional degrees :math:`d`. W
 adjacency :math:`W = A` and its degrees, :math:`F` is :math:`2m` times the modularity
 (:func:`modularity_moves`); without degrees it is the k-way correlation-clustering objective
 :math:`2 \sum_c \sum_{u<v} W_{uv} x_{uc} x_{vc}` (the pairwise form
-:class:`~gnnsolve.adapters.clustering.PairwiseClustering` reads from a CQM).
+:class:`~gnnsolve.adapters.pairwise.PairwiseClustering` reads from a CQM).
 
 It alternates two descents until neither improves. The first is the first phase of the Louvain
 method (Blondel, Guillaume, Lambiotte and Lefebvre 2008) with the number of clusters capped at
