@@ -167,6 +167,17 @@ def test_mcts_is_never_worse_than_its_gaec_rollout(prior, seed):
     assert env.num_clusters == G.number_of_nodes()  # the start state is untouched
 
 
+def test_mcts_returns_every_distinct_partition_it_saw_cheapest_first():
+    G = signed("er", 30, 21)
+    result = plan(ContractionEnv.from_graph(G), by_weight, simulations=8, top_k=4)
+    costs = [multicut_cost(G, labels.tolist()) for labels in result.candidates]
+    assert len(result.candidates) > 1
+    assert (result.candidates[0] == result.labels).all() and costs[0] == pytest.approx(result.cost)
+    assert costs == sorted(costs)
+    assert len({labels.tobytes() for labels in result.candidates}) == len(result.candidates)
+    assert greedy_policy(ContractionEnv.from_graph(G), by_weight).candidates == []
+
+
 def test_mcts_with_the_trained_network_beats_or_matches_gaec():
     G = signed("er", 40, 11)
     net, _ = load_policy()
@@ -254,6 +265,18 @@ def test_mcts_is_never_worse_than_gaec_kl_or_the_greedy_policy(sampler, kind):
     assert len(sampleset.info["rollout_cost"]) == 2
     assert set(sampleset.info["timing"]) == {"preprocessing_ns", "sampling_ns", "postprocessing_ns"}
     assert all(isinstance(v, int) for v in sampleset.info["timing"].values())
+
+
+def test_refining_more_candidates_is_never_worse(sampler):
+    G = signed("er", 50, 8)
+    costs = []
+    for refine in (1, 8, 64):
+        sampleset = sampler.sample(G, seed=0, simulations=8, refine=refine)
+        assert 1 <= sampleset.info["refined"][0] <= refine
+        costs.append(sampleset.first.energy)
+    assert costs[0] >= costs[1] >= costs[2]
+    with pytest.raises(ValueError, match="refine"):
+        sampler.sample(G, refine=0)
 
 
 @pytest.mark.parametrize("method", ["mcts", "greedy-policy"])

@@ -10,9 +10,10 @@ proposes contractions and a Monte Carlo tree search with GAEC rollouts
 
 Methods (``method=``):
 
-- ``"mcts"``: the tree search, then KLj; GAEC followed by KLj and the network's greedy episode
-  followed by KLj are computed too and the cheapest of the three is returned, so ``"mcts"`` is
-  never worse than ``"gaec+kl"`` or ``"greedy-policy"`` on the same graph;
+- ``"mcts"``: the tree search, then KLj from each of the ``refine`` cheapest distinct partitions
+  the search saw (its rollouts are complete partitions); GAEC followed by KLj and the network's
+  greedy episode followed by KLj are computed too and the cheapest of all is returned, so
+  ``"mcts"`` is never worse than ``"gaec+kl"`` or ``"greedy-policy"`` on the same graph;
 - ``"greedy-policy"``: the network alone, its most likely contraction at each step (further
   reads draw contractions from its softmax); no refinement;
 - ``"gaec"`` and ``"gaec+kl"``: the classical references (Keuper et al. 2015), deterministic.
@@ -88,7 +89,7 @@ class MulticutSampler(dimod.Sampler):
         self.device = resolve_device(device)
         self._networks: dict[str | None, tuple[ContractionPolicy, dict]] = {}
         self.parameters = {key: [] for key in (
-            "method", "num_reads", "seed", "time_limit", "simulations", "top_k", "value_weight", "checkpoint",
+            "method", "num_reads", "seed", "time_limit", "simulations", "top_k", "refine", "value_weight", "checkpoint",
             "weight")}
         self.properties = {
             "methods": METHODS,
@@ -120,6 +121,7 @@ class MulticutSampler(dimod.Sampler):
         time_limit: float | None = None,
         simulations: int = 32,
         top_k: int = 8,
+        refine: int = 128,
         value_weight: float = 0.0,
         checkpoint: str | os.PathLike | None = None,
         weight: str | None = "weight",
@@ -137,12 +139,15 @@ class MulticutSampler(dimod.Sampler):
                 draw them (by visits, by the softmax) from ``seed``. The GAEC methods are
                 deterministic and repeat their one answer.
             seed: seed of those draws; the same seed gives the same samples.
-            time_limit: seconds for the search of ``"mcts"``, shared evenly by the reads; when
-                a read's share runs out it returns the best complete partition it has seen
-                (at worst GAEC's), then refines it. The other methods take milliseconds and
-                do not check it.
+            time_limit: seconds for ``"mcts"``, shared evenly by the reads, half of a read's
+                share for the search and the rest for refining: when the search's half runs out
+                it returns the partitions it has seen (at worst GAEC's), and refinement stops
+                when the share is spent (after the best candidate at least). The other methods
+                take milliseconds and do not check it.
             simulations: MCTS simulations per committed contraction.
             top_k: MCTS children kept per state, the most likely under the network.
+            refine: ``"mcts"`` refines, with KLj, the ``refine`` cheapest distinct partitions its
+                search saw (rollouts included) and keeps the best.
             value_weight: share of the network's value head in the value of an MCTS leaf, the
                 rest being the reward of a GAEC rollout from it (in ``[0, 1]``).
             checkpoint: a checkpoint file of the network; ``None`` for the shipped one.
@@ -154,7 +159,8 @@ class MulticutSampler(dimod.Sampler):
             ``timing`` (ns), ``method``, and for ``"mcts"``: ``reference_cost`` (GAEC + KLj),
             ``policy_cost`` (the greedy episode of the network, before KLj), and per read
             ``rollout_cost`` (GAEC), ``search_cost`` (best partition the search saw, before KLj),
-            ``simulations`` and ``stop_reason`` (``"done"`` or ``"time_limit"``).
+            ``simulations``, ``refined`` (partitions refined by KLj) and ``stop_reason``
+            (``"done"`` or ``"time_limit"``).
 
         Raises:
             InvalidModelError: as :class:`~gnnsolve.adapters.multicut.Multicut` (a NaN or
@@ -166,7 +172,7 @@ class MulticutSampler(dimod.Sampler):
                 ``simulations``, ``top_k`` or ``value_weight``.
         """
         self.remove_unknown_kwargs(**kwargs)
-        search = _check_search(method, num_reads, seed, time_limit, simulations, top_k, value_weight, checkpoint)
+        search = _check_search(method, num_reads, seed, time_limit, simulations, top_k, refine, value_weight, checkpoint)
         watch = Stopwatch()
         with watch.phase("preprocessing"):
             problem = _resolve_problem(problem, weight)
@@ -188,6 +194,7 @@ class MulticutSampler(dimod.Sampler):
         time_limit: float | None = None,
         simulations: int = 32,
         top_k: int = 8,
+        refine: int = 128,
         value_weight: float = 0.0,
         checkpoint: str | os.PathLike | None = None,
         **kwargs: Any,
@@ -207,7 +214,7 @@ class MulticutSampler(dimod.Sampler):
 
         Args:
             cqm: the edge form.
-            method, num_reads, seed, time_limit, simulations, top_k, value_weight, checkpoint:
+            method, num_reads, seed, time_limit, simulations, top_k, refine, value_weight, checkpoint:
                 as in :meth:`sample`. Other keywords (an exact sampler's ``mip_rel_gap``, for
                 instance) are ignored with a warning.
 
@@ -248,7 +255,7 @@ class MulticutSampler(dimod.Sampler):
                 "sample_cqm ignores weight=: the weights are the biases of the CQM's objective", UserWarning,
                 stacklevel=2,
             )
-        search = _check_search(method, num_reads, seed, time_limit, simulations, top_k, value_weight, checkpoint)
+        search = _check_search(method, num_reads, seed, time_limit, simulations, top_k, refine, value_weight, checkpoint)
         watch = Stopwatch()
         with watch.phase("preprocessing"):
             graph, ends = _read_edge_form(cqm)
@@ -287,19 +294,23 @@ class MulticutSampler(dimod.Sampler):
                 policy = greedy_policy(env, net.evaluate)
                 info["policy_cost"] = policy.cost
                 fallback = min(reference, _kernighan_lin_joins(graph, policy.labels), key=graph.cost)
-                results = []
+                results, refined = [], []
                 for read in range(num_reads):
-                    share = None
+                    share = deadline = None
                     if time_limit is not None:
                         share = max((time_limit - watch.elapsed()) / (num_reads - read), 1e-3)
-                    results.append(plan(
+                        deadline = watch.elapsed() + share
+                    result = plan(
                         env, net.evaluate, simulations=search.simulations, top_k=search.top_k,
-                        value_weight=search.value_weight, temperature=1.0 if read else 0.0, rng=rng, time_limit=share,
-                    ))
-                for result in results:
-                    refined = _kernighan_lin_joins(graph, result.labels)
-                    rows.append(refined if graph.cost(refined) <= graph.cost(fallback) else fallback)
+                        value_weight=search.value_weight, temperature=1.0 if read else 0.0, rng=rng,
+                        time_limit=None if share is None else share / 2,
+                    )
+                    best, count = _refine_candidates(graph, result.candidates[:search.refine], watch, deadline)
+                    rows.append(best if graph.cost(best) <= graph.cost(fallback) else fallback)
+                    results.append(result)
+                    refined.append(count)
                 info.update(
+                    refined=refined,
                     rollout_cost=[result.rollout_cost for result in results],
                     search_cost=[result.cost for result in results],
                     simulations=[result.simulations for result in results],
@@ -309,6 +320,22 @@ class MulticutSampler(dimod.Sampler):
         with watch.phase("postprocessing"):
             labels = np.array([graph.canonical(row) for row in rows], dtype=np.int64)
         return labels.reshape(num_reads, graph.num_nodes), info
+
+
+def _refine_candidates(
+    graph: SignedGraph, candidates: list[np.ndarray], watch: Stopwatch, deadline: float | None
+) -> tuple[np.ndarray, int]:
+    """KLj from each candidate in turn (until ``deadline``, after the first): the cheapest result
+    (the earliest among ties) and how many were refined."""
+    best, best_cost, count = None, np.inf, 0
+    for labels in candidates:
+        if count and deadline is not None and watch.elapsed() >= deadline:
+            break
+        refined = _kernighan_lin_joins(graph, labels)
+        count += 1
+        if graph.cost(refined) < best_cost:
+            best, best_cost = refined, graph.cost(refined)
+    return best, count
 
 
 @dataclass(frozen=True)
@@ -321,6 +348,7 @@ class _Search:
     time_limit: float | None
     simulations: int
     top_k: int
+    refine: int
     value_weight: float
     checkpoint: str | os.PathLike | None
 
@@ -332,6 +360,7 @@ def _check_search(
     time_limit: float | None,
     simulations: int,
     top_k: int,
+    refine: int,
     value_weight: float,
     checkpoint: str | os.PathLike | None,
 ) -> _Search:
@@ -347,6 +376,7 @@ def _check_search(
         time_limit=check_time_limit(time_limit),
         simulations=check_positive_int("simulations", simulations),
         top_k=check_positive_int("top_k", top_k),
+        refine=check_positive_int("refine", refine),
         value_weight=float(value_weight),
         checkpoint=checkpoint,
     )

@@ -21,7 +21,9 @@ most visited contraction; the subtree below it is kept for the next step.
 Every rollout is a complete partition: the search keeps the cheapest one it has seen, the root's
 own GAEC rollout (plain GAEC on the graph) included, and the committed episode's final state.
 So :func:`plan` never returns a partition worse than GAEC, and a ``time_limit`` only shortens
-the search: the best complete partition so far is returned.
+the search: the best complete partition so far is returned. It also returns every distinct
+complete partition it saw, cheapest first (:attr:`PlanResult.candidates`): local search from
+several of them finds more than from the best alone.
 
 :func:`greedy_policy` plays the episode by the prior alone (the most likely contraction each step).
 
@@ -81,6 +83,9 @@ class PlanResult:
         episode_cost: the cost of the committed episode's final state.
         simulations: simulations run in all.
         stop_reason: ``"done"`` or ``"time_limit"``.
+        candidates: every distinct complete partition the search saw (rollouts and the episode's
+            end), cheapest first (ties in the order seen), numbered as ``labels``; the first is
+            ``labels``. Empty for :func:`greedy_policy`.
     """
 
     labels: np.ndarray
@@ -90,6 +95,7 @@ class PlanResult:
     episode_cost: float = math.nan
     simulations: int = 0
     stop_reason: str = "done"
+    candidates: list[np.ndarray] = field(default_factory=list)
 
 
 class _Node:
@@ -134,12 +140,19 @@ class _Search:
         self.prior, self.top_k, self.c_puct, self.value_weight, self.scale = prior, top_k, c_puct, value_weight, scale
         self.best_cost = math.inf
         self.best_assignment: np.ndarray | None = None
+        self.seen: dict[bytes, tuple[float, np.ndarray]] = {}
         self.rollout_cost = math.nan
         self.simulations = 0
 
     def offer(self, assignment: np.ndarray, cost: float) -> None:
+        labels = _number_in_order(assignment)
+        self.seen.setdefault(labels.tobytes(), (cost, labels))
         if cost < self.best_cost:
             self.best_cost, self.best_assignment = cost, assignment
+
+    def candidates(self) -> list[np.ndarray]:
+        """The distinct partitions seen, cheapest first (a stable sort keeps the order seen among ties)."""
+        return [labels for _, labels in sorted(self.seen.values(), key=lambda entry: entry[0])]
 
     def evaluate(self, node: _Node) -> float:
         """Expand ``node`` and return its value (normalised reward still to earn)."""
@@ -267,6 +280,7 @@ def plan(
         episode_cost=episode_cost,
         simulations=search.simulations,
         stop_reason=stop_reason,
+        candidates=search.candidates(),
     )
 
 
