@@ -28,7 +28,7 @@ Erdős–Rényi graph (median over ``--forward-calls`` calls, one thread).
 
 Run: ``OMP_NUM_THREADS=1 python benchmarks/multicut.py [--parts generated,modularity,cplib]
 [--ilp-time-limit 60] [--cplib-ilp-time-limit 5] [--cplib-max-n 110] [--ilp-max-edges 2000]
-[--simulations 32] [--only NAME,...] [--tag TAG] [--out docs/benchmarks]``
+[--simulations 32] [--mcts-reads 1] [--only NAME,...] [--tag TAG] [--out docs/benchmarks]``
 (``--report JSON`` reprints an earlier run's tables); the JSON is
 ``multicut.json`` (``multicut_<TAG>.json`` with ``--tag``), rewritten after every instance.
 """
@@ -178,7 +178,7 @@ def run_instance(entry: dict[str, Any], sampler: MulticutSampler, args: argparse
     else:
         record["ilp_skipped"] = f"{edges} edges above --ilp-max-edges {args.ilp_max_edges}" if limit > 0 else "no limit"
     for method in SAMPLER_METHODS:
-        keywords = {"simulations": args.simulations} if method == "mcts" else {}
+        keywords = {"simulations": args.simulations, "num_reads": args.mcts_reads} if method == "mcts" else {}
         if method == "mcts" and args.mcts_time_limit:
             keywords["time_limit"] = args.mcts_time_limit
         started = time.perf_counter()
@@ -372,6 +372,8 @@ def main() -> None:
                         help="skip the ILP on generated graphs with more edges (0: never skip)")
     parser.add_argument("--cplib-max-n", type=int, default=110, help="largest CP-Lib instance (0: all)")
     parser.add_argument("--simulations", type=int, default=32, help="MCTS simulations per contraction")
+    parser.add_argument("--mcts-reads", type=int, default=1,
+                        help="MCTS reads (the first commits the most visited contraction, the others draw by visits)")
     parser.add_argument("--mcts-time-limit", type=float, default=0.0, help="seconds per MCTS run (0: none)")
     parser.add_argument("--forward-calls", type=int, default=200)
     parser.add_argument("--no-elf", action="store_true", help="leave out the python-elf rows")
