@@ -18,6 +18,7 @@ from shared_data import DATA, needs_data, write
 from gnnsolve import compare as compare_module
 from gnnsolve.cli import main
 from gnnsolve.compare import compare, relative_gap
+from gnnsolve.registry import sampler_names
 from gnnsolve.errors import (
     InvalidModelError,
     MissingDependencyError,
@@ -326,7 +327,7 @@ def test_command_exits_with_status_2_as_a_process():
     assert completed.returncode == 2
     assert completed.stdout == ""
     assert completed.stderr.strip() == (
-        "gnnsolve: error: unknown sampler 'nope'; valid names: gnn, sa, tabu, steepest, highs, gurobi"
+        f"gnnsolve: error: unknown sampler 'nope'; valid names: {', '.join(sampler_names())}"
     )
 
 
