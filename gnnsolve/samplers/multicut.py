@@ -333,8 +333,9 @@ def _refine_candidates(
             break
         refined = _kernighan_lin_joins(graph, labels)
         count += 1
-        if graph.cost(refined) < best_cost:
-            best, best_cost = refined, graph.cost(refined)
+        cost = graph.cost(refined)
+        if cost < best_cost:
+            best, best_cost = refined, cost
     return best, count
 
 

@@ -138,8 +138,6 @@ class _Search:
 
     def __init__(self, prior: PriorFunction, top_k: int, c_puct: float, value_weight: float, scale: float) -> None:
         self.prior, self.top_k, self.c_puct, self.value_weight, self.scale = prior, top_k, c_puct, value_weight, scale
-        self.best_cost = math.inf
-        self.best_assignment: np.ndarray | None = None
         self.seen: dict[bytes, tuple[float, np.ndarray]] = {}
         self.rollout_cost = math.nan
         self.simulations = 0
@@ -147,12 +145,11 @@ class _Search:
     def offer(self, assignment: np.ndarray, cost: float) -> None:
         labels = _number_in_order(assignment)
         self.seen.setdefault(labels.tobytes(), (cost, labels))
-        if cost < self.best_cost:
-            self.best_cost, self.best_assignment = cost, assignment
 
-    def candidates(self) -> list[np.ndarray]:
-        """The distinct partitions seen, cheapest first (a stable sort keeps the order seen among ties)."""
-        return [labels for _, labels in sorted(self.seen.values(), key=lambda entry: entry[0])]
+    def ranked(self) -> list[tuple[float, np.ndarray]]:
+        """The distinct partitions seen with their costs, cheapest first (a stable sort keeps the
+        order seen among ties)."""
+        return sorted(self.seen.values(), key=lambda entry: entry[0])
 
     def evaluate(self, node: _Node) -> float:
         """Expand ``node`` and return its value (normalised reward still to earn)."""
@@ -272,15 +269,16 @@ def plan(
         if root.terminal:
             search.offer(root.env.assignment.copy(), root.env.cost)
     episode_cost = root.env.cost if root.terminal else math.nan
+    ranked = search.ranked()
     return PlanResult(
-        labels=_number_in_order(search.best_assignment),
-        cost=search.best_cost,
+        labels=ranked[0][1],
+        cost=ranked[0][0],
         actions=actions,
         rollout_cost=rollout_cost,
         episode_cost=episode_cost,
         simulations=search.simulations,
         stop_reason=stop_reason,
-        candidates=search.candidates(),
+        candidates=[labels for _, labels in ranked],
     )
 
 
