@@ -18,15 +18,15 @@ Example:
 from __future__ import annotations
 
 import numbers
-from typing import Any, Iterable
+from typing import Iterable
 
 import dimod
 import networkx as nx
 
 from gnnsolve.adapters.problem import GraphProblem, Solution
-from gnnsolve.errors import InvalidModelError, ModelTooLargeError, UnsupportedModelError
+from gnnsolve.errors import InvalidModelError, ModelTooLargeError
 
-__all__ = ["MAX_MODEL_TERMS", "check_graph", "check_k", "check_size", "decode_rows", "solve_with_cqm"]
+__all__ = ["MAX_MODEL_TERMS", "check_graph", "check_k", "check_size", "decode_rows"]
 
 MAX_MODEL_TERMS = 1_000_000
 """The most terms a dimod model of these problems may have: quadratic biases of
@@ -68,19 +68,3 @@ def decode_rows(problem: GraphProblem, sampleset: dimod.SampleSet, forms: dict[s
             f"the SampleSet's variables are not those of this problem; expected {' or '.join(forms)}"
         )
     return [problem.decode(sample) for sample in sampleset.samples()]
-
-
-def solve_with_cqm(
-    problem: GraphProblem, sampler: dimod.Sampler, sample_kwargs: dict[str, Any], what: str
-) -> tuple[Solution, dimod.SampleSet]:
-    """Hand ``problem`` to a graph-native sampler, else sample its ``cqm`` with ``sampler.sample_cqm``."""
-    keywords = {**problem.sample_defaults(sampler), **sample_kwargs}
-    if problem.samples_natively(sampler):
-        sampleset = sampler.sample(problem, **keywords)
-        return problem.best_solution(sampleset), sampleset
-    if not hasattr(sampler, "sample_cqm"):
-        raise UnsupportedModelError(
-            f"{type(sampler).__name__} takes no CQM; {what} needs a CQM sampler such as HiGHSSampler"
-        )
-    sampleset = sampler.sample_cqm(problem.cqm, **keywords)
-    return problem.best_solution(sampleset), sampleset

@@ -45,7 +45,7 @@ import scipy.sparse
 from numpy.typing import ArrayLike
 from scipy.sparse.csgraph import shortest_path
 
-from gnnsolve.adapters._clustering_common import check_graph, check_k, check_size, decode_rows, solve_with_cqm
+from gnnsolve.adapters._clustering_common import check_graph, check_k, check_size, decode_rows
 from gnnsolve.adapters.problem import GraphProblem, Solution
 from gnnsolve.errors import InvalidModelError, UnsupportedModelError
 
@@ -128,6 +128,7 @@ class KCenter(GraphProblem[frozenset]):
 
     sense = "min"
     objective_name = "largest distance"
+    prefers_cqm = True
 
     def __init__(self, G: nx.Graph, k: int, weight: str | None = None) -> None:
         check_graph(G, "KCenter")
@@ -151,8 +152,8 @@ class KCenter(GraphProblem[frozenset]):
 
     def _build_bqm(self) -> dimod.BinaryQuadraticModel:
         raise UnsupportedModelError(
-            "k-center has no BQM form here: its min-max objective needs constraints; sample "
-            "problem.cqm with a CQM sampler (HiGHSSampler().sample_cqm) or use problem.solve"
+            "k-center has no BQM form here: its min-max objective needs constraints; solve it with a "
+            "CQM sampler (HiGHSSampler().sample_cqm(problem.cqm)) or ClusterNetSampler"
         )
 
     @cached_property
@@ -202,15 +203,6 @@ class KCenter(GraphProblem[frozenset]):
             for j, label in enumerate(row):
                 cqm.add_constraint_from_iterable([(label, 1.0), (self.nodes[j], -1.0)], "<=", 0, label=f"open_{i}_{j}")
         return cqm
-
-    def solve(self, sampler: dimod.Sampler, **sample_kwargs: Any) -> tuple[Solution[frozenset], dimod.SampleSet]:
-        """Hand the problem to a graph-native sampler (:meth:`samples_natively`), else sample
-        :attr:`cqm` with ``sampler.sample_cqm``; return the best decoded solution and the SampleSet.
-
-        Raises:
-            UnsupportedModelError: the sampler takes neither this problem nor a CQM.
-        """
-        return solve_with_cqm(self, sampler, sample_kwargs, "k-center")
 
     def decode(self, sample: Mapping[Hashable, Any]) -> Solution[frozenset]:
         """The facilities of a sample: the nodes with a positive value, repaired to exactly ``k``.

@@ -105,10 +105,19 @@ class Multicut(GraphProblem[dict]):
         >>> problem = Multicut(nx.Graph([(0, 1, {"weight": 5}), (1, 2, {"weight": 2}), (0, 2, {"weight": -3})]))
         >>> problem.evaluate({0: "a", 1: "a", 2: "b"}), problem.evaluate({0: 0, 1: 0, 2: 0})
         (-1.0, 0.0)
+
+    :meth:`solve` gives :class:`~gnnsolve.MulticutSampler` the problem itself, at any size; a
+    sampler with ``sample_cqm`` gets :attr:`cqm` (up to 50 nodes), and any other :attr:`bqm`:
+
+        >>> from gnnsolve import MulticutSampler
+        >>> best, sampleset = problem.solve(MulticutSampler(), method="gaec+kl")
+        >>> best.value, best.objective, list(sampleset.variables)
+        ({0: 0, 1: 0, 2: 1}, -1.0, [0, 1, 2])
     """
 
     sense = "min"
     objective_name = "cut cost"
+    prefers_cqm = True
 
     def __init__(self, G: nx.Graph, weight: str | None = "weight") -> None:
         self.signed_graph = SignedGraph.from_graph(G, weight)
@@ -245,31 +254,6 @@ class Multicut(GraphProblem[dict]):
     def bqm_variables(self) -> list[tuple[Hashable, int]]:
         """The labels ``(v, c)`` of :attr:`bqm`'s variables, node by node."""
         return [(node, c) for node in self.nodes for c in range(len(self.nodes))]
-
-    def solve(self, sampler: dimod.Sampler, **sample_kwargs: Any) -> tuple[Solution[dict], dimod.SampleSet]:
-        """Sample with ``sampler`` and return the best decoded solution and the SampleSet.
-
-        A graph-native sampler that lists :class:`Multicut` (:meth:`samples_natively`, e.g.
-        :class:`~gnnsolve.MulticutSampler`) gets the problem itself, at any size; otherwise a
-        sampler with ``sample_cqm`` gets :attr:`cqm` (up to 50 nodes), and any other :attr:`bqm`.
-
-        Example:
-            >>> import networkx as nx
-            >>> from gnnsolve import MulticutSampler
-            >>> from gnnsolve.adapters.multicut import Multicut
-            >>> G = nx.Graph([(0, 1, {"weight": 4}), (1, 2, {"weight": -3}), (2, 3, {"weight": 4})])
-            >>> best, sampleset = Multicut(G).solve(MulticutSampler(), method="gaec+kl")
-            >>> best.value, best.objective, list(sampleset.variables)
-            ({0: 0, 1: 0, 2: 1, 3: 1}, -3.0, [0, 1, 2, 3])
-        """
-        keywords = {**self.sample_defaults(sampler), **sample_kwargs}
-        if self.samples_natively(sampler):
-            sampleset = sampler.sample(self, **keywords)
-        elif hasattr(sampler, "sample_cqm"):
-            sampleset = sampler.sample_cqm(self.cqm, **keywords)
-        else:
-            sampleset = sampler.sample(self.bqm, **keywords)
-        return self.best_solution(sampleset), sampleset
 
     # ---------------------------------------------------------------- decoding
 

@@ -51,7 +51,7 @@ from gnnsolve.adapters._assignment import (
     assignment_bqm, assignment_operator, check_assignments, community_index, integer_label, is_assignment,
     one_hot_cqm, place,
 )
-from gnnsolve.adapters._clustering_common import check_k, check_size, decode_rows, solve_with_cqm
+from gnnsolve.adapters._clustering_common import check_k, check_size, decode_rows
 from gnnsolve.adapters.problem import GraphProblem, Solution
 from gnnsolve.errors import InvalidModelError, UnsupportedModelError
 
@@ -115,6 +115,7 @@ class PairwiseClustering(GraphProblem[dict]):
 
     sense = "min"
     objective_name = "pairwise objective"
+    prefers_cqm = True
 
     def __init__(
         self,
@@ -218,18 +219,9 @@ class PairwiseClustering(GraphProblem[dict]):
 
     def _build_bqm(self) -> dimod.BinaryQuadraticModel:
         raise UnsupportedModelError(
-            "pairwise clustering has no BQM form here: sample problem.cqm with a CQM sampler "
-            "(ClusterNetSampler().sample_cqm, HiGHSSampler().sample_cqm) or use problem.solve"
+            "pairwise clustering has no BQM form here: solve it with a CQM sampler "
+            "(ClusterNetSampler().sample_cqm(problem.cqm), HiGHSSampler().sample_cqm) or ClusterNetSampler"
         )
-
-    def solve(self, sampler: dimod.Sampler, **sample_kwargs: Any) -> tuple[Solution[dict], dimod.SampleSet]:
-        """Hand the problem to a graph-native sampler (:meth:`samples_natively`), else sample
-        :attr:`cqm` with ``sampler.sample_cqm``; return the best decoded solution and the SampleSet.
-
-        Raises:
-            UnsupportedModelError: the sampler takes neither this problem nor a CQM.
-        """
-        return solve_with_cqm(self, sampler, sample_kwargs, "pairwise clustering")
 
     def encode(
         self, labels: ArrayLike, variables: Iterable[tuple[Hashable, int]] | None = None

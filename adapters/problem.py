@@ -69,6 +69,10 @@ class GraphProblem(ABC, Generic[T]):
     objective_name: ClassVar[str]
     """The objective's name in tables (``"cut value"``, ``"set size"``, ``"tour length"``)."""
 
+    prefers_cqm: ClassVar[bool] = False
+    """Whether :meth:`solve` gives a sampler with ``sample_cqm`` the problem's ``cqm`` rather than
+    :attr:`bqm` (problems whose constraints a penalty states poorly, or not at all)."""
+
     @cached_property
     def bqm(self) -> dimod.BinaryQuadraticModel:
         """The problem's dimod model, built on first use; minimising its energy solves the problem."""
@@ -127,7 +131,11 @@ class GraphProblem(ABC, Generic[T]):
         return {}
 
     def solve(self, sampler: dimod.Sampler, **sample_kwargs: Any) -> tuple[Solution[T], dimod.SampleSet]:
-        """Sample :attr:`bqm` with ``sampler`` and return the best decoded solution and the SampleSet.
+        """Sample the problem with ``sampler`` and return the best decoded solution and the SampleSet.
+
+        A graph-native sampler that lists the problem's class (:meth:`samples_natively`) gets the
+        problem itself; a problem that :attr:`prefers_cqm` gives its ``cqm`` to a sampler with
+        ``sample_cqm``; any other sampler gets :attr:`bqm`.
 
         Args:
             sampler: any dimod sampler: GNNSampler, HiGHSSampler, GurobiSampler,
@@ -136,8 +144,12 @@ class GraphProblem(ABC, Generic[T]):
             **sample_kwargs: passed to ``sampler.sample`` (``num_reads``, ``seed``, ``time_limit``…).
         """
         keywords = {**self.sample_defaults(sampler), **sample_kwargs}
-        model = self if self.samples_natively(sampler) else self.bqm
-        sampleset = sampler.sample(model, **keywords)
+        if self.samples_natively(sampler):
+            sampleset = sampler.sample(self, **keywords)
+        elif self.prefers_cqm and hasattr(sampler, "sample_cqm"):
+            sampleset = sampler.sample_cqm(self.cqm, **keywords)
+        else:
+            sampleset = sampler.sample(self.bqm, **keywords)
         return self.best_solution(sampleset), sampleset
 
     def samples_natively(self, sampler: dimod.Sampler) -> bool:

@@ -299,6 +299,8 @@ def test_k_center_decodes_and_repairs_selections():
         problem.decode_sampleset(dimod.SampleSet.from_samples([{"a": 1}], "BINARY", energy=[0]))
     with pytest.raises(UnsupportedModelError, match="no BQM"):
         _ = problem.bqm
+    with pytest.raises(UnsupportedModelError, match="no BQM form.*CQM sampler"):
+        problem.solve(dimod.ExactSolver())  # a sampler without sample_cqm
 
 
 @pytest.mark.parametrize(
