@@ -1,4 +1,17 @@
-"""Small pieces every gnnsolve sampler shares: timing, devices, seeds, argument checks."""
+"""Small pieces every gnnsolve sampler shares: timing and budgets, seeds, argument checks.
+
+This module imports no torch, so the exact samplers load without it; the torch pieces (devices,
+threads) are in :mod:`gnnsolve.samplers._torch`.
+
+The budget convention, shared by every sampler (and by dimod's Leap hybrid samplers, whose
+``time_limit=None`` also means "the default for this problem's size"):
+
+- ``time_limit=None`` (the default): the sampler's documented default budget, derived from the
+  model's size, so a call with no keywords ends on its own;
+- ``time_limit=math.inf``: no limit at all (the run ends when the method says it is done);
+- a positive number: seconds for the whole call, from the moment ``sample`` is entered to the
+  moment it returns, model building and polishing included.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +20,28 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
-__all__ = ["Stopwatch", "resolve_device", "check_time_limit", "check_positive_int", "seed_generator"]
+__all__ = ["Stopwatch", "check_time_limit", "resolve_time_limit", "check_positive_int", "seed_generator"]
 
 
 @dataclass
 class Stopwatch:
     """Integer-nanosecond phase timer whose :meth:`timing` is the dimod ``info["timing"]`` dict.
 
+    It also holds the call's budget: ``time_limit`` seconds from its creation (``math.inf`` for
+    none), so every phase of a call reads one clock and one deadline.
+
     Example:
-        >>> watch = Stopwatch()
+        >>> watch = Stopwatch(time_limit=5.0)
         >>> with watch.phase("sampling"):
         ...     pass
         >>> sorted(watch.timing())
         ['postprocessing_ns', 'preprocessing_ns', 'sampling_ns']
+        >>> 4.9 < watch.remaining() <= 5.0, watch.expired()
+        (True, False)
     """
 
+    time_limit: float = math.inf
     start_ns: int = field(default_factory=time.perf_counter_ns)
     phases: dict[str, int] = field(default_factory=dict)
 
@@ -33,6 +51,18 @@ class Stopwatch:
     def elapsed(self) -> float:
         """Seconds since the stopwatch was created."""
         return (time.perf_counter_ns() - self.start_ns) * 1e-9
+
+    def remaining(self) -> float:
+        """Seconds left of the budget (``math.inf`` without one; never below 0)."""
+        return max(self.time_limit - self.elapsed(), 0.0)
+
+    def expired(self) -> bool:
+        """Whether the budget is spent."""
+        return self.elapsed() >= self.time_limit
+
+    def deadline(self, share: float = 1.0) -> float:
+        """The time on this clock (as :meth:`elapsed` reads it) by which ``share`` of what is left will be spent."""
+        return self.elapsed() + share * self.remaining()
 
     def timing(self) -> dict[str, int]:
         names = ("preprocessing", "sampling", "postprocessing")
@@ -52,31 +82,29 @@ class _Phase:
         self.watch.phases[self.name] = self.watch.phases.get(self.name, 0) + spent
 
 
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``"cpu"``, ``"cuda"``, ``"cuda:1"`` or a torch device; a clear error if CUDA is absent."""
-    try:
-        resolved = torch.device("cpu" if device is None else device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(
-            f"device={str(device)!r} was asked for but torch sees no CUDA GPU "
-            f"(torch {torch.__version__}); use device='cpu' or install a CUDA build of torch"
-        )
-    if resolved.type not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
-    return resolved
-
-
 def check_time_limit(time_limit: float | None) -> float | None:
-    """``None`` or a positive finite number of seconds."""
+    """``None`` (the sampler's default budget), ``math.inf`` (no limit) or a positive number of seconds.
+
+    Example:
+        >>> check_time_limit(None), check_time_limit(2), check_time_limit(float("inf"))
+        (None, 2.0, inf)
+    """
     if time_limit is None:
         return None
-    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)):
+    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float, np.integer, np.floating)):
         raise TypeError(f"time_limit must be a number of seconds, got {time_limit!r}")
-    if not math.isfinite(time_limit) or time_limit <= 0:
-        raise ValueError(f"time_limit must be a positive, finite number of seconds, got {time_limit!r}")
+    if math.isnan(time_limit) or time_limit <= 0:
+        raise ValueError(
+            f"time_limit must be a positive number of seconds (math.inf for no limit, None for the "
+            f"sampler's default), got {time_limit!r}"
+        )
     return float(time_limit)
+
+
+def resolve_time_limit(time_limit: float | None, default: float) -> float:
+    """The budget of a call: ``time_limit`` checked, or ``default`` where it is ``None``."""
+    checked = check_time_limit(time_limit)
+    return default if checked is None else checked
 
 
 def check_positive_int(name: str, value: int) -> int:

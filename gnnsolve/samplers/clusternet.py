@@ -73,7 +73,8 @@ from gnnsolve.adapters.problem import edge_weights
 from gnnsolve.errors import InvalidModelError, UnsupportedModelError
 from gnnsolve.nn.clusternet import ClusterNet, ClusterNetOutput, check_settings
 from gnnsolve.nn.kmeans import BACKWARDS
-from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_time_limit, resolve_device, seed_generator
+from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_time_limit, seed_generator
+from gnnsolve.samplers._torch import resolve_device
 from gnnsolve.search.clustering import k_center_swaps, modularity_moves, partition_moves
 
 __all__ = ["ClusterNetSampler", "OBJECTIVES"]

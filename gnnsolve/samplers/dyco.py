@@ -48,7 +48,8 @@ import torch
 
 from gnnsolve.nn.pignn import CONVOLUTIONS, PIGNN, GraphOperators
 from gnnsolve.qubo import CompiledBQM
-from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_time_limit, resolve_device
+from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_time_limit
+from gnnsolve.samplers._torch import resolve_device
 from gnnsolve.samplers.pignn import _steepest_descent, _train, default_widths
 
 __all__ = ["DyCOSampler", "MODES"]

@@ -56,7 +56,8 @@ import torch
 from gnnsolve.adapters.multicut import Multicut
 from gnnsolve.errors import InvalidModelError, UnsupportedModelError
 from gnnsolve.nn.multicut import ContractionPolicy, load_policy
-from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_time_limit, resolve_device, seed_generator
+from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_time_limit, seed_generator
+from gnnsolve.samplers._torch import resolve_device
 from gnnsolve.search.contraction import ContractionEnv
 from gnnsolve.search.mcts import greedy_policy, plan
 from gnnsolve.search.multicut import SignedGraph, _gaec, _kernighan_lin_joins

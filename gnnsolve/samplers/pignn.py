@@ -37,8 +37,8 @@ from gnnsolve.samplers._common import (
     Stopwatch,
     check_positive_int,
     check_time_limit,
-    resolve_device,
 )
+from gnnsolve.samplers._torch import resolve_device
 
 __all__ = ["GNNSampler"]
 
