@@ -10,12 +10,16 @@ Example:
     ('optimal', True)
 
 Samplers are imported on first use, so ``import gnnsolve`` does not load torch until a
-learned sampler is asked for. Importing gnnsolve registers ``SolverFactory("gnnsolve")`` with
-Pyomo (see :mod:`gnnsolve.adapters.pyomo_solver`).
+learned sampler is asked for (the exact samplers never load it). Importing gnnsolve registers
+``SolverFactory("gnnsolve")`` with Pyomo (see :mod:`gnnsolve.adapters.pyomo_solver`): at once
+if Pyomo is loaded, otherwise as soon as it is, so gnnsolve alone does not import Pyomo.
 """
 
 from importlib import import_module
+from types import ModuleType
 from typing import Any
+
+from gnnsolve._import_hooks import when_imported
 
 from gnnsolve.errors import (
     FileFormatError,
@@ -62,13 +66,18 @@ __all__ = [
 ]
 
 
-def _register_pyomo_solver() -> None:
-    from gnnsolve.adapters.pyomo_solver import register
-
-    register()
+def _load_pyomo_solver(pyomo_opt: ModuleType) -> None:
+    import_module("gnnsolve.adapters.pyomo_solver")
 
 
-_register_pyomo_solver()
+def _register_pyomo_solver(pyomo_solver: ModuleType) -> None:
+    pyomo_solver.register()
+
+
+# Whichever is imported first (pyomo.opt, or the plugin itself, which imports pyomo.opt), the
+# plugin registers once its module has run.
+when_imported("gnnsolve.adapters.pyomo_solver", _register_pyomo_solver)
+when_imported("pyomo.opt", _load_pyomo_solver)
 
 
 def __getattr__(name: str) -> Any:

@@ -29,17 +29,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal
+from typing import TYPE_CHECKING, Literal
 
 import dimod
 import networkx as nx
 import numpy as np
 
-from gnnsolve.adapters import datasets
-from gnnsolve.adapters.graphs import TSP, MaxCut, MaxIndependentSet
-from gnnsolve.adapters.problem import GraphProblem
 from gnnsolve.errors import FileFormatError
 from gnnsolve.io import read_bqm
+
+if TYPE_CHECKING:  # the graph problems and readers load on use, so `gnnsolve --help` stays quick
+    from gnnsolve.adapters.problem import GraphProblem
 
 __all__ = [
     "PROBLEM_KINDS",
@@ -88,6 +88,8 @@ def builtin_tsp_coordinates() -> np.ndarray:
 
 def builtin_instance(kind: ProblemKind = "maxcut") -> Instance:
     """The built-in instance of a problem kind (``"bqm"`` means the MaxCut one)."""
+    from gnnsolve.adapters.graphs import TSP, MaxCut, MaxIndependentSet
+
     regular = "random 3-regular graph, 100 nodes, networkx seed 0 (built-in"
     if kind in ("bqm", "maxcut"):
         problem = MaxCut(builtin_regular_graph())
@@ -129,18 +131,25 @@ def read_instance(path: str | os.PathLike, kind: ProblemKind) -> Instance:
     raise ValueError(f"unknown problem kind {kind!r}; expected one of {', '.join(PROBLEM_KINDS)}")
 
 
-_GRAPH_READERS: dict[str, Callable[[Path], nx.Graph]] = {
-    ".gml": datasets.read_gml,
-    ".clq": datasets.read_dimacs,
-    ".mis": datasets.read_dimacs,
-    ".col": datasets.read_dimacs,
-    ".dimacs": datasets.read_dimacs,
-    ".edgelist": datasets.read_edgelist,
-}
+def _read_graph(path: Path) -> nx.Graph:
+    """A graph file read by its suffix (G-set's rudy format otherwise)."""
+    from gnnsolve.adapters import datasets
+
+    readers = {
+        ".gml": datasets.read_gml,
+        ".clq": datasets.read_dimacs,
+        ".mis": datasets.read_dimacs,
+        ".col": datasets.read_dimacs,
+        ".dimacs": datasets.read_dimacs,
+        ".edgelist": datasets.read_edgelist,
+    }
+    return readers.get(path.suffix.lower(), datasets.read_gset)(path)
 
 
 def _graph_instance(path: Path, kind: ProblemKind) -> Instance:
-    graph = _GRAPH_READERS.get(path.suffix.lower(), datasets.read_gset)(path)
+    from gnnsolve.adapters.graphs import MaxCut, MaxIndependentSet
+
+    graph = _read_graph(path)
     size = f"{graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges"
     problem: GraphProblem = MaxCut(graph) if kind == "maxcut" else MaxIndependentSet(graph)
     label = "MaxCut" if kind == "maxcut" else "maximum independent set"
@@ -151,6 +160,8 @@ def _graph_instance(path: Path, kind: ProblemKind) -> Instance:
 
 def _known_optimum(path: Path, graph: nx.Graph, kind: ProblemKind) -> tuple[int, str] | None:
     """The optimum (or best known value) the benchmark data records for a file of this name and size."""
+    from gnnsolve.adapters import datasets
+
     size = (graph.number_of_nodes(), graph.number_of_edges())
     try:
         if kind == "maxcut":
@@ -170,6 +181,9 @@ def _known_optimum(path: Path, graph: nx.Graph, kind: ProblemKind) -> tuple[int,
 
 
 def _tsp_instance(path: Path) -> Instance:
+    from gnnsolve.adapters import datasets
+    from gnnsolve.adapters.graphs import TSP
+
     tsplib = datasets.read_tsplib(path)
     problem = TSP.from_tsplib(tsplib)
     try:

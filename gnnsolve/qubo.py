@@ -29,15 +29,18 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Hashable, Sequence
+from typing import TYPE_CHECKING, Hashable, Sequence
 
 import dimod
 import numpy as np
 import scipy.sparse
-import torch
 
 from gnnsolve.errors import InvalidModelError
-from gnnsolve.nn.sparse import SparseOperator
+
+if TYPE_CHECKING:  # torch is imported by the methods that need it, so the exact samplers load without it
+    import torch
+
+    from gnnsolve.nn.sparse import SparseOperator
 
 __all__ = ["CompiledBQM", "check_finite"]
 
@@ -139,9 +142,17 @@ class CompiledBQM:
     # ------------------------------------------------------------------ relaxed energies
 
     def torch_terms(
-        self, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64
+        self, device: torch.device | str = "cpu", dtype: torch.dtype | None = None
     ) -> tuple[SparseOperator, torch.Tensor]:
-        """The symmetric coupling operator and the linear biases as torch tensors (cached)."""
+        """The symmetric coupling operator and the linear biases as torch tensors (cached).
+
+        ``dtype`` defaults to ``torch.float64``.
+        """
+        import torch
+
+        from gnnsolve.nn.sparse import SparseOperator
+
+        dtype = torch.float64 if dtype is None else dtype
         key = (str(device), dtype)
         if key not in self._torch_cache:
             rows = torch.from_numpy(np.concatenate([self.rows, self.cols]))
@@ -173,6 +184,8 @@ class CompiledBQM:
 
     def edge_index(self) -> torch.Tensor:
         """The interaction graph as a PyG ``edge_index`` (both directions), shape ``[2, 2m]``."""
+        import torch
+
         rows = np.concatenate([self.rows, self.cols])
         cols = np.concatenate([self.cols, self.rows])
         return torch.from_numpy(np.stack([rows, cols]))
