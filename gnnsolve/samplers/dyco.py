@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 from typing import Any, Hashable, Iterable, Literal
 
 import dimod
@@ -48,9 +47,9 @@ import torch
 
 from gnnsolve.nn.pignn import CONVOLUTIONS, PIGNN, GraphOperators
 from gnnsolve.qubo import CompiledBQM
-from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_time_limit
-from gnnsolve.samplers._torch import resolve_device
-from gnnsolve.samplers.pignn import _steepest_descent, _train, default_widths
+from gnnsolve.samplers._common import Stopwatch, check_positive_int, resolve_time_limit
+from gnnsolve.samplers._torch import check_threads, resolve_device, torch_threads
+from gnnsolve.samplers.pignn import default_time_limit, default_widths, epoch_work, finish, train_and_polish
 
 __all__ = ["DyCOSampler", "MODES"]
 
@@ -111,7 +110,8 @@ class DyCOSampler(dimod.Sampler):
         self.embedding_dim, self.hidden_dim = embedding_dim, hidden_dim
         self.dropout, self.learning_rate = float(dropout), float(learning_rate)
         self.device = resolve_device(device)
-        self.parameters = {key: [] for key in ("num_reads", "seed", "time_limit", "max_epochs", "tol", "patience", "polish")}
+        self.parameters = {key: [] for key in (
+            "num_reads", "seed", "time_limit", "max_epochs", "tol", "patience", "polish", "threads")}
         self.properties = {
             "mode": mode,
             "shrink": self.shrink,
@@ -136,9 +136,10 @@ class DyCOSampler(dimod.Sampler):
         seed: int | None = None,
         time_limit: float | None = None,
         max_epochs: int = 1000,
-        tol: float = 1e-4,
+        tol: float = 1e-3,
         patience: int = 100,
         polish: bool = True,
+        threads: int | None = None,
         **kwargs: Any,
     ) -> dimod.SampleSet:
         """Train on the next snapshot, starting from the last one's replicas as ``mode`` says.
@@ -149,59 +150,52 @@ class DyCOSampler(dimod.Sampler):
             seed: seeds the first snapshot's initialisation and every later fresh draw (new
                 rows, perturbations); the same seed reproduces the whole sequence on the CPU.
                 Ignored after the first snapshot until :meth:`reset`.
-            time_limit, max_epochs: this snapshot's budget.
-            tol, patience, polish: as for :class:`~gnnsolve.samplers.pignn.GNNSampler`.
+            time_limit, max_epochs: this snapshot's budget; ``time_limit`` covers the whole call
+                (``None``: :func:`~gnnsolve.samplers.pignn.default_time_limit` of the
+                snapshot's size; ``math.inf``: none).
+            tol, patience, polish, threads: as for :class:`~gnnsolve.samplers.pignn.GNNSampler`.
 
         Returns:
             A SampleSet as GNNSampler's, with ``info`` adding ``snapshot`` (0, 1, ...),
             ``start`` (``"fresh"``, ``"warm"`` or ``"shrink_perturb"``), ``fallback`` (why a
             fresh start replaced a warm one, else ``None``), ``carried``, ``new`` and
             ``dropped`` (variables matched by label) and ``budget`` (``epochs`` and
-            ``seconds`` used). An empty snapshot returns an empty SampleSet and changes nothing.
+            ``seconds`` used), besides GNNSampler's ``time_limit``, ``threads`` and ``polish``. An empty snapshot returns an empty SampleSet and changes nothing.
         """
         self.remove_unknown_kwargs(**kwargs)
+        watch = Stopwatch()
         num_reads = check_positive_int("num_reads", num_reads)
         max_epochs = check_positive_int("max_epochs", max_epochs)
         patience = check_positive_int("patience", patience)
-        time_limit = check_time_limit(time_limit)
-        watch = Stopwatch()
-        started = time.perf_counter()
+        threads = check_threads(threads)
         with watch.phase("preprocessing"):
             model = CompiledBQM(bqm)
+            watch.time_limit = resolve_time_limit(
+                time_limit, default_time_limit(model.num_variables, model.num_interactions))
         if model.num_variables == 0:
             info = {"snapshot": self._snapshot, "start": None, "fallback": "empty model", "carried": 0, "new": 0,
-                    "dropped": len(self._labels), "timing": watch.timing(), "budget": {"epochs": 0, "seconds": 0.0}}
+                    "dropped": len(self._labels), "timing": watch.timing(), "time_limit": watch.time_limit,
+                    "threads": 0, "budget": {"epochs": 0, "seconds": 0.0}}
             return model.sampleset(bqm, np.zeros((num_reads, 0), np.int8), info=info)
 
-        with watch.phase("preprocessing"):
-            if self._generator is None:
-                self._generator = torch.Generator().manual_seed(int(seed) if seed is not None else int(torch.seed() % 2**63))
-            net, start, fallback, counts = self._next_network(model, num_reads)
-            graph = GraphOperators.build(model.edge_index(), model.num_variables, self.conv).to(self.device)
-            model.torch_terms(self.device, torch.float32)
-
-        with watch.phase("sampling"):
-            raw, losses, epochs, stop_reason = _train(
-                model, net, graph, self.learning_rate, max_epochs, tol, patience, time_limit, watch
-            )
-        with watch.phase("postprocessing"):
-            raw_energy = model.binary_energies(raw)
-            states = _steepest_descent(bqm, model, raw) if polish else raw
-
+        embedding_dim, hidden_dim = default_widths(model.num_variables, self.embedding_dim, self.hidden_dim)
+        work = epoch_work(model, num_reads, embedding_dim, hidden_dim)
+        with torch_threads(threads if self.device.type == "cpu" else 1, work) as used:
+            with watch.phase("preprocessing"):
+                if self._generator is None:
+                    self._generator = torch.Generator().manual_seed(
+                        int(seed) if seed is not None else int(torch.seed() % 2**63))
+                net, start, fallback, counts = self._next_network(model, num_reads)
+                graph = GraphOperators.build(model.edge_index(), model.num_variables, self.conv).to(self.device)
+                model.torch_terms(self.device, torch.float32)
+            raw, info = train_and_polish(bqm, model, net, graph, watch, learning_rate=self.learning_rate,
+                                         max_epochs=max_epochs, tol=tol, patience=patience, polish=polish, work=work)
         self._net, self._labels = net, list(model.variables)
-        info = {
-            "snapshot": self._snapshot,
-            "start": start,
-            "fallback": fallback,
-            **counts,
-            "timing": watch.timing(),
-            "epochs": epochs,
-            "stop_reason": stop_reason,
-            "relaxed_loss": losses.tolist(),
-            "budget": {"epochs": epochs, "seconds": time.perf_counter() - started},
-        }
+        info.update(snapshot=self._snapshot, start=start, fallback=fallback, threads=used, **counts)
+        sampleset = finish(bqm, model, raw, info, watch)
+        sampleset.info["budget"] = {"epochs": info["epochs"], "seconds": watch.elapsed()}
         self._snapshot += 1
-        return model.sampleset(bqm, states, info=info, raw_energy=raw_energy)
+        return sampleset
 
     def sample_sequence(self, models: Iterable[dimod.BinaryQuadraticModel], **kwargs: Any) -> list[dimod.SampleSet]:
         """:meth:`sample` each snapshot in order with the same keywords; one SampleSet per snapshot."""

@@ -5,10 +5,20 @@ graph neural networks", Nature Machine Intelligence 4, 367–377 (2022). The net
 (:class:`gnnsolve.nn.pignn.PIGNN`) runs on the model's interaction graph, so any BQM works, not
 only graphs built for MaxCut. Its loss is the model's energy in BINARY form evaluated at the
 sigmoid outputs (the relaxed QUBO energy), minimised with Adam until the loss stops changing
-(tolerance and patience), the time limit or ``max_epochs``. Each read is an independent replica;
-all replicas train in one batched forward pass. A replica's answer is its outputs rounded at
-0.5 — the best rounded state it visited — and, with ``polish=True`` (default), that state then
-descends to a local minimum with dwave-samplers' ``SteepestDescentSolver``.
+(relative to the energy's scale, see :func:`converged`), the time limit or ``max_epochs``. Each
+read is an independent replica; all replicas train in one batched forward pass. A replica's
+answer is its outputs rounded at 0.5 — the best rounded state it visited — and, with
+``polish=True`` (default), that state then descends to a single-flip local minimum
+(:func:`gnnsolve.search.descent.descend`).
+
+Budget. ``time_limit`` covers the whole call. Without one, a call gets
+:func:`default_time_limit` of the model's size — 2 s plus 0.2 ms per variable and interaction,
+at most 300 s (6 s for an 800-node G-set graph, about a minute at 100,000 variables) — and
+usually ends well before it, when training has converged. Training stops early enough to leave
+the polish its share (:data:`POLISH_SHARE`, more where the model is large), and the polish
+stops at the deadline with whatever it has reached. ``info`` says how the time went:
+``timing`` (ns per phase), ``time_limit`` (the budget), ``stop_reason`` and ``polish``
+(rounds, flips, whether every state reached a local minimum).
 
 Example:
     >>> import dimod
@@ -24,23 +34,29 @@ Example:
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import dimod
 import numpy as np
 import torch
-from dwave.samplers import SteepestDescentSolver
 
 from gnnsolve.nn.pignn import CONVOLUTIONS, PIGNN, GraphOperators
 from gnnsolve.qubo import CompiledBQM
-from gnnsolve.samplers._common import (
-    Stopwatch,
-    check_positive_int,
-    check_time_limit,
-)
-from gnnsolve.samplers._torch import resolve_device
+from gnnsolve.samplers._common import Stopwatch, check_positive_int, resolve_time_limit
+from gnnsolve.samplers._torch import check_threads, resolve_device, torch_threads
+from gnnsolve.search.descent import descend
 
-__all__ = ["GNNSampler"]
+__all__ = ["GNNSampler", "default_time_limit", "default_widths", "converged", "POLISH_SHARE"]
+
+POLISH_SHARE = 0.1
+"""The least share of a call's budget kept for polishing and building the SampleSet."""
+
+WIDTH_WORK = 1e8
+"""Most multiply-adds of the dense transform ``n × embedding × hidden`` that the default widths allow."""
+
+EPOCH_RATE = 1e9
+"""Multiply-adds per second assumed before the first epoch is timed (deliberately low)."""
 
 
 class GNNSampler(dimod.Sampler):
@@ -50,8 +66,9 @@ class GNNSampler(dimod.Sampler):
         >>> import dimod
         >>> from gnnsolve import GNNSampler
         >>> bqm = dimod.BQM.from_ising({}, {(0, 1): 1, (1, 2): 1, (0, 2): 1})
-        >>> float(GNNSampler().sample(bqm, seed=1).first.energy)
-        -1.0
+        >>> sampleset = GNNSampler().sample(bqm, seed=1)
+        >>> float(sampleset.first.energy), sampleset.info["stop_reason"], sampleset.info["threads"]
+        (-1.0, 'converged', 1)
     """
 
     parameters: dict[str, list] = {}
@@ -72,6 +89,7 @@ class GNNSampler(dimod.Sampler):
             "patience": [],
             "polish": [],
             "device": [],
+            "threads": [],
         }
         self.properties = {
             "convolutions": CONVOLUTIONS,
@@ -91,85 +109,201 @@ class GNNSampler(dimod.Sampler):
         hidden_dim: int | None = None,
         conv: str = "gcn",
         dropout: float = 0.0,
-        tol: float = 1e-4,
+        tol: float = 1e-3,
         patience: int = 100,
         polish: bool = True,
         device: str | torch.device = "cpu",
+        threads: int | None = None,
         **kwargs: Any,
     ) -> dimod.SampleSet:
         """Train ``num_reads`` PI-GNN replicas on ``bqm`` and return one sample per replica.
 
         Args:
             bqm: Any binary quadratic model (SPIN or BINARY, any labels).
-            num_reads: Independent replicas, trained together in one batched pass.
-            seed: Seed of the initialisation; the same seed gives the same samples on the CPU.
-            time_limit: Seconds for the whole call (training stops early to leave room to polish).
+            num_reads: Independent replicas, trained together in one batched pass (an epoch
+                costs in proportion, so at a fixed time more reads mean fewer epochs each).
+            seed: Seed of the initialisation; the same seed gives the same samples on the CPU
+                when no time limit binds.
+            time_limit: Seconds for the whole call; ``None`` for :func:`default_time_limit` of
+                the model's size, ``math.inf`` for none.
             max_epochs: Upper bound on training epochs.
             learning_rate: Adam's step size.
-            embedding_dim: Node-embedding width; default ``round(sqrt(n))`` clipped to [8, 128].
+            embedding_dim: Node-embedding width; default :func:`default_widths`.
             hidden_dim: Width after the first convolution; default half the embedding width.
             conv: ``"gcn"`` or ``"sage"`` (GraphSAGE, mean aggregation).
             dropout: Dropout between the two convolutions.
-            tol, patience: Stop once every replica's loss has changed by at most ``tol`` (or
-                risen) for ``patience`` consecutive epochs.
-            polish: Descend each rounded state to a local minimum with SteepestDescentSolver.
+            tol, patience: Stop once, for ``patience`` epochs, no replica has found a better
+                rounded state, and each has either lowered its loss by at most ``tol`` times
+                the energy's scale or kept its rounded state (:func:`converged`).
+            polish: Descend each rounded state to a single-flip local minimum.
             device: ``"cpu"`` or ``"cuda"``.
+            threads: torch's intra-op threads on the CPU for this call (restored after);
+                ``None`` lets the library choose (one, unless an epoch is large and cores idle).
 
         Returns:
             A SampleSet with ``num_reads`` rows in the user's labels and vartype, energies
             recomputed on ``bqm``, and the data vector ``raw_energy`` (energy before polishing).
-            ``info`` holds ``timing`` (ns), ``epochs``, ``stop_reason`` (``"converged"``,
-            ``"max_epochs"`` or ``"time_limit"``) and ``relaxed_loss`` (final loss per read).
+            ``info`` holds ``timing`` (ns), ``time_limit`` (seconds), ``threads``, ``epochs``,
+            ``stop_reason`` (``"converged"``, ``"max_epochs"`` or ``"time_limit"``),
+            ``relaxed_loss`` (final loss per read) and ``polish`` (``rounds``, ``flips``,
+            ``complete``).
         """
         kwargs = self.remove_unknown_kwargs(**kwargs)
+        watch = Stopwatch()
         num_reads = check_positive_int("num_reads", num_reads)
         max_epochs = check_positive_int("max_epochs", max_epochs)
         patience = check_positive_int("patience", patience)
-        time_limit = check_time_limit(time_limit)
+        threads = check_threads(threads)
         if conv not in CONVOLUTIONS:
             raise ValueError(f"conv must be one of {CONVOLUTIONS}, got {conv!r}")
-        if not (learning_rate > 0 and math.isfinite(learning_rate)):
-            raise ValueError(f"learning_rate must be positive, got {learning_rate!r}")
+        for name, value in (("learning_rate", learning_rate), ("tol", tol)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (value >= 0 and math.isfinite(value)):
+                raise ValueError(f"{name} must be a finite non-negative number, got {value!r}")
+        if learning_rate == 0:
+            raise ValueError("learning_rate must be positive, got 0")
         torch_device = resolve_device(device)
 
-        watch = Stopwatch()
         with watch.phase("preprocessing"):
             model = CompiledBQM(bqm)
             n = model.num_variables
+            watch.time_limit = resolve_time_limit(time_limit, default_time_limit(n, model.num_interactions))
         if n == 0:
-            info = {"timing": watch.timing(), "epochs": 0, "stop_reason": "empty", "relaxed_loss": [model.offset] * num_reads}
+            info = {"timing": watch.timing(), "time_limit": watch.time_limit, "threads": 0, "epochs": 0,
+                    "stop_reason": "empty", "relaxed_loss": [model.offset] * num_reads}
             return model.sampleset(bqm, np.zeros((num_reads, 0), np.int8), info=info)
 
-        with watch.phase("preprocessing"):
-            embedding_dim, hidden_dim = default_widths(n, embedding_dim, hidden_dim)
-            generator = torch.Generator().manual_seed(
-                int(seed) if seed is not None else int(torch.seed() % 2**63)
-            )
-            graph = GraphOperators.build(model.edge_index(), n, conv).to(torch_device)
-            net = PIGNN(n, num_reads, embedding_dim, hidden_dim, conv, dropout, generator).to(torch_device)
-            model.torch_terms(torch_device, torch.float32)
+        embedding_dim, hidden_dim = default_widths(n, embedding_dim, hidden_dim)
+        work = epoch_work(model, num_reads, embedding_dim, hidden_dim)
+        with torch_threads(threads if torch_device.type == "cpu" else 1, work) as used:
+            with watch.phase("preprocessing"):
+                generator = torch.Generator().manual_seed(
+                    int(seed) if seed is not None else int(torch.seed() % 2**63)
+                )
+                graph = GraphOperators.build(model.edge_index(), n, conv).to(torch_device)
+                net = PIGNN(n, num_reads, embedding_dim, hidden_dim, conv, dropout, generator).to(torch_device)
+                model.torch_terms(torch_device, torch.float32)
+            raw, info = train_and_polish(bqm, model, net, graph, watch, learning_rate=learning_rate,
+                                         max_epochs=max_epochs, tol=tol, patience=patience, polish=polish, work=work)
+        info["threads"] = used
+        return finish(bqm, model, raw, info, watch)
 
-        with watch.phase("sampling"):
-            raw, losses, epochs, stop_reason = _train(
-                model, net, graph, learning_rate, max_epochs, tol, patience, time_limit, watch
-            )
 
-        with watch.phase("postprocessing"):
-            raw_energy = model.binary_energies(raw)
-            states = _steepest_descent(bqm, model, raw) if polish else raw
-        info = {
-            "timing": watch.timing(),
-            "epochs": epochs,
-            "stop_reason": stop_reason,
-            "relaxed_loss": losses.tolist(),
-        }
-        return model.sampleset(bqm, states, info=info, raw_energy=raw_energy)
+def default_time_limit(num_variables: int, num_interactions: int) -> float:
+    """The budget of a call without ``time_limit``: ``min(300, 2 + 2e-4 (n + m))`` seconds.
+
+    Like the minimum time of Leap's hybrid samplers, it grows with the model's size: 2 s for a
+    few variables, 6 s at 800 variables and 19,000 interactions (G-set's G1), 52 s at 100,000
+    variables and 150,000 interactions. Training usually converges well before it.
+
+    Example:
+        >>> from gnnsolve.samplers.pignn import default_time_limit
+        >>> default_time_limit(5, 5), default_time_limit(800, 19176), default_time_limit(10**6, 10**7)
+        (2.002, 5.99520..., 300.0)
+    """
+    return float(min(300.0, 2.0 + 2e-4 * (num_variables + num_interactions)))
 
 
 def default_widths(num_variables: int, embedding_dim: int | None, hidden_dim: int | None) -> tuple[int, int]:
-    """PI-GNN's widths: embedding ``round(sqrt(n))`` clipped to [8, 128], hidden half of it; given values win."""
-    embedding = embedding_dim or int(min(128, max(8, round(math.sqrt(num_variables)))))
+    """PI-GNN's widths: embedding ``round(sqrt(n))`` clipped to [8, 128], hidden half of it; given values win.
+
+    On large models the embedding is narrowed further so that the dense transform of an
+    epoch, ``n × embedding × hidden``, stays within :data:`WIDTH_WORK` multiply-adds (from about
+    20,000 variables on: 44 at 100,000): an epoch's cost then grows linearly with the model,
+    not with its square, and the budget buys epochs rather than width.
+
+    Example:
+        >>> from gnnsolve.samplers.pignn import default_widths
+        >>> default_widths(800, None, None), default_widths(100_000, None, None), default_widths(50, 16, None)
+        ((28, 14), (44, 22), (16, 8))
+    """
+    widest = max(8, int(math.sqrt(2 * WIDTH_WORK / num_variables)))
+    embedding = embedding_dim or int(min(128, widest, max(8, round(math.sqrt(num_variables)))))
     return embedding, hidden_dim or max(1, embedding // 2)
+
+
+def epoch_work(model: CompiledBQM, num_reads: int, embedding_dim: int, hidden_dim: int) -> float:
+    """Multiply-adds of one training epoch (forward and backward), the basis of the thread count."""
+    edges = 2 * model.num_interactions + model.num_variables
+    forward = edges * (embedding_dim + hidden_dim) + model.num_variables * embedding_dim * hidden_dim
+    return 3.0 * num_reads * (forward + 2 * model.num_interactions)
+
+
+def converged(loss_drop: torch.Tensor, improved: torch.Tensor, settled: torch.Tensor, scale: float,
+              tol: float) -> torch.Tensor:
+    """Which replicas have converged over the last window of epochs.
+
+    A replica has converged when its best rounded energy did not improve during the window
+    and either its loss fell by at most ``tol * scale`` or its rounded state kept the best
+    energy throughout (``settled``: the network sits on its answer, and further epochs only
+    sharpen the outputs or move among states of that energy). ``scale`` is
+    the energy's scale: the larger of the model's mean absolute coefficient per variable and
+    the magnitude of the best loss, so the test reads the same on a 5-variable model with unit
+    biases and on a G-set graph whose energies run to thousands.
+
+    Example:
+        >>> import torch
+        >>> from gnnsolve.samplers.pignn import converged
+        >>> drop, improved = torch.tensor([0.5, 20.0, 20.0]), torch.tensor([False, False, False])
+        >>> converged(drop, improved, torch.tensor([False, False, True]), scale=1000.0, tol=1e-3).tolist()
+        [True, False, True]
+    """
+    return ((loss_drop <= tol * scale) | settled) & ~improved
+
+
+def train_and_polish(
+    bqm: dimod.BinaryQuadraticModel,
+    model: CompiledBQM,
+    net: PIGNN,
+    graph: GraphOperators,
+    watch: Stopwatch,
+    *,
+    learning_rate: float,
+    max_epochs: int,
+    tol: float,
+    patience: int,
+    polish: bool,
+    work: float,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Train within the budget on ``watch``, keeping the polish's share, then polish to the deadline.
+
+    Returns the raw (rounded) states and the ``info`` entries of training and polishing; the
+    polished states are in ``info["states"]``, removed by :func:`finish`.
+    """
+    replicas = net.embedding.shape[0]
+    finish_cost = _finish_estimate(model, replicas)
+    reserve = max(POLISH_SHARE * watch.remaining(), (4.0 if polish else 1.0) * finish_cost)
+    with watch.phase("sampling"):
+        train_until = watch.elapsed() + watch.remaining() - reserve
+        raw, losses, epochs, stop_reason = _train(
+            model, net, graph, learning_rate, max_epochs, tol, patience, train_until, work, watch
+        )
+    with watch.phase("postprocessing"):
+        info: dict[str, Any] = {"epochs": epochs, "stop_reason": stop_reason, "relaxed_loss": losses.tolist()}
+        if polish:
+            deadline = time.perf_counter() + watch.remaining() - finish_cost
+            result = descend(model, raw, deadline)
+            info["polish"] = {"rounds": result.rounds, "flips": result.flips, "complete": result.complete}
+            info["states"] = result.states
+        else:
+            info["states"] = raw
+    return raw, info
+
+
+def finish(bqm: dimod.BinaryQuadraticModel, model: CompiledBQM, raw: np.ndarray, info: dict[str, Any],
+           watch: Stopwatch) -> dimod.SampleSet:
+    """The SampleSet of the polished states in ``info["states"]``, with ``raw_energy`` and timing."""
+    with watch.phase("postprocessing"):
+        states = info.pop("states")
+        raw_energy = model.binary_energies(raw)
+        sampleset = model.sampleset(bqm, states, info=info, raw_energy=raw_energy)
+    sampleset.info.update(timing=watch.timing(), time_limit=watch.time_limit)
+    return sampleset
+
+
+def _finish_estimate(model: CompiledBQM, replicas: int) -> float:
+    """Seconds to build the SampleSet (energies, labels), generously: 2 µs per variable and
+    interaction of each read, plus 10 ms."""
+    return 2e-6 * replicas * (model.num_variables + model.num_interactions) + 0.01
 
 
 def _train(
@@ -180,18 +314,30 @@ def _train(
     max_epochs: int,
     tol: float,
     patience: int,
-    time_limit: float | None,
+    train_until: float,
+    work: float,
     watch: Stopwatch,
 ) -> tuple[np.ndarray, np.ndarray, int, str]:
-    """Adam on the relaxed energy; returns the best rounded state of each replica."""
-    optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate)
+    """Adam on the relaxed energy until converged, ``max_epochs`` or ``train_until`` (on ``watch``).
+
+    Returns the best rounded state of each replica (the initial network's rounding if not even
+    one epoch fits the budget), the last loss, the epochs run and the reason it stopped.
+    """
     replicas = net.embedding.shape[0]
     device = net.embedding.device
-    best_energy = torch.full((replicas,), math.inf, device=device)
-    best_state = torch.zeros((replicas, model.num_variables), dtype=torch.bool, device=device)
+    start = watch.elapsed()
+    with torch.no_grad():
+        best_state = net(graph) > 0.5
+    best_energy = model.relaxed_energies(best_state.float())
     previous = torch.full((replicas,), math.inf, device=device)
-    stalled = torch.zeros(replicas, dtype=torch.long, device=device)
-    epoch_seconds = 0.0
+    if start + 3 * work / EPOCH_RATE >= train_until:
+        return best_state.cpu().numpy().astype(np.int8), previous.cpu().numpy(), 0, "time_limit"
+    optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate)
+    magnitude = float(np.abs(model.linear).sum() + np.abs(model.quadratic).sum()) / model.num_variables
+    window_loss = torch.full((replicas,), math.inf, device=device)
+    window_energy = best_energy.clone()
+    best_loss = torch.full((replicas,), math.inf, device=device)
+    settled = torch.ones(replicas, dtype=torch.bool, device=device)
     stop_reason = "max_epochs"
     epochs = 0
     for epochs in range(1, max_epochs + 1):
@@ -206,24 +352,19 @@ def _train(
             improved = energy < best_energy
             best_energy = torch.where(improved, energy, best_energy)
             best_state[improved] = rounded[improved]
-            change = loss.detach() - previous
-            stalled = torch.where((change.abs() <= tol) | (change > 0), stalled + 1, 0)
+            settled &= energy <= best_energy
             previous = loss.detach()
-        if bool((stalled >= patience).all()):
-            stop_reason = "converged"
-            break
-        if time_limit is not None:
-            elapsed = watch.elapsed()
-            epoch_seconds = elapsed / epochs if epochs == 1 else 0.9 * epoch_seconds + 0.1 * (elapsed / epochs)
-            if elapsed + 2 * epoch_seconds + 0.01 >= time_limit:
-                stop_reason = "time_limit"
+            best_loss = torch.minimum(best_loss, previous)
+        if epochs % patience == 0:
+            scale = max(magnitude, float(best_loss.abs().max()))
+            done = converged(window_loss - best_loss, best_energy < window_energy, settled, scale, tol)
+            window_loss, window_energy = best_loss.clone(), best_energy.clone()
+            settled.fill_(True)
+            if bool(done.all()):
+                stop_reason = "converged"
                 break
+        elapsed = watch.elapsed()
+        if elapsed + 2 * (elapsed - start) / epochs >= train_until:
+            stop_reason = "time_limit"
+            break
     return best_state.cpu().numpy().astype(np.int8), previous.cpu().numpy(), epochs, stop_reason
-
-
-def _steepest_descent(bqm: dimod.BinaryQuadraticModel, model: CompiledBQM, x: np.ndarray) -> np.ndarray:
-    """Each 0/1 state descended to a single-flip local minimum of ``bqm``, in index order."""
-    descended = SteepestDescentSolver().sample(bqm, initial_states=(model.from_binary(x), model.variables))
-    position = {v: i for i, v in enumerate(descended.variables)}
-    columns = [position[v] for v in model.variables]
-    return model.to_binary(descended.record.sample[:, columns])
