@@ -157,7 +157,7 @@ def test_kernighan_lin_joins_returns_the_cheapest_partition_met(monkeypatch: pyt
     # cost (0-1 and 1-2 attract, 0-2 repels); an iteration that does so is not taken
     G = weighted([(0, 1, 5), (1, 2, 5), (0, 2, -100)])
 
-    def join_everything(self, labels: np.ndarray, dirty: np.ndarray) -> tuple[bool, np.ndarray]:
+    def join_everything(self, labels: np.ndarray, dirty: np.ndarray, deadline: float | None) -> tuple[bool, np.ndarray]:
         return False, np.zeros_like(labels)
 
     monkeypatch.setattr(multicut._KernighanLin, "iterate", join_everything)

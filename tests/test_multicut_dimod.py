@@ -18,8 +18,6 @@ from gnnsolve.samplers.multicut import METHODS, MulticutSampler
 from gnnsolve.train_multicut import random_signed_graph
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
 
 SAMPLER = MulticutSampler()  # one network load for the whole file
 

@@ -23,8 +23,6 @@ from gnnsolve.search.multicut_ilp import solve_multicut_ilp
 from gnnsolve.train_multicut import random_signed_graph
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
 
 @pytest.fixture(scope="module")
 def sampler() -> MulticutSampler:

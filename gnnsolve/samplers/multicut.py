@@ -18,6 +18,14 @@ Methods (``method=``):
   reads draw contractions from its softmax); no refinement;
 - ``"gaec"`` and ``"gaec+kl"``: the classical references (Keuper et al. 2015), deterministic.
 
+Budget. ``time_limit`` is the whole call, set-up and refinement included; every phase stops at
+its share of it and hands on the best complete partition so far (GAEC stops between
+contractions, KLj between chains, the episodes between steps), so the answer is never worse
+than the part of GAEC that fitted. ``time_limit=None`` gives :func:`default_time_limit`, and
+``math.inf`` no limit. The tree search keeps one dense state of :math:`9 N^2` bytes per searched
+node (:class:`~gnnsolve.search.contraction.ContractionEnv`), so it runs on graphs of up to
+:data:`MAX_SEARCH_NODES` nodes; on larger ones ``"mcts"`` answers with GAEC + KLj.
+
 The sampler takes the graph (:meth:`MulticutSampler.sample`) or the edge form of the problem, the
 CQM with one BINARY ``("cut", u, v)`` per pair that :attr:`Multicut.cqm
 <gnnsolve.adapters.multicut.Multicut.cqm>` builds (:meth:`MulticutSampler.sample_cqm`), so that
@@ -42,7 +50,9 @@ Example:
 
 from __future__ import annotations
 
+import math
 import os
+import time
 import warnings
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -54,17 +64,44 @@ import numpy as np
 import torch
 
 from gnnsolve.adapters.multicut import Multicut
-from gnnsolve.errors import InvalidModelError, UnsupportedModelError
+from gnnsolve.errors import InvalidModelError, ModelTooLargeError, UnsupportedModelError
 from gnnsolve.nn.multicut import ContractionPolicy, load_policy
-from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_time_limit, seed_generator
-from gnnsolve.samplers._torch import resolve_device
+from gnnsolve.samplers._common import (
+    Stopwatch, check_positive_int, check_time_limit, resolve_time_limit, seed_generator,
+)
+from gnnsolve.samplers._torch import check_threads, resolve_device, torch_threads
 from gnnsolve.search.contraction import ContractionEnv
-from gnnsolve.search.mcts import greedy_policy, plan
-from gnnsolve.search.multicut import SignedGraph, _gaec, _kernighan_lin_joins
+from gnnsolve.search.mcts import PlanResult, PriorFunction, greedy_policy, plan
+from gnnsolve.search.multicut import SignedGraph, _gaec, _kernighan_lin_joins, _late
 
-__all__ = ["MulticutSampler", "METHODS"]
+__all__ = ["MulticutSampler", "METHODS", "MAX_SEARCH_NODES", "default_time_limit"]
 
 METHODS = ("mcts", "greedy-policy", "gaec", "gaec+kl")
+
+MAX_SEARCH_NODES = 2000
+"""The largest graph the tree search and the greedy episode take: a state is :math:`9 N^2` bytes
+(36 MB here) and the search holds one per expanded node."""
+
+
+def default_time_limit(num_nodes: int, num_reads: int = 1) -> float:
+    r"""The budget of a call without ``time_limit``, in seconds:
+    :math:`\min(\max(2,\ 15\, r\, (N / 100)^{2.3}),\ 60)` for ``N`` nodes and ``r`` reads.
+
+    Why: a complete tree search (32 simulations per contraction) grows about as
+    :math:`N^{2.3}`, measured 7.5 s at ``N = 100`` and 296 s at ``N = 500`` (Erdős–Rényi, one
+    thread, an idle 2-core machine), and each read of ``"mcts"`` is one search. Twice that
+    time lets the search finish, as it did without a budget, on the sizes the network was
+    trained on (up to 100 nodes) and up to about 200 nodes on a busy machine; the floor keeps
+    small graphs clear of timing noise, and the ceiling of a minute bounds every default call,
+    a larger graph getting the best partition its minute finds (never worse than GAEC + KLj when
+    those fit in it). The other methods usually end long before their default budget.
+
+    Example:
+        >>> from gnnsolve.samplers.multicut import default_time_limit
+        >>> default_time_limit(20), default_time_limit(100), round(default_time_limit(150), 1), default_time_limit(500)
+        (2.0, 15.0, 38.1, 60.0)
+    """
+    return min(max(2.0, 15.0 * num_reads * (num_nodes / 100.0) ** 2.3), 60.0)
 
 
 class MulticutSampler(dimod.Sampler):
@@ -72,7 +109,8 @@ class MulticutSampler(dimod.Sampler):
 
     Args:
         device: where the network runs, ``"cpu"`` or ``"cuda"``. It evaluates one small state
-            at a time, for which the CPU is usually the faster.
+            at a time, for which the CPU is usually the faster (and one thread, the default of
+            ``threads=``, the fastest on a busy machine).
 
     Example:
         >>> import networkx as nx
@@ -91,7 +129,7 @@ class MulticutSampler(dimod.Sampler):
         self._networks: dict[str | None, tuple[ContractionPolicy, dict]] = {}
         self.parameters = {key: [] for key in (
             "method", "num_reads", "seed", "time_limit", "simulations", "top_k", "refine", "value_weight", "checkpoint",
-            "weight")}
+            "threads", "weight")}
         self.properties = {
             "methods": METHODS,
             "problems": (Multicut,),
@@ -125,6 +163,7 @@ class MulticutSampler(dimod.Sampler):
         refine: int = 128,
         value_weight: float = 0.0,
         checkpoint: str | os.PathLike | None = None,
+        threads: int | None = None,
         weight: str | None = "weight",
         **kwargs: Any,
     ) -> dimod.SampleSet:
@@ -140,11 +179,17 @@ class MulticutSampler(dimod.Sampler):
                 draw them (by visits, by the softmax) from ``seed``. The GAEC methods are
                 deterministic and repeat their one answer.
             seed: seed of those draws; the same seed gives the same samples.
-            time_limit: seconds for ``"mcts"``, shared evenly by the reads, half of a read's
-                share for the search and the rest for refining: when the search's half runs out
-                it returns the partitions it has seen (at worst GAEC's), and refinement stops
-                when the share is spent (after the best candidate at least). The other methods
-                take milliseconds and do not check it.
+            time_limit: seconds for the whole call, from entering it to returning (``None``:
+                :func:`default_time_limit` of the graph's size and ``num_reads``;
+                ``math.inf``: no limit). Each method stops at it with the best complete
+                partition so far. ``"mcts"`` runs GAEC + KLj first (they may use it all), then
+                the network's greedy episode and its KLj within half of what is left (the
+                episode is not played when that half is shorter than GAEC took, and KLj does not
+                follow an episode the budget cut), then the reads, sharing the rest evenly, half of a read's share for the search and the
+                rest for refining: when the search's half runs out it returns the partitions it
+                has seen (at worst GAEC's), and refinement stops when the share is spent. A
+                read whose half share is shorter than one GAEC plus one network evaluation of
+                the whole graph (measured on the way) is not searched.
             simulations: MCTS simulations per committed contraction.
             top_k: MCTS children kept per state, the most likely under the network.
             refine: ``"mcts"`` refines, with KLj, the ``refine`` cheapest distinct partitions its
@@ -152,16 +197,23 @@ class MulticutSampler(dimod.Sampler):
             value_weight: share of the network's value head in the value of an MCTS leaf, the
                 rest being the reward of a GAEC rollout from it (in ``[0, 1]``).
             checkpoint: a checkpoint file of the network; ``None`` for the shipped one.
+            threads: torch's intra-op threads while the call runs (the caller's setting is
+                restored after it, also after an error); ``None`` chooses one: the network
+                evaluates one small state at a time, between single-threaded search steps.
             weight: the edge attribute holding the weight, for a networkx graph.
 
         Returns:
             A SampleSet over the nodes with INTEGER cluster labels numbered ``0..c-1`` in node
             order and energy the exact cut cost (:meth:`Multicut.evaluate`). ``info`` holds
-            ``timing`` (ns), ``method``, and for ``"mcts"``: ``reference_cost`` (GAEC + KLj),
-            ``policy_cost`` (the greedy episode of the network, before KLj), and per read
-            ``rollout_cost`` (GAEC), ``search_cost`` (best partition the search saw, before KLj),
-            ``simulations``, ``refined`` (partitions refined by KLj) and ``stop_reason``
-            (``"done"`` or ``"time_limit"``).
+            ``timing`` (ns), ``method``, ``time_limit`` (the budget applied, seconds; ``inf``
+            for none), ``threads`` and per read ``stop_reason``: ``"done"``, ``"time_limit"``
+            (a phase was cut short by the budget) or, for ``"mcts"`` on a graph of more than
+            :data:`MAX_SEARCH_NODES` nodes, ``"too_large"`` (the answer is GAEC + KLj). For
+            ``"mcts"`` also: ``reference_cost`` (GAEC + KLj), ``policy_cost`` (the greedy
+            episode of the network, finished by GAEC if the budget cut it, before KLj;
+            ``nan`` when not played), and per read ``rollout_cost`` (GAEC), ``search_cost``
+            (best partition the search saw, before KLj), ``simulations`` and ``refined``
+            (partitions refined by KLj); ``nan`` and 0 for a read not searched.
 
         Raises:
             InvalidModelError: as :class:`~gnnsolve.adapters.multicut.Multicut` (a NaN or
@@ -169,17 +221,20 @@ class MulticutSampler(dimod.Sampler):
             UnsupportedModelError: ``problem`` is neither a multicut nor a graph (a dimod model,
                 for instance: the message says to call :meth:`sample_cqm` or to pass ``Multicut(G)``).
             FileNotFoundError, FileFormatError: a ``checkpoint`` that is missing or not the network's.
+            ModelTooLargeError: ``"greedy-policy"`` on more than :data:`MAX_SEARCH_NODES` nodes.
             ValueError: an unknown method, or bad ``num_reads``, ``seed``, ``time_limit``,
-                ``simulations``, ``top_k`` or ``value_weight``.
+                ``simulations``, ``top_k``, ``value_weight`` or ``threads``.
         """
-        self.remove_unknown_kwargs(**kwargs)
-        search = _check_search(method, num_reads, seed, time_limit, simulations, top_k, refine, value_weight, checkpoint)
         watch = Stopwatch()
+        self.remove_unknown_kwargs(**kwargs)
+        search = _check_search(
+            method, num_reads, seed, time_limit, simulations, top_k, refine, value_weight, checkpoint, threads
+        )
         with watch.phase("preprocessing"):
             problem = _resolve_problem(problem, weight)
         labels, info = self._partition(problem.signed_graph, search, watch)
         with watch.phase("postprocessing"):
-            energies = [problem.evaluate(problem.signed_graph.as_dict(row)) for row in labels]
+            energies = [problem.signed_graph.cost(row) for row in labels]  # Multicut.evaluate of each row
         info["timing"] = watch.timing()
         return dimod.SampleSet.from_samples(
             (labels, problem.nodes), dimod.INTEGER, energy=energies, info=info, sort_labels=False,
@@ -198,6 +253,7 @@ class MulticutSampler(dimod.Sampler):
         refine: int = 128,
         value_weight: float = 0.0,
         checkpoint: str | os.PathLike | None = None,
+        threads: int | None = None,
         **kwargs: Any,
     ) -> dimod.SampleSet:
         r"""Partition the signed graph of a multicut edge form; one row per read, over the CQM's variables.
@@ -215,7 +271,7 @@ class MulticutSampler(dimod.Sampler):
 
         Args:
             cqm: the edge form.
-            method, num_reads, seed, time_limit, simulations, top_k, refine, value_weight, checkpoint:
+            method, num_reads, seed, time_limit, simulations, top_k, refine, value_weight, checkpoint, threads:
                 as in :meth:`sample`. Other keywords (an exact sampler's ``mip_rel_gap``, for
                 instance) are ignored with a warning.
 
@@ -251,13 +307,15 @@ class MulticutSampler(dimod.Sampler):
             >>> dict(zip(sampleset.info["nodes"], sampleset.first.clusters.tolist()))
             {0: 0, 1: 0, 2: 1}
         """
+        watch = Stopwatch()
         if "weight" in self.remove_unknown_kwargs(**kwargs):
             warnings.warn(
                 "sample_cqm ignores weight=: the weights are the biases of the CQM's objective", UserWarning,
                 stacklevel=2,
             )
-        search = _check_search(method, num_reads, seed, time_limit, simulations, top_k, refine, value_weight, checkpoint)
-        watch = Stopwatch()
+        search = _check_search(
+            method, num_reads, seed, time_limit, simulations, top_k, refine, value_weight, checkpoint, threads
+        )
         with watch.phase("preprocessing"):
             graph, ends = _read_edge_form(cqm)
         labels, info = self._partition(graph, search, watch)
@@ -273,66 +331,151 @@ class MulticutSampler(dimod.Sampler):
         return sampleset
 
     def _partition(self, graph: SignedGraph, search: _Search, watch: Stopwatch) -> tuple[np.ndarray, dict[str, Any]]:
-        """Run ``search`` on ``graph``: canonical labels, one row per read, and the search's ``info``."""
-        method, num_reads, rng, time_limit = search.method, search.num_reads, search.rng, search.time_limit
-        info: dict[str, Any] = {"method": method}
-        with watch.phase("preprocessing"):
-            net = self.network(search.checkpoint)[0] if method in ("mcts", "greedy-policy") else None
-            env = ContractionEnv(graph)
-
-        rows = []
-        with watch.phase("sampling"):
-            if method in ("gaec", "gaec+kl"):
-                labels = _gaec(graph)
-                if method == "gaec+kl":
-                    labels = _kernighan_lin_joins(graph, labels)
-                rows = [labels] * num_reads
-            elif method == "greedy-policy":
-                rows = [greedy_policy(env, net.evaluate, rng=rng if read else None).labels for read in range(num_reads)]
-            else:
-                reference = _kernighan_lin_joins(graph, _gaec(graph))
-                info["reference_cost"] = graph.cost(reference)
-                policy = greedy_policy(env, net.evaluate)
-                info["policy_cost"] = policy.cost
-                fallback = min(reference, _kernighan_lin_joins(graph, policy.labels), key=graph.cost)
-                results, refined = [], []
-                for read in range(num_reads):
-                    share = deadline = None
-                    if time_limit is not None:
-                        share = max((time_limit - watch.elapsed()) / (num_reads - read), 1e-3)
-                        deadline = watch.elapsed() + share
-                    result = plan(
-                        env, net.evaluate, simulations=search.simulations, top_k=search.top_k,
-                        value_weight=search.value_weight, temperature=1.0 if read else 0.0, rng=rng,
-                        time_limit=None if share is None else share / 2,
-                    )
-                    best, count = _refine_candidates(graph, result.candidates[:search.refine], watch, deadline)
-                    rows.append(best if graph.cost(best) <= graph.cost(fallback) else fallback)
-                    results.append(result)
-                    refined.append(count)
-                info.update(
-                    refined=refined,
-                    rollout_cost=[result.rollout_cost for result in results],
-                    search_cost=[result.cost for result in results],
-                    simulations=[result.simulations for result in results],
-                    stop_reason=[result.stop_reason for result in results],
-                )
-
+        """Run ``search`` on ``graph`` within the budget: canonical labels, one row per read, and
+        the search's ``info``."""
+        method, num_reads, n = search.method, search.num_reads, graph.num_nodes
+        watch.time_limit = resolve_time_limit(search.time_limit, default_time_limit(n, num_reads))
+        if method == "greedy-policy" and n > MAX_SEARCH_NODES:
+            raise ModelTooLargeError(
+                f"method='greedy-policy' plays the network on dense states of {n} x {n} clusters; it takes graphs "
+                f"of up to {MAX_SEARCH_NODES} nodes. Use method='gaec+kl' (or 'mcts', which answers with GAEC + "
+                "KLj at this size)"
+            )
+        # postprocessing (canonical labels, costs, the SampleSet) gets a few microseconds per label
+        end = _clock_deadline(watch, reserve=min(0.05 * watch.time_limit, 2e-6 * n * num_reads))
+        info: dict[str, Any] = {"method": method, "time_limit": watch.time_limit}
+        with torch_threads(search.threads) as threads:
+            info["threads"] = threads
+            with watch.phase("preprocessing"):
+                net = env = None
+                if method in ("mcts", "greedy-policy") and n <= MAX_SEARCH_NODES:
+                    net = self.network(search.checkpoint)[0]
+                    env = ContractionEnv(graph)
+            with watch.phase("sampling"):
+                if method in ("gaec", "gaec+kl"):
+                    labels = _gaec(graph, end)
+                    if method == "gaec+kl":
+                        labels = _kernighan_lin_joins(graph, labels, end)
+                    rows = [labels] * num_reads
+                    info["stop_reason"] = ["time_limit" if _late(end) else "done"] * num_reads
+                elif method == "greedy-policy":
+                    results = [
+                        greedy_policy(env, net.evaluate, rng=search.rng if read else None,
+                                      time_limit=_share(end, num_reads - read))
+                        for read in range(num_reads)
+                    ]
+                    rows = [result.labels for result in results]
+                    info["stop_reason"] = [result.stop_reason for result in results]
+                else:
+                    rows = _tree_search(graph, env, net, search, end, info)
         with watch.phase("postprocessing"):
             labels = np.array([graph.canonical(row) for row in rows], dtype=np.int64)
-        return labels.reshape(num_reads, graph.num_nodes), info
+        return labels.reshape(num_reads, n), info
 
 
-def _refine_candidates(
-    graph: SignedGraph, candidates: list[np.ndarray], watch: Stopwatch, deadline: float | None
-) -> tuple[np.ndarray, int]:
-    """KLj from each candidate in turn (until ``deadline``, after the first): the cheapest result
-    (the earliest among ties) and how many were refined."""
+def _tree_search(
+    graph: SignedGraph,
+    env: ContractionEnv | None,
+    net: ContractionPolicy | None,
+    search: _Search,
+    end: float | None,
+    info: dict[str, Any],
+) -> list[np.ndarray]:
+    """Method ``"mcts"`` until ``end`` (a :func:`time.perf_counter` reading; ``None``: no limit):
+    GAEC + KLj, the greedy episode + KLj, then per read a search and KLj from its candidates;
+    the cheapest of each read's partitions and those two. Fills ``info``; returns one row per read."""
+    num_reads = search.num_reads
+    started = time.perf_counter()
+    reference = _gaec(graph, end)
+    gaec_seconds = time.perf_counter() - started
+    reference = _kernighan_lin_joins(graph, reference, end)
+    info["reference_cost"] = graph.cost(reference)
+    late = "time_limit" if _late(end) else "done"
+    if env is None:  # too large to search
+        info.update(policy_cost=math.nan, refined=[0] * num_reads, rollout_cost=[math.nan] * num_reads,
+                    search_cost=[math.nan] * num_reads, simulations=[0] * num_reads,
+                    stop_reason=["too_large" if late == "done" else late] * num_reads)
+        return [reference] * num_reads
+    prior = _TimedPrior(net.evaluate)
+    policy_seconds = _share(end, 2)
+    fallback, policy = reference, None
+    if policy_seconds is None or policy_seconds > gaec_seconds:
+        policy_end = None if policy_seconds is None else time.perf_counter() + policy_seconds
+        policy = greedy_policy(env, prior, time_limit=policy_seconds)
+        # an episode the budget cut is finished by GAEC; KLj from it would take the search's time
+        finished = policy.labels if policy.stop_reason == "time_limit" else _kernighan_lin_joins(
+            graph, policy.labels, policy_end)
+        fallback = min(reference, finished, key=graph.cost)
+    info["policy_cost"] = math.nan if policy is None else policy.cost
+    root_seconds = gaec_seconds + prior.longest  # one simulation from the whole graph
+    rows, results, refined = [], [], []
+    for read in range(num_reads):
+        share = _share(end, num_reads - read)
+        if share is not None and share / 2 < root_seconds:
+            result, best, count = None, fallback, 0
+        else:
+            read_end = None if share is None else time.perf_counter() + share
+            result = plan(
+                env, prior, simulations=search.simulations, top_k=search.top_k, value_weight=search.value_weight,
+                temperature=1.0 if read else 0.0, rng=search.rng, time_limit=None if share is None else share / 2,
+            )
+            best, count = _refine_candidates(graph, result.candidates[:search.refine], read_end)
+        rows.append(best if graph.cost(best) <= graph.cost(fallback) else fallback)
+        results.append(result)
+        refined.append(count)
+    info.update(
+        refined=refined,
+        rollout_cost=[math.nan if result is None else result.rollout_cost for result in results],
+        search_cost=[math.nan if result is None else result.cost for result in results],
+        simulations=[0 if result is None else result.simulations for result in results],
+        stop_reason=[_read_stop_reason(result, policy, end) for result in results],
+    )
+    return rows
+
+
+def _read_stop_reason(result: PlanResult | None, policy: PlanResult | None, end: float | None) -> str:
+    """``"time_limit"`` when the budget cut any phase a read's answer went through, else ``"done"``."""
+    cut = (result, policy)
+    if None in cut or any(phase.stop_reason == "time_limit" for phase in cut) or _late(end):
+        return "time_limit"
+    return "done"
+
+
+class _TimedPrior:
+    """A prior function that records its longest call (that of the largest state, the first)."""
+
+    def __init__(self, prior: PriorFunction) -> None:
+        self.prior, self.longest = prior, 0.0
+
+    def __call__(self, env: ContractionEnv) -> tuple[np.ndarray, np.ndarray, float]:
+        started = time.perf_counter()
+        answer = self.prior(env)
+        self.longest = max(self.longest, time.perf_counter() - started)
+        return answer
+
+
+def _clock_deadline(watch: Stopwatch, reserve: float = 0.0) -> float | None:
+    """The end of ``watch``'s budget less ``reserve`` seconds, as a :func:`time.perf_counter`
+    reading; ``None`` without a budget."""
+    if math.isinf(watch.time_limit):
+        return None
+    return time.perf_counter() + watch.remaining() - reserve
+
+
+def _share(end: float | None, parts: int) -> float | None:
+    """Seconds until ``end`` divided into ``parts`` (never negative); ``None`` without ``end``."""
+    return None if end is None else max(end - time.perf_counter(), 0.0) / parts
+
+
+def _refine_candidates(graph: SignedGraph, candidates: list[np.ndarray], end: float | None) -> tuple[np.ndarray, int]:
+    """KLj from each candidate in turn, stopping at ``end`` (a :func:`time.perf_counter` reading;
+    the first is always started): the cheapest result (the earliest among ties) and how many
+    were refined."""
     best, best_cost, count = None, np.inf, 0
     for labels in candidates:
-        if count and deadline is not None and watch.elapsed() >= deadline:
+        if count and _late(end):
             break
-        refined = _kernighan_lin_joins(graph, labels)
+        refined = _kernighan_lin_joins(graph, labels, end)
         count += 1
         cost = graph.cost(refined)
         if cost < best_cost:
@@ -353,6 +496,7 @@ class _Search:
     refine: int
     value_weight: float
     checkpoint: str | os.PathLike | None
+    threads: int | None
 
 
 def _check_search(
@@ -365,6 +509,7 @@ def _check_search(
     refine: int,
     value_weight: float,
     checkpoint: str | os.PathLike | None,
+    threads: int | None,
 ) -> _Search:
     """The settings of :meth:`MulticutSampler.sample`, checked; a ValueError names a bad one."""
     if method not in METHODS:
@@ -381,6 +526,7 @@ def _check_search(
         refine=check_positive_int("refine", refine),
         value_weight=float(value_weight),
         checkpoint=checkpoint,
+        threads=check_threads(threads),
     )
 
 

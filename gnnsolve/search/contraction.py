@@ -189,15 +189,19 @@ class ContractionEnv:
         weights = self.weights[clusters[rows], clusters[cols]]
         return SignedGraph(list(range(len(clusters))), rows, cols, weights)
 
-    def gaec_rollout(self) -> tuple[np.ndarray, float]:
+    def gaec_rollout(self, deadline: float | None = None) -> tuple[np.ndarray, float]:
         """Finish the episode greedily (GAEC on :meth:`contracted_graph`) without changing the state.
+
+        Args:
+            deadline: a :func:`time.perf_counter` reading at which GAEC stops, the partition
+                then only partly finished.
 
         Returns:
             The node labels of the finished partition (one representative per cluster) and its cost.
         """
         clusters = self.clusters()
         graph = self.contracted_graph()
-        finished = _gaec(graph)
+        finished = _gaec(graph, deadline)
         position = np.empty(len(self.active), dtype=np.int64)
         position[clusters] = np.arange(len(clusters))
         return clusters[finished[position[self.assignment]]], self.cost - self._inside_weight(graph, finished)

@@ -227,7 +227,9 @@ def plan(
         temperature: 0 commits the most visited contraction; above 0 draws it with probability
             proportional to ``visits ** (1 / temperature)`` from ``rng``.
         rng: the generator of those draws (needed when ``temperature > 0``).
-        time_limit: seconds; when they run out the best complete partition so far is returned.
+        time_limit: seconds; the search stops when its longest simulation so far would overrun
+            them (at the latest after the first), and the best complete partition so far is
+            returned.
 
     Returns:
         A :class:`PlanResult`; its cost is at most ``rollout_cost``, GAEC's from ``env``.
@@ -247,21 +249,23 @@ def plan(
         raise ValueError(f"temperature must be a finite non-negative number, got {temperature!r}")
     if temperature > 0 and rng is None:
         raise ValueError("temperature > 0 draws the contractions: pass rng")
-    deadline = None if time_limit is None else time.perf_counter() + time_limit
+    clock = _Clock(time_limit)
     search = _Search(prior, int(top_k), float(c_puct), float(value_weight), max(env.positive_weight, 1e-12))
     root = _Node(env.copy())
     search.simulate(root)
+    clock.lap()
     rollout_cost = env.cost if root.terminal else search.rollout_cost
     actions: list[tuple[int, int]] = []
     stop_reason = "done"
     while not root.terminal:
-        if deadline is not None and time.perf_counter() >= deadline:
+        if clock.out_of_time():
             stop_reason = "time_limit"
             break
         budget = simulations if len(root.pairs) > 1 else 1
         while root.visits < budget + 1:
             search.simulate(root)
-            if deadline is not None and time.perf_counter() >= deadline:
+            clock.lap()
+            if clock.out_of_time():
                 break
         i = _commit(root, temperature, rng)
         actions.append((int(root.pairs[i][0]), int(root.pairs[i][1])))
@@ -282,6 +286,24 @@ def plan(
     )
 
 
+class _Clock:
+    """The deadline of a run, counted as passed as soon as the longest step so far would overrun it."""
+
+    def __init__(self, time_limit: float | None) -> None:
+        self.mark = time.perf_counter()
+        self.deadline = None if time_limit is None else self.mark + time_limit
+        self.longest = 0.0
+
+    def lap(self) -> None:
+        """End a step (begun at the previous lap, or at the start)."""
+        now = time.perf_counter()
+        self.longest = max(self.longest, now - self.mark)
+        self.mark = now
+
+    def out_of_time(self) -> bool:
+        return self.deadline is not None and time.perf_counter() + self.longest >= self.deadline
+
+
 def _commit(root: _Node, temperature: float, rng: np.random.Generator | None) -> int:
     """The child to commit: the most visited (ties: the higher mean return), or drawn by visits;
     either way one visited at least once."""
@@ -293,10 +315,19 @@ def _commit(root: _Node, temperature: float, rng: np.random.Generator | None) ->
 
 
 def greedy_policy(
-    env: ContractionEnv, prior: PriorFunction, *, rng: np.random.Generator | None = None
+    env: ContractionEnv,
+    prior: PriorFunction,
+    *,
+    rng: np.random.Generator | None = None,
+    time_limit: float | None = None,
 ) -> PlanResult:
     """Play the episode by the prior alone: the most likely contraction each step, or, with
     ``rng``, one drawn from the softmax of the logits. ``env`` is not changed.
+
+    With ``time_limit`` (seconds), an episode whose next step would take it past three quarters
+    of ``time_limit`` (judged by its longest step so far) is finished by GAEC instead, in the
+    rest (:meth:`~gnnsolve.search.contraction.ContractionEnv.gaec_rollout`, on the graph
+    contracted so far, as far as it gets by the deadline), with ``stop_reason="time_limit"``.
 
     Example:
         >>> import networkx as nx
@@ -310,9 +341,15 @@ def greedy_policy(
         >>> result.labels.tolist(), result.cost, result.actions
         ([0, 0, 1], -1.0, [(0, 1)])
     """
+    clock = _Clock(None if time_limit is None else 0.75 * time_limit)
+    deadline = None if time_limit is None else clock.mark + time_limit
     env = env.copy()
     actions: list[tuple[int, int]] = []
     while not env.done:
+        if clock.out_of_time():
+            assignment, cost = env.gaec_rollout(deadline)
+            return PlanResult(labels=_number_in_order(assignment), cost=cost, actions=actions, episode_cost=cost,
+                              stop_reason="time_limit")
         pairs, logits, _ = prior(env)
         logits = np.asarray(logits, dtype=np.float64)
         if len(pairs) == 0:
@@ -325,4 +362,5 @@ def greedy_policy(
         a, b = int(pairs[i][0]), int(pairs[i][1])
         env.contract(a, b)
         actions.append((a, b))
+        clock.lap()
     return PlanResult(labels=_number_in_order(env.assignment), cost=env.cost, actions=actions, episode_cost=env.cost)
