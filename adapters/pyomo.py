@@ -9,9 +9,10 @@ are left out. Variable labels are Pyomo's own names (``x[1]``, ``b.y[2,3]``), so
 back without ambiguity, and the CQM's objective equals the Pyomo objective for minimisation and
 its negation for maximisation, constant included — :func:`objective_value` undoes the sign.
 
-:func:`to_bqm` turns that CQM into a BQM with dimod's ``cqm_to_bqm`` (slack variables for
-inequalities, binary expansion of integers), with the penalty given or chosen by
-:func:`auto_penalty`. :func:`load_solution` writes a sample into the model's variables.
+:func:`to_bqm` turns that CQM into a BQM (slack variables for inequalities, binary expansion
+of integers: :class:`PenaltyModel`, which builds the penalty form once for any penalty), with
+the penalty given or chosen by :func:`auto_penalty`. :func:`load_solution` writes a sample into
+the model's variables.
 
 Example:
     >>> import pyomo.environ as pyo
@@ -33,17 +34,23 @@ Example:
 from __future__ import annotations
 
 import math
+import time
 from typing import Any, Callable, Hashable, Mapping
 
 import dimod
+import numpy as np
 import pyomo.environ as pyo
 from pyomo.core.base.var import VarData
 from pyomo.core.expr.numvalue import polynomial_degree
 from pyomo.repn import generate_standard_repn
+from scipy import sparse
 
-from gnnsolve.errors import InvalidModelError, UnsupportedModelError
+from gnnsolve.errors import InvalidModelError, ModelTooLargeError, UnsupportedModelError
 
-__all__ = ["to_cqm", "to_bqm", "auto_penalty", "load_solution", "objective_value", "active_objective"]
+__all__ = [
+    "to_cqm", "to_bqm", "PenaltyModel", "MAX_PENALTY_INTERACTIONS", "auto_penalty", "load_solution", "objective_value",
+    "active_objective",
+]
 
 
 def active_objective(model: pyo.Block) -> pyo.Objective:
@@ -61,10 +68,14 @@ def active_objective(model: pyo.Block) -> pyo.Objective:
     return objectives[0]
 
 
-def to_cqm(model: pyo.Block) -> dimod.ConstrainedQuadraticModel:
+def to_cqm(model: pyo.Block, time_limit: float | None = None) -> dimod.ConstrainedQuadraticModel:
     """The CQM of a Pyomo model (see the module notes for what is supported).
 
+    ``time_limit`` (seconds, ``None`` for none) is checked between constraints: Pyomo's own
+    expression walk costs about 0.1 ms per constraint term, seconds for models of 10⁵ terms.
+
     Raises:
+        TimeoutError: ``time_limit`` ran out before every constraint was translated.
         InvalidModelError: no or several active objectives, no free variable, a constraint that
             can never hold once fixed variables are substituted, or a NaN or infinite
             coefficient; the component is named.
@@ -72,6 +83,7 @@ def to_cqm(model: pyo.Block) -> dimod.ConstrainedQuadraticModel:
             higher-degree objective, a quadratic or nonlinear constraint; the component is named
             with what to change.
     """
+    deadline = time.perf_counter() + (math.inf if time_limit is None else time_limit)
     objective = active_objective(model)
     cqm = dimod.ConstrainedQuadraticModel()
     variables: dict[str, dimod.typing.Variable] = {}
@@ -91,7 +103,9 @@ def to_cqm(model: pyo.Block) -> dimod.ConstrainedQuadraticModel:
     if objective.sense == pyo.maximize:
         goal.scale(-1)
     cqm.set_objective(goal)
-    for constraint in model.component_data_objects(pyo.Constraint, active=True, descend_into=True):
+    for count, constraint in enumerate(model.component_data_objects(pyo.Constraint, active=True, descend_into=True)):
+        if time.perf_counter() >= deadline:
+            raise TimeoutError(f"the time limit ran out after translating {count} constraints of model {model.name!r}")
         _add_constraint(cqm, constraint, declare)
     if not variables:
         raise InvalidModelError(f"model {model.name!r} has no free variable in its active objective or constraints; there is nothing to solve")
@@ -132,8 +146,8 @@ def auto_penalty(cqm: dimod.ConstrainedQuadraticModel) -> float:
 
 def to_bqm(
     model: pyo.Block | dimod.ConstrainedQuadraticModel, penalty: float | str = "auto"
-) -> tuple[dimod.BinaryQuadraticModel, Callable[[Mapping[Hashable, int]], dict[Hashable, int]], float]:
-    """The BQM of a Pyomo model (or of its CQM), by dimod's ``cqm_to_bqm``.
+) -> tuple[dimod.BinaryQuadraticModel, Callable[[Mapping[Hashable, int]], dict[Hashable, float]], float]:
+    """The BQM of a Pyomo model (or of its CQM): :class:`PenaltyModel` at one penalty.
 
     Args:
         model: a Pyomo model, or the CQM :func:`to_cqm` made of it.
@@ -146,6 +160,7 @@ def to_bqm(
 
     Raises:
         ValueError: ``penalty`` is neither ``"auto"`` nor a positive finite number.
+        ModelTooLargeError: see :class:`PenaltyModel`.
     """
     cqm = model if isinstance(model, dimod.ConstrainedQuadraticModel) else to_cqm(model)
     if penalty == "auto":
@@ -154,108 +169,213 @@ def to_bqm(
         value = float(penalty)
     else:
         raise ValueError(f"penalty must be 'auto' or a positive number, got {penalty!r}")
-    prepared, restore = _bqm_ready(cqm)
-    bqm, invert_prepared = dimod.cqm_to_bqm(prepared, lagrange_multiplier=value)
-
-    def invert(sample: Mapping[Hashable, int]) -> dict[Hashable, int]:
-        return restore(invert_prepared(sample))
-
-    return bqm, invert, value
+    form = PenaltyModel(cqm)
+    return form.bqm(value), form.invert, value
 
 
-Shift = tuple[dimod.Vartype | None, float]
-"""How :func:`_bqm_ready` restates a variable: its new vartype (``None``: a constant) and the shift added back."""
+MAX_PENALTY_INTERACTIONS = 5_000_000
+"""Most interactions :class:`PenaltyModel` builds (about 0.4 GB and 2 s to build; a constraint
+over :math:`k` binaries alone couples :math:`k^2/2` pairs, so a knapsack of about 3,000 items)."""
 
 
-def _bqm_ready(
-    cqm: dimod.ConstrainedQuadraticModel,
-) -> tuple[dimod.ConstrainedQuadraticModel, Callable[[Mapping[Hashable, float]], dict[Hashable, float]]]:
-    """Restate ``cqm`` in the form dimod's ``cqm_to_bqm`` takes, and the map back to ``cqm``'s variables.
+class PenaltyModel:
+    """A CQM's BQM as ``objective + penalty × penalties``, built once, for any penalty.
 
-    - An integer in ``[l, u]`` becomes ``l + v'`` with ``v'`` in ``[0, u - l]`` (binary when
-      ``u - l == 1``, a constant when ``u == l``): ``cqm_to_bqm`` expands only integers from 0
-      to at least 2.
-    - An integral range pair ``c[lower]``, ``c[upper]`` (as :func:`to_cqm` writes
-      ``l <= e <= u``) becomes the equality ``e - s == l`` with one slack ``s`` in ``[0, u - l]``.
-      Two penalised inequalities need two slacks that pull against each other, so a sample one
-      unit above ``u`` can only become feasible by moving two variables at once, a trap for
-      local samplers.
+    The BINARY variables are the CQM's binaries (same labels), the bits of its integers (an
+    integer in ``[l, u]`` is ``l`` plus dimod's ``binary_encoding`` of ``u - l``: the integer
+    itself when ``u - l == 1``, nothing when ``u == l``) and one slack expansion per inequality
+    (``slack_<constraint>_<j>``). ``penalties`` holds every constraint's squared residual: an
+    equality's :math:`(a^\\top x - b)^2`, an inequality's :math:`(a^\\top x + s - b)^2` with its
+    slack :math:`s`; an integral range pair ``c[lower]``, ``c[upper]`` (as :func:`to_cqm`
+    writes ``l <= e <= u``) takes one slack in ``[0, u - l]``, since two penalised inequalities
+    need two slacks that pull against each other, so a sample one unit above ``u`` could only
+    become feasible by moving two variables at once, a trap for local samplers. A feasible
+    sample with zero slack residual has energy equal to the CQM's objective, offset included.
+
+    Building checks its clock between constraints, so a ``time_limit`` bounds it; :meth:`bqm` for
+    another penalty costs a copy and a scaling, not a rebuild.
+
+    Args:
+        cqm: linear constraints; BINARY, SPIN and INTEGER variables.
+        time_limit: seconds for building (``None``: no limit).
+
+    Raises:
+        ModelTooLargeError: the BQM would have more than :data:`MAX_PENALTY_INTERACTIONS`
+            interactions (the largest constraint is named).
+        UnsupportedModelError: a quadratic constraint or a REAL variable.
+        InvalidModelError: a variable's label clashes with a slack's.
+        TimeoutError: ``time_limit`` ran out before every constraint was stated.
+
+    Example:
+        >>> import dimod
+        >>> from gnnsolve.adapters.pyomo import PenaltyModel
+        >>> x, n = dimod.Binary("x"), dimod.Integer("n", lower_bound=1, upper_bound=4)
+        >>> cqm = dimod.ConstrainedQuadraticModel()
+        >>> cqm.set_objective(-2 * x - n)
+        >>> _ = cqm.add_constraint(x + n <= 3, label="cap")
+        >>> form = PenaltyModel(cqm)
+        >>> ground = dimod.ExactSolver().sample(form.bqm(10.0)).first
+        >>> form.invert(ground.sample), float(ground.energy)
+        ({'x': 1, 'n': 2}, -4.0)
     """
-    shifts: dict[Hashable, Shift] = {}
-    for v in cqm.variables:
-        if cqm.vartype(v) is dimod.INTEGER:
-            lower, width = cqm.lower_bound(v), cqm.upper_bound(v) - cqm.lower_bound(v)
-            shifts[v] = (None if width == 0 else dimod.BINARY if width == 1 else dimod.INTEGER, lower)
-        else:
-            shifts[v] = (cqm.vartype(v), 0.0)
-    ranges = {
-        label.removesuffix("[lower]"): (constraint, cqm.constraints[label.removesuffix("[lower]") + "[upper]"])
-        for label, constraint in cqm.constraints.items()
-        if isinstance(label, str) and label.endswith("[lower]") and label.removesuffix("[lower]") + "[upper]" in cqm.constraints
-    }
-    ranges = {name: pair for name, pair in ranges.items() if _integral(pair[0].lhs, pair[0].rhs, pair[1].rhs, shifts)}
-    merged = {f"{name}[{side}]" for name in ranges for side in ("lower", "upper")}
 
-    prepared = dimod.ConstrainedQuadraticModel()
-    prepared.set_objective(_shifted(cqm.objective, shifts))
+    def __init__(self, cqm: dimod.ConstrainedQuadraticModel, time_limit: float | None = None) -> None:
+        deadline = time.perf_counter() + (math.inf if time_limit is None else time_limit)
+        self.variables = list(cqm.variables)
+        self._encoding = {v: _encode(cqm, v) for v in self.variables}
+        self.objective = dimod.BinaryQuadraticModel(dimod.BINARY)
+        for bits, _ in self._encoding.values():
+            self.objective.add_variables_from((bit, 0.0) for bit, _ in bits)
+        self._add_objective(cqm.objective)
+        groups = _constraint_groups(cqm, self._encoding, deadline)
+        self._check_size(groups)
+        self.penalties = dimod.BinaryQuadraticModel(dimod.BINARY)
+        self.penalties.add_variables_from((v, 0.0) for v in self.objective.variables)
+        for position, (name, lhs, lower, upper) in enumerate(groups):
+            if time.perf_counter() >= deadline:
+                raise TimeoutError(f"the time limit ran out after stating {position} of {len(groups)} constraints as penalties")
+            self._add_penalty(name, lhs, lower, upper)
+
+    def bqm(self, penalty: float) -> dimod.BinaryQuadraticModel:
+        """``objective + penalty × penalties`` (copies the larger part once and adds the smaller)."""
+        if self.penalties.num_interactions >= self.objective.num_interactions:
+            bqm = self.penalties.copy()
+            bqm.scale(penalty)
+            bqm.update(self.objective)
+            return bqm
+        bqm, scaled = self.objective.copy(), self.penalties.copy()
+        scaled.scale(penalty)
+        bqm.update(scaled)
+        return bqm
+
+    def invert(self, sample: Mapping[Hashable, int]) -> dict[Hashable, float]:
+        """The CQM sample a BQM sample stands for (slacks dropped, integer bits summed)."""
+        values = {v: shift + sum(coefficient * float(sample[bit]) for bit, coefficient in bits) for v, (bits, shift) in self._encoding.items()}
+        return {v: int(value) if value.is_integer() else value for v, value in values.items()}
+
+    def invert_samples(self, sampleset: dimod.SampleSet) -> np.ndarray:
+        """Every row of ``sampleset`` (over the BQM's variables) as CQM values, one row per sample,
+        columns in :attr:`variables` order."""
+        samples = sampleset.change_vartype(dimod.BINARY, inplace=False).record.sample if sampleset.vartype is dimod.SPIN else sampleset.record.sample
+        columns, owners, coefficients = [], [], []
+        for owner, v in enumerate(self.variables):
+            for bit, coefficient in self._encoding[v][0]:
+                columns.append(sampleset.variables.index(bit))
+                owners.append(owner)
+                coefficients.append(coefficient)
+        expand = sparse.csr_matrix((coefficients, (np.arange(len(columns)), owners)), shape=(len(columns), len(self.variables)))
+        shifts = np.array([self._encoding[v][1] for v in self.variables])
+        return shifts + np.asarray(samples[:, columns].astype(float) @ expand)
+
+    def _add_objective(self, objective: Any) -> None:
+        for v, bias in objective.linear.items():
+            bits, shift = self._encoding[v]
+            self.objective.offset += bias * shift
+            self.objective.add_linear_from((bit, bias * coefficient) for bit, coefficient in bits)
+        for u, v, bias in objective.iter_quadratic():
+            (bits_u, shift_u), (bits_v, shift_v) = self._encoding[u], self._encoding[v]
+            self.objective.offset += bias * shift_u * shift_v
+            self.objective.add_linear_from((bit, bias * shift_v * coefficient) for bit, coefficient in bits_u)
+            self.objective.add_linear_from((bit, bias * shift_u * coefficient) for bit, coefficient in bits_v)
+            for p, c in bits_u:
+                for q, d in bits_v:
+                    if p == q:
+                        self.objective.add_linear(p, bias * c * d)
+                    else:
+                        self.objective.add_quadratic(p, q, bias * c * d)
+        self.objective.offset += objective.offset
+
+    def _check_size(self, groups: list[_Group]) -> None:
+        sizes = [len(lhs) for _, lhs, _, _ in groups]
+        interactions = self.objective.num_interactions + sum(k * (k - 1) // 2 for k in sizes)
+        if interactions > MAX_PENALTY_INTERACTIONS:
+            name, lhs, _, _ = groups[max(range(len(groups)), key=sizes.__getitem__)]
+            raise ModelTooLargeError(
+                f"the penalty model would have about {interactions:,} interactions (constraint {name} alone couples "
+                f"{len(lhs):,} binaries, every pair of them); samplers that take a BQM cannot hold it: "
+                "solve with an exact sampler ('highs', 'gurobi'), which takes the constraints as they are"
+            )
+
+    def _add_penalty(self, name: Hashable, terms: dict[Hashable, float], lower: float, upper: float) -> None:
+        if lower == upper:
+            self.penalties.add_linear_equality_constraint(terms.items(), 1.0, -lower)
+            return
+        bounds = {"lb": lower if math.isfinite(lower) else _INT64.min, "ub": upper if math.isfinite(upper) else _INT64.max}
+        for slack, _ in self.penalties.add_linear_inequality_constraint(list(terms.items()), 1.0, str(name), **bounds):
+            if slack in self._encoding:
+                raise InvalidModelError(f"variable {slack!r} has the name of constraint {name}'s slack variable; rename it")
+
+
+_INT64 = np.iinfo(np.int64)
+
+Encoding = tuple[list[tuple[Hashable, float]], float]
+"""How :class:`PenaltyModel` states one CQM variable: its ``(bit, coefficient)`` terms and a constant shift."""
+
+_Group = tuple[Hashable, dict[Hashable, float], float, float]
+"""One penalised constraint: its name, its terms over bits, and the range they must lie in."""
+
+
+def _encode(cqm: dimod.ConstrainedQuadraticModel, v: Hashable) -> Encoding:
+    vartype = cqm.vartype(v)
+    if vartype is dimod.BINARY:
+        return [(v, 1.0)], 0.0
+    if vartype is dimod.SPIN:
+        return [(v, 2.0)], -1.0
+    if vartype is dimod.INTEGER:
+        lower, width = cqm.lower_bound(v), int(cqm.upper_bound(v) - cqm.lower_bound(v))
+        if width <= 1:
+            return ([(v, 1.0)] if width == 1 else []), float(lower)
+        return list(dimod.generators.binary_encoding(v, width).linear.items()), float(lower)
+    raise UnsupportedModelError(f"variable {v!r} is {vartype.name}; a BQM takes binary, spin and bounded integer variables")
+
+
+def _constraint_groups(
+    cqm: dimod.ConstrainedQuadraticModel, encoding: dict[Hashable, Encoding], deadline: float = math.inf
+) -> list[_Group]:
+    """Every constraint as terms over bits and a range (constants moved into it); integral range pairs merged."""
+    stated: dict[Hashable, tuple[dict[Hashable, float], float, float]] = {}
     for label, constraint in cqm.constraints.items():
-        if label not in merged:
-            prepared.add_constraint_from_model(_shifted(constraint.lhs, shifts), constraint.sense, constraint.rhs, label=label)
-    for name, (lower, upper) in ranges.items():
-        lhs = _shifted(lower.lhs, shifts)
-        width = float(upper.rhs) - float(lower.rhs)
-        if width == 1:
-            lhs.add_variable(dimod.BINARY, f"{name}[slack]")
-        elif width > 1:
-            lhs.add_variable(dimod.INTEGER, f"{name}[slack]", lower_bound=0, upper_bound=width)
-        if width >= 1:
-            lhs.add_linear(f"{name}[slack]", -1)
-        prepared.add_constraint_from_model(lhs, "==", lower.rhs, label=name)
-
-    def restore(sample: Mapping[Hashable, float]) -> dict[Hashable, float]:
-        return {v: shift + (sample[v] if vartype is not None else 0) for v, (vartype, shift) in shifts.items()}
-
-    return prepared, restore
-
-
-def _shifted(expression: Any, shifts: dict[Hashable, Shift]) -> dimod.QuadraticModel:
-    """``expression`` (an objective or constraint view) with each variable ``v`` replaced by ``shift + v'``."""
-    qm = dimod.QuadraticModel()
-    qm.offset = float(expression.offset)
-
-    def term(v: Hashable) -> tuple[Hashable | None, float]:
-        vartype, shift = shifts[v]
-        if vartype is not None and v not in qm.variables:
-            if vartype is dimod.INTEGER:
-                qm.add_variable(vartype, v, lower_bound=0, upper_bound=expression.upper_bound(v) - shift)
-            else:
-                qm.add_variable(vartype, v)
-        return (v if vartype is not None else None), shift
-
-    for v, bias in expression.linear.items():
-        label, shift = term(v)
-        qm.offset += bias * shift
-        if label is not None:
-            qm.add_linear(label, bias)
-    for u, v, bias in expression.iter_quadratic():
-        (first, shift_u), (second, shift_v) = term(u), term(v)
-        qm.offset += bias * shift_u * shift_v
-        if first is not None:
-            qm.add_linear(first, bias * shift_v)
-        if second is not None:
-            qm.add_linear(second, bias * shift_u)
-        if first is not None and second is not None:
-            if first == second and shifts[u][0] is dimod.BINARY:
-                qm.add_linear(first, bias)
-            else:
-                qm.add_quadratic(first, second, bias)
-    return qm
+        if time.perf_counter() >= deadline:
+            raise TimeoutError(f"the time limit ran out after reading {len(stated)} of {len(cqm.constraints)} constraints")
+        if not constraint.lhs.is_linear():
+            raise UnsupportedModelError(f"constraint {label} is quadratic; a BQM's penalties take linear constraints")
+        terms, constant = _expand(constraint.lhs, encoding)
+        rhs = float(constraint.rhs) - constant
+        lower = -math.inf if constraint.sense is dimod.sampleset.Sense.Le else rhs
+        upper = math.inf if constraint.sense is dimod.sampleset.Sense.Ge else rhs
+        stated[label] = (terms, lower, upper)
+    ranges: dict[str, tuple[float, float]] = {}
+    for label, (terms, lower, _) in stated.items():
+        if isinstance(label, str) and label.endswith("[lower]"):
+            name = label.removesuffix("[lower]")
+            pair = stated.get(f"{name}[upper]")
+            if pair is not None and pair[0] == terms and _integral(terms, lower, pair[2]):
+                ranges[name] = (lower, pair[2])
+    groups: list[_Group] = []
+    for label, (terms, lower, upper) in stated.items():
+        name, _, side = label.rpartition("[") if isinstance(label, str) else ("", "", "")
+        if name in ranges and side == "lower]":
+            groups.append((name, terms, *ranges[name]))
+        elif not (name in ranges and side == "upper]"):
+            groups.append((label, terms, lower, upper))
+    return groups
 
 
-def _integral(lhs: Any, lower: float, upper: float, shifts: dict[Hashable, Shift]) -> bool:
-    """Whether ``lower <= lhs <= upper`` involves integers only: coefficients, shifts, offset and bounds."""
-    numbers = [lhs.offset, lower, upper, *lhs.linear.values(), *(shifts[v][1] for v in lhs.variables)]
-    return all(float(number).is_integer() for number in numbers)
+def _expand(lhs: Any, encoding: dict[Hashable, Encoding]) -> tuple[dict[Hashable, float], float]:
+    """A linear expression over CQM variables as terms over bits, and its constant."""
+    terms: dict[Hashable, float] = {}
+    constant = float(lhs.offset)
+    for v, bias in lhs.linear.items():
+        bits, shift = encoding[v]
+        constant += bias * shift
+        for bit, coefficient in bits:
+            terms[bit] = terms.get(bit, 0.0) + bias * coefficient
+    return terms, constant
+
+
+def _integral(terms: dict[Hashable, float], lower: float, upper: float) -> bool:
+    """Whether ``lower <= terms <= upper`` involves integers only."""
+    return all(float(number).is_integer() for number in (lower, upper, *terms.values()))
 
 
 def load_solution(model: pyo.Block, sample: Mapping[str, float]) -> None:

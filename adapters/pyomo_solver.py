@@ -3,13 +3,15 @@
 After ``import gnnsolve`` a Pyomo user swaps ``SolverFactory("appsi_highs")`` for
 ``SolverFactory("gnnsolve", sampler="gnn")`` and solves the same model. The model goes through
 :func:`gnnsolve.adapters.pyomo.to_cqm`; exact samplers (``highs``, ``gurobi``) solve that CQM
-directly, every other sampler gets its BQM (:func:`~gnnsolve.adapters.pyomo.to_bqm`), and each
-sample is mapped back to the model's variables and checked against every constraint.
+directly, every other sampler gets its BQM (:class:`~gnnsolve.adapters.pyomo.PenaltyModel`), and
+each sample is mapped back to the model's variables and checked against every constraint.
 
 The termination condition says what is known, no more:
 
 - ``optimal``: an exact sampler proved it;
-- ``maxTimeLimit``: an exact sampler stopped at its time limit with a feasible incumbent;
+- ``maxTimeLimit``: the time limit ran out, with a feasible incumbent of an exact sampler
+  (loaded), or before anything feasible was found (the message says in which step; nothing is
+  loaded);
 - ``feasible``: a heuristic sampler's best sample satisfies every constraint;
 - ``infeasible``: an exact sampler proved that nothing is feasible, or no heuristic sample was
   feasible, even after raising the penalty (``penalty="auto"`` starts low and multiplies it by
@@ -18,13 +20,23 @@ The termination condition says what is known, no more:
 
 Options (given to ``SolverFactory``, set in ``opt.options`` or passed to ``solve``):
 ``sampler`` (a name from :func:`gnnsolve.registry.sampler_names`, default ``"gnn"``),
-``time_limit`` (seconds for the whole solve: each penalty retry gets half of what is left, the
-last one all of it; ``timelimit`` is accepted too), ``num_reads``, ``seed``, ``penalty``
+``time_limit`` (``timelimit`` is accepted too), ``num_reads``, ``seed``, ``penalty``
 (``"auto"`` or a number) and ``repair`` (default ``True``). The last two concern samplers that
 need the BQM: with ``repair`` each sample, mapped back to the model's variables, is repaired
 towards feasibility and then descended while feasible by single-variable moves
 (:mod:`gnnsolve.search.cqm_repair`), which the slack variables of the BQM make impossible for
 the sampler itself; the message says how many answers the repair made feasible.
+
+``time_limit`` is in seconds for the whole solve, from entering ``solve`` to returning: the
+translation to a CQM and to the penalty BQM, every sampler call, the repair and the load-back
+(only importing the sampler's module on its first use in a process, seconds for torch, comes
+before the clock starts).
+Each penalty attempt gets half of what is left (the last one all of it); within an attempt the
+sampler gets the attempt's time less :data:`REPAIR_SHARE`, kept for mapping its samples back
+and repairing them, which stops at the attempt's end with the states reached. Without
+``time_limit``, an exact sampler runs its own default budget (its one call is the whole solve)
+and the others share :func:`default_time_limit` in the same way, so the retries never multiply
+a sampler's default; ``math.inf`` asks for no limit at all.
 
 Example:
     >>> import pyomo.environ as pyo
@@ -36,15 +48,16 @@ Example:
     >>> results = pyo.SolverFactory("gnnsolve", sampler="highs").solve(m)
     >>> str(results.solver.termination_condition), pyo.value(m.value)
     ('optimal', 4)
-    >>> results = pyo.SolverFactory("gnnsolve", sampler="sa", seed=0).solve(m)
+    >>> results = pyo.SolverFactory("gnnsolve", sampler="sa", seed=0, time_limit=5).solve(m)
     >>> str(results.solver.termination_condition), pyo.value(m.value)
     ('feasible', 4)
+    >>> results.solver.wallclock_time < 5
+    True
 """
 
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -61,8 +74,13 @@ from gnnsolve.errors import InfeasibleModelError, NoSolutionError
 
 if TYPE_CHECKING:
     import dimod
+    import numpy as np
 
-__all__ = ["GnnsolveSolver", "register", "PENALTY_RETRIES", "AUTO_PENALTY_START", "OPTIONS"]
+    from gnnsolve.samplers._common import Stopwatch
+
+__all__ = [
+    "GnnsolveSolver", "register", "default_time_limit", "PENALTY_RETRIES", "AUTO_PENALTY_START", "REPAIR_SHARE", "OPTIONS",
+]
 
 PENALTY_RETRIES = 4
 """How many times ``penalty="auto"`` is multiplied by 4 when no sample comes back feasible."""
@@ -75,12 +93,32 @@ landscape is smooth and samplers find good feasible points (on the knapsack exam
 annealing finds the optimum at 1/32 of that scale and 25% less at the full scale), and rise only
 when no sample is feasible: 1/32, 1/8, 1/2, 2 and 8 times the scale."""
 
+REPAIR_SHARE = 0.2
+"""The share of each penalty attempt's time kept for mapping samples back and repairing them."""
+
 OPTIONS = ("sampler", "time_limit", "num_reads", "seed", "penalty", "repair")
 """The options the solver understands."""
 
 _DEFAULTS: dict[str, Any] = {
     "sampler": "gnn", "time_limit": None, "num_reads": 10, "seed": None, "penalty": "auto", "repair": True,
 }
+
+
+def default_time_limit(cqm: dimod.ConstrainedQuadraticModel) -> float:
+    """Seconds for a whole solve without ``time_limit`` by a sampler that takes the BQM.
+
+    5 s plus 1 s per 2,000 variables and constraint terms, at most 120 s: 5 s for a knapsack of
+    a few hundred items, 55 s for a set cover of 20,000 sets and 80,000 memberships (whose
+    translation alone takes about 6 s).
+
+    Example:
+        >>> import dimod
+        >>> from gnnsolve.adapters.pyomo_solver import default_time_limit
+        >>> default_time_limit(dimod.ConstrainedQuadraticModel())
+        5.0
+    """
+    terms = sum(constraint.lhs.num_variables for constraint in cqm.constraints.values())
+    return float(min(120.0, 5.0 + (cqm.num_variables() + terms) / 2000))
 
 
 @dataclass
@@ -92,6 +130,7 @@ class _Outcome:
     energy: float | None
     message: str
     bound: float | None = None
+    status: SolverStatus = SolverStatus.ok
 
 
 class GnnsolveSolver:
@@ -138,7 +177,7 @@ class GnnsolveSolver:
         return None
 
     def solve(self, model: Any, **kwds: Any) -> SolverResults:
-        """Solve ``model`` with the chosen sampler; load the answer unless it is infeasible.
+        """Solve ``model`` with the chosen sampler; load the answer unless none is feasible.
 
         Keywords: the options above, ``options`` (a dict of them), ``load_solutions`` (default
         ``True``), ``tee`` (print one summary line), ``timelimit``; Pyomo's other generic
@@ -148,24 +187,34 @@ class GnnsolveSolver:
             ValueError: an unknown option or a bad value.
             UnsupportedModelError, InvalidModelError: the model cannot be stated for a sampler
                 (see :func:`gnnsolve.adapters.pyomo.to_cqm`); the component is named.
+            ModelTooLargeError: the model's BQM is too large for the sampler (see
+                :class:`~gnnsolve.adapters.pyomo.PenaltyModel`).
         """
         import pyomo.environ as pyo
 
         from gnnsolve.adapters.pyomo import active_objective, load_solution, to_cqm
+        from gnnsolve.registry import get_sampler
+        from gnnsolve.samplers._common import Stopwatch
 
         load = kwds.pop("load_solutions", True)
         tee = kwds.pop("tee", False)
         for ignored in ("symbolic_solver_labels", "keepfiles", "logfile", "report_timing", "warmstart"):
             kwds.pop(ignored, None)
         settings = _settings({**self.options, **dict(kwds.pop("options", None) or {}), **kwds})
-        start = time.perf_counter()
-        cqm = to_cqm(model)
-        outcome = _sample(cqm, settings)
-        seconds = time.perf_counter() - start
+        sampler = get_sampler(settings["sampler"])
+        watch = Stopwatch(time_limit=math.inf if settings["time_limit"] is None else settings["time_limit"])
+        cqm = None
+        try:
+            cqm = to_cqm(model, time_limit=watch.remaining())
+        except TimeoutError as err:
+            outcome = _stopped(f"{err}; raise time_limit")
+        else:
+            outcome = _sample(sampler, cqm, settings, watch)
         maximise = active_objective(model).sense == pyo.maximize
-        results = _results(model, cqm, settings, outcome, seconds, maximise)
-        if load and outcome.sample is not None and outcome.termination is not TerminationCondition.infeasible:
+        if load and outcome.sample is not None:
             load_solution(model, outcome.sample)
+        seconds = watch.elapsed()
+        results = _results(model, cqm, settings, outcome, seconds, maximise)
         if tee:
             print(f"gnnsolve[{settings['sampler']}]: {outcome.termination} in {seconds:.2f} s; {outcome.message}")
         return results
@@ -179,6 +228,7 @@ def register() -> None:
 
 def _settings(given: dict[str, Any]) -> dict[str, Any]:
     from gnnsolve.registry import sampler_spec
+    from gnnsolve.samplers._common import check_time_limit
 
     if "timelimit" in given:
         given["time_limit"] = given.pop("timelimit")
@@ -188,8 +238,9 @@ def _settings(given: dict[str, Any]) -> dict[str, Any]:
     settings = {**_DEFAULTS, **{key: value for key, value in given.items() if value is not None}}
     settings["sampler"] = sampler_spec(str(settings["sampler"])).name
     settings["num_reads"] = int(settings["num_reads"])
-    if settings["time_limit"] is not None:
+    if isinstance(settings["time_limit"], str):
         settings["time_limit"] = float(settings["time_limit"])
+    settings["time_limit"] = check_time_limit(settings["time_limit"])
     if settings["penalty"] != "auto":
         settings["penalty"] = float(settings["penalty"])
     if not isinstance(settings["repair"], bool):
@@ -197,23 +248,27 @@ def _settings(given: dict[str, Any]) -> dict[str, Any]:
     return settings
 
 
-def _sample(cqm: dimod.ConstrainedQuadraticModel, settings: dict[str, Any]) -> _Outcome:
-    from gnnsolve.registry import get_sampler, sampler_spec
+def _sample(sampler: Any, cqm: dimod.ConstrainedQuadraticModel, settings: dict[str, Any], watch: Stopwatch) -> _Outcome:
+    from gnnsolve.registry import sampler_spec
 
     name = settings["sampler"]
-    sampler = get_sampler(name)
     if sampler_spec(name).exact:
-        return _sample_exact(sampler, cqm, settings)
-    return _sample_bqm(sampler, name, cqm, settings)
+        return _sample_exact(sampler, cqm, settings, watch)
+    if settings["time_limit"] is None:
+        watch.time_limit = default_time_limit(cqm)
+    return _sample_bqm(sampler, name, cqm, settings, watch)
 
 
-def _sample_exact(sampler: Any, cqm: dimod.ConstrainedQuadraticModel, settings: dict[str, Any]) -> _Outcome:
+def _sample_exact(sampler: Any, cqm: dimod.ConstrainedQuadraticModel, settings: dict[str, Any], watch: Stopwatch) -> _Outcome:
+    time_limit = None if settings["time_limit"] is None else watch.remaining()
+    if time_limit == 0:
+        return _stopped("the time limit ran out while translating the model; raise time_limit")
     try:
-        sampleset = sampler.sample_cqm(cqm, time_limit=settings["time_limit"], seed=settings["seed"])
+        sampleset = sampler.sample_cqm(cqm, time_limit=time_limit, seed=settings["seed"])
     except InfeasibleModelError as err:
         return _Outcome(TerminationCondition.infeasible, None, None, str(err))
     except NoSolutionError as err:
-        return _Outcome(TerminationCondition.maxTimeLimit, None, None, str(err))
+        return _stopped(str(err))
     best = sampleset.first
     status = sampleset.info.get("status")
     termination = TerminationCondition.optimal if status == "optimal" else TerminationCondition.maxTimeLimit
@@ -222,69 +277,96 @@ def _sample_exact(sampler: Any, cqm: dimod.ConstrainedQuadraticModel, settings: 
                     bound=None if bound is None or not math.isfinite(bound) else float(bound))
 
 
-def _sample_bqm(sampler: Any, name: str, cqm: dimod.ConstrainedQuadraticModel, settings: dict[str, Any]) -> _Outcome:
-    from gnnsolve.adapters.pyomo import auto_penalty, to_bqm
+def _sample_bqm(sampler: Any, name: str, cqm: dimod.ConstrainedQuadraticModel, settings: dict[str, Any],
+                watch: Stopwatch) -> _Outcome:
+    """Penalty attempts until a sample is feasible, the penalties are tried or the time is spent."""
+    import numpy as np
+
+    from gnnsolve.adapters.pyomo import PenaltyModel, auto_penalty
     from gnnsolve.registry import check_model_size, sample_kwargs
     from gnnsolve.search.cqm_repair import CompiledCQM
 
-    repairer = CompiledCQM(cqm) if settings["repair"] else None
-
-    penalty = settings["penalty"]
-    tries = 1
+    try:
+        compiled = CompiledCQM(cqm, time_limit=watch.remaining())
+        form = PenaltyModel(cqm, time_limit=watch.remaining())
+    except TimeoutError as err:
+        return _stopped(f"{err}; raise time_limit")
+    penalty, tries = settings["penalty"], 1
     if penalty == "auto":
         penalty, tries = auto_penalty(cqm) / AUTO_PENALTY_START, 1 + PENALTY_RETRIES
-    deadline = None if settings["time_limit"] is None else time.perf_counter() + settings["time_limit"]
     penalties: list[float] = []
-    closest: tuple[float, dict[str, float]] | None = None
+    closest: tuple[float, np.ndarray] | None = None
     for attempt in range(tries):
-        bqm, invert, used = to_bqm(cqm, penalty)
-        penalties.append(used)
+        if watch.expired():
+            break
+        end = watch.deadline(1.0 if attempt == tries - 1 else 0.5)
+        bqm = form.bqm(penalty)
+        penalties.append(penalty)
         check_model_size(name, bqm)
-        remaining = None if deadline is None else deadline - time.perf_counter()
-        share = None if remaining is None else max(0.01, remaining if attempt == tries - 1 else remaining / 2)
-        keywords = sample_kwargs(name, time_limit=share, num_reads=settings["num_reads"], seed=settings["seed"])
-        sampleset = sampler.sample(bqm, **keywords)
-        decoded = [invert(sample) for sample in sampleset.samples()]
-        sampled_feasible = sum(1 for sample in decoded if cqm.check_feasible(sample))
-        if repairer is not None:
-            decoded = [repairer.repair(sample) for sample in decoded]
-        feasible = [sample for sample in decoded if cqm.check_feasible(sample)]
-        if feasible:
-            energies = [float(cqm.objective.energy(sample)) for sample in feasible]
-            best = min(range(len(feasible)), key=energies.__getitem__)
-            message = f"best of {len(feasible)} feasible answers from {len(decoded)} samples, penalty {used:g}"
-            if repairer is not None:
+        sampling = max((end - watch.elapsed()) * (1 - REPAIR_SHARE), 1e-3)
+        keywords = sample_kwargs(name, time_limit=sampling, num_reads=settings["num_reads"], seed=settings["seed"], bqm=bqm)
+        samples = form.invert_samples(sampler.sample(bqm, **keywords))
+        sampled_feasible = int(compiled.feasible(samples).sum())
+        if settings["repair"]:
+            samples = _repair(compiled, samples, lambda: end - watch.elapsed())
+        feasible = compiled.feasible(samples)
+        if feasible.any():
+            energies = np.where(feasible, compiled.objective(samples), np.inf)
+            best = int(np.argmin(energies))
+            message = f"best of {int(feasible.sum())} feasible answers from {len(samples)} samples, penalty {penalty:g}"
+            if settings["repair"]:
                 message += f"; {sampled_feasible} were feasible as sampled, the rest after repair"
-            return _Outcome(TerminationCondition.feasible, feasible[best], energies[best], message)
-        for sample in decoded:
-            violation = sum(abs(v) for v in cqm.violations(sample, skip_satisfied=True).values())
-            if closest is None or violation < closest[0]:
-                closest = (violation, sample)
-        penalty = used * 4
-    assert closest is not None
-    violated = cqm.violations(closest[1], skip_satisfied=True)
+            return _Outcome(TerminationCondition.feasible, compiled.to_sample(samples[best]), float(energies[best]), message)
+        violations = compiled.violation(samples)
+        nearest = int(np.argmin(violations))
+        if closest is None or violations[nearest] < closest[0]:
+            closest = (float(violations[nearest]), samples[nearest])
+        penalty *= 4
+    tried = f"penalties tried: {', '.join(f'{p:g}' for p in penalties)}"
+    if closest is None:
+        return _stopped("the time limit ran out before sampling; raise time_limit")
+    violated = cqm.violations(compiled.to_sample(closest[1]), skip_satisfied=True)
     listed = ", ".join(f"{label} (by {abs(amount):g})" for label, amount in list(violated.items())[:10])
-    message = (
-        f"no sample satisfied every constraint (penalties tried: {', '.join(f'{p:g}' for p in penalties)}); "
-        f"the closest violates {listed}"
-    )
-    return _Outcome(TerminationCondition.infeasible, closest[1], None, message)
+    if len(penalties) < tries:
+        return _stopped(f"the time limit ran out before any sample satisfied every constraint ({tried}); "
+                        f"the closest violates {listed}")
+    return _Outcome(TerminationCondition.infeasible, None, None,
+                    f"no sample satisfied every constraint ({tried}); the closest violates {listed}", status=SolverStatus.warning)
 
 
-def _results(model: Any, cqm: dimod.ConstrainedQuadraticModel, settings: dict[str, Any], outcome: _Outcome,
+def _stopped(message: str) -> _Outcome:
+    """The time limit ran out before anything feasible was found: nothing to load."""
+    return _Outcome(TerminationCondition.maxTimeLimit, None, None, message, status=SolverStatus.warning)
+
+
+def _repair(compiled: Any, samples: np.ndarray, remaining: Any) -> np.ndarray:
+    """Each sample repaired and descended, nearest to feasible first, while ``remaining()`` seconds are left."""
+    import numpy as np
+
+    repaired = samples.copy()
+    order = np.lexsort((compiled.objective(samples), compiled.violation(samples)))
+    for row in order:
+        left = remaining()
+        if left <= 0:
+            break
+        repaired[row] = compiled.repair_array(samples[row], time_limit=left)
+    return repaired
+
+
+def _results(model: Any, cqm: dimod.ConstrainedQuadraticModel | None, settings: dict[str, Any], outcome: _Outcome,
              seconds: float, maximise: bool) -> SolverResults:
     """Pyomo results; the CQM's energies are the objective negated when ``maximise``."""
     sign = -1.0 if maximise else 1.0
     results = SolverResults()
     results.solver.name = f"gnnsolve[{settings['sampler']}]"
     results.solver.termination_condition = outcome.termination
-    heuristic_failure = outcome.termination is TerminationCondition.infeasible and outcome.sample is not None
-    results.solver.status = SolverStatus.warning if heuristic_failure else SolverStatus.ok
+    results.solver.status = outcome.status
     results.solver.message = outcome.message
     results.solver.wallclock_time = seconds
     results.problem.name = model.name
-    results.problem.number_of_variables = cqm.num_variables
-    results.problem.number_of_constraints = len(cqm.constraints)
+    if cqm is not None:
+        results.problem.number_of_variables = cqm.num_variables()
+        results.problem.number_of_constraints = len(cqm.constraints)
     results.problem.sense = ProblemSense.maximize if maximise else ProblemSense.minimize
     if outcome.energy is not None:
         value = sign * outcome.energy

@@ -1,7 +1,9 @@
 """Run several samplers on one model and tabulate energies, times and gaps.
 
 Every sampler gets the same model and the same common settings (``time_limit``, ``num_reads``,
-``seed``, translated for each by :func:`gnnsolve.registry.sample_kwargs`). For each one the
+``seed``, translated for each by :func:`gnnsolve.registry.sample_kwargs`). ``time_limit`` is per
+sampler and covers its whole run: the sampler's call and, given a problem, decoding its rows;
+without it every sampler runs its own default budget. For each one the
 result keeps its SampleSet, its best and mean energy, its wall-clock seconds, the relative gap of
 its best energy to the best found by any sampler, :math:`(E - E_{best}) / |E_{best}|`, and, when
 an exact sampler reported a lower bound :math:`L` (``info["bound"]``), the gap
@@ -41,6 +43,7 @@ import numpy as np
 from gnnsolve.errors import InvalidModelError, MissingDependencyError, ModelTooLargeError
 from gnnsolve.qubo import check_finite
 from gnnsolve.registry import check_model_size, get_sampler, sample_kwargs, sampler_spec
+from gnnsolve.samplers._common import check_time_limit
 
 __all__ = ["DEFAULT_SAMPLERS", "SamplerRun", "ComparisonResult", "compare", "relative_gap"]
 
@@ -56,12 +59,15 @@ class Decoded(Protocol):
 
 
 class Problem(Protocol):
-    """What :func:`compare` needs of a problem: decoding a SampleSet of its model."""
+    """What :func:`compare` needs of a problem: decoding a SampleSet of its model within a time limit."""
 
     objective_name: str
 
-    def best_solution(self, sampleset: dimod.SampleSet) -> Decoded:
-        """The best feasible decoded row of ``sampleset``."""
+    def best_solution(self, sampleset: dimod.SampleSet, time_limit: float | None = None) -> Decoded:
+        """The best feasible decoded row of ``sampleset``, decoding rows until ``time_limit`` is spent."""
+
+    def sampling_time_limit(self, time_limit: float | None, elapsed: float = 0.0) -> float | None:
+        """The sampler's part of ``time_limit`` once ``elapsed`` seconds are spent; the rest is for decoding."""
 
 
 def relative_gap(value: float, reference: float) -> float | None:
@@ -121,11 +127,11 @@ class ComparisonResult:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """Everything but the SampleSets, JSON-able (no NaN or infinity)."""
+        """Everything but the SampleSets, JSON-able (no NaN or infinity: no time limit is ``"inf"``)."""
         return {
             "num_variables": self.num_variables,
             "num_interactions": self.num_interactions,
-            "settings": dict(self.settings),
+            "settings": {key: ("inf" if value == math.inf else value) for key, value in self.settings.items()},
             "best_energy": self.best_energy,
             "bound": self.bound,
             "objective_name": self.objective_name,
@@ -163,6 +169,9 @@ class ComparisonResult:
         ]
         lines.append("")
         lines.append(f"best energy found: {_number(self.best_energy)}")
+        limit = self.settings.get("time_limit")
+        budget = "each sampler's default" if limit is None else "none" if limit == math.inf else f"{limit:g} s"
+        lines.append(f"time limit per sampler: {budget} (time = each sampler's whole run{', decoding included' if self.objective_name else ''})")
         if self.bound is not None:
             statuses = ", ".join(f"{run.name} {run.status}" for run in self.runs if run.bound is not None)
             lines.append(f"exact lower bound: {_number(self.bound)} ({statuses})")
@@ -198,8 +207,9 @@ def compare(
         samplers: names from :func:`gnnsolve.registry.sampler_names`; ``None`` for
             :data:`DEFAULT_SAMPLERS`, skipping (with a note) those not installed or unable to
             take the model.
-        time_limit: seconds per sampler (ignored by ``sa`` and ``steepest``); ``None`` leaves
-            each sampler its own default, which for the exact ones is no limit.
+        time_limit: seconds per sampler for its whole run, decoding included (the registry's
+            notes say how ``sa``, ``tabu`` and ``steepest`` take it); ``None`` leaves each
+            sampler its own default budget, ``math.inf`` asks for no limit.
         num_reads: reads per sampler (exact samplers return their single best sample).
         seed: the seed given to every sampler.
         problem: the problem ``bqm`` states (its ``bqm`` attribute, usually); each run's
@@ -215,6 +225,7 @@ def compare(
         InvalidModelError: a bias is NaN or infinite, or the model has no variables.
     """
     check_finite(bqm)
+    time_limit = check_time_limit(time_limit)
     if bqm.num_variables == 0:
         raise InvalidModelError("the model has no variables; there is nothing to compare")
     explicit = samplers is not None
@@ -242,14 +253,17 @@ def compare(
     for position, (name, sampler) in enumerate(prepared, start=1):
         prefix = f"[{position}/{len(prepared)}] "
         report(f"{prefix}{name}: running")
-        keywords = sample_kwargs(name, time_limit=time_limit, num_reads=num_reads, seed=seed)
         start = time.perf_counter()
+        sampling = time_limit if problem is None else problem.sampling_time_limit(time_limit)
+        keywords = sample_kwargs(name, time_limit=sampling, num_reads=num_reads, seed=seed, bqm=bqm)
         try:
             sampleset = sampler.sample(bqm, **keywords)
         except (MissingDependencyError, ModelTooLargeError) as err:  # limits only known when running
             skip_or_raise(name, err, prefix)
             continue
-        run = _summarise(name, sampleset, time.perf_counter() - start, problem)
+        decoding = None if time_limit is None else max(time_limit - (time.perf_counter() - start), 0.0)
+        decoded = None if problem is None else problem.best_solution(sampleset, decoding)
+        run = _summarise(name, sampleset, time.perf_counter() - start, decoded)
         runs.append(run)
         report(f"{prefix}{name}: done in {run.seconds:.2f} s, best energy {_number(run.best_energy)}")
 
@@ -273,9 +287,8 @@ def compare(
     )
 
 
-def _summarise(name: str, sampleset: dimod.SampleSet, seconds: float, problem: Problem | None) -> SamplerRun:
+def _summarise(name: str, sampleset: dimod.SampleSet, seconds: float, decoded: Decoded | None) -> SamplerRun:
     record = sampleset.record
-    decoded = None if problem is None else problem.best_solution(sampleset)
     bound = sampleset.info.get("bound") if sampler_spec(name).exact else None
     status = sampleset.info.get("status")
     return SamplerRun(

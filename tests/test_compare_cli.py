@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dimod
@@ -214,6 +216,76 @@ def test_decoded_objective_and_ratio_on_maxcut():
     assert result.to_dict()["objective_name"] == "cut value"
 
 
+# ---------------------------------------------------------------- time limits
+
+
+class SlowCut(MaxCut):
+    """MaxCut whose decoding takes 50 ms a row."""
+
+    def decode(self, sample):
+        time.sleep(0.05)
+        return super().decode(sample)
+
+
+class Recording(dimod.Sampler):
+    """Steepest descent that records the keywords it was given."""
+
+    parameters: dict = {"time_limit": []}
+    properties: dict = {}
+
+    def __init__(self) -> None:
+        self.keywords: list[dict] = []
+
+    def sample(self, bqm, time_limit=None, **keywords):
+        from dwave.samplers import SteepestDescentSolver
+
+        self.keywords.append({"time_limit": time_limit, **keywords})
+        return SteepestDescentSolver().sample(bqm, **keywords)
+
+
+def test_time_limit_bounds_each_samplers_whole_run_decoding_included():
+    problem = MaxCut(nx.random_regular_graph(3, 1000, seed=0))
+    names = ["gnn", "sa", "tabu", "steepest", "highs"]
+    result = compare(problem.bqm, names, time_limit=0.5, num_reads=4, seed=0, problem=problem)
+    assert [run.name for run in result.runs] == names
+    for run in result.runs:
+        assert run.seconds <= 0.5 * 1.5 + 2, run.name
+        assert run.feasible
+    assert "time limit per sampler: 0.5 s" in result.table()
+
+
+def test_decoding_stops_at_the_samplers_deadline():
+    problem = SlowCut(nx.cycle_graph(8))
+    result = compare(problem.bqm, ["steepest"], time_limit=0.3, num_reads=100, seed=0, problem=problem)
+    assert result.runs[0].seconds <= 0.3 * 1.5 + 2  # all 100 rows would take 5 s
+    assert result.runs[0].objective == 8
+
+
+def test_graph_problem_solve_shares_its_time_limit_with_decoding():
+    problem, sampler = SlowCut(nx.cycle_graph(8)), Recording()
+    start = time.perf_counter()
+    solution, sampleset = problem.solve(sampler, time_limit=0.5, num_reads=100, seed=0)
+    assert time.perf_counter() - start <= 0.5 * 1.5 + 2
+    assert sampler.keywords[0]["time_limit"] <= 0.5 * (1 - problem.decode_share)
+    assert len(sampleset) == 100 and solution.objective == 8
+    problem.solve(sampler, time_limit=math.inf, num_reads=1)
+    problem.solve(sampler, num_reads=1)
+    assert [keywords["time_limit"] for keywords in sampler.keywords[1:]] == [math.inf, None]
+
+
+def test_infinite_and_default_time_limits_reach_the_samplers(small_bqm, replace_samplers):
+    recording = Recording()
+    replace_samplers(gnn=lambda: recording)
+    unlimited = compare(small_bqm, ["gnn", "highs"], time_limit=math.inf, seed=0)
+    assert recording.keywords[0]["time_limit"] == math.inf
+    assert unlimited.runs[1].status == "optimal"
+    assert "time limit per sampler: none" in unlimited.table()
+    assert json.loads(json.dumps(unlimited.to_dict(), allow_nan=False))["settings"]["time_limit"] == "inf"
+    default = compare(small_bqm, ["gnn", "sa"], seed=0)
+    assert recording.keywords[1]["time_limit"] is None
+    assert "time limit per sampler: each sampler's default" in default.table()
+
+
 # ---------------------------------------------------------------- the command
 
 
@@ -223,7 +295,7 @@ def test_cli_help_exits_cleanly(capsys):
 
 
 def test_cli_json_on_the_builtin_instance(capsys):
-    assert main(["compare", "--samplers", "sa,steepest", "--json", "--num-reads", "2"]) == 0
+    assert main(["compare", "--samplers", "sa,steepest", "--json", "--num-reads", "2", "--time-limit", "2"]) == 0
     out, err = capsys.readouterr()
     report = json.loads(out)
     assert "3-regular" in report["instance"]

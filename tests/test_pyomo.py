@@ -5,14 +5,17 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import time
 
 import dimod
+import numpy as np
 import pyomo.environ as pyo
 import pytest
 
 import gnnsolve  # noqa: F401  (registers the solver)
-from gnnsolve.adapters.pyomo import auto_penalty, load_solution, objective_value, to_bqm, to_cqm
-from gnnsolve.errors import InvalidModelError, UnknownSamplerError, UnsupportedModelError
+from gnnsolve.adapters.pyomo import PenaltyModel, auto_penalty, load_solution, objective_value, to_bqm, to_cqm
+from gnnsolve.errors import InvalidModelError, ModelTooLargeError, UnknownSamplerError, UnsupportedModelError
+from gnnsolve.search.cqm_repair import CompiledCQM
 
 TC = pyo.TerminationCondition
 
@@ -334,3 +337,144 @@ def test_bqm_of_shifted_integers_and_ranges_has_the_cqm_optimum(seed):
     assert ground.energy == pytest.approx(cqm.objective.energy(best))
     load_solution(m, best)
     assert objective_of(m) == pytest.approx(brute_force_optimum(m)) and constraints_hold(m)
+
+
+# ---------------------------------------------------------------- time limits
+
+
+class SleepingSampler(dimod.Sampler):
+    """Stands in for a heuristic sampler: spends its whole time limit, answers all zeros, records the limits."""
+
+    parameters: dict = {}
+    properties: dict = {}
+
+    def __init__(self) -> None:
+        self.limits: list[float | None] = []
+        self.sleep = True
+
+    def sample(self, bqm, num_reads=1, seed=None, time_limit=None):
+        self.limits.append(time_limit)
+        if self.sleep and time_limit is not None and math.isfinite(time_limit):
+            time.sleep(time_limit)
+        return dimod.SampleSet.from_samples_bqm([{v: 0 for v in bqm.variables}] * num_reads, bqm)
+
+
+@pytest.fixture
+def sleeping(monkeypatch):
+    """SolverFactory("gnnsolve", sampler="gnn") gets a SleepingSampler; returns it."""
+    from gnnsolve import registry
+
+    stand_in = SleepingSampler()
+    real = registry.get_sampler
+    monkeypatch.setattr(registry, "get_sampler", lambda name: stand_in if name == "gnn" else real(name))
+    return stand_in
+
+
+def never_all_zero() -> pyo.ConcreteModel:
+    """All zeros, the stand-in's answer, violates the cover, so every penalty attempt runs."""
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var([1, 2, 3], domain=pyo.Binary)
+    m.o = pyo.Objective(expr=m.x[1] + 2 * m.x[2] + 3 * m.x[3])
+    m.cover = pyo.Constraint(expr=m.x[1] + m.x[2] + m.x[3] >= 1)
+    return m
+
+
+def test_time_limit_covers_every_penalty_attempt(sleeping):
+    from gnnsolve.adapters.pyomo_solver import PENALTY_RETRIES
+
+    start = time.perf_counter()
+    results = pyo.SolverFactory("gnnsolve", sampler="gnn", time_limit=2, repair=False).solve(never_all_zero())
+    wall = time.perf_counter() - start
+    assert len(sleeping.limits) == 1 + PENALTY_RETRIES
+    assert sum(sleeping.limits) <= 2
+    assert all(later <= earlier for earlier, later in zip(sleeping.limits, sleeping.limits[1:-1]))
+    assert results.solver.termination_condition == TC.infeasible and "penalties tried" in results.solver.message
+    assert 1.5 <= wall <= 2 * 1.5 + 2
+    assert results.solver.wallclock_time <= wall
+
+
+def test_default_solve_shares_the_default_budget_among_attempts(sleeping):
+    from gnnsolve.adapters.pyomo_solver import default_time_limit
+
+    model = never_all_zero()
+    budget = default_time_limit(to_cqm(model))
+    sleeping.sleep = False
+    pyo.SolverFactory("gnnsolve", sampler="gnn", repair=False).solve(model)
+    assert all(limit is not None and math.isfinite(limit) for limit in sleeping.limits)
+    assert budget / 4 <= sum(sleeping.limits) <= budget
+
+
+def test_infinite_time_limit_reaches_the_sampler(sleeping):
+    pyo.SolverFactory("gnnsolve", sampler="gnn", time_limit=math.inf, penalty=1.0).solve(never_all_zero())
+    assert sleeping.limits == [math.inf]
+
+
+@pytest.mark.parametrize("sampler", ["gnn", "highs"])
+def test_a_default_solve_ends_on_its_own(sampler):
+    model = knapsack(7, n=30)
+    start = time.perf_counter()
+    results = pyo.SolverFactory("gnnsolve", sampler=sampler, seed=0).solve(model)
+    assert time.perf_counter() - start <= 20
+    assert results.solver.termination_condition in (TC.feasible, TC.optimal) and constraints_hold(model)
+
+
+def test_a_translation_cut_short_by_the_time_limit_is_reported_and_nothing_loaded():
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var(range(400), domain=pyo.Binary)
+    m.o = pyo.Objective(expr=sum(m.x.values()))
+    m.pairs = pyo.Constraint(range(399), rule=lambda m, i: m.x[i] + m.x[i + 1] >= 1)
+    with pytest.raises(TimeoutError, match="after translating"):
+        to_cqm(m, time_limit=1e-9)
+    results = pyo.SolverFactory("gnnsolve", sampler="sa", time_limit=1e-3).solve(m)
+    assert results.solver.termination_condition == TC.maxTimeLimit
+    assert results.solver.status == pyo.SolverStatus.warning and "raise time_limit" in results.solver.message
+    assert all(v.value is None for v in m.x.values())
+
+
+def test_a_dense_penalty_model_is_refused_before_it_is_built():
+    from gnnsolve.adapters.pyomo import MAX_PENALTY_INTERACTIONS
+
+    n = int((2 * MAX_PENALTY_INTERACTIONS) ** 0.5) + 10
+    m = pyo.ConcreteModel(name="big knapsack")
+    m.x = pyo.Var(range(n), domain=pyo.Binary)
+    m.o = pyo.Objective(expr=sum((i % 7 + 1) * m.x[i] for i in range(n)), sense=pyo.maximize)
+    m.capacity = pyo.Constraint(expr=sum((i % 5 + 1) * m.x[i] for i in range(n)) <= n)
+    start = time.perf_counter()
+    with pytest.raises(ModelTooLargeError, match="constraint capacity.*'highs'"):
+        pyo.SolverFactory("gnnsolve", sampler="sa").solve(m)
+    assert time.perf_counter() - start < 10
+
+
+def test_penalty_model_gives_the_bqm_of_any_penalty_without_rebuilding():
+    cqm = to_cqm(knapsack(8, n=8))
+    form = PenaltyModel(cqm)
+    rng = random.Random(0)
+    for penalty in (0.5, 3.0, 40.0):
+        bqm = form.bqm(penalty)
+        reference, _, _ = to_bqm(cqm, penalty)
+        assert set(bqm.variables) == set(reference.variables)
+        for _ in range(5):
+            sample = {v: rng.randint(0, 1) for v in bqm.variables}
+            assert bqm.energy(sample) == pytest.approx(form.objective.energy(sample) + penalty * form.penalties.energy(sample))
+            assert bqm.energy(sample) == pytest.approx(reference.energy(sample))
+    sampleset = dimod.SampleSet.from_samples_bqm([{v: rng.randint(0, 1) for v in bqm.variables} for _ in range(3)], bqm)
+    compiled = CompiledCQM(cqm)
+    assert [compiled.to_sample(row) for row in form.invert_samples(sampleset)] == [form.invert(s) for s in sampleset.samples(sorted_by=None)]
+    with pytest.raises(TimeoutError):
+        PenaltyModel(cqm, time_limit=1e-9)
+
+
+def test_repair_stops_at_its_time_limit_with_the_state_reached():
+    x = [dimod.Binary(i) for i in range(3000)]
+    cqm = dimod.ConstrainedQuadraticModel()
+    cqm.set_objective(sum(x))
+    for i in range(2999):
+        cqm.add_constraint(x[i] + x[i + 1] >= 1, label=i)
+    compiled = CompiledCQM(cqm)
+    start_state = np.zeros(3000)
+    started = time.perf_counter()
+    stopped = compiled.repair_array(start_state, time_limit=0.05)
+    assert time.perf_counter() - started < 1
+    assert compiled.violation(stopped)[0] < compiled.violation(start_state)[0]
+    assert not compiled.feasible(stopped)[0]  # 1,500 moves are needed; 50 ms is not enough for them
+    assert (compiled.repair_array(start_state, time_limit=0.0) == start_state).all()

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import importlib.util
+import math
+import time
 
 import dimod
+import networkx as nx
 import pytest
 
 from gnnsolve.errors import MissingDependencyError, ModelTooLargeError, UnknownSamplerError
 from gnnsolve.registry import (
     TABU_MAX_VARIABLES,
+    STEEPEST_SPARSE_FROM,
     check_model_size,
     get_sampler,
     is_available,
@@ -102,7 +106,6 @@ def test_missing_dependency_error_is_an_import_error(without_gurobipy):
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("sa", {"num_reads": 4, "seed": 7}),
         ("steepest", {"num_reads": 4, "seed": 7}),
         ("tabu", {"num_reads": 4, "seed": 7, "timeout": 500}),
         ("gnn", {"num_reads": 4, "seed": 7, "time_limit": 2.0}),
@@ -155,3 +158,59 @@ def test_size_limit_is_inclusive_and_others_have_none():
     check_model_size("tabu", at_limit)
     check_model_size("sa", at_limit)
 
+
+
+TIME_KEYWORDS = {"time_limit", "timeout", "interrupt_function", "num_sweeps"}
+
+
+@pytest.mark.parametrize("name", sampler_names())
+def test_no_time_limit_leaves_every_sampler_its_default(name, small_bqm):
+    assert not TIME_KEYWORDS & set(sample_kwargs(name, num_reads=3, seed=1, bqm=small_bqm))
+
+
+@pytest.mark.parametrize("name", sampler_names())
+def test_an_infinite_time_limit_reaches_the_samplers_that_take_one(name, small_bqm):
+    keywords = sample_kwargs(name, time_limit=math.inf, num_reads=3, bqm=small_bqm)
+    if name in DWAVE_SAMPLERS:
+        assert not TIME_KEYWORDS & set(keywords)  # no limit: their own defaults
+    else:
+        assert keywords["time_limit"] == math.inf
+
+
+def test_a_time_limit_must_be_positive():
+    with pytest.raises(ValueError, match="positive"):
+        sample_kwargs("gnn", time_limit=0)
+
+
+def test_simulated_annealing_fits_its_sweeps_and_reads_into_the_time_limit():
+    bqm = dimod.generators.ran_r(1, nx.random_regular_graph(3, 20_000, seed=0), seed=0)
+    keywords = sample_kwargs("sa", time_limit=0.5, num_reads=50, seed=0, bqm=bqm)
+    assert 1 <= keywords["num_sweeps"] < 1000
+    start = time.perf_counter()
+    sampleset = get_sampler("sa").sample(bqm, **keywords)
+    assert time.perf_counter() - start <= 0.5 * 1.5 + 2
+    assert 1 <= len(sampleset) <= 50
+    assert "num_sweeps" not in sample_kwargs("sa", time_limit=60, num_reads=2, bqm=small_model())
+
+
+def small_model() -> dimod.BinaryQuadraticModel:
+    return dimod.generators.ran_r(1, 8, seed=1)
+
+
+def test_simulated_annealing_stops_between_reads_at_the_deadline():
+    keywords = sample_kwargs("sa", time_limit=0.2, num_reads=1000, seed=0)
+    start = time.perf_counter()
+    sampleset = get_sampler("sa").sample(dimod.generators.ran_r(1, 200, seed=0), **keywords)
+    assert time.perf_counter() - start <= 0.2 * 1.5 + 2
+    assert 1 <= len(sampleset) < 1000
+
+
+def test_tabu_leaves_room_for_its_dense_set_up():
+    bqm = dimod.BQM({v: 1.0 for v in range(2000)}, {}, 0.0, "BINARY")
+    assert sample_kwargs("tabu", time_limit=1.0, num_reads=4, bqm=bqm)["timeout"] < 250
+
+
+def test_steepest_descent_uses_the_sparse_search_on_large_models():
+    large = dimod.BQM({v: 1.0 for v in range(STEEPEST_SPARSE_FROM)}, {}, 0.0, "BINARY")
+    assert sample_kwargs("steepest", bqm=large)["large_sparse_opt"] is True
+    assert "large_sparse_opt" not in sample_kwargs("steepest", bqm=small_model())

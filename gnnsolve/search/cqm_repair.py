@@ -12,8 +12,10 @@ binary).
 2. Descent: while some move keeps every constraint satisfied and lowers the objective, make the
    one that lowers it most.
 
-All moves of a step are scored at once with the dense constraint matrix, so it suits the small
-and medium models a Pyomo user writes (up to :data:`MAX_DENSE_ENTRIES` matrix entries).
+The constraint matrix and the objective's quadratic part are kept sparse (by column), and the
+row activities and the objective's gradient are updated move by move, so one move costs
+:math:`O(\\mathrm{nnz}(A) + n)` whatever the model's size. A ``time_limit`` stops the moves and
+returns the state reached so far, which is never further from feasibility than the start.
 
 Example:
     >>> import dimod
@@ -25,97 +27,158 @@ Example:
     >>> compiled = CompiledCQM(cqm)
     >>> compiled.repair({"x0": 1, "x1": 1, "x2": 1})
     {'x0': 0, 'x1': 1, 'x2': 1}
+    >>> compiled.violation(compiled.to_array({"x0": 1, "x1": 1, "x2": 1}))
+    array([2.])
 """
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Hashable, Mapping
 
 import dimod
 import numpy as np
+from scipy import sparse
 
-__all__ = ["CompiledCQM", "MAX_DENSE_ENTRIES"]
+__all__ = ["CompiledCQM", "FEASIBILITY_TOLERANCE"]
 
-MAX_DENSE_ENTRIES = 5_000_000
-"""Largest constraints × variables (and variables²) handled; :meth:`CompiledCQM.supported` says."""
+FEASIBILITY_TOLERANCE = 1e-6
+"""Total violation up to which a sample counts as feasible (dimod's ``check_feasible`` default)."""
 
 _TOLERANCE = 1e-9
 
 
 class CompiledCQM:
-    """A CQM with linear constraints in dense index form, for :meth:`repair`.
+    """A CQM with linear constraints in sparse index form: repair, violations and objectives of samples.
+
+    Samples as arrays hold one value per variable in :attr:`variables` order (one row per
+    sample for the vectorised methods).
+
+    Args:
+        cqm: linear constraints; BINARY and INTEGER variables.
+        time_limit: seconds for compiling, checked between constraints (``None``: no limit).
 
     Raises:
         ValueError: a constraint is quadratic, or a variable is REAL (no ±1 moves).
+        TimeoutError: ``time_limit`` ran out before every constraint was compiled.
     """
 
-    def __init__(self, cqm: dimod.ConstrainedQuadraticModel) -> None:
+    def __init__(self, cqm: dimod.ConstrainedQuadraticModel, time_limit: float | None = None) -> None:
+        deadline = time.perf_counter() + (math.inf if time_limit is None else time_limit)
         self.variables = list(cqm.variables)
         index = {v: i for i, v in enumerate(self.variables)}
         n, m = len(self.variables), len(cqm.constraints)
-        self.supported = n * max(m, n) <= MAX_DENSE_ENTRIES
-        self.lower = np.array([cqm.lower_bound(v) for v in self.variables], dtype=float)
-        self.upper = np.array([cqm.upper_bound(v) for v in self.variables], dtype=float)
         if any(cqm.vartype(v) is dimod.REAL for v in self.variables):
             raise ValueError("REAL variables have no ±1 moves; repair takes BINARY and INTEGER variables")
-        if not self.supported:
-            return
+        self.lower = np.array([cqm.lower_bound(v) for v in self.variables], dtype=float)
+        self.upper = np.array([cqm.upper_bound(v) for v in self.variables], dtype=float)
+        self.offset = float(cqm.objective.offset)
         self.linear = np.zeros(n)
-        self.quadratic = np.zeros((n, n))
         for v, bias in cqm.objective.linear.items():
             self.linear[index[v]] += bias
-        for u, v, bias in cqm.objective.iter_quadratic():
-            self.quadratic[index[u], index[v]] += bias / 2
-            self.quadratic[index[v], index[u]] += bias / 2
-        self.matrix = np.zeros((m, n))
+        pairs = [(index[u], index[v], bias / 2) for u, v, bias in cqm.objective.iter_quadratic()]
+        rows, cols, values = (np.array(column) for column in zip(*pairs)) if pairs else (np.zeros(0),) * 3
+        rows, cols = rows.astype(int), cols.astype(int)
+        quadratic = sparse.csc_matrix(
+            (np.concatenate([values, values]), (np.concatenate([rows, cols]), np.concatenate([cols, rows]))), shape=(n, n)
+        )
+        self._quadratic = quadratic
+        self._quadratic_diagonal = quadratic.diagonal()
+        entries: list[tuple[int, int, float]] = []
         self.row_lower = np.full(m, -np.inf)
         self.row_upper = np.full(m, np.inf)
         for row, constraint in enumerate(cqm.constraints.values()):
+            if time.perf_counter() >= deadline:
+                raise TimeoutError(f"the time limit ran out after compiling {row} of {m} constraints")
             if not constraint.lhs.is_linear():
                 raise ValueError("repair takes linear constraints only")
-            for v, bias in constraint.lhs.linear.items():
-                self.matrix[row, index[v]] += bias
+            entries.extend((row, index[v], bias) for v, bias in constraint.lhs.linear.items())
             rhs = float(constraint.rhs) - float(constraint.lhs.offset)
             if constraint.sense is not dimod.sampleset.Sense.Ge:
                 self.row_upper[row] = rhs
             if constraint.sense is not dimod.sampleset.Sense.Le:
                 self.row_lower[row] = rhs
+        rows, cols, values = (np.array(column) for column in zip(*entries)) if entries else (np.zeros(0),) * 3
+        self._matrix = sparse.csc_matrix((values, (rows.astype(int), cols.astype(int))), shape=(m, n))
+        self._matrix.sum_duplicates()
+        self._entry_columns = np.repeat(np.arange(n), np.diff(self._matrix.indptr))
 
-    def repair(self, sample: Mapping[Hashable, float], max_moves: int | None = None) -> dict[Hashable, float]:
+    def to_array(self, sample: Mapping[Hashable, float]) -> np.ndarray:
+        """``sample`` as a vector in :attr:`variables` order."""
+        return np.array([float(sample[v]) for v in self.variables])
+
+    def to_sample(self, x: np.ndarray) -> dict[Hashable, float]:
+        """A vector in :attr:`variables` order as a sample (integral values as ints)."""
+        return {v: (int(round(value)) if value.is_integer() else value) for v, value in zip(self.variables, x.tolist())}
+
+    def violation(self, x: np.ndarray) -> np.ndarray:
+        """Total violation of each row of ``x`` (one sample per row, or one vector)."""
+        activities = np.atleast_2d(x) @ self._matrix.T
+        return _distance(np.asarray(activities), self.row_lower, self.row_upper).sum(axis=1)
+
+    def feasible(self, x: np.ndarray) -> np.ndarray:
+        """Whether each row of ``x`` satisfies every constraint (within :data:`FEASIBILITY_TOLERANCE`)."""
+        return self.violation(x) <= FEASIBILITY_TOLERANCE
+
+    def objective(self, x: np.ndarray) -> np.ndarray:
+        """The objective of each row of ``x``, offset included."""
+        samples = np.atleast_2d(x)
+        quadratic = np.einsum("ij,ij->i", samples, np.asarray((self._quadratic @ samples.T).T))
+        return self.offset + samples @ self.linear + quadratic
+
+    def repair(
+        self, sample: Mapping[Hashable, float], max_moves: int | None = None, time_limit: float | None = None
+    ) -> dict[Hashable, float]:
         """Repair ``sample`` towards feasibility, then descend while staying feasible.
 
         Args:
             sample: values for every variable of the CQM.
             max_moves: the most moves in all; default ``10 × (number of variables)``.
+            time_limit: seconds; the moves stop when they are spent (``None``: no limit).
 
         Returns:
-            The new sample (the same values when the model is too large to handle densely).
+            The new sample.
         """
-        if not self.supported:
-            return dict(sample)
-        x = np.array([float(sample[v]) for v in self.variables])
+        return self.to_sample(self.repair_array(self.to_array(sample), max_moves, time_limit))
+
+    def repair_array(self, x: np.ndarray, max_moves: int | None = None, time_limit: float | None = None) -> np.ndarray:
+        """:meth:`repair` on a vector in :attr:`variables` order; returns a new vector."""
+        deadline = time.perf_counter() + (math.inf if time_limit is None else time_limit)
+        x = np.array(x, dtype=float)
+        activity = np.asarray(self._matrix @ x).ravel()
+        distance = _distance(activity, self.row_lower, self.row_upper)
+        gradient = self.linear + 2 * np.asarray(self._quadratic @ x).ravel()
         budget = 10 * len(x) if max_moves is None else max_moves
-        activity = self.matrix @ x
         for _ in range(budget):
-            move = self._best_move(x, activity)
+            if time.perf_counter() >= deadline:
+                break
+            move = self._best_move(x, activity, distance, gradient)
             if move is None:
                 break
             variable, step = move
             x[variable] += step
-            activity += step * self.matrix[:, variable]
-        return {v: (int(round(value)) if value.is_integer() else value) for v, value in zip(self.variables, x.tolist())}
+            rows, values = self._column(self._matrix, variable)
+            activity[rows] += step * values
+            distance[rows] = _distance(activity[rows], self.row_lower[rows], self.row_upper[rows])
+            rows, values = self._column(self._quadratic, variable)
+            gradient[rows] += 2 * step * values
+        return x
 
-    def _best_move(self, x: np.ndarray, activity: np.ndarray) -> tuple[int, float] | None:
+    def _best_move(
+        self, x: np.ndarray, activity: np.ndarray, distance: np.ndarray, gradient: np.ndarray
+    ) -> tuple[int, float] | None:
         """The next repair move while infeasible, else the next feasible descent move."""
-        current = self._violation(activity[:, None])[0]
-        gradient = self.linear + 2 * self.quadratic @ x
+        matrix, rows = self._matrix, self._matrix.indices
+        current = float(distance.sum())
         best: tuple[tuple[float, float], int, float] | None = None
         for step in (1.0, -1.0):
             allowed = (x + step <= self.upper + _TOLERANCE) & (x + step >= self.lower - _TOLERANCE)
             if not allowed.any():
                 continue
-            violation = self._violation(activity[:, None] + step * self.matrix)
-            change = step * gradient + np.diag(self.quadratic)
+            moved = _distance(activity[rows] + step * matrix.data, self.row_lower[rows], self.row_upper[rows])
+            violation = current + np.bincount(self._entry_columns, moved - distance[rows], minlength=len(x))
+            change = step * gradient + self._quadratic_diagonal
             if current > _TOLERANCE:
                 useful = allowed & (violation < current - _TOLERANCE)
                 keys = np.where(useful, violation, np.inf), np.where(useful, change, np.inf)
@@ -130,8 +193,12 @@ class CompiledCQM:
                 best = (key, candidate, step)
         return None if best is None else (best[1], best[2])
 
-    def _violation(self, activities: np.ndarray) -> np.ndarray:
-        """Total distance of each column of row activities to the rows' ranges."""
-        below = np.clip(self.row_lower[:, None] - activities, 0, None)
-        above = np.clip(activities - self.row_upper[:, None], 0, None)
-        return (below + above).sum(axis=0)
+    @staticmethod
+    def _column(matrix: sparse.csc_matrix, j: int) -> tuple[np.ndarray, np.ndarray]:
+        start, end = matrix.indptr[j], matrix.indptr[j + 1]
+        return matrix.indices[start:end], matrix.data[start:end]
+
+
+def _distance(activity: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Distance of each activity to its row's range ``[lower, upper]``."""
+    return np.clip(lower - activity, 0, None) + np.clip(activity - upper, 0, None)
