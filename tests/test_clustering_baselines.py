@@ -25,8 +25,6 @@ from gnnsolve.baselines.clustering import (
 )
 from gnnsolve.errors import InvalidModelError, UnsupportedModelError
 
-torch.set_num_threads(1)
-
 
 def karate() -> nx.Graph:
     """Zachary's karate club without its weights (networkx's copy is weighted)."""
@@ -231,6 +229,20 @@ def test_seeds_reproduce_results_and_leave_torch_alone() -> None:
     assert torch.equal(one.embeddings, two.embeddings) and torch.equal(one.relation, two.relation)
     centres = [gcn_e2e(KCenter(G, 4), observed, epochs=31, seed=2).decision for _ in range(2)]
     assert centres[0] == centres[1]
+
+
+def test_threads_are_chosen_reported_and_restored() -> None:
+    G = karate()
+    problem, observed = Modularity(G, 2), observe_edges(G, 0.4, seed=0)
+    before = torch.get_num_threads()
+    for baseline in (two_stage, gcn_e2e):
+        assert baseline(problem, observed, epochs=3, seed=0).info["threads"] == 1  # a small graph: one thread
+        assert baseline(problem, observed, epochs=3, seed=0, threads=2).info["threads"] == 2
+        assert torch.get_num_threads() == before
+        with pytest.raises(ValueError, match="threads"):
+            baseline(problem, observed, epochs=3, threads=0)
+    train_link_predictor(observed, epochs=2, seed=0, threads=2)
+    assert torch.get_num_threads() == before
 
 
 # ---------------------------------------------------------------- link prediction

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 
 import networkx as nx
 import numpy as np
@@ -174,3 +175,21 @@ def test_facility_swaps_refuse_bad_input():
     with pytest.raises(ValueError, match="cap unreachable"):
         k_center_swaps(np.array([[0.0, np.inf], [np.inf, 0.0]]), [0])
     assert k_center_swaps(D, [3, 2, 1, 0]) == [0, 1, 2, 3]
+
+
+def test_a_passed_deadline_leaves_the_state_as_it_is():
+    problem = Modularity(random_graph(30, 0.2, 0), 3)
+    start = np.random.default_rng(0).integers(3, size=30)
+    assert modularity_moves(problem.adjacency, start, 3, deadline=time.perf_counter()).tolist() == start.tolist()
+    D = KCenter(nx.cycle_graph(12), 3).capped_distances
+    assert k_center_swaps(D, [2, 1, 0], deadline=time.perf_counter()) == [0, 1, 2]
+
+
+def test_node_moves_stop_at_the_deadline_with_a_better_partition():
+    problem = Modularity(nx.random_regular_graph(3, 20_000, seed=0), 10)  # one pass takes far longer than 0.05 s
+    start = np.random.default_rng(0).integers(10, size=20_000)
+    began = time.perf_counter()
+    moved = modularity_moves(problem.adjacency, start, 10, deadline=began + 0.05)
+    assert time.perf_counter() - began < 0.05 * 1.5 + 1.0
+    assert moved.min() >= 0 and moved.max() < 10
+    assert q(problem, start) < q(problem, moved)

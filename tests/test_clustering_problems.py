@@ -20,8 +20,6 @@ from shared_data import DATA, needs_data
 from gnnsolve import HiGHSSampler
 from gnnsolve.errors import FileFormatError, InvalidModelError, ModelTooLargeError, UnsupportedModelError
 
-torch.set_num_threads(1)
-
 
 def nx_modularity(G: nx.Graph, labels: dict, weight: str | None = None) -> float:
     communities: dict = {}

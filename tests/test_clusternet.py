@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import time
 
 import dimod
@@ -17,8 +18,6 @@ from gnnsolve.errors import InvalidModelError, UnsupportedModelError
 from gnnsolve.nn.clusternet import ClusterNet
 from gnnsolve.registry import get_sampler, sample_kwargs
 from gnnsolve.samplers.clusternet import LEARNED, ClusterNetSampler
-
-torch.set_num_threads(1)
 
 KARATE = nx.karate_club_graph()  # weighted; the problems here ignore the weights (weight=None)
 GRID = nx.grid_2d_graph(5, 5)
@@ -296,7 +295,91 @@ def test_time_limit_is_honoured():
     sampleset = ClusterNetSampler().sample(Modularity(KARATE, 2), num_reads=2, epochs=10**6, time_limit=0.6, seed=0)
     assert time.perf_counter() - start < 2.0
     assert sampleset.info["stop_reason"] == ["time_limit", "time_limit"]
+    assert sampleset.info["time_limit"] == 0.6
     assert len(sampleset) == 2
+
+
+def test_default_budget_is_reported_and_scales_with_reads():
+    problem = Modularity(KARATE, 2)
+    one = ClusterNetSampler().sample(problem, epochs=20, seed=0)
+    three = ClusterNetSampler().sample(problem, epochs=20, num_reads=3, seed=0)
+    assert one.info["time_limit"] == 20.0  # the least default per read: karate's epochs take far less
+    assert three.info["time_limit"] == 60.0
+    assert one.info["stop_reason"] == ["epochs"]
+
+
+def test_no_limit_with_inf():
+    sampleset = ClusterNetSampler().sample(Modularity(KARATE, 2), epochs=30, time_limit=math.inf, seed=0)
+    assert sampleset.info["time_limit"] == math.inf
+    assert sampleset.info["epochs"] == [30] and sampleset.info["stop_reason"] == ["epochs"]
+
+
+@pytest.mark.parametrize("objective", ["modularity", "kcenter"])
+def test_the_deadline_covers_training_and_polish(objective):
+    G = caveman(40, 25, seed=0)  # 1,000 nodes: 1001 epochs and a full polish take far longer than the limit
+    problem = Modularity(G, 40) if objective == "modularity" else KCenter(G, 10)
+    start = time.perf_counter()
+    sampleset = ClusterNetSampler().sample(problem, num_reads=2, time_limit=1.0, polish=True, seed=0)
+    assert time.perf_counter() - start < 1.0 * 1.5 + 2.0
+    assert sampleset.info["stop_reason"] == ["time_limit", "time_limit"]
+    for row, energy in zip(labels(sampleset), sampleset.record.energy):
+        if objective == "modularity":
+            assert set(row.values()) <= set(range(40)) and energy == -problem.evaluate(row)
+        else:
+            assert len(chosen(row)) == 10 and energy == problem.evaluate(chosen(row))
+
+
+def test_a_budget_without_room_for_an_epoch_decides_at_random_and_polishes():
+    G = caveman(40, 25, seed=1)
+    problem = Modularity(G, 40)
+    sampleset = ClusterNetSampler().sample(problem, time_limit=1e-3, polish=True, seed=0)
+    assert sampleset.info["epochs"] == [0] and sampleset.info["stop_reason"] == ["time_limit"]
+    row = dict(sampleset.first.sample)
+    assert set(row.values()) <= set(range(40)) and sampleset.first.energy == -problem.evaluate(row)
+    assert sampleset.first.energy <= sampleset.info["raw_energy"][0]
+
+
+def test_threads_are_set_for_the_call_and_restored(monkeypatch):
+    import gnnsolve.samplers.clusternet as module
+
+    seen = []
+    loss = module._loss
+    monkeypatch.setattr(module, "_loss", lambda *args: seen.append(torch.get_num_threads()) or loss(*args))
+    before = torch.get_num_threads()
+    sampleset = ClusterNetSampler().sample(Modularity(KARATE, 2), epochs=1, threads=2, seed=0)
+    assert sampleset.info["threads"] == 2 and set(seen[1:]) == {2}  # the first builds the loss, before
+    assert torch.get_num_threads() == before
+    assert ClusterNetSampler().sample(Modularity(KARATE, 2), epochs=3, seed=0).info["threads"] == 1
+    assert torch.get_num_threads() == before
+
+
+def test_threads_are_restored_after_an_exception(monkeypatch):
+    import gnnsolve.samplers.clusternet as module
+
+    def fail(*args):
+        raise RuntimeError("decision failed")
+
+    monkeypatch.setattr(module, "_decide", fail)
+    before = torch.get_num_threads()
+    with pytest.raises(RuntimeError, match="decision failed"):
+        ClusterNetSampler().sample(Modularity(KARATE, 2), epochs=3, threads=before + 1, seed=0)
+    assert torch.get_num_threads() == before
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, True])
+def test_bad_threads_are_refused(threads):
+    with pytest.raises(ValueError, match="threads"):
+        ClusterNetSampler().sample(Modularity(KARATE, 2), epochs=3, threads=threads)
+
+
+def test_fit_reports_its_budget_and_threads():
+    graphs = [nx.connected_caveman_graph(2, 5) for _ in range(2)]
+    sampler = ClusterNetSampler().fit(graphs, k=2, objective="modularity", features=[np.ones((10, 3))] * 2, epochs=5,
+                                      seed=0, threads=1)
+    assert sampler.fit_info["threads"] == 1 and sampler.fit_info["time_limit"] == 20.0
+    sampler.fit(graphs, k=2, objective="modularity", features=[np.ones((10, 3))] * 2, epochs=10**6, seed=0,
+                time_limit=0.3)
+    assert sampler.fit_info["stop_reason"] == "time_limit" and sampler.fit_info["time_limit"] == 0.3
 
 
 def test_unknown_keywords_warn():

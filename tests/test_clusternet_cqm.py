@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 
 import dimod
 import networkx as nx
@@ -306,3 +307,16 @@ def test_listed_as_a_native_problem():
     assert PairwiseClustering in sampler.properties["problems"] and problem.samples_natively(sampler)
     solution, sampleset = problem.solve(sampler, seed=0, epochs=20)
     assert solution.objective == pytest.approx(sampleset.first.energy)
+
+
+def test_the_budget_and_threads_are_reported_and_the_limit_holds():
+    cqm = Modularity(KARATE, 2).cqm
+    before = torch.get_num_threads()
+    default = ClusterNetSampler().sample_cqm(cqm, epochs=5, seed=0)
+    assert default.info["time_limit"] == 20.0 and default.info["threads"] == 1
+    start = time.perf_counter()
+    limited = ClusterNetSampler().sample_cqm(cqm, epochs=10**6, num_reads=2, time_limit=0.5, polish=True, seed=0)
+    assert time.perf_counter() - start < 0.5 * 1.5 + 2.0
+    assert limited.info["stop_reason"] == ["time_limit", "time_limit"] and limited.info["time_limit"] == 0.5
+    assert all(cqm.check_feasible(sample) for sample in limited.samples())
+    assert torch.get_num_threads() == before

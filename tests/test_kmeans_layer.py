@@ -7,15 +7,16 @@ import torch
 import torch.nn.functional as F
 
 from gnnsolve.nn.kmeans import SoftKMeans, kmeans_plus_plus, kmeans_update, soft_kmeans
+from gnnsolve.samplers._torch import torch_threads
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # The tensors here are tiny: extra threads only add synchronisation cost.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+@pytest.fixture(autouse=True)
+def _threads_as_in_the_sampler():
+    # The layer runs inside ClusterNetSampler's torch_threads, which picks the thread count from
+    # a step's work; these tests call it directly, so they take the same choice (one thread for
+    # steps this small; torch's default makes their thousands of tiny steps ~10x slower on a busy machine).
+    with torch_threads(None):
+        yield
 
 
 def _case(seed: int, n: int = 8, d: int = 3, k: int = 3):

@@ -35,6 +35,11 @@ The defaults follow the authors' reference code: GCN of 2 layers, hidden width 5
 width 50, dropout 0.5, Adam with learning rate 0.01 and weight decay 5e-4, 300 epochs of link
 prediction and 1001 epochs of GCN-e2e, the best training loss checked every 100 epochs.
 
+The functions that train a GCN take ``threads``, torch's intra-op thread count for the call
+(``None``: chosen from a training step's work by :func:`~gnnsolve.samplers._torch.default_threads`,
+one thread on graphs of this size); the caller's setting is restored afterwards, and
+``info["threads"]`` reports the count used.
+
 Example:
     >>> import networkx as nx
     >>> from gnnsolve.adapters.clustering import Modularity, observe_edges
@@ -88,6 +93,7 @@ from gnnsolve.adapters.clustering import Modularity
 from gnnsolve.adapters.kcenter import KCenter, greedy_k_center, lift_to_k
 from gnnsolve.errors import InvalidModelError, UnsupportedModelError
 from gnnsolve.nn.sparse import SparseOperator, spmm
+from gnnsolve.samplers._torch import check_threads, torch_threads
 
 __all__ = [
     "BaselineResult",
@@ -313,6 +319,21 @@ class _Inputs:
         return weight
 
 
+def _feature_width(features: Features) -> int:
+    """The width of the features as given; 0 for learned embeddings, whose identity input costs no product."""
+    if features is None:
+        return 0
+    shape = features.shape if hasattr(features, "shape") else np.shape(features)
+    return int(shape[1]) if len(shape) == 2 else 0
+
+
+def _gcn_work(n: int, edges: int, width: int, out_dim: int, loss: float, hidden: int = HIDDEN) -> float:
+    """Multiply-adds of one training step of :class:`_GCN` on ``n`` nodes and ``edges`` undirected
+    edges, its loss included: three forward passes (forward and backward)."""
+    messages = 2 * edges + n
+    return 3.0 * (n * width * hidden + messages * (hidden + out_dim) + n * hidden * out_dim + loss)
+
+
 def _gcn_operator(pairs: np.ndarray, n: int) -> SparseOperator:
     """:math:`\\hat A = D^{-1/2}(A + I)D^{-1/2}` of the undirected index pairs."""
     pairs_t = torch.as_tensor(pairs, dtype=torch.int64).reshape(-1, 2)
@@ -429,6 +450,7 @@ def train_link_predictor(
     dropout: float = DROPOUT,
     lr: float = LEARNING_RATE,
     weight_decay: float = WEIGHT_DECAY,
+    threads: int | None = None,
 ) -> LinkPredictor:
     """Train the two-stage baseline's link-prediction GCN on the observed edges.
 
@@ -445,11 +467,13 @@ def train_link_predictor(
         seed: the same seed gives the same predictor on the CPU; None draws one.
         edge_dropout: share of edges dropped from the GCN's input each epoch, in ``[0, 1)``.
         hidden, embedding_dim, dropout, lr, weight_decay: GCN and Adam settings.
+        threads: torch's intra-op threads for the training (``None``: chosen from an epoch's work).
 
     Raises:
         InvalidModelError: the graph is directed or has no edge between distinct nodes.
         ValueError: a setting is out of range or ``features`` has the wrong shape.
     """
+    threads = check_threads(threads)
     if observed.is_directed():
         raise InvalidModelError("link prediction needs an undirected graph; pass observed.to_undirected()")
     epochs = _check_positive_int(epochs, "epochs", 0)
@@ -465,7 +489,10 @@ def train_link_predictor(
     rng = np.random.default_rng(numpy_seed)
     edge_keys = _pair_keys(positives, n)
     positives_t = torch.as_tensor(positives)
-    with torch.random.fork_rng(devices=[]):
+    # each step scores every observed edge and as many non-edges
+    work = _gcn_work(n, len(positives), _feature_width(features), embedding_dim, 2 * len(positives) * embedding_dim,
+                     hidden)
+    with torch_threads(threads, work), torch.random.fork_rng(devices=[]):
         torch.manual_seed(torch_seed)
         gcn = _GCN(
             inputs, _check_positive_int(embedding_dim, "embedding_dim"), _check_positive_int(hidden, "hidden"), dropout
@@ -714,6 +741,7 @@ def two_stage(
     seed: int | None = None,
     observed_fraction: float = 0.4,
     edge_dropout: float = 0.2,
+    threads: int | None = None,
 ) -> BaselineResult:
     """The two-stage baseline: predict the missing edges, then solve the predicted graph classically.
 
@@ -732,11 +760,13 @@ def two_stage(
         seed: the same seed gives the same result on the CPU; None draws one.
         observed_fraction: the share of edges assumed observed, ``0 < f ≤ 1``.
         edge_dropout: the share of edges dropped from the GCN input each epoch.
+        threads: torch's intra-op threads for training and scoring (``None``: chosen from an
+            epoch's work).
 
     Returns:
         :class:`BaselineResult` named ``"two-stage"`` with ``info``: ``predictor``
         (:class:`LinkPredictor`, for :func:`held_out_auc`), ``predicted_graph``,
-        ``added_edges``; for modularity also ``communities`` (Louvain's count before merging)
+        ``added_edges``, ``threads``; for modularity also ``communities`` (Louvain's count before merging)
         and ``unrestricted``, the :class:`BaselineResult` of Louvain's own partition (possibly
         more than ``k`` communities).
 
@@ -747,16 +777,22 @@ def two_stage(
         ValueError: a setting is out of range or ``features`` has the wrong shape.
     """
     start = time.perf_counter()
+    threads = check_threads(threads)
     kind, observed = _prepare(problem, observed)
-    if _edge_array(observed, {node: i for i, node in enumerate(problem.nodes)}).size == 0:
+    edges = _edge_array(observed, {node: i for i, node in enumerate(problem.nodes)})
+    if edges.size == 0:
         raise InvalidModelError(
             "the two-stage baseline needs at least one observed edge between distinct nodes to learn from"
         )
     train_seed, solve_seed = _seeds(seed, 2)
-    predictor = train_link_predictor(observed, features, epochs=epochs, seed=train_seed, edge_dropout=edge_dropout)
-    predicted = predict_graph(observed, predictor, observed_fraction, weight=problem.weight)
+    work = _gcn_work(len(problem.nodes), len(edges), _feature_width(features), EMBEDDING, 2 * len(edges) * EMBEDDING)
+    with torch_threads(threads, work) as used:
+        predictor = train_link_predictor(observed, features, epochs=epochs, seed=train_seed, edge_dropout=edge_dropout,
+                                         threads=used)
+        predicted = predict_graph(observed, predictor, observed_fraction, weight=problem.weight)
     decision, info = _classical(kind, problem, predicted, solve_seed)
-    info.update(predictor=predictor, predicted_graph=predicted, added_edges=predicted.graph["predicted_edges"])
+    info.update(predictor=predictor, predicted_graph=predicted, added_edges=predicted.graph["predicted_edges"],
+                threads=used)
     return _results("two-stage", kind, problem, decision, start, info)
 
 
@@ -769,6 +805,7 @@ def gcn_e2e(
     seed: int | None = None,
     check_every: int = 100,
     roundings: int = 50,
+    threads: int | None = None,
 ) -> BaselineResult:
     """GCN-e2e: a GCN that outputs the decision, trained on the observed graph's soft objective.
 
@@ -790,10 +827,11 @@ def gcn_e2e(
         epochs: training epochs (reference: 1001).
         check_every: epochs between checks of the training loss.
         roundings: pipage roundings tried (k-center).
+        threads: torch's intra-op threads for the training (``None``: chosen from an epoch's work).
 
     Returns:
         :class:`BaselineResult` named ``"gcn-e2e"``; ``info`` holds ``training_loss`` (the best
-        checked) and, for k-center, ``soft_selection`` (the lifted :math:`x`, in
+        checked), ``threads`` and, for k-center, ``soft_selection`` (the lifted :math:`x`, in
         ``problem.nodes`` order).
 
     Raises:
@@ -804,10 +842,12 @@ def gcn_e2e(
     epochs = _check_positive_int(epochs, "epochs")
     check_every = _check_positive_int(check_every, "check_every")
     roundings = _check_positive_int(roundings, "roundings")
+    threads = check_threads(threads)
     nodes, k = problem.nodes, problem.k
     n = len(nodes)
     inputs = _Inputs(features, n)
-    operator = _gcn_operator(_edge_array(observed, {node: i for i, node in enumerate(nodes)}), n)
+    edges = _edge_array(observed, {node: i for i, node in enumerate(nodes)})
+    operator = _gcn_operator(edges, n)
     torch_seed, rounding_seed = _seeds(seed, 2)
     if kind == "modularity":
         surrogate: Problem = Modularity(observed, k, weight=problem.weight)
@@ -829,9 +869,12 @@ def gcn_e2e(
             return surrogate.soft_objective(decision, beta=0.0)
 
     best_loss, best = math.inf, None
-    with torch.random.fork_rng(devices=[]):
+    out_dim = k if kind == "modularity" else 1
+    loss_work = (2 * len(edges) + n) * k if kind == "modularity" else 6 * n * n
+    work = _gcn_work(n, len(edges), _feature_width(features), out_dim, loss_work)
+    with torch_threads(threads, work) as used, torch.random.fork_rng(devices=[]):
         torch.manual_seed(torch_seed)
-        gcn = _GCN(inputs, k if kind == "modularity" else 1)
+        gcn = _GCN(inputs, out_dim)
         optimiser = torch.optim.Adam(gcn.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
         for epoch in range(epochs):
             gcn.train()
@@ -846,7 +889,7 @@ def gcn_e2e(
                     value = float(loss_of(decision))
                 if value < best_loss or best is None:
                     best_loss, best = value, decision
-    info: dict[str, Any] = {"training_loss": best_loss}
+    info: dict[str, Any] = {"training_loss": best_loss, "threads": used}
     if kind == "modularity":
         communities = best.argmax(dim=1).tolist()
         chosen: Any = {node: int(c) for node, c in zip(nodes, communities)}

@@ -22,7 +22,19 @@ own relaxed objective, evaluated on the soft clustering:
 Training follows the paper: Adam (learning rate 0.01, weight decay 5e-4) for 1001 epochs; the
 k-means runs one warm-started update per epoch (five from epoch 500 on) before the
 differentiable one; every 100 epochs (and at the last) the network is evaluated without dropout
-and the soft solution with the lowest training loss so far is kept for the decision.
+and the soft solution with the lowest training loss so far is kept for the decision. The epochs
+are not cut short when the loss levels off: the training loss keeps falling in steps late in
+the run (when the k-means moves to five updates, for instance), and stopping at a plateau lost
+modularity on a third of the restarts tried on the community graphs.
+
+The budget (``time_limit``) is the whole call: building the index form, training every read,
+the decision, polishing and the energies. Each read gets an even share of what is left; its
+training stops once the next epoch and a last evaluation would not fit before its share, less
+what the decision and polishing are expected to take, and polishing and the k-center roundings
+stop at the read's end. A read whose share cannot hold one epoch decides at random (uniform
+labels, or ``k`` uniform facilities), which ``polish`` then improves; ``info["epochs"]`` is then
+0 and ``info["stop_reason"]`` ``"time_limit"``. torch runs with :func:`~gnnsolve.samplers._torch.torch_threads`
+for the call (one thread unless an epoch's work is large and the cores are idle).
 
 The network sees the graph's structure unweighted; the loss and the energies use the problem's
 edge weights (``Modularity(G, k, weight=...)``, ``KCenter(G, k, weight=...)``). In the partially
@@ -53,7 +65,9 @@ The same problem in its dimod form, answered over the CQM's variables:
 from __future__ import annotations
 
 import copy
+import itertools
 import math
+import time
 from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -69,12 +83,13 @@ import torch
 from gnnsolve.adapters.clustering import Modularity
 from gnnsolve.adapters.kcenter import KCenter, lift_to_k
 from gnnsolve.adapters.pairwise import PairwiseClustering
-from gnnsolve.adapters.problem import edge_weights
 from gnnsolve.errors import InvalidModelError, UnsupportedModelError
 from gnnsolve.nn.clusternet import ClusterNet, ClusterNetOutput, check_settings
 from gnnsolve.nn.kmeans import BACKWARDS
-from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_time_limit, seed_generator
-from gnnsolve.samplers._torch import resolve_device
+from gnnsolve.samplers._common import (
+    Stopwatch, check_positive_int, check_time_limit, resolve_time_limit, seed_generator,
+)
+from gnnsolve.samplers._torch import check_threads, resolve_device, torch_threads
 from gnnsolve.search.clustering import k_center_swaps, modularity_moves, partition_moves
 
 __all__ = ["ClusterNetSampler", "OBJECTIVES"]
@@ -83,13 +98,38 @@ OBJECTIVES = ("modularity", "kcenter")
 CHECKPOINT_EVERY = 100
 """Epochs between evaluations of the network for the best-so-far solution."""
 MORE_ITERATIONS_FROM = 500
-"""The epoch from which the k-means runs five warm-started updates instead of one."""
+"""The epoch from which the k-means runs :data:`KMEANS_UPDATES` warm-started updates instead of one."""
+KMEANS_UPDATES = 5
+"""Warm-started k-means updates per epoch from :data:`MORE_ITERATIONS_FROM` on."""
 FACILITY_TEMPERATURE = 100.0
 """Inverse temperature of the softmax over nodes in the k-center selections."""
 ROUNDINGS = 50
 """Pipage roundings of the k-center selections; the best on the training graph is kept."""
 INFERENCE_ITERATIONS = 100
 """Most k-means updates when a fitted network is applied without training."""
+EPOCH_OVERHEAD = 0.003
+"""Seconds of an epoch spent in Python and autograd bookkeeping, whatever the graph."""
+NODE_EPOCH_SECONDS = 8e-6
+"""Seconds of an epoch per node at widths 50 and 50 (element-wise work, gathers, Adam's update), scaled
+with the widths."""
+PRODUCT_RATE = 3e10
+"""Multiply-adds per second of an epoch's dense matrix products, counted once for forward and backward."""
+PAIR_EPOCH_SECONDS = 1.8e-8
+"""Seconds of an epoch per pair of nodes in the k-center loss."""
+READ_SECONDS = (20.0, 60.0)
+"""The least and the most seconds per read of the default budget."""
+POLISH_SHARE = 0.25
+"""The largest share of a read's budget kept for polishing."""
+POLISH_PASSES = 10
+"""Passes of node moves (or facility swaps) polishing is expected to need, when its time is kept."""
+NODE_SECONDS = 2e-5
+"""Seconds one pass of node moves spends on a node (the Python loop of the descent)."""
+SWAP_SECONDS = 2e-9
+"""Seconds one step of facility swaps spends per distance entry and facility."""
+ROUNDING_SECONDS = 3e-6
+"""Seconds one pipage rounding and its radius cost per node."""
+FINISH_SECONDS = (0.02, 2e-6)
+"""Seconds kept, per read, for its energies: a constant and a cost per node."""
 
 ClusteringProblem = Modularity | KCenter | PairwiseClustering
 LEARNED = "learned embeddings (no node features)"
@@ -126,14 +166,93 @@ class _Fitted:
     in_features: int
 
 
+@dataclass(frozen=True)
+class _EpochCost:
+    """One training epoch: its multiply-adds (what the thread count is chosen from) and its expected seconds."""
+
+    work: float
+    seconds: float
+
+    def default_budget(self, epochs: int, reads: int) -> float:
+        """The default ``time_limit``: per read, twice the expected time of ``epochs`` epochs, within
+        :data:`READ_SECONDS`."""
+        low, high = READ_SECONDS
+        return reads * min(high, max(low, 2 * epochs * self.seconds))
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """The checked keywords of one :meth:`ClusterNetSampler.sample` call."""
+
+    read_seeds: list[int]
+    epochs: int
+    time_limit: float | None
+    polish: bool
+    threads: int | None
+
+    @classmethod
+    def check(cls, num_reads: int, seed: int | None, epochs: int, time_limit: float | None, polish: bool,
+              threads: int | None) -> _Settings:
+        num_reads = check_positive_int("num_reads", num_reads)
+        epochs = _check_epochs(epochs)
+        time_limit = check_time_limit(time_limit)
+        if not isinstance(polish, (bool, np.bool_)):
+            raise ValueError(f"polish must be True or False, got {polish!r}")
+        threads = check_threads(threads)
+        read_seeds = [int(s) for s in seed_generator(seed).integers(2**62, size=num_reads)]
+        return cls(read_seeds, epochs, time_limit, bool(polish), threads)
+
+
+@dataclass(frozen=True)
+class _Reserve:
+    """Seconds of a read's share kept after its training: for the decision, polishing and the energies."""
+
+    decision: float
+    polish: float
+    finish: float
+
+    @property
+    def total(self) -> float:
+        return self.decision + self.polish + self.finish
+
+    @classmethod
+    def after_training(cls, training: ClusteringProblem, polish: bool, share: float) -> _Reserve:
+        """The reserve of a read with ``share`` seconds: the expected cost of each step, polishing's
+        capped at :data:`POLISH_SHARE` of the share."""
+        n = len(training.nodes)
+        kcenter = isinstance(training, KCenter)
+        decision = ROUNDINGS * ROUNDING_SECONDS * n if kcenter else 0.0
+        finish = FINISH_SECONDS[0] + FINISH_SECONDS[1] * n * (1 + polish)
+        polishing = 0.0
+        if polish:
+            per_pass = SWAP_SECONDS * n * n * training.k if kcenter else NODE_SECONDS * n
+            polishing = min(POLISH_SHARE * share, POLISH_PASSES * per_pass)
+        return cls(decision, polishing, finish)
+
+
 class ClusterNetSampler(dimod.Sampler):
-    """ClusterNet: a GCN with a differentiable k-means layer, trained on the problem's objective.
+    r"""ClusterNet: a GCN with a differentiable k-means layer, trained on the problem's objective.
 
     Samples :class:`~gnnsolve.adapters.clustering.Modularity`,
     :class:`~gnnsolve.adapters.kcenter.KCenter` and
     :class:`~gnnsolve.adapters.pairwise.PairwiseClustering` problems (or a networkx graph with
     ``k`` and ``objective``), and with :meth:`sample_cqm` the k-way assignment form of a CQM, so
     that it stands in for an exact CQM sampler. The settings are the paper's defaults.
+
+    **Default budget** (``time_limit=None``): per read, twice the expected time of the epochs
+    asked on one busy core, at least 20 s and at most 60 s (:data:`READ_SECONDS`):
+
+    .. math::
+
+        T = \text{reads} \times \min\big(60, \max(20,\ 2\, \text{epochs}\, t)\big) \text{ s}, \qquad
+        t = 0.003 + 8 \cdot 10^{-6}\, n\, \tfrac{h + d}{100}
+            + \frac{3 (n F h + n h d + 14 n k d)}{3 \cdot 10^{10}} \;[+\ 1.8 \cdot 10^{-8} n^2]
+
+    seconds per epoch for :math:`n` nodes, feature width :math:`F` (:math:`d` for learned
+    embeddings), widths :math:`h` and :math:`d` and :math:`k` clusters; the bracket is the
+    k-center loss. On the small community graphs the 1001 epochs take a few seconds and end well
+    inside the 20 s; from a few thousand nodes on, the default is 60 s per read.
+    ``info["time_limit"]`` reports the budget applied; ``time_limit=math.inf`` removes the limit.
 
     Args:
         hidden: width of the first graph convolution.
@@ -172,10 +291,11 @@ class ClusterNetSampler(dimod.Sampler):
         self.device = resolve_device(device)
         self._fitted: _Fitted | None = None
         self.fit_info: dict[str, Any] = {}
-        """What the last :meth:`fit` reported: ``timing``, ``epochs``, ``training_loss``,
-        ``best_training_loss``, ``objective``, ``graphs``."""
+        """What the last :meth:`fit` reported: ``timing``, ``time_limit``, ``threads``, ``epochs``,
+        ``stop_reason``, ``training_loss``, ``best_training_loss``, ``objective``, ``graphs``."""
         self.parameters = {key: [] for key in (
-            "k", "objective", "features", "observed", "num_reads", "seed", "epochs", "time_limit", "polish")}
+            "k", "objective", "features", "observed", "num_reads", "seed", "epochs", "time_limit", "polish",
+            "threads")}
         self.properties = {
             "problems": (Modularity, KCenter, PairwiseClustering),
             "objectives": OBJECTIVES,
@@ -196,6 +316,7 @@ class ClusterNetSampler(dimod.Sampler):
         epochs: int = 1001,
         time_limit: float | None = None,
         polish: bool = False,
+        threads: int | None = None,
         **kwargs: Any,
     ) -> dimod.SampleSet:
         """Train ClusterNet on ``problem`` (or apply the fitted network) and decide.
@@ -216,7 +337,9 @@ class ClusterNetSampler(dimod.Sampler):
             seed: seed of the restarts; the same seed gives the same samples on the CPU.
             epochs: training epochs; ``0`` applies a fitted network (see :meth:`fit`) unchanged
                 (its reads then differ only in the k-center roundings), more fine-tunes a copy.
-            time_limit: seconds for the whole call, shared evenly by the reads.
+            time_limit: seconds for the whole call (set-up, training, decision, polishing and
+                energies), shared evenly by the reads; ``None`` for the default budget (see the
+                class), ``math.inf`` for none.
             polish: take each decision to a local optimum of the objective on the graph the
                 network trained on (the observed one if given): single-node moves among the
                 ``k`` communities and merges of communities
@@ -224,14 +347,18 @@ class ClusterNetSampler(dimod.Sampler):
                 :func:`~gnnsolve.search.clustering.partition_moves`) or facility swaps
                 (:func:`~gnnsolve.search.clustering.k_center_swaps`). Off by default, the
                 paper's decision.
+            threads: torch's intra-op threads for the call; ``None`` chooses from an epoch's work
+                (:func:`~gnnsolve.samplers._torch.default_threads`). The caller's setting is
+                restored afterwards.
 
         Returns:
             A SampleSet over the nodes: for modularity INTEGER community labels ``0..k-1`` with
             energy :math:`-Q`; for pairwise clustering INTEGER labels ``0..k-1`` with energy
             :meth:`PairwiseClustering.evaluate`; for k-center BINARY selections of exactly ``k``
             facilities with energy the largest distance to the nearest facility (``inf`` if
-            some node cannot reach one). ``info`` holds ``timing`` (ns) and, one entry per read in row order,
-            ``epochs``, ``stop_reason`` (``"epochs"`` or ``"time_limit"``), ``training_loss``
+            some node cannot reach one). ``info`` holds ``timing`` (ns), ``time_limit`` (the
+            budget applied, seconds; ``inf`` for none), ``threads`` and, one entry per read in row
+            order, ``epochs``, ``stop_reason`` (``"epochs"`` or ``"time_limit"``), ``training_loss``
             (the curve) and ``best_training_loss``; also ``objective``, ``features``
             (``"given"`` or ``"learned embeddings (no node features)"``), ``start``
             (``"fresh"``, ``"fitted"`` or ``"fine-tuned"``), ``observed_edges`` and
@@ -245,18 +372,20 @@ class ClusterNetSampler(dimod.Sampler):
             ValueError: an unknown objective, features of the wrong shape or not finite, an
                 observed graph on other nodes or with edges the graph lacks, a problem that does
                 not match the fitted network, ``observed`` with a pairwise problem, or bad
-                ``epochs``, ``num_reads`` or ``time_limit``.
+                ``epochs``, ``num_reads``, ``time_limit`` or ``threads``.
         """
-        self.remove_unknown_kwargs(**kwargs)
         watch = Stopwatch()
+        self.remove_unknown_kwargs(**kwargs)
+        settings = _Settings.check(num_reads, seed, epochs, time_limit, polish, threads)
         with watch.phase("preprocessing"):
             problem = _resolve_problem(problem, k, objective)
-        rows, energies, info = self._run(problem, watch, features, observed, num_reads, seed, epochs, time_limit,
-                                         polish)
-        info["timing"] = watch.timing()
-        vartype = dimod.BINARY if isinstance(problem, KCenter) else dimod.INTEGER
-        return dimod.SampleSet.from_samples((rows, problem.nodes), vartype, energy=energies, info=info,
-                                           sort_labels=False)
+        rows, energies, info = self._run(problem, watch, features, observed, settings)
+        with watch.phase("postprocessing"):
+            vartype = dimod.BINARY if isinstance(problem, KCenter) else dimod.INTEGER
+            sampleset = dimod.SampleSet.from_samples((rows, problem.nodes), vartype, energy=energies, info=info,
+                                                     sort_labels=False)
+        sampleset.info["timing"] = watch.timing()
+        return sampleset
 
     def sample_cqm(
         self,
@@ -268,6 +397,7 @@ class ClusterNetSampler(dimod.Sampler):
         epochs: int = 1001,
         time_limit: float | None = None,
         polish: bool = False,
+        threads: int | None = None,
         **kwargs: Any,
     ) -> dimod.SampleSet:
         r"""Train ClusterNet on the k-way assignment form of a CQM; one row per read, over the CQM's variables.
@@ -288,8 +418,9 @@ class ClusterNetSampler(dimod.Sampler):
             cqm: the assignment form.
             features: node features as in :meth:`sample`, rows in the order of the nodes'
                 first appearance among ``cqm.variables``.
-            num_reads, seed, epochs, time_limit, polish: as in :meth:`sample` (``polish`` runs
-                :func:`~gnnsolve.search.clustering.partition_moves` on :math:`W`).
+            num_reads, seed, epochs, time_limit, polish, threads: as in :meth:`sample` (``polish``
+                runs :func:`~gnnsolve.search.clustering.partition_moves` on :math:`W`; the budget
+                includes reading the CQM).
 
         Returns:
             A BINARY SampleSet over ``cqm.variables`` in their order, one-hot per node; energy
@@ -322,64 +453,68 @@ class ClusterNetSampler(dimod.Sampler):
         if graph_only:
             raise ValueError(f"sample_cqm reads k and the objective from the CQM and takes no observed graph; "
                              f"drop {', '.join(graph_only)}")
-        self.remove_unknown_kwargs(**kwargs)
         watch = Stopwatch()
+        self.remove_unknown_kwargs(**kwargs)
+        settings = _Settings.check(num_reads, seed, epochs, time_limit, polish, threads)
         with watch.phase("preprocessing"):
             problem = PairwiseClustering.from_cqm(cqm)
-        rows, _, info = self._run(problem, watch, features, None, num_reads, seed, epochs, time_limit, polish)
+        rows, _, info = self._run(problem, watch, features, None, settings)
         with watch.phase("postprocessing"):
             samples = problem.encode(rows, cqm.variables)
             energies = cqm.objective.energies(samples)
-        info.update(constraint_labels=list(cqm.constraints), timing=watch.timing())
-        return dimod.SampleSet.from_samples(
-            samples, dimod.BINARY, energy=energies, info=info, sort_labels=False,
-            is_satisfied=np.ones((len(rows), len(cqm.constraints)), dtype=bool),
-            is_feasible=np.ones(len(rows), dtype=bool),
-        )
+            info["constraint_labels"] = list(cqm.constraints)
+            sampleset = dimod.SampleSet.from_samples(
+                samples, dimod.BINARY, energy=energies, info=info, sort_labels=False,
+                is_satisfied=np.ones((len(rows), len(cqm.constraints)), dtype=bool),
+                is_feasible=np.ones(len(rows), dtype=bool),
+            )
+        sampleset.info["timing"] = watch.timing()
+        return sampleset
 
     def _run(self, problem: ClusteringProblem, watch: Stopwatch, features: np.ndarray | str | None,
-             observed: nx.Graph | None, num_reads: int, seed: int | None, epochs: int, time_limit: float | None,
-             polish: bool) -> tuple[np.ndarray, list[float], dict[str, Any]]:
-        """Train (or apply) one network per read on ``problem`` and decide: the rows (one value per
-        node), their energies on ``problem``, and :meth:`sample`'s ``info`` but its ``timing``."""
-        num_reads = check_positive_int("num_reads", num_reads)
-        epochs = _check_epochs(epochs)
-        time_limit = check_time_limit(time_limit)
-        if not isinstance(polish, (bool, np.bool_)):
-            raise ValueError(f"polish must be True or False, got {polish!r}")
-        read_seeds = [int(s) for s in seed_generator(seed).integers(2**62, size=num_reads)]
-
+             observed: nx.Graph | None, settings: _Settings) -> tuple[np.ndarray, list[float], dict[str, Any]]:
+        """Train (or apply) one network per read on ``problem``, decide and polish, within the budget:
+        the rows (one value per node), their energies on ``problem``, and :meth:`sample`'s ``info``
+        but its ``timing``."""
         with watch.phase("preprocessing"):
             name = _objective_name(problem)
             node_features = _node_features(problem, features)
-            start = self._start(problem, node_features, epochs)
+            start = self._start(problem, node_features, settings.epochs)
             training, seen = _observed_problem(problem, observed)
+            edges = problem.graph.number_of_edges()  # networkx sums the degrees to count them
+            observed_edges = edges if seen is problem.graph else seen.number_of_edges()
             task = _Task(self._tensor(node_features), _edge_index(seen, problem.nodes).to(self.device), training)
+            cost = self._epoch_cost(task)
+            watch.time_limit = resolve_time_limit(
+                settings.time_limit, cost.default_budget(settings.epochs, len(settings.read_seeds)))
+            _build_loss(training, self.device)
 
-        reads = []
-        with watch.phase("sampling"):
-            for position, read_seed in enumerate(read_seeds):
-                deadline = None
-                if time_limit is not None:
-                    deadline = watch.elapsed() + (time_limit - watch.elapsed()) / (num_reads - position)
-                with _seeded(read_seed, self.device):
+        reads: list[_Training] = []
+        rows, energies, raw_energies = [], [], []
+        with torch_threads(settings.threads, cost.work) as threads:
+            for position, read_seed in enumerate(settings.read_seeds):
+                end = watch.deadline(1 / (len(settings.read_seeds) - position))
+                kept = _Reserve.after_training(training, settings.polish, end - watch.elapsed())
+                with watch.phase("sampling"), _seeded(read_seed, self.device):
                     net = self._network(problem, node_features, self._fitted)
                     task.centres = None
-                    if epochs:
-                        reads.append(self._train(net, [task], epochs, deadline, watch))
+                    if settings.epochs:
+                        read = self._train(net, [task], settings.epochs, end - kept.total, watch, cost.seconds)
                     else:
-                        reads.append(_apply(net, [task], INFERENCE_ITERATIONS))
-
-        with watch.phase("postprocessing"):
-            rows, energies, raw_energies = [], [], []
-            for read, read_seed in zip(reads, read_seeds):
-                row = _decide(training, read.best_relaxed[0], np.random.default_rng(read_seed))
-                if polish:
-                    raw_energies.append(_energy(problem, row))
-                    row = _polish(training, row)
-                rows.append(row)
-                energies.append(_energy(problem, row))
+                        read = _apply(net, [task], INFERENCE_ITERATIONS)
+                reads.append(read)
+                with watch.phase("postprocessing"):
+                    relaxed = read.best_relaxed[0] if read.best_relaxed else None
+                    rng = np.random.default_rng(read_seed)
+                    row = _decide(training, relaxed, rng, _clock(watch, end - kept.polish - kept.finish))
+                    if settings.polish:
+                        raw_energies.append(_energy(problem, row))
+                        row = _polish(training, row, _clock(watch, end - kept.finish))
+                    rows.append(row)
+                    energies.append(_energy(problem, row))
         info = {
+            "time_limit": watch.time_limit,
+            "threads": threads,
             "epochs": [len(read.curve) for read in reads],
             "stop_reason": [read.stop_reason for read in reads],
             "training_loss": [read.curve for read in reads],
@@ -387,10 +522,10 @@ class ClusterNetSampler(dimod.Sampler):
             "objective": name,
             "features": LEARNED if node_features is None else "given",
             "start": start,
-            "observed_edges": seen.number_of_edges(),
-            "observed_fraction": seen.number_of_edges() / max(1, problem.graph.number_of_edges()),
+            "observed_edges": observed_edges,
+            "observed_fraction": observed_edges / max(1, edges),
         }
-        if polish:
+        if settings.polish:
             info["raw_energy"] = raw_energies
         return np.array(rows), energies, info
 
@@ -404,6 +539,7 @@ class ClusterNetSampler(dimod.Sampler):
         epochs: int = 1001,
         seed: int | None = None,
         time_limit: float | None = None,
+        threads: int | None = None,
     ) -> ClusterNetSampler:
         """Train one network on several graphs, for :meth:`sample` to apply to new ones.
 
@@ -415,7 +551,9 @@ class ClusterNetSampler(dimod.Sampler):
             problems: problems of one objective and one ``k`` (or graphs, with ``k`` and ``objective``).
             features: one ``n_i × F`` array per problem, all of the same width ``F``, or the
                 name of a node attribute that every graph has.
-            epochs, seed, time_limit: as for :meth:`sample` (one run).
+            epochs, seed, time_limit, threads: as for :meth:`sample` (one run; the default budget
+                counts the work of all the graphs). Should the budget not hold one epoch, the
+                network stays as initialised (``fit_info["epochs"]`` is 0).
 
         Returns:
             The sampler itself; :attr:`fit_info` describes the training.
@@ -435,13 +573,14 @@ class ClusterNetSampler(dimod.Sampler):
             ...                features=rng.random((18, 4)), epochs=0).info["start"]
             'fitted'
         """
+        watch = Stopwatch()
         epochs = check_positive_int("epochs", epochs)
         time_limit = check_time_limit(time_limit)
+        threads = check_threads(threads)
         read_seed = int(seed_generator(seed).integers(2**62))
         if features is None:
             raise ValueError("fit needs node features: learned embeddings belong to the nodes of one graph and "
                              "cannot carry over to new graphs; pass one feature array per problem or an attribute name")
-        watch = Stopwatch()
         with watch.phase("preprocessing"):
             resolved = [_resolve_problem(problem, k, objective) for problem in problems]
             if not resolved:
@@ -458,14 +597,22 @@ class ClusterNetSampler(dimod.Sampler):
                 raise ValueError(f"the feature arrays must all have the same width, got widths {sorted(widths)}")
             tasks = [_Task(self._tensor(array), _edge_index(problem.graph, problem.nodes).to(self.device), problem)
                      for problem, array in zip(resolved, arrays)]
-        with watch.phase("sampling"), _seeded(read_seed, self.device):
+            costs = [self._epoch_cost(task) for task in tasks]
+            cost = _EpochCost(sum(c.work for c in costs), sum(c.seconds for c in costs))
+            watch.time_limit = resolve_time_limit(time_limit, cost.default_budget(epochs, 1))
+            for problem in resolved:
+                _build_loss(problem, self.device)
+        with watch.phase("sampling"), torch_threads(threads, cost.work) as used, _seeded(read_seed, self.device):
             net = self._network(resolved[0], arrays[0], fitted=None)
-            training = self._train(net, tasks, epochs, time_limit, watch)
-            net.load_state_dict(training.best_state)
+            training = self._train(net, tasks, epochs, watch.time_limit - FINISH_SECONDS[0], watch, cost.seconds)
+            if training.best_state is not None:
+                net.load_state_dict(training.best_state)
         name, k = kinds.pop()
         self._fitted = _Fitted(net, name, k, arrays[0].shape[1])
         self.fit_info = {
             "timing": watch.timing(),
+            "time_limit": watch.time_limit,
+            "threads": used,
             "epochs": len(training.curve),
             "stop_reason": training.stop_reason,
             "training_loss": training.curve,
@@ -503,32 +650,67 @@ class ClusterNetSampler(dimod.Sampler):
     def _tensor(self, array: np.ndarray | None) -> torch.Tensor | None:
         return None if array is None else torch.as_tensor(array, dtype=torch.float32, device=self.device)
 
-    def _train(self, net: ClusterNet, tasks: list[_Task], epochs: int, deadline: float | None,
-               watch: Stopwatch) -> _Training:
-        """Adam on the mean training loss over ``tasks``, keeping the best checkpoint."""
+    def _epoch_cost(self, task: _Task) -> _EpochCost:
+        """The multiply-adds of one training epoch on ``task`` (three forward passes: forward and
+        backward) and its expected seconds on one busy core (see the class docstring)."""
+        n, k = len(task.training.nodes), task.training.k
+        h, d = self.hidden, self.embedding_dim
+        messages = task.edge_index.shape[1] + n  # both directions of each edge, and the self-loops
+        width = d if task.features is None else task.features.shape[1]
+        products = n * width * h + n * h * d + 2 * (KMEANS_UPDATES + 2) * n * k * d
+        kcenter = isinstance(task.training, KCenter)
+        work = 3.0 * (products + messages * (h + d) + (6 * n * n if kcenter else messages * k))
+        seconds = EPOCH_OVERHEAD + NODE_EPOCH_SECONDS * n * (h + d) / 100 + 3.0 * products / PRODUCT_RATE
+        return _EpochCost(work, seconds + (PAIR_EPOCH_SECONDS * n * n if kcenter else 0.0))
+
+    def _train(self, net: ClusterNet, tasks: list[_Task], epochs: int, deadline: float, watch: Stopwatch,
+               expected: float) -> _Training:
+        """Adam on the mean training loss over ``tasks``, keeping the best checkpoint.
+
+        Stops after ``epochs``, or once another epoch and a last checkpoint would end after
+        ``deadline`` (on ``watch``'s clock): an epoch is expected to take ``expected`` seconds until
+        one is timed, then the larger of the mean and the last; a checkpoint (a forward pass) half
+        an epoch until one is timed. No epoch starts that cannot end in time.
+        """
         optimizer = torch.optim.Adam(net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
         result = _Training()
-        began = watch.elapsed()
+        epoch_cost = expected
+        check_cost = epoch_cost / 2
+        if watch.elapsed() + epoch_cost + check_cost > deadline:
+            result.stop_reason = "time_limit"
+            return result
+        training_time = 0.0
         for epoch in range(epochs):
-            iterations = 1 if epoch < MORE_ITERATIONS_FROM else 5
+            began = watch.elapsed()
+            iterations = 1 if epoch < MORE_ITERATIONS_FROM else KMEANS_UPDATES
             net.train()
             loss = sum(_loss(task.training, _relaxed(net, task, iterations)) for task in tasks) / len(tasks)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             result.curve.append(loss.item())
-            per_epoch = (watch.elapsed() - began) / (epoch + 1)
-            out_of_time = deadline is not None and watch.elapsed() + 2 * per_epoch >= deadline
+            took = watch.elapsed() - began
+            training_time += took
+            epoch_cost = max(training_time / (epoch + 1), took)
+            checkpoint = epoch % CHECKPOINT_EVERY == 0
+            out_of_time = watch.elapsed() + checkpoint * check_cost + epoch_cost + check_cost > deadline
             last = epoch + 1 == epochs or out_of_time
-            if epoch % CHECKPOINT_EVERY == 0 or last:
-                checkpoint = _apply(net, tasks, iterations)
-                if not result.best_relaxed or checkpoint.best_loss < result.best_loss:
-                    result.best_loss, result.best_relaxed = checkpoint.best_loss, checkpoint.best_relaxed
+            if checkpoint or last:
+                began = watch.elapsed()
+                applied = _apply(net, tasks, iterations)
+                if not result.best_relaxed or applied.best_loss < result.best_loss:
+                    result.best_loss, result.best_relaxed = applied.best_loss, applied.best_relaxed
                     result.best_state = copy.deepcopy(net.state_dict())
+                check_cost = watch.elapsed() - began
             if last:
-                result.stop_reason = "time_limit" if out_of_time and epoch + 1 < epochs else "epochs"
+                result.stop_reason = "time_limit" if epoch + 1 < epochs else "epochs"
                 break
         return result
+
+
+def _clock(watch: Stopwatch, at: float) -> float:
+    """The :func:`time.perf_counter` value at which ``watch`` reads ``at`` (``inf`` stays ``inf``)."""
+    return time.perf_counter() + (at - watch.elapsed())
 
 
 def _is_finite_number(value: object) -> bool:
@@ -627,11 +809,23 @@ def _observed_problem(problem: ClusteringProblem, observed: nx.Graph | None) -> 
 
 
 def _edge_index(G: nx.Graph, nodes: list[Hashable]) -> torch.Tensor:
-    """Both directions of every edge (self-loops left out; the convolution adds its own)."""
+    """Both directions of every edge, each in the order and orientation ``G.edges()`` lists it first
+    (self-loops left out, as the convolution adds its own; parallel edges once).
+
+    Read from ``G``'s adjacency in bulk: ``G.edges()`` lists ``(u, v)`` where ``v`` comes after
+    ``u`` in ``G``'s node order, which is what the mask keeps.
+    """
     index = {node: i for i, node in enumerate(nodes)}
-    pairs = torch.tensor([(index[u], index[v]) for u, v, _ in edge_weights(G, None)], dtype=torch.int64)
-    pairs = pairs.reshape(-1, 2).T
-    return torch.cat([pairs, pairs.flip(0)], dim=1)
+    adjacency = G.adj
+    position = {node: i for i, node in enumerate(adjacency)}
+    degrees = np.fromiter(map(len, adjacency.values()), dtype=np.int64, count=len(position))
+    heads = np.repeat(np.arange(len(position)), degrees)
+    tails = np.fromiter(map(position.__getitem__, itertools.chain.from_iterable(adjacency.values())),
+                        dtype=np.int64, count=int(degrees.sum()))
+    later = tails > heads
+    labels = np.fromiter(map(index.__getitem__, adjacency), dtype=np.int64, count=len(position))
+    forward = torch.from_numpy(np.stack([labels[heads[later]], labels[tails[later]]]))
+    return torch.cat([forward, forward.flip(0)], dim=1)
 
 
 @contextmanager
@@ -662,6 +856,16 @@ def _loss(training: ClusteringProblem, relaxed: torch.Tensor) -> torch.Tensor:
     return training.soft_objective(relaxed)
 
 
+def _build_loss(training: ClusteringProblem, device: torch.device) -> None:
+    """Evaluate the loss once on a uniform soft solution, so that the problem builds its torch
+    index form (sparse operator, sorted distances) before the training's clock starts."""
+    n, k = len(training.nodes), training.k
+    shape = (n,) if isinstance(training, KCenter) else (n, k)
+    fill = k / n if isinstance(training, KCenter) else 1 / k
+    with torch.no_grad():
+        _loss(training, torch.full(shape, fill, dtype=torch.float32, device=device))
+
+
 def _apply(net: ClusterNet, tasks: list[_Task], iterations: int) -> _Training:
     """The network without dropout or gradient: its soft solutions and mean training loss."""
     net.eval()
@@ -671,30 +875,45 @@ def _apply(net: ClusterNet, tasks: list[_Task], iterations: int) -> _Training:
     return _Training(best_loss=loss, best_relaxed=relaxed)
 
 
-def _decide(training: ClusteringProblem, relaxed: torch.Tensor, rng: np.random.Generator) -> np.ndarray:
-    """One value per node: the most likely cluster, or the best of the facility roundings."""
+def _decide(training: ClusteringProblem, relaxed: torch.Tensor | None, rng: np.random.Generator,
+            deadline: float) -> np.ndarray:
+    """One value per node: the most likely cluster, or the best of the facility roundings made
+    before ``deadline`` (a :func:`time.perf_counter` value; one at least). Without a soft solution
+    (no epoch fitted the budget), uniformly random labels or ``k`` uniformly random facilities."""
+    n, k = len(training.nodes), training.k
+    kcenter = isinstance(training, KCenter)
+    if relaxed is None:
+        if not kcenter:
+            return rng.integers(k, size=n)
+        row = np.zeros(n, dtype=np.int8)
+        row[rng.choice(n, size=k, replace=False)] = 1
+        return row
     soft = relaxed.detach().cpu().double().numpy()
-    if not isinstance(training, KCenter):
+    if not kcenter:
         return soft.argmax(axis=1)
-    y = lift_to_k(soft, training.k)
+    y = lift_to_k(soft, k)
     capped = training.capped_distances
     index = {node: i for i, node in enumerate(training.nodes)}
-
-    def radius(chosen: frozenset) -> float:
-        return float(capped[:, [index[node] for node in chosen]].min(axis=1).max())
-
-    best = min((training.round_selection(y, "pipage", rng) for _ in range(ROUNDINGS)), key=radius)
+    best, best_radius = frozenset(), math.inf
+    for rounding in range(ROUNDINGS):
+        if rounding and time.perf_counter() >= deadline:
+            break
+        candidate = training.round_selection(y, "pipage", rng)
+        radius = float(capped[:, [index[node] for node in candidate]].min(axis=1).max())
+        if not best or radius < best_radius:
+            best, best_radius = candidate, radius
     chosen = training.decode({node: int(node in best) for node in training.nodes}).value
     return np.array([int(node in chosen) for node in training.nodes], dtype=np.int8)
 
 
-def _polish(training: ClusteringProblem, row: np.ndarray) -> np.ndarray:
-    """The decision taken to a local optimum of the training problem's exact objective."""
+def _polish(training: ClusteringProblem, row: np.ndarray, deadline: float) -> np.ndarray:
+    """The decision taken towards a local optimum of the training problem's exact objective, until
+    ``deadline`` (a :func:`time.perf_counter` value)."""
     if isinstance(training, Modularity):
-        return modularity_moves(training.adjacency, row, training.k)
+        return modularity_moves(training.adjacency, row, training.k, deadline=deadline)
     if isinstance(training, PairwiseClustering):
-        return partition_moves(training.weights, row, training.k)
-    chosen = k_center_swaps(training.capped_distances, np.flatnonzero(row))
+        return partition_moves(training.weights, row, training.k, deadline=deadline)
+    chosen = k_center_swaps(training.capped_distances, np.flatnonzero(row), deadline=deadline)
     polished = np.zeros_like(row)
     polished[chosen] = 1
     return polished

@@ -40,6 +40,10 @@ each step makes the swap of one facility for one other node that most lowers the
 distance to the nearest facility, ties broken by how few nodes sit at that distance, so the
 descent can walk along the plateaus the maximum leaves; it stops when no swap improves.
 
+Each descent takes a ``deadline`` (a :func:`time.perf_counter` value): the clock is read between
+node visits, merges and candidate blocks, and a descent stopped there returns its state as it
+is, a valid partition (or ``k`` distinct facilities) never worse than where it started.
+
 Example:
     >>> import networkx as nx, numpy as np
     >>> from gnnsolve.search.clustering import k_center_swaps, modularity_moves, partition_moves
@@ -69,6 +73,8 @@ References:
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -81,6 +87,8 @@ GAIN_TOLERANCE = 1e-13
 float cycling."""
 SWAP_BLOCK = 1 << 24
 """Most distance entries one block of candidate swaps holds in memory."""
+CLOCK_EVERY = 64
+"""Node visits between two readings of the clock in the node moves."""
 
 
 def partition_moves(
@@ -89,6 +97,7 @@ def partition_moves(
     k: int,
     degree: np.ndarray | None = None,
     max_passes: int = 100,
+    deadline: float = math.inf,
 ) -> np.ndarray:
     r"""Move single nodes between at most ``k`` clusters, and merge clusters, while the objective rises.
 
@@ -111,10 +120,12 @@ def partition_moves(
         degree: the ``n`` non-negative weights :math:`d` of the degree term, with a positive sum;
             None for no degree term.
         max_passes: most passes over the nodes in each round of node moves.
+        deadline: a :func:`time.perf_counter` value after which no further move or merge is made.
 
     Returns:
         The improved labels (a new array) in ``0..k-1``; :math:`F` is never lower than that of
-        ``labels``, and no single node move and no merge of two clusters raises it.
+        ``labels``, and, unless the deadline stopped the descent, no single node move and no
+        merge of two clusters raises it.
 
     Raises:
         ValueError: labels outside ``0..k-1`` or of the wrong length, ``weights`` not square and
@@ -143,14 +154,14 @@ def partition_moves(
             raise ValueError(f"degree must hold {n} non-negative weights with a positive sum")
     tolerance = GAIN_TOLERANCE * float(abs(W).sum())
     while True:
-        _node_moves(W, labels, k, degree, total, tolerance, max_passes)
-        if not _merge_clusters(W, labels, k, degree, total, tolerance):
+        _node_moves(W, labels, k, degree, total, tolerance, max_passes, deadline)
+        if time.perf_counter() >= deadline or not _merge_clusters(W, labels, k, degree, total, tolerance):
             return labels
 
 
 def modularity_moves(
     adjacency: scipy.sparse.spmatrix | scipy.sparse.sparray | np.ndarray, labels: np.ndarray, k: int,
-    max_passes: int = 100,
+    max_passes: int = 100, deadline: float = math.inf,
 ) -> np.ndarray:
     """Move single nodes between at most ``k`` communities, and merge communities, while the modularity rises.
 
@@ -162,10 +173,12 @@ def modularity_moves(
         labels: each node's community, integers in ``0..k-1``.
         k: the number of communities available.
         max_passes: most passes over the nodes in each round of node moves.
+        deadline: a :func:`time.perf_counter` value after which no further move or merge is made.
 
     Returns:
         The improved labels (a new array) in ``0..k-1``; its modularity is never lower than that
-        of ``labels``, no single node move and no merge of two communities raises it.
+        of ``labels``, and, unless the deadline stopped the descent, no single node move and no
+        merge of two communities raises it.
 
     Raises:
         ValueError: labels outside ``0..k-1`` or of the wrong length, or a graph without edges.
@@ -174,17 +187,20 @@ def modularity_moves(
     degree = np.asarray(A.sum(axis=1)).ravel()
     if not degree.sum() > 0:
         raise ValueError("modularity is undefined on a graph without edges")
-    return partition_moves(A, labels, k, degree, max_passes)
+    return partition_moves(A, labels, k, degree, max_passes, deadline)
 
 
 def _node_moves(W: scipy.sparse.csr_matrix, labels: np.ndarray, k: int, degree: np.ndarray, total: float,
-                tolerance: float, max_passes: int) -> None:
-    """Louvain's first phase on ``labels``, in place; ``gain`` is half the change of :math:`F`."""
+                tolerance: float, max_passes: int, deadline: float) -> None:
+    """Louvain's first phase on ``labels``, in place, until a pass moves nobody or the deadline;
+    ``gain`` is half the change of :math:`F`."""
     totals = np.bincount(labels, degree, minlength=k)
     indptr, indices, data = W.indptr, W.indices, W.data
     for _ in range(max_passes):
         moved = 0
         for i in range(W.shape[0]):
+            if i % CLOCK_EVERY == 0 and time.perf_counter() >= deadline:
+                return
             start, stop = indptr[i], indptr[i + 1]
             neighbours, weights = indices[start:stop], data[start:stop]
             outside = neighbours != i
@@ -236,13 +252,16 @@ def _merge_clusters(W: scipy.sparse.csr_matrix, labels: np.ndarray, k: int, degr
     return merged
 
 
-def k_center_swaps(distances: np.ndarray, chosen: Sequence[int], max_swaps: int | None = None) -> list[int]:
+def k_center_swaps(distances: np.ndarray, chosen: Sequence[int], max_swaps: int | None = None,
+                   deadline: float = math.inf) -> list[int]:
     """Swap facilities for other nodes while the largest distance to the nearest facility falls.
 
     Args:
         distances: the ``n × n`` matrix of finite distances (cap unreachable pairs first).
         chosen: the indices of the current facilities.
         max_swaps: most swaps (default ``4 n``).
+        deadline: a :func:`time.perf_counter` value after which no further candidate block is
+            scored; the best improving swap found by then is still made.
 
     Returns:
         The improved facilities, sorted; their radius is never larger than that of ``chosen``.
@@ -262,7 +281,7 @@ def k_center_swaps(distances: np.ndarray, chosen: Sequence[int], max_swaps: int 
         return sorted(facilities)
     current = _score(D[:, facilities].min(axis=1))
     for _ in range(4 * n if max_swaps is None else max_swaps):
-        swap = _best_swap(D, facilities, current)
+        swap = _best_swap(D, facilities, current, deadline)
         if swap is None:
             break
         (position, node), current = swap
@@ -276,8 +295,10 @@ def _score(nearest: np.ndarray) -> tuple[float, int]:
     return radius, int(np.count_nonzero(nearest >= radius))
 
 
-def _best_swap(D: np.ndarray, facilities: list[int], current: tuple[float, int]) -> tuple[tuple[int, int], tuple[float, int]] | None:
-    """The swap (position in ``facilities``, new node) with the best score below ``current``, if any."""
+def _best_swap(D: np.ndarray, facilities: list[int], current: tuple[float, int],
+               deadline: float) -> tuple[tuple[int, int], tuple[float, int]] | None:
+    """The swap (position in ``facilities``, new node) with the best score below ``current``, if any,
+    among the candidates scored before ``deadline``."""
     n = D.shape[0]
     to_facilities = D[:, facilities]
     order = np.argsort(to_facilities, axis=1, kind="stable")
@@ -291,6 +312,8 @@ def _best_swap(D: np.ndarray, facilities: list[int], current: tuple[float, int])
     for position in range(len(facilities)):
         without = np.where(nearest_position == position, second, first)
         for start in range(0, len(candidates), block):
+            if time.perf_counter() >= deadline:
+                return None if best is None else (best, best_score)
             nodes = candidates[start:start + block]
             nearest = np.minimum(D[:, nodes], without[:, None])
             radius = nearest.max(axis=0)
