@@ -177,3 +177,26 @@ def test_dynamic_tsp_with_graphsage_gives_tours_for_every_snapshot():
         solution, sampleset = problem.solve(sampler, num_reads=2, seed=0)
         assert solution.feasible and sorted(solution.value) == list(range(8))
     assert sampleset.info["snapshot"] == 2 and sampleset.info["start"] == "shrink_perturb"
+
+
+def test_budget_and_threads_are_reported_and_restored():
+    before = torch.get_num_threads()
+    sampler = DyCOSampler()
+    first = sampler.sample(maxcut_bqm(nx.random_regular_graph(3, 30, seed=0)), seed=0)
+    assert first.info["threads"] == 1 and torch.get_num_threads() == before
+    assert first.info["time_limit"] > 0 and first.info["stop_reason"] in {"converged", "max_epochs"}
+    second = sampler.sample(maxcut_bqm(nx.random_regular_graph(3, 30, seed=1)), seed=0, threads=2)
+    assert second.info["threads"] == 2 and torch.get_num_threads() == before
+
+
+def test_a_budget_too_short_to_train_keeps_the_replicas_and_still_polishes():
+    """A limit that leaves no room to train: the snapshot gets polished random states, and the next
+    snapshot still warm-starts from the replicas trained before."""
+    small = maxcut_bqm(nx.random_regular_graph(3, 40, seed=0))
+    huge = maxcut_bqm(nx.random_regular_graph(3, 40_000, seed=0))
+    sampler = DyCOSampler(mode="warm")
+    sampler.sample(small, seed=0, max_epochs=20)
+    skipped = sampler.sample(huge, time_limit=0.05)
+    assert skipped.info["start"] == "skipped" and skipped.info["epochs"] == 0
+    assert skipped.first.energy < 0
+    assert sampler.sample(small, max_epochs=20).info["start"] == "warm"

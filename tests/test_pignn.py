@@ -1,6 +1,7 @@
 """GNNSampler (PI-GNN): dimod conformance, quality on proven optima, seeds, composites, bad input."""
 
 import json
+import math
 import time
 import unittest
 
@@ -20,6 +21,7 @@ from gnnsolve.adapters.datasets import shared_data_dir
 from gnnsolve.adapters.graphs import maxcut_bqm
 from gnnsolve.errors import InvalidModelError
 from gnnsolve.nn.pignn import GraphOperators, ReplicaGCNConv, ReplicaSAGEConv
+from gnnsolve.samplers.pignn import default_time_limit
 
 
 def _quick_sampler():
@@ -165,6 +167,69 @@ def test_time_limit_is_honoured():
     assert elapsed < 1.0 + 0.5
 
 
+def test_default_call_converges_and_reports_its_budget():
+    """No keywords: a size-derived budget; a 5-variable model with 100 reads stops on convergence."""
+    bqm = dimod.BQM.from_ising({}, {(i, (i + 1) % 5): 1.0 for i in range(5)})
+    assert GNNSampler().sample(bqm, seed=0).info["time_limit"] == default_time_limit(5, 5)
+    sampleset = GNNSampler().sample(bqm, num_reads=100, seed=0, time_limit=math.inf)   # epochs, not seconds
+    assert sampleset.info["stop_reason"] == "converged"
+    assert sampleset.info["epochs"] < 2000
+    assert (sampleset.record.energy == -3).all()
+
+
+def test_convergence_is_relative_to_the_energy_scale():
+    """The same model scaled by 10^4 converges after the same number of epochs."""
+    bqm = dimod.generators.ran_r(1, 30, seed=5)
+    runs = []
+    for scale in (1.0, 1e4):
+        scaled = bqm.copy()
+        scaled.scale(scale)
+        runs.append(GNNSampler().sample(scaled, seed=0, time_limit=math.inf).info)
+    assert [info["stop_reason"] for info in runs] == ["converged", "converged"]
+    assert abs(runs[0]["epochs"] - runs[1]["epochs"]) <= 200
+
+
+def test_infinite_time_limit_means_none():
+    bqm = dimod.generators.ran_r(1, 10, seed=0)
+    sampleset = GNNSampler().sample(bqm, seed=0, time_limit=math.inf, max_epochs=50, patience=1000)
+    assert sampleset.info["time_limit"] == math.inf
+    assert sampleset.info["stop_reason"] == "max_epochs" and sampleset.info["epochs"] == 50
+
+
+def test_time_limit_covers_a_large_model_and_its_polish():
+    """Building, training and polishing 50,000 variables fit one second (with a generous margin)."""
+    bqm = maxcut_bqm(nx.random_regular_graph(3, 50_000, seed=0))
+    start = time.perf_counter()
+    sampleset = GNNSampler().sample(bqm, seed=0, time_limit=1.0)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 1.0 * 1.5 + 2.0
+    assert sampleset.info["polish"]["rounds"] > 0
+    assert sampleset.first.energy < sampleset.record.raw_energy[0]
+    assert sampleset.first.energy == pytest.approx(bqm.energy(sampleset.first.sample))
+
+
+@pytest.mark.parametrize("threads", [None, 1, 2])
+def test_threads_are_set_for_the_call_and_restored(threads):
+    before = torch.get_num_threads()
+    sampleset = GNNSampler().sample(dimod.generators.ran_r(1, 20, seed=0), seed=0, max_epochs=20, threads=threads)
+    assert sampleset.info["threads"] == (1 if threads is None else threads)
+    assert torch.get_num_threads() == before
+
+
+def test_threads_are_restored_after_an_exception(monkeypatch):
+    import gnnsolve.samplers.pignn as pignn
+
+    def broken(*args, **kwargs):
+        assert torch.get_num_threads() == 3
+        raise RuntimeError("training failed")
+
+    monkeypatch.setattr(pignn, "_train", broken)
+    before = torch.get_num_threads()
+    with pytest.raises(RuntimeError, match="training failed"):
+        GNNSampler().sample(dimod.generators.ran_r(1, 20, seed=0), threads=3, time_limit=math.inf)
+    assert torch.get_num_threads() == before
+
+
 # ------------------------------------------------------------------ inside Ocean workflows
 
 
@@ -205,6 +270,9 @@ def test_unknown_keyword_warns():
         (dict(num_reads=0), "num_reads"),
         (dict(conv="gat"), "conv"),
         (dict(time_limit=-1), "time_limit"),
+        (dict(time_limit=float("nan")), "time_limit"),
+        (dict(threads=0), "threads"),
+        (dict(tol=-1.0), "tol"),
         (dict(learning_rate=0), "learning_rate"),
         (dict(device="tpu"), "device"),
     ],

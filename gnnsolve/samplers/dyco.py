@@ -157,7 +157,7 @@ class DyCOSampler(dimod.Sampler):
 
         Returns:
             A SampleSet as GNNSampler's, with ``info`` adding ``snapshot`` (0, 1, ...),
-            ``start`` (``"fresh"``, ``"warm"`` or ``"shrink_perturb"``), ``fallback`` (why a
+            ``start`` (``"fresh"``, ``"warm"``, ``"shrink_perturb"``, or ``"skipped"`` when the time limit left no room to train), ``fallback`` (why a
             fresh start replaced a warm one, else ``None``), ``carried``, ``new`` and
             ``dropped`` (variables matched by label) and ``budget`` (``epochs`` and
             ``seconds`` used), besides GNNSampler's ``time_limit``, ``threads`` and ``polish``. An empty snapshot returns an empty SampleSet and changes nothing.
@@ -180,17 +180,25 @@ class DyCOSampler(dimod.Sampler):
 
         embedding_dim, hidden_dim = default_widths(model.num_variables, self.embedding_dim, self.hidden_dim)
         work = epoch_work(model, num_reads, embedding_dim, hidden_dim)
+        if self._generator is None:
+            self._generator = torch.Generator().manual_seed(int(seed) if seed is not None else int(torch.seed() % 2**63))
+        start, fallback, counts = "skipped", "the time limit left no room to train", self._counts(model)
+
+        def build() -> tuple[PIGNN, GraphOperators]:
+            nonlocal start, fallback, counts
+            net, start, fallback, counts = self._next_network(model, num_reads)
+            graph = GraphOperators.build(model.edge_index(), model.num_variables, self.conv).to(self.device)
+            model.torch_terms(self.device, torch.float32)
+            return net, graph
+
         with torch_threads(threads if self.device.type == "cpu" else 1, work) as used:
-            with watch.phase("preprocessing"):
-                if self._generator is None:
-                    self._generator = torch.Generator().manual_seed(
-                        int(seed) if seed is not None else int(torch.seed() % 2**63))
-                net, start, fallback, counts = self._next_network(model, num_reads)
-                graph = GraphOperators.build(model.edge_index(), model.num_variables, self.conv).to(self.device)
-                model.torch_terms(self.device, torch.float32)
-            raw, info = train_and_polish(bqm, model, net, graph, watch, learning_rate=self.learning_rate,
-                                         max_epochs=max_epochs, tol=tol, patience=patience, polish=polish, work=work)
-        self._net, self._labels = net, list(model.variables)
+            raw, info, net = train_and_polish(
+                bqm, model, build, watch, num_reads=num_reads, generator=self._generator,
+                learning_rate=self.learning_rate, max_epochs=max_epochs, tol=tol, patience=patience, polish=polish,
+                work=work,
+            )
+        if net is not None:
+            self._net, self._labels = net, list(model.variables)
         info.update(snapshot=self._snapshot, start=start, fallback=fallback, threads=used, **counts)
         sampleset = finish(bqm, model, raw, info, watch)
         sampleset.info["budget"] = {"epochs": info["epochs"], "seconds": watch.elapsed()}
@@ -206,7 +214,7 @@ class DyCOSampler(dimod.Sampler):
         labels = list(model.variables)
         previous = {label: row for row, label in enumerate(self._labels)}
         shared = [label for label in labels if label in previous]
-        counts = {"carried": len(shared), "new": len(labels) - len(shared), "dropped": len(self._labels) - len(shared)}
+        counts = self._counts(model)
         fresh = self._fresh_network(model.num_variables, num_reads)
         if self._net is None or self.mode == "static":
             return fresh, "fresh", None, {**counts, "carried": 0, "new": len(labels)}
@@ -219,6 +227,12 @@ class DyCOSampler(dimod.Sampler):
             return carried, "warm", None, counts
         _shrink_and_perturb(carried, fresh, self._treated(carried), self.shrink, self.perturb)
         return carried, "shrink_perturb", None, counts
+
+    def _counts(self, model: CompiledBQM) -> dict[str, int]:
+        """Variables carried over from the last snapshot, new and dropped, matched by label."""
+        previous = set(self._labels)
+        carried = sum(label in previous for label in model.variables)
+        return {"carried": carried, "new": model.num_variables - carried, "dropped": len(self._labels) - carried}
 
     def _fresh_network(self, num_variables: int, num_reads: int) -> PIGNN:
         self.embedding_dim, self.hidden_dim = default_widths(num_variables, self.embedding_dim, self.hidden_dim)
