@@ -236,6 +236,16 @@ class PenaltyModel:
                 raise TimeoutError(f"the time limit ran out after stating {position} of {len(groups)} constraints as penalties")
             self._add_penalty(name, lhs, lower, upper)
 
+    @property
+    def num_variables(self) -> int:
+        """Variables of :meth:`bqm`: the CQM's binaries, integer bits and slacks."""
+        return self.penalties.num_variables
+
+    @property
+    def num_interactions(self) -> int:
+        """Interactions of :meth:`bqm`, at most (those of the objective and the penalties, shared ones counted twice)."""
+        return self.objective.num_interactions + self.penalties.num_interactions
+
     def bqm(self, penalty: float) -> dimod.BinaryQuadraticModel:
         """``objective + penalty × penalties`` (copies the larger part once and adds the smaller)."""
         if self.penalties.num_interactions >= self.objective.num_interactions:

@@ -35,8 +35,8 @@ Each penalty attempt gets half of what is left (the last one all of it); within 
 sampler gets the attempt's time less :data:`REPAIR_SHARE`, kept for mapping its samples back
 and repairing them, which stops at the attempt's end with the states reached. Without
 ``time_limit``, an exact sampler runs its own default budget (its one call is the whole solve)
-and the others share :func:`default_time_limit` in the same way, so the retries never multiply
-a sampler's default; ``math.inf`` asks for no limit at all.
+and the others share :func:`default_time_limit` of the penalty BQM's size in the same way, so
+the retries never multiply a sampler's default; ``math.inf`` asks for no limit at all.
 
 Example:
     >>> import pyomo.environ as pyo
@@ -104,21 +104,22 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
-def default_time_limit(cqm: dimod.ConstrainedQuadraticModel) -> float:
+def default_time_limit(num_variables: int, num_interactions: int) -> float:
     """Seconds for a whole solve without ``time_limit`` by a sampler that takes the BQM.
 
-    5 s plus 1 s per 2,000 variables and constraint terms, at most 120 s: 5 s for a knapsack of
-    a few hundred items, 55 s for a set cover of 20,000 sets and 80,000 memberships (whose
-    translation alone takes about 6 s).
+    ``min(300, 5 + 2e-4 (n + m))`` for a penalty BQM of ``n`` variables and ``m`` interactions,
+    the scale of :func:`gnnsolve.samplers.pignn.default_time_limit` for that BQM, so the first
+    attempt gets about half of what PI-GNN would take on it alone: 5 s for a knapsack of 20
+    items, 31 s for one of 500 (a constraint over ``k`` items couples ``k²/2`` pairs), 144 s for
+    a set cover of 20,000 sets and 80,000 memberships (53,000 variables, 640,000 interactions;
+    translating it takes about 5 s of that).
 
     Example:
-        >>> import dimod
         >>> from gnnsolve.adapters.pyomo_solver import default_time_limit
-        >>> default_time_limit(dimod.ConstrainedQuadraticModel())
-        5.0
+        >>> default_time_limit(29, 406), default_time_limit(514, 131841)
+        (5.087, 31.471)
     """
-    terms = sum(constraint.lhs.num_variables for constraint in cqm.constraints.values())
-    return float(min(120.0, 5.0 + (cqm.num_variables() + terms) / 2000))
+    return float(min(300.0, 5.0 + 2e-4 * (num_variables + num_interactions)))
 
 
 @dataclass
@@ -254,8 +255,6 @@ def _sample(sampler: Any, cqm: dimod.ConstrainedQuadraticModel, settings: dict[s
     name = settings["sampler"]
     if sampler_spec(name).exact:
         return _sample_exact(sampler, cqm, settings, watch)
-    if settings["time_limit"] is None:
-        watch.time_limit = default_time_limit(cqm)
     return _sample_bqm(sampler, name, cqm, settings, watch)
 
 
@@ -291,6 +290,8 @@ def _sample_bqm(sampler: Any, name: str, cqm: dimod.ConstrainedQuadraticModel, s
         form = PenaltyModel(cqm, time_limit=watch.remaining())
     except TimeoutError as err:
         return _stopped(f"{err}; raise time_limit")
+    if settings["time_limit"] is None:
+        watch.time_limit = default_time_limit(form.num_variables, form.num_interactions)
     penalty, tries = settings["penalty"], 1
     if penalty == "auto":
         penalty, tries = auto_penalty(cqm) / AUTO_PENALTY_START, 1 + PENALTY_RETRIES

@@ -167,11 +167,11 @@ class ComparisonResult:
             "  ".join(cell.ljust(w) if k == 0 else cell.rjust(w) for k, (cell, w) in enumerate(zip(line, widths)))
             for line in [header, *rows]
         ]
-        lines.append("")
-        lines.append(f"best energy found: {_number(self.best_energy)}")
         limit = self.settings.get("time_limit")
         budget = "each sampler's default" if limit is None else "none" if limit == math.inf else f"{limit:g} s"
-        lines.append(f"time limit per sampler: {budget} (time = each sampler's whole run{', decoding included' if self.objective_name else ''})")
+        lines.append("")
+        lines.append(f"time limit per sampler: {budget} (time: each sampler's whole run{', decoding included' if self.objective_name else ''})")
+        lines.append(f"best energy found: {_number(self.best_energy)}")
         if self.bound is not None:
             statuses = ", ".join(f"{run.name} {run.status}" for run in self.runs if run.bound is not None)
             lines.append(f"exact lower bound: {_number(self.bound)} ({statuses})")

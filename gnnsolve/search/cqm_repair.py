@@ -12,10 +12,12 @@ binary).
 2. Descent: while some move keeps every constraint satisfied and lowers the objective, make the
    one that lowers it most.
 
-The constraint matrix and the objective's quadratic part are kept sparse (by column), and the
-row activities and the objective's gradient are updated move by move, so one move costs
-:math:`O(\\mathrm{nnz}(A) + n)` whatever the model's size. A ``time_limit`` stops the moves and
-returns the state reached so far, which is never further from feasibility than the start.
+The constraint matrix and the objective's quadratic part are kept sparse, and the row
+activities, the objective's gradient and each move's change of violation are updated move by
+move for the variables that share a constraint with the one moved, so a move costs a few
+passes over the variables plus the entries of those constraints, not the whole matrix. A
+``time_limit`` stops the moves and returns the state reached so far, which is never further
+from feasibility than the start.
 
 Example:
     >>> import dimod
@@ -102,7 +104,8 @@ class CompiledCQM:
         rows, cols, values = (np.array(column) for column in zip(*entries)) if entries else (np.zeros(0),) * 3
         self._matrix = sparse.csc_matrix((values, (rows.astype(int), cols.astype(int))), shape=(m, n))
         self._matrix.sum_duplicates()
-        self._entry_columns = np.repeat(np.arange(n), np.diff(self._matrix.indptr))
+        self._column_lengths = np.diff(self._matrix.indptr)
+        self._by_row = self._matrix.tocsr()
 
     def to_array(self, sample: Mapping[Hashable, float]) -> np.ndarray:
         """``sample`` as a vector in :attr:`variables` order."""
@@ -149,54 +152,80 @@ class CompiledCQM:
         activity = np.asarray(self._matrix @ x).ravel()
         distance = _distance(activity, self.row_lower, self.row_upper)
         gradient = self.linear + 2 * np.asarray(self._quadratic @ x).ravel()
+        everything = np.arange(len(x))
+        steps = (1.0, -1.0)
+        deltas = {step: self._violation_deltas(activity, distance, step, everything) for step in steps}
+        changes = {step: step * gradient + self._quadratic_diagonal for step in steps}
+        allowed = {step: self._allowed(x, step) for step in steps}
         budget = 10 * len(x) if max_moves is None else max_moves
         for _ in range(budget):
             if time.perf_counter() >= deadline:
                 break
-            move = self._best_move(x, activity, distance, gradient)
+            move = self._best_move(float(distance.sum()), deltas, changes, allowed)
             if move is None:
                 break
             variable, step = move
             x[variable] += step
-            rows, values = self._column(self._matrix, variable)
+            rows, values = _column(self._matrix, variable)
             activity[rows] += step * values
             distance[rows] = _distance(activity[rows], self.row_lower[rows], self.row_upper[rows])
-            rows, values = self._column(self._quadratic, variable)
-            gradient[rows] += 2 * step * values
+            neighbours, values = _column(self._quadratic, variable)
+            gradient[neighbours] += 2 * step * values
+            touched = np.unique(self._by_row.indices[_entries(self._by_row, rows)])
+            for sign in steps:
+                deltas[sign][touched] = self._violation_deltas(activity, distance, sign, touched)
+                changes[sign][neighbours] = sign * gradient[neighbours] + self._quadratic_diagonal[neighbours]
+                allowed[sign][variable] = self._allowed(x[variable : variable + 1], sign, variable)[0]
         return x
 
+    def _allowed(self, x: np.ndarray, step: float, start: int = 0) -> np.ndarray:
+        """Whether ``x`` (the variables from ``start`` on) may move by ``step`` within their bounds."""
+        end = start + len(x)
+        return (x + step <= self.upper[start:end] + _TOLERANCE) & (x + step >= self.lower[start:end] - _TOLERANCE)
+
+    def _violation_deltas(self, activity: np.ndarray, distance: np.ndarray, step: float, columns: np.ndarray) -> np.ndarray:
+        """How much moving each of ``columns`` by ``step`` changes the total violation."""
+        matrix = self._matrix
+        entries = _entries(matrix, columns)
+        rows = matrix.indices[entries]
+        moved = _distance(activity[rows] + step * matrix.data[entries], self.row_lower[rows], self.row_upper[rows])
+        owners = np.repeat(np.arange(len(columns)), self._column_lengths[columns])
+        return np.bincount(owners, moved - distance[rows], minlength=len(columns))
+
+    @staticmethod
     def _best_move(
-        self, x: np.ndarray, activity: np.ndarray, distance: np.ndarray, gradient: np.ndarray
+        current: float, deltas: dict[float, np.ndarray], changes: dict[float, np.ndarray], allowed: dict[float, np.ndarray]
     ) -> tuple[int, float] | None:
-        """The next repair move while infeasible, else the next feasible descent move."""
-        matrix, rows = self._matrix, self._matrix.indices
-        current = float(distance.sum())
+        """The next repair move while infeasible, else the next feasible descent move (ties: lowest index, then +1)."""
         best: tuple[tuple[float, float], int, float] | None = None
-        for step in (1.0, -1.0):
-            allowed = (x + step <= self.upper + _TOLERANCE) & (x + step >= self.lower - _TOLERANCE)
-            if not allowed.any():
-                continue
-            moved = _distance(activity[rows] + step * matrix.data, self.row_lower[rows], self.row_upper[rows])
-            violation = current + np.bincount(self._entry_columns, moved - distance[rows], minlength=len(x))
-            change = step * gradient + self._quadratic_diagonal
+        for step, delta in deltas.items():
+            violation, change = current + delta, changes[step]
             if current > _TOLERANCE:
-                useful = allowed & (violation < current - _TOLERANCE)
-                keys = np.where(useful, violation, np.inf), np.where(useful, change, np.inf)
+                useful = allowed[step] & (violation < current - _TOLERANCE)
+                first = np.where(useful, violation, np.inf)
             else:
-                useful = allowed & (violation <= _TOLERANCE) & (change < -_TOLERANCE)
-                keys = np.where(useful, 0.0, np.inf), np.where(useful, change, np.inf)
-            if not useful.any():
+                useful = allowed[step] & (violation <= _TOLERANCE) & (change < -_TOLERANCE)
+                first = np.where(useful, 0.0, np.inf)
+            lowest = first.min()
+            if lowest == np.inf:
                 continue
-            candidate = int(np.lexsort((keys[1], keys[0]))[0])
-            key = (float(keys[0][candidate]), float(keys[1][candidate]))
+            candidate = int(np.argmin(np.where(first == lowest, change, np.inf)))
+            key = (float(lowest), float(change[candidate]))
             if best is None or key < best[0]:
                 best = (key, candidate, step)
         return None if best is None else (best[1], best[2])
 
-    @staticmethod
-    def _column(matrix: sparse.csc_matrix, j: int) -> tuple[np.ndarray, np.ndarray]:
-        start, end = matrix.indptr[j], matrix.indptr[j + 1]
-        return matrix.indices[start:end], matrix.data[start:end]
+
+def _column(matrix: sparse.csc_matrix, j: int) -> tuple[np.ndarray, np.ndarray]:
+    start, end = matrix.indptr[j], matrix.indptr[j + 1]
+    return matrix.indices[start:end], matrix.data[start:end]
+
+
+def _entries(matrix: sparse.csc_matrix | sparse.csr_matrix, lines: np.ndarray) -> np.ndarray:
+    """Positions of the stored entries of ``lines`` (columns of a CSC, rows of a CSR matrix), in order."""
+    starts = matrix.indptr[lines]
+    lengths = matrix.indptr[lines + 1] - starts
+    return np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
 
 
 def _distance(activity: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
