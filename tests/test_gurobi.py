@@ -7,6 +7,7 @@ import itertools
 import math
 import sys
 import time
+import types
 import unittest
 
 import dimod
@@ -16,11 +17,12 @@ from random_models import random_bqm
 
 import gnnsolve.samplers.gurobi
 from gnnsolve.errors import InvalidModelError, MissingDependencyError, ModelTooLargeError, UnsupportedModelError
+from gnnsolve.samplers._milp import default_time_limit
 from gnnsolve.samplers.gurobi import GurobiSampler
 from gnnsolve.samplers.highs import HiGHSSampler
 
 try:
-    import gurobipy  # noqa: F401
+    import gurobipy
 
     HAS_GUROBI = True
 except ImportError:
@@ -100,10 +102,44 @@ def test_time_limit_is_honoured():
     sampleset = GurobiSampler().sample(bqm, time_limit=1)
     elapsed = time.perf_counter() - start
     info = sampleset.info
-    assert elapsed < 1.5
-    assert info["status"] == "time_limit"
+    assert elapsed <= 1.5 * 1 + 2
+    assert info["status"] == "time_limit" and info["time_limit"] == 1.0
     assert info["bound"] <= sampleset.first.energy
     assert info["gap"] > 0
+    dimod.testing.assert_sampleset_energies(sampleset, bqm)
+
+
+@needs_gurobi
+def test_default_budget_and_no_limit():
+    bqm = random_bqm(4)
+    default = GurobiSampler().sample(bqm)
+    assert default.info["time_limit"] == default_time_limit(bqm.num_variables + bqm.num_interactions)
+    unlimited = GurobiSampler().sample(bqm, time_limit=math.inf)
+    assert unlimited.info["time_limit"] == math.inf and unlimited.info["status"] == "optimal"
+    assert unlimited.first.energy == pytest.approx(default.first.energy)
+
+
+@needs_gurobi
+def test_gurobi_gets_what_is_left_after_building(monkeypatch):
+    """Building counts against time_limit: Gurobi's TimeLimit is the rest of the budget."""
+    seen = []
+
+    class Recording(gurobipy.Model):
+        def optimize(self, *args):
+            seen.append(self.Params.TimeLimit)
+            return super().optimize(*args)
+
+    build = gnnsolve.samplers.gurobi._build
+
+    def slow_build(*args):
+        time.sleep(0.3)
+        return build(*args)
+
+    monkeypatch.setattr(gnnsolve.samplers.gurobi, "_build", slow_build)
+    sampler = GurobiSampler()
+    sampler._gurobipy = types.SimpleNamespace(**{**vars(gurobipy), "Model": Recording})
+    sampler.sample(random_bqm(6), time_limit=5)
+    assert len(seen) == 1 and 0 < seen[0] <= 5 - 0.3
 
 
 @needs_gurobi
@@ -144,8 +180,11 @@ def test_bad_input():
         GurobiSampler().sample(dimod.BQM({"a": 1.0}, {("a", "b"): math.nan}, 0.0, "BINARY"))
     with pytest.warns(dimod.exceptions.SamplerUnknownArgWarning):
         GurobiSampler().sample(random_bqm(1), not_a_keyword=3)
-    with pytest.raises(ValueError):
-        GurobiSampler().sample(random_bqm(1), time_limit=0)
+    for bad in (0, -1.0, math.nan):
+        with pytest.raises(ValueError, match="time_limit"):
+            GurobiSampler().sample(random_bqm(1), time_limit=bad)
+    with pytest.raises(TypeError, match="time_limit"):
+        GurobiSampler().sample(random_bqm(1), time_limit="1")
 
 
 @needs_gurobi

@@ -13,7 +13,7 @@ import pytest
 from random_models import random_bqm
 
 from gnnsolve.errors import InvalidModelError, UnsupportedModelError
-from gnnsolve.samplers import highs
+from gnnsolve.samplers import _milp, highs
 from gnnsolve.samplers._milp import Outcome
 from gnnsolve.samplers.highs import HiGHSSampler
 
@@ -85,16 +85,88 @@ def test_isolated_variables_and_empty_model():
     assert len(empty) == 1 and len(empty.variables) == 0 and empty.first.energy == 1.5
 
 
+def hard_bqm() -> dimod.BinaryQuadraticModel:
+    """A dense 150-spin model that HiGHS does not prove optimal within seconds."""
+    return dimod.generators.ran_r(1, 150, seed=1)
+
+
 def test_time_limit_is_honoured():
-    bqm = dimod.generators.ran_r(1, 150, seed=1)
+    bqm = hard_bqm()
     start = time.perf_counter()
     sampleset = HiGHSSampler().sample(bqm, time_limit=1)
     elapsed = time.perf_counter() - start
     info = sampleset.info
-    assert elapsed < 1.5
-    assert info["status"] == "time_limit"
+    assert elapsed <= 1.5 * 1 + 2
+    assert len(sampleset) == 1
+    dimod.testing.assert_sampleset_energies(sampleset, bqm)
+    assert info["status"] == "time_limit" and info["time_limit"] == 1.0
     assert info["bound"] <= sampleset.first.energy
     assert info["gap"] > 0
+
+
+def test_default_budget_is_reported_and_applied(monkeypatch):
+    bqm = random_bqm(3)
+    sampleset = HiGHSSampler().sample(bqm)
+    assert sampleset.info["time_limit"] == _milp.default_time_limit(bqm.num_variables + bqm.num_interactions)
+    assert sampleset.info["status"] == "optimal"
+    monkeypatch.setattr(_milp, "default_time_limit", lambda size: 0.5)
+    start = time.perf_counter()
+    stopped = HiGHSSampler().sample(hard_bqm())
+    assert time.perf_counter() - start <= 1.5 * 0.5 + 2
+    assert stopped.info["time_limit"] == 0.5 and stopped.info["status"] == "time_limit"
+
+
+def test_default_budget_grows_with_size_up_to_a_minute():
+    sizes = [0, 10**4, 10**5, 10**6, 10**8]
+    budgets = [_milp.default_time_limit(size) for size in sizes]
+    assert budgets == sorted(budgets) and budgets[0] == 10.0 and budgets[-1] == 60.0
+
+
+def test_infinite_time_limit_means_no_limit():
+    bqm = random_bqm(8)
+    sampleset = HiGHSSampler().sample(bqm, time_limit=math.inf)
+    assert sampleset.info["time_limit"] == math.inf and sampleset.info["status"] == "optimal"
+    assert sampleset.first.energy == pytest.approx(dimod.ExactSolver().sample(bqm).first.energy)
+    assert HiGHSSampler().sample_cqm(knapsack_cqm(), time_limit=math.inf).info["status"] == "optimal"
+
+
+@pytest.mark.parametrize("time_limit", [0, -1, math.nan, -math.inf])
+def test_time_limit_must_be_positive(time_limit):
+    with pytest.raises(ValueError, match="time_limit"):
+        HiGHSSampler().sample(random_bqm(2), time_limit=time_limit)
+    with pytest.raises(ValueError, match="time_limit"):
+        HiGHSSampler().sample_cqm(knapsack_cqm(), time_limit=time_limit)
+
+
+@pytest.mark.parametrize("time_limit", ["5", True, [1]])
+def test_time_limit_must_be_a_number(time_limit):
+    with pytest.raises(TypeError, match="time_limit"):
+        HiGHSSampler().sample(random_bqm(2), time_limit=time_limit)
+
+
+def test_model_too_large_for_the_budget_returns_the_start():
+    """A budget that cannot pay for building the MILP returns the starting incumbent at once."""
+    bqm = dimod.generators.ran_r(1, 300, seed=0)  # 44,850 products: about 0.6 s to build and set up
+    start = time.perf_counter()
+    sampleset = HiGHSSampler().sample(bqm, time_limit=0.01)
+    assert time.perf_counter() - start <= 1.5 * 0.01 + 2
+    assert sampleset.info["status"] == "time_limit" and sampleset.info["bound"] == -math.inf
+    assert set(sampleset.first.sample.values()) == {-1}  # every spin at its lower value
+    dimod.testing.assert_sampleset_energies(sampleset, bqm)
+    given = {v: (1 if i % 3 else -1) for i, v in enumerate(bqm.variables)}
+    started = HiGHSSampler().sample(bqm, time_limit=0.01, initial_states=given)
+    assert started.first.sample == given
+
+
+def test_cqm_too_large_for_the_budget(monkeypatch):
+    monkeypatch.setattr(HiGHSSampler, "_set_up_seconds", lambda self, *sizes: math.inf)
+    cqm = knapsack_cqm()
+    with pytest.raises(RuntimeError, match="time_limit"):
+        HiGHSSampler().sample_cqm(cqm, time_limit=5)
+    feasible = HiGHSSampler().sample_cqm(cqm, time_limit=math.inf).first.sample  # inf: no estimate stops it
+    stopped = HiGHSSampler().sample_cqm(cqm, time_limit=5, initial_states=feasible)
+    assert stopped.first.sample == feasible and stopped.info["status"] == "time_limit"
+    assert bool(stopped.first.is_feasible)
 
 
 def test_initial_states_are_a_start():
@@ -107,6 +179,24 @@ def test_initial_states_are_a_start():
     wrong = {v: 0 for v in bqm.variables}  # 0 is not a SPIN value
     with pytest.raises(ValueError, match="SPIN values"):
         HiGHSSampler().sample(bqm, initial_states=wrong)
+
+
+def test_the_start_reaches_highs_in_its_column_order(monkeypatch):
+    """dimod sorts a SampleSet's labels; the MIP start must follow the model's own order."""
+    seen = []
+    solve = HiGHSSampler._solve
+
+    def spy(self, model, start, *args, **kwargs):
+        seen.append(dict(zip(model.variables, start)))
+        return solve(self, model, start, *args, **kwargs)
+
+    monkeypatch.setattr(HiGHSSampler, "_solve", spy)
+    bqm = dimod.BQM({"c": 1.0, "a": -1.0, "b": 0.5}, {("c", "a"): -2.0}, 0.0, "BINARY")
+    HiGHSSampler().sample(bqm, initial_states={"a": 1, "b": 0, "c": 1})
+    assert seen[-1] == {"a": 1, "b": 0, "c": 1}
+    cqm = dimod.CQM.from_bqm(bqm)
+    HiGHSSampler().sample_cqm(cqm, initial_states={"a": 0, "b": 1, "c": 1})
+    assert seen[-1] == {"a": 0, "b": 1, "c": 1}
 
 
 def test_sample_cqm_matches_brute_force():

@@ -44,9 +44,9 @@ import scipy.sparse
 
 from gnnsolve.errors import InfeasibleModelError, InvalidModelError, NoSolutionError, UnsupportedModelError
 from gnnsolve.qubo import CompiledBQM
-from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_time_limit
+from gnnsolve.samplers._common import Stopwatch, check_positive_int, resolve_time_limit
 
-__all__ = ["IndexModel", "SolveOptions", "Outcome", "ExactSampler", "mip_gap"]
+__all__ = ["IndexModel", "SolveOptions", "Outcome", "ExactSampler", "mip_gap", "default_time_limit"]
 
 #: Objective differences below this (relative to ``max(1, |energy|)``) count as a zero gap:
 #: the scale of both solvers' own optimality tolerances.
@@ -124,11 +124,7 @@ class IndexModel:
             InvalidModelError: a NaN or infinite bias, offset, right-hand side or bound.
             TypeError: ``cqm`` is not a constrained quadratic model.
         """
-        if not isinstance(cqm, dimod.ConstrainedQuadraticModel):
-            raise TypeError(
-                f"expected a dimod.ConstrainedQuadraticModel, got {type(cqm).__name__}; "
-                "use sample() for a BQM"
-            )
+        _check_cqm(cqm)
         variables = list(cqm.variables)
         vartypes = [cqm.vartype(v) for v in variables]
         for v, vartype in zip(variables, vartypes):
@@ -225,6 +221,13 @@ class IndexModel:
         return np.where(self.spin, (values + 1) / 2, values)
 
 
+def _check_cqm(cqm: dimod.ConstrainedQuadraticModel) -> None:
+    if not isinstance(cqm, dimod.ConstrainedQuadraticModel):
+        raise TypeError(
+            f"expected a dimod.ConstrainedQuadraticModel, got {type(cqm).__name__}; use sample() for a BQM"
+        )
+
+
 def _check_finite(value: float, what: str) -> None:
     if not math.isfinite(value):
         raise InvalidModelError(f"{what} is {value}; every bias, offset and bound must be finite")
@@ -238,18 +241,33 @@ def mip_gap(energy: float, bound: float) -> float:
     return difference / abs(energy) if energy != 0 else math.inf
 
 
+def default_time_limit(size: int) -> float:
+    """The budget of an exact sampler's call without ``time_limit``: ``min(60, 10 + size / 10_000)`` seconds.
+
+    ``size`` counts the model's variables, products and constraint coefficients. Models that a
+    solver can prove optimal in a moment (a 100-variable BQM takes HiGHS well under a second)
+    return as soon as they are proven, so the default matters only for hard ones: 10 seconds
+    leaves room to prove mid-size models, the budget grows by a second per 10,000 terms as the
+    solver's set-up and first LP relaxation grow with the model, and it stops at a minute, so a
+    model too large to prove still returns its incumbent within a time a caller would wait.
+
+    Example:
+        >>> default_time_limit(100), default_time_limit(250_000), default_time_limit(10**7)
+        (10.01, 35.0, 60.0)
+    """
+    return min(60.0, 10.0 + size / 10_000)
+
+
 @dataclass(frozen=True)
 class SolveOptions:
-    """The keywords every exact backend takes, checked."""
+    """The keywords every exact backend takes, checked (the budget is the call's :class:`Stopwatch`)."""
 
-    time_limit: float | None = None
     mip_rel_gap: float = 0.0
     threads: int | None = None
     seed: int | None = None
     output: bool = False
 
     def __post_init__(self) -> None:
-        check_time_limit(self.time_limit)
         gap = self.mip_rel_gap
         if isinstance(gap, bool) or not isinstance(gap, (int, float)) or not 0 <= gap < math.inf:
             raise ValueError(f"mip_rel_gap must be a non-negative number, got {gap!r}")
@@ -263,12 +281,6 @@ class SolveOptions:
         if not isinstance(self.output, bool):
             raise TypeError(f"output must be True or False, got {self.output!r}")
 
-    def remaining(self, watch: Stopwatch) -> float | None:
-        """Seconds left of ``time_limit`` on ``watch`` (at least 1 ms), or ``None`` for no limit."""
-        if self.time_limit is None:
-            return None
-        return max(self.time_limit - watch.elapsed(), 1e-3)
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -280,6 +292,10 @@ class Outcome:
     num_nodes: int
 
 
+#: The outcome of a call whose budget ends before the solver could start: the start stands.
+NOT_STARTED = Outcome("time_limit", None, -math.inf, 0)
+
+
 class ExactSampler(dimod.Sampler):
     """The front door of the exact backends; subclasses implement :meth:`_solve`.
 
@@ -288,11 +304,16 @@ class ExactSampler(dimod.Sampler):
     - ``status``: ``"optimal"`` (the gap is within ``mip_rel_gap``) or ``"time_limit"``; other
       stops read ``"interrupted"``, ``"memory_limit"``, ``"solution_limit"`` and the like;
     - ``bound``: the solver's dual (lower) bound in the user's energy units, offset included,
-      never above the energy;
+      never above the energy (``-inf`` when the solver proved nothing);
     - ``gap``: ``(energy - bound) / |energy|``, 0 when the bound meets the energy;
     - ``num_nodes``: branch-and-bound nodes explored;
+    - ``time_limit``: the budget applied, in seconds (``inf`` for none);
     - ``timing``: integer nanoseconds (``preprocessing_ns`` builds the model, ``sampling_ns``
       runs the solver, ``postprocessing_ns`` builds the SampleSet).
+
+    ``time_limit`` covers the whole call. Where the budget cannot pay for compiling the model and
+    the solver's set-up (which solvers do not interrupt), the call does not start them: it returns
+    the starting incumbent with status ``"time_limit"``.
     """
 
     #: Name used in messages.
@@ -322,7 +343,17 @@ class ExactSampler(dimod.Sampler):
         watch: Stopwatch,
         **extra: Any,
     ) -> Outcome:
-        """Build (``preprocessing`` phase) and run (``sampling`` phase) the backend on ``model``."""
+        """Build (``preprocessing`` phase) and run (``sampling`` phase) the backend on ``model``.
+
+        The backend stops by ``watch``'s deadline; where it stops before it has a solution of its
+        own, it returns ``start`` as the incumbent.
+        """
+
+    def _set_up_seconds(self, num_variables: int, num_products: int, num_entries: int) -> float:
+        """A cautious estimate of the seconds from compiling a model of this size to the moment the
+        backend first reads its clock (the part of a call no deadline can stop); 0 unless a backend
+        knows better. ``num_entries`` counts the constraints' coefficients."""
+        return 0.0
 
     def sample(
         self,
@@ -341,7 +372,9 @@ class ExactSampler(dimod.Sampler):
 
         Args:
             bqm: A binary quadratic model, SPIN or BINARY, with any labels.
-            time_limit: Seconds for the whole call; ``None`` runs until optimal.
+            time_limit: Seconds for the whole call; ``None`` for the default budget
+                (:func:`default_time_limit` of the model's variables and interactions),
+                ``math.inf`` to run until the solver proves optimality.
             mip_rel_gap: Stop once ``(incumbent - bound) / |incumbent|`` is at most this; the
                 default 0 proves optimality.
             threads: Solver threads; ``None`` keeps the solver's default.
@@ -349,30 +382,37 @@ class ExactSampler(dimod.Sampler):
             output: Print the solver's log.
             num_reads: Accepted for compatibility; an exact solver returns one incumbent.
             initial_states: Samples in the model's labels and vartype; the lowest-energy one is
-                given to the solver as a starting incumbent (otherwise all zeros in BINARY form).
+                given to the solver as a starting incumbent (otherwise every variable at its
+                lower value: 0, or -1 for SPIN).
 
         Returns:
-            One row in the user's labels and vartype, energy recomputed on ``bqm``.
+            One row in the user's labels and vartype, energy recomputed on ``bqm``: the solver's
+            incumbent, or the starting one where the budget ends first.
         """
         extra = self.remove_unknown_kwargs(**kwargs)
-        options = SolveOptions(time_limit, mip_rel_gap, threads, seed, output)
+        options = SolveOptions(mip_rel_gap, threads, seed, output)
         check_positive_int("num_reads", num_reads)
-        watch = Stopwatch()
+        if not isinstance(bqm, dimod.BinaryQuadraticModel):
+            raise TypeError(
+                f"expected a dimod.BinaryQuadraticModel, got {type(bqm).__name__}; "
+                "use sample_cqm() for a CQM"
+            )
+        size = bqm.num_variables + bqm.num_interactions
+        watch = Stopwatch(resolve_time_limit(time_limit, default_time_limit(size)))
         with watch.phase("preprocessing"):
-            compiled = CompiledBQM(bqm)
-            model = IndexModel.from_bqm(compiled)
-            if initial_states is None:
-                start = np.zeros(model.num_variables)
-            else:
-                row = _best_start(
-                    dimod.SampleSet.from_samples_bqm(_as_samples(initial_states, model), bqm), model
-                )
-                if not np.isin(row, list(bqm.vartype.value)).all():
-                    raise ValueError(
-                        f"initial_states must hold {bqm.vartype.name} values {sorted(bqm.vartype.value)}"
-                    )
-                start = compiled.to_binary(row)[0].astype(np.float64)
-        outcome = self._run(model, start, options, watch, extra)
+            variables = list(bqm.variables)
+            start = _bqm_start(bqm, variables, initial_states)
+            # A non-finite start energy means a non-finite bias: compiling names it.
+            started = self._affordable(watch, bqm.num_variables, bqm.num_interactions, 0) or not math.isfinite(
+                start.first.energy
+            )
+            if started:
+                compiled = CompiledBQM(bqm)
+                model = IndexModel.from_bqm(compiled)
+                solver_start = compiled.to_binary(_first_row(start, compiled.variables))[0].astype(np.float64)
+        if not started:
+            return self._finish(start, NOT_STARTED, watch)
+        outcome = self._run(model, solver_start, options, watch, extra)
         with watch.phase("postprocessing"):
             sampleset = compiled.sampleset(bqm, np.rint(outcome.x)[None, :])
         return self._finish(sampleset, outcome, watch)
@@ -395,8 +435,9 @@ class ExactSampler(dimod.Sampler):
         The objective may hold products of BINARY (or SPIN) variables and linear terms in
         INTEGER ones; constraints must be linear (``==``, ``<=``, ``>=``) and hard. SPIN
         variables are solved as ``s = 2x - 1`` and returned as ``±1``. The keywords are those of
-        :meth:`sample`; ``initial_states`` gives the lowest-energy feasible sample (or the
-        lowest-energy one) as a starting incumbent.
+        :meth:`sample` (the default budget counts the constraints' coefficients too);
+        ``initial_states`` gives the lowest-energy feasible sample (or the lowest-energy one) as a
+        starting incumbent.
 
         Returns:
             One row from :meth:`dimod.SampleSet.from_samples_cqm` (energy, ``is_satisfied``,
@@ -406,24 +447,38 @@ class ExactSampler(dimod.Sampler):
             UnsupportedModelError: REAL variables, objective products with an INTEGER variable,
                 quadratic or soft constraints.
             InvalidModelError: a NaN or infinite value, or a CQM proven infeasible.
-            NoSolutionError: the solver stopped (e.g. at ``time_limit``) before finding a feasible point.
+            NoSolutionError: the solver stopped (e.g. at ``time_limit``) before finding a feasible
+                point, and no ``initial_states`` were given.
         """
         extra = self.remove_unknown_kwargs(**kwargs)
-        options = SolveOptions(time_limit, mip_rel_gap, threads, seed, output)
+        options = SolveOptions(mip_rel_gap, threads, seed, output)
         check_positive_int("num_reads", num_reads)
-        watch = Stopwatch()
+        _check_cqm(cqm)
+        num_products = cqm.objective.num_interactions
+        num_entries = sum(comparison.lhs.num_variables for comparison in cqm.constraints.values())
+        watch = Stopwatch(
+            resolve_time_limit(time_limit, default_time_limit(cqm.num_variables() + num_products + num_entries))
+        )
         with watch.phase("preprocessing"):
-            model = IndexModel.from_cqm(cqm)
-            start = None
-            if initial_states is not None:
-                given = dimod.SampleSet.from_samples_cqm(_as_samples(initial_states, model), cqm)
-                feasible = given.filter(lambda datum: datum.is_feasible)
-                start = model.from_user(_best_start(feasible if len(feasible) else given, model))
-        outcome = self._run(model, start, options, watch, extra)
+            variables = list(cqm.variables)
+            start = None if initial_states is None else _cqm_start(cqm, variables, initial_states)
+            started = self._affordable(watch, cqm.num_variables(), num_products, num_entries)
+            if started:
+                model = IndexModel.from_cqm(cqm)
+                solver_start = None if start is None else model.from_user(_first_row(start, model.variables))
+        if not started:
+            if start is None:
+                raise self._error(NOT_STARTED)
+            return self._finish(start, NOT_STARTED, watch)
+        outcome = self._run(model, solver_start, options, watch, extra)
         with watch.phase("postprocessing"):
             values = model.to_user(outcome.x).astype(np.int64)[None, :]
-            sampleset = dimod.SampleSet.from_samples_cqm((values, model.variables), cqm, info={})
+            sampleset = dimod.SampleSet.from_samples_cqm((values, variables), cqm)
         return self._finish(sampleset, outcome, watch)
+
+    def _affordable(self, watch: Stopwatch, num_variables: int, num_products: int, num_entries: int) -> bool:
+        """Whether the budget left pays for compiling the model and the solver's set-up."""
+        return self._set_up_seconds(num_variables, num_products, num_entries) <= watch.remaining()
 
     def _run(
         self,
@@ -434,24 +489,25 @@ class ExactSampler(dimod.Sampler):
         extra: dict[str, Any],
     ) -> Outcome:
         """The backend's outcome, or a clear error where it has no solution to give."""
-        if model.num_variables == 0:
-            outcome = _constant_outcome(model)
-        else:
-            outcome = self._solve(model, start, options, watch, **extra)
-        if outcome.x is not None:
-            return outcome
+        outcome = _constant_outcome(model) if model.num_variables == 0 else self._solve(model, start, options, watch, **extra)
+        if outcome.x is None:
+            raise self._error(outcome)
+        return outcome
+
+    def _error(self, outcome: Outcome) -> Exception:
+        """The error for an outcome without a solution."""
         if outcome.status in ("infeasible", "infeasible_or_unbounded"):
-            raise InfeasibleModelError(
+            return InfeasibleModelError(
                 f"the model is infeasible: {self.solver_name} proved that no assignment within the "
                 "variables' bounds satisfies every constraint; check the constraints' senses, "
                 "right-hand sides and the integer bounds"
             )
         if outcome.status == "unbounded":
-            raise InvalidModelError(
+            return InvalidModelError(
                 f"the model is unbounded: {self.solver_name} can lower the objective without limit; "
                 "give the integer variables finite bounds"
             )
-        raise NoSolutionError(
+        return NoSolutionError(
             f"{self.solver_name} stopped with status {outcome.status!r} before finding a feasible "
             "solution; raise time_limit or pass a feasible initial_states"
         )
@@ -465,30 +521,54 @@ class ExactSampler(dimod.Sampler):
             bound=bound,
             gap=mip_gap(energy, bound),
             num_nodes=outcome.num_nodes,
+            time_limit=watch.time_limit,
             timing=watch.timing(),
         )
         return sampleset
 
 
-def _as_samples(initial_states: dimod.typing.SamplesLike, model: IndexModel) -> tuple[np.ndarray, list]:
-    """``initial_states`` as ``(array, labels)``, checked to name exactly the model's variables."""
+def _as_samples(initial_states: dimod.typing.SamplesLike, variables: list[Hashable]) -> np.ndarray:
+    """``initial_states`` as an array whose columns follow ``variables``, checked to name exactly them."""
     samples, labels = dimod.as_samples(initial_states)
     if len(samples) == 0:
         raise ValueError("initial_states holds no samples; pass at least one or leave it None")
-    missing = set(model.variables).difference(labels)
-    extra = set(labels).difference(model.variables)
+    missing = set(variables).difference(labels)
+    extra = set(labels).difference(variables)
     if missing or extra:
         raise ValueError(
             "initial_states must assign exactly the model's variables; "
             f"missing {sorted(map(repr, missing))}, unknown {sorted(map(repr, extra))}"
         )
-    return samples, labels
+    column = {v: i for i, v in enumerate(labels)}
+    return samples[:, [column[v] for v in variables]]
 
 
-def _best_start(samples: dimod.SampleSet, model: IndexModel) -> np.ndarray:
-    """The lowest-energy sample of ``samples`` in the model's variable order."""
-    first = samples.first.sample
-    return np.array([first[v] for v in model.variables], dtype=np.float64)
+def _bqm_start(
+    bqm: dimod.BinaryQuadraticModel, variables: list[Hashable], initial_states: dimod.typing.SamplesLike | None
+) -> dimod.SampleSet:
+    """The starting incumbent as a one-row SampleSet over ``variables``: the lowest-energy of
+    ``initial_states``, or every variable at its lower value (0, or -1 for SPIN)."""
+    if initial_states is None:
+        samples = np.full((1, len(variables)), min(bqm.vartype.value), dtype=np.int8)
+    else:
+        samples = _as_samples(initial_states, variables)
+        if not np.isin(samples, list(bqm.vartype.value)).all():
+            raise ValueError(f"initial_states must hold {bqm.vartype.name} values {sorted(bqm.vartype.value)}")
+    return dimod.SampleSet.from_samples_bqm((samples, variables), bqm).truncate(1)
+
+
+def _cqm_start(
+    cqm: dimod.ConstrainedQuadraticModel, variables: list[Hashable], initial_states: dimod.typing.SamplesLike
+) -> dimod.SampleSet:
+    """The lowest-energy feasible sample of ``initial_states`` (or the lowest-energy one) as one row."""
+    given = dimod.SampleSet.from_samples_cqm((_as_samples(initial_states, variables), variables), cqm)
+    feasible = given.filter(lambda datum: datum.is_feasible)
+    return (feasible if len(feasible) else given).truncate(1)
+
+
+def _first_row(sampleset: dimod.SampleSet, variables: list[Hashable]) -> np.ndarray:
+    """The first row of ``sampleset`` with its values in the order of ``variables`` (dimod sorts its labels)."""
+    return sampleset.record.sample[0, [sampleset.variables.index(v) for v in variables]]
 
 
 def _constant_outcome(model: IndexModel) -> Outcome:

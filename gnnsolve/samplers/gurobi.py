@@ -81,11 +81,16 @@ class GurobiSampler(ExactSampler):
     ``ObjBound``, offset included), ``gap`` (relative, 0 when optimal), ``num_nodes`` and
     ``timing``. CQMs take the same models as :class:`~gnnsolve.samplers.highs.HiGHSSampler`.
 
-    Keywords: ``time_limit`` (seconds for the whole call, ``None`` for none), ``mip_rel_gap``
-    (Gurobi's ``MIPGap``; default 0, so "optimal" means proven optimal, where Gurobi's own
-    default is 1e-4), ``threads``, ``seed`` (Gurobi's ``Threads`` and ``Seed``), ``output``
-    (Gurobi's log, off by default), ``initial_states`` (a MIP start) and ``num_reads``
-    (accepted, one row is returned).
+    Keywords: ``time_limit``, ``mip_rel_gap`` (Gurobi's ``MIPGap``; default 0, so "optimal"
+    means proven optimal, where Gurobi's own default is 1e-4), ``threads``, ``seed`` (Gurobi's
+    ``Threads`` and ``Seed``), ``output`` (Gurobi's log, off by default), ``initial_states`` (a
+    MIP start) and ``num_reads`` (accepted, one row is returned).
+
+    ``time_limit`` is the whole call: ``None`` (the default) gives
+    :func:`~gnnsolve.samplers._milp.default_time_limit` of the model's size (10 s, plus 1 s per
+    10,000 variables and products, at most 60 s), ``math.inf`` runs until optimality is proven,
+    and Gurobi's ``TimeLimit`` is what is left once the model is built. ``info["time_limit"]``
+    reports the budget applied.
 
     Raises:
         MissingDependencyError: gurobipy is not installed (on construction).
@@ -127,9 +132,8 @@ class GurobiSampler(ExactSampler):
                 if options.seed is not None:
                     miqp.Params.Seed = int(options.seed)
             with watch.phase("sampling"):
-                remaining = options.remaining(watch)
-                if remaining is not None:
-                    miqp.Params.TimeLimit = remaining
+                # What is left after building; Gurobi reads its clock from the start of optimize().
+                miqp.Params.TimeLimit = min(max(watch.remaining(), 1e-3), gp.GRB.INFINITY)
                 try:
                     miqp.optimize()
                 except gp.GurobiError as err:
