@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from random_models import random_bqm
 
+from gnnsolve._highs import DeadlineRun
 from gnnsolve.errors import InvalidModelError, UnsupportedModelError
 from gnnsolve.samplers import _milp, highs
 from gnnsolve.samplers._milp import Outcome
@@ -108,7 +109,7 @@ def test_default_budget_is_reported_and_applied(monkeypatch):
     bqm = random_bqm(3)
     sampleset = HiGHSSampler().sample(bqm)
     assert sampleset.info["time_limit"] == _milp.default_time_limit(bqm.num_variables + bqm.num_interactions)
-    assert sampleset.info["status"] == "optimal"
+    assert sampleset.info["status"] == sampleset.info["stop_reason"] == "optimal"
     monkeypatch.setattr(_milp, "default_time_limit", lambda size: 0.5)
     start = time.perf_counter()
     stopped = HiGHSSampler().sample(hard_bqm())
@@ -151,6 +152,7 @@ def test_model_too_large_for_the_budget_returns_the_start():
     sampleset = HiGHSSampler().sample(bqm, time_limit=0.01)
     assert time.perf_counter() - start <= 1.5 * 0.01 + 2
     assert sampleset.info["status"] == "time_limit" and sampleset.info["bound"] == -math.inf
+    assert sampleset.info["stop_reason"] == "not_started"
     assert set(sampleset.first.sample.values()) == {-1}  # every spin at its lower value
     dimod.testing.assert_sampleset_energies(sampleset, bqm)
     given = {v: (1 if i % 3 else -1) for i, v in enumerate(bqm.variables)}
@@ -303,3 +305,44 @@ def test_presolve_keyword(presolve):
     assert HiGHSSampler().sample(bqm, presolve=presolve).first.energy == pytest.approx(ground)
     with pytest.raises(TypeError):
         HiGHSSampler().sample(bqm, presolve="sometimes")
+
+
+class SlowHighs:
+    """Stands in for ``highspy.Highs`` in a step that reads no clock for ``seconds``."""
+
+    class Callbacks(list):
+        def __iadd__(self, callback):
+            self.append(callback)
+            return self
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.cbMipImprovingSolution = self.Callbacks()
+        self.cbMipInterrupt = self.Callbacks()
+
+    def setOptionValue(self, name, value):
+        return highs.highspy.HighsStatus.kOk
+
+    def run(self):
+        time.sleep(self.seconds)
+
+
+def test_deadline_run_returns_at_the_deadline_and_runs_take_turns():
+    start = time.perf_counter()
+    assert DeadlineRun(SlowHighs(1.0), num_columns=1).run(0.1) is False
+    assert time.perf_counter() - start <= 1.5 * 0.1 + 2
+    assert DeadlineRun(SlowHighs(0.0), num_columns=1).run(0.01) is False  # the first still runs
+    assert DeadlineRun(SlowHighs(0.0), num_columns=1).run(10.0) is True  # once it has ended
+
+
+def test_highs_past_the_deadline_leaves_the_start(monkeypatch):
+    class Late(DeadlineRun):
+        def run(self, seconds, reset_scheduler=False):
+            return False
+
+    monkeypatch.setattr(highs, "DeadlineRun", Late)
+    bqm = random_bqm(6)
+    sampleset = HiGHSSampler().sample(bqm, time_limit=5)
+    assert sampleset.info["status"] == "time_limit" and sampleset.info["stop_reason"] == "deadline"
+    lower = min(bqm.vartype.value)
+    assert set(sampleset.first.sample.values()) == {lower}

@@ -284,16 +284,18 @@ class SolveOptions:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a backend reports: its status, incumbent (``None`` if none), dual bound and nodes."""
+    """What a backend reports: its status, incumbent (``None`` if none), dual bound and nodes,
+    and why it stopped where that is not its status."""
 
     status: str
     x: np.ndarray | None
     bound: float
     num_nodes: int
+    stop_reason: str = ""
 
 
-#: The outcome of a call whose budget ends before the solver could start: the start stands.
-NOT_STARTED = Outcome("time_limit", None, -math.inf, 0)
+#: The outcome of a call whose budget cannot pay for starting the solver: the start stands.
+NOT_STARTED = Outcome("time_limit", None, -math.inf, 0, "not_started")
 
 
 class ExactSampler(dimod.Sampler):
@@ -308,6 +310,9 @@ class ExactSampler(dimod.Sampler):
     - ``gap``: ``(energy - bound) / |energy|``, 0 when the bound meets the energy;
     - ``num_nodes``: branch-and-bound nodes explored;
     - ``time_limit``: the budget applied, in seconds (``inf`` for none);
+    - ``stop_reason``: the status, or ``"not_started"`` where the budget could not pay for
+      building the model and starting the solver, or ``"deadline"`` where the call went on
+      at the deadline without waiting for the solver;
     - ``timing``: integer nanoseconds (``preprocessing_ns`` builds the model, ``sampling_ns``
       runs the solver, ``postprocessing_ns`` builds the SampleSet).
 
@@ -389,6 +394,7 @@ class ExactSampler(dimod.Sampler):
             One row in the user's labels and vartype, energy recomputed on ``bqm``: the solver's
             incumbent, or the starting one where the budget ends first.
         """
+        watch = Stopwatch()
         extra = self.remove_unknown_kwargs(**kwargs)
         options = SolveOptions(mip_rel_gap, threads, seed, output)
         check_positive_int("num_reads", num_reads)
@@ -397,15 +403,12 @@ class ExactSampler(dimod.Sampler):
                 f"expected a dimod.BinaryQuadraticModel, got {type(bqm).__name__}; "
                 "use sample_cqm() for a CQM"
             )
-        size = bqm.num_variables + bqm.num_interactions
-        watch = Stopwatch(resolve_time_limit(time_limit, default_time_limit(size)))
+        watch.time_limit = resolve_time_limit(time_limit, default_time_limit(bqm.num_variables + bqm.num_interactions))
         with watch.phase("preprocessing"):
-            variables = list(bqm.variables)
-            start = _bqm_start(bqm, variables, initial_states)
-            # A non-finite start energy means a non-finite bias: compiling names it.
-            started = self._affordable(watch, bqm.num_variables, bqm.num_interactions, 0) or not math.isfinite(
-                start.first.energy
-            )
+            start = _bqm_start(bqm, list(bqm.variables), initial_states)
+            # A start of non-finite energy means a non-finite bias, which compiling names.
+            finite = math.isfinite(start.first.energy)
+            started = not finite or self._affordable(watch, bqm.num_variables, bqm.num_interactions, 0)
             if started:
                 compiled = CompiledBQM(bqm)
                 model = IndexModel.from_bqm(compiled)
@@ -450,15 +453,15 @@ class ExactSampler(dimod.Sampler):
             NoSolutionError: the solver stopped (e.g. at ``time_limit``) before finding a feasible
                 point, and no ``initial_states`` were given.
         """
+        watch = Stopwatch()
         extra = self.remove_unknown_kwargs(**kwargs)
         options = SolveOptions(mip_rel_gap, threads, seed, output)
         check_positive_int("num_reads", num_reads)
         _check_cqm(cqm)
         num_products = cqm.objective.num_interactions
         num_entries = sum(comparison.lhs.num_variables for comparison in cqm.constraints.values())
-        watch = Stopwatch(
-            resolve_time_limit(time_limit, default_time_limit(cqm.num_variables() + num_products + num_entries))
-        )
+        size = cqm.num_variables() + num_products + num_entries
+        watch.time_limit = resolve_time_limit(time_limit, default_time_limit(size))
         with watch.phase("preprocessing"):
             variables = list(cqm.variables)
             start = None if initial_states is None else _cqm_start(cqm, variables, initial_states)
@@ -522,6 +525,7 @@ class ExactSampler(dimod.Sampler):
             gap=mip_gap(energy, bound),
             num_nodes=outcome.num_nodes,
             time_limit=watch.time_limit,
+            stop_reason=outcome.stop_reason or outcome.status,
             timing=watch.timing(),
         )
         return sampleset

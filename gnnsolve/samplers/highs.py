@@ -66,8 +66,8 @@ BUILD_SECONDS_PER_ENTRY = 1e-6
 #: Seconds per nonzero of HiGHS's set-up, which reads no clock (0.5 to 1.3 microseconds measured).
 SET_UP_SECONDS_PER_NONZERO = 3e-6
 #: Seconds per nonzero of HiGHS's feasibility jump heuristic, which reads no clock either (its
-#: effort is capped at 1024 per nonzero), on sparse models; it grows with the columns' degree,
-#: by this much more per :data:`JUMP_DEGREE_SCALE` rows a variable is in. Measured on a busy
+#: effort is capped at 1024 per nonzero), on sparse models; it grows with the variables' degree
+#: (:func:`mean_degree`), by this much more per :data:`JUMP_DEGREE_SCALE`. Measured on a busy
 #: 2-core machine: 10 microseconds per nonzero at degree 3 (100,000 variables), 27 at degree
 #: 149 and 77 at degree 999 (dense models of 150 and 1,000 variables).
 JUMP_SECONDS_PER_NONZERO = 10e-6
@@ -77,7 +77,7 @@ JUMP_DEGREE_SCALE = 200
 def start_seconds(nonzeros: int, degree: float) -> float:
     """A cautious estimate of the seconds from HiGHS's start to its first incumbent of its own,
     during which it reads no clock: its set-up and the feasibility jump, for a MILP of
-    ``nonzeros`` whose variables are each in ``degree`` rows on average."""
+    ``nonzeros`` linearising a model of :func:`mean_degree` ``degree``."""
     return nonzeros * (SET_UP_SECONDS_PER_NONZERO + JUMP_SECONDS_PER_NONZERO * (1 + degree / JUMP_DEGREE_SCALE))
 
 
@@ -235,12 +235,12 @@ class HiGHSSampler(ExactSampler):
         # HiGHS reads no clock before its first incumbent of its own: start it only if that can come in time.
         degree = mean_degree(model.num_variables, len(model.quadratic), model.constraints.nnz)
         if start_seconds(matrix.nnz, degree) > watch.remaining():
-            return Outcome("time_limit", start, -math.inf, 0)
+            return Outcome("time_limit", start, -math.inf, 0, "not_started")
         with watch.phase("sampling"):
             run = DeadlineRun(highs, model.num_variables)
             if not run.run(watch.remaining(), reset_scheduler=options.threads is not None):
                 # The deadline came first: HiGHS's last improving solution, or the start.
-                return Outcome("time_limit", start if run.x is None else run.x, run.bound, run.num_nodes)
+                return Outcome("time_limit", start if run.x is None else run.x, run.bound, run.num_nodes, "deadline")
             status = highs.getModelStatus()
             info = highs.getInfo()
         has_solution = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
