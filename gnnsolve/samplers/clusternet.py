@@ -68,7 +68,7 @@ import copy
 import itertools
 import math
 import time
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from numbers import Integral, Real
@@ -483,7 +483,7 @@ class ClusterNetSampler(dimod.Sampler):
             training, seen = _observed_problem(problem, observed)
             edges = problem.graph.number_of_edges()  # networkx sums the degrees to count them
             observed_edges = edges if seen is problem.graph else seen.number_of_edges()
-            task = _Task(self._tensor(node_features), _edge_index(seen, problem.nodes).to(self.device), training)
+            task = _Task(self._tensor(node_features), _edge_index(seen).to(self.device), training)
             cost = self._epoch_cost(task)
             watch.time_limit = resolve_time_limit(
                 settings.time_limit, cost.default_budget(settings.epochs, len(settings.read_seeds)))
@@ -595,7 +595,7 @@ class ClusterNetSampler(dimod.Sampler):
             widths = {array.shape[1] for array in arrays}
             if len(widths) > 1:
                 raise ValueError(f"the feature arrays must all have the same width, got widths {sorted(widths)}")
-            tasks = [_Task(self._tensor(array), _edge_index(problem.graph, problem.nodes).to(self.device), problem)
+            tasks = [_Task(self._tensor(array), _edge_index(problem.graph).to(self.device), problem)
                      for problem, array in zip(resolved, arrays)]
             costs = [self._epoch_cost(task) for task in tasks]
             cost = _EpochCost(sum(c.work for c in costs), sum(c.seconds for c in costs))
@@ -808,23 +808,25 @@ def _observed_problem(problem: ClusteringProblem, observed: nx.Graph | None) -> 
         raise InvalidModelError(f"the observed graph cannot be trained on: {err}") from None
 
 
-def _edge_index(G: nx.Graph, nodes: list[Hashable]) -> torch.Tensor:
-    """Both directions of every edge, each in the order and orientation ``G.edges()`` lists it first
-    (self-loops left out, as the convolution adds its own; parallel edges once).
+def _edge_index(G: nx.Graph) -> torch.Tensor:
+    """Both directions of every edge, nodes numbered in ``G``'s order (that of ``problem.nodes``),
+    each edge in the order and orientation ``G.edges()`` lists it first (self-loops left out, as
+    the convolution adds its own; parallel edges once).
 
     Read from ``G``'s adjacency in bulk: ``G.edges()`` lists ``(u, v)`` where ``v`` comes after
-    ``u`` in ``G``'s node order, which is what the mask keeps.
+    ``u`` in the node order, which is what the mask keeps. Nodes labelled ``0..n-1`` in order
+    need no look-up.
     """
-    index = {node: i for i, node in enumerate(nodes)}
-    adjacency = G.adj
-    position = {node: i for i, node in enumerate(adjacency)}
-    degrees = np.fromiter(map(len, adjacency.values()), dtype=np.int64, count=len(position))
-    heads = np.repeat(np.arange(len(position)), degrees)
-    tails = np.fromiter(map(position.__getitem__, itertools.chain.from_iterable(adjacency.values())),
-                        dtype=np.int64, count=int(degrees.sum()))
+    n = G.number_of_nodes()
+    degrees = np.fromiter((len(nbrs) for _, nbrs in G.adjacency()), dtype=np.int64, count=n)
+    neighbours = itertools.chain.from_iterable(nbrs for _, nbrs in G.adjacency())
+    if list(G) != list(range(n)):
+        position = {node: i for i, node in enumerate(G)}
+        neighbours = map(position.__getitem__, neighbours)
+    tails = np.fromiter(neighbours, dtype=np.int64, count=int(degrees.sum()))
+    heads = np.repeat(np.arange(n), degrees)
     later = tails > heads
-    labels = np.fromiter(map(index.__getitem__, adjacency), dtype=np.int64, count=len(position))
-    forward = torch.from_numpy(np.stack([labels[heads[later]], labels[tails[later]]]))
+    forward = torch.from_numpy(np.stack([heads[later], tails[later]]))
     return torch.cat([forward, forward.flip(0)], dim=1)
 
 
