@@ -174,8 +174,8 @@ def to_bqm(
 
 
 MAX_PENALTY_INTERACTIONS = 5_000_000
-"""Most interactions :class:`PenaltyModel` builds (about 0.4 GB and 2 s to build; a constraint
-over :math:`k` binaries alone couples :math:`k^2/2` pairs, so a knapsack of about 3,000 items)."""
+"""Most interactions :class:`PenaltyModel`'s penalties may have (about 0.4 GB and 2 s to build; a
+constraint over :math:`k` binaries alone couples :math:`k^2/2` pairs: a knapsack of about 3,000 items)."""
 
 
 class PenaltyModel:
@@ -200,7 +200,7 @@ class PenaltyModel:
         time_limit: seconds for building (``None``: no limit).
 
     Raises:
-        ModelTooLargeError: the BQM would have more than :data:`MAX_PENALTY_INTERACTIONS`
+        ModelTooLargeError: the penalties would have more than :data:`MAX_PENALTY_INTERACTIONS`
             interactions (the largest constraint is named).
         UnsupportedModelError: a quadratic constraint or a REAL variable.
         InvalidModelError: a variable's label clashes with a slack's.
@@ -260,20 +260,27 @@ class PenaltyModel:
 
     def invert(self, sample: Mapping[Hashable, int]) -> dict[Hashable, float]:
         """The CQM sample a BQM sample stands for (slacks dropped, integer bits summed)."""
-        values = {v: shift + sum(coefficient * float(sample[bit]) for bit, coefficient in bits) for v, (bits, shift) in self._encoding.items()}
+        values = {
+            v: shift + sum(coefficient * float(sample[bit]) for bit, coefficient in bits)
+            for v, (bits, shift) in self._encoding.items()
+        }
         return {v: int(value) if value.is_integer() else value for v, value in values.items()}
 
     def invert_samples(self, sampleset: dimod.SampleSet) -> np.ndarray:
         """Every row of ``sampleset`` (over the BQM's variables) as CQM values, one row per sample,
         columns in :attr:`variables` order."""
-        samples = sampleset.change_vartype(dimod.BINARY, inplace=False).record.sample if sampleset.vartype is dimod.SPIN else sampleset.record.sample
+        if sampleset.vartype is dimod.SPIN:
+            sampleset = sampleset.change_vartype(dimod.BINARY, inplace=False)
+        samples = sampleset.record.sample
         columns, owners, coefficients = [], [], []
         for owner, v in enumerate(self.variables):
             for bit, coefficient in self._encoding[v][0]:
                 columns.append(sampleset.variables.index(bit))
                 owners.append(owner)
                 coefficients.append(coefficient)
-        expand = sparse.csr_matrix((coefficients, (np.arange(len(columns)), owners)), shape=(len(columns), len(self.variables)))
+        expand = sparse.csr_matrix(
+            (coefficients, (np.arange(len(columns)), owners)), shape=(len(columns), len(self.variables))
+        )
         shifts = np.array([self._encoding[v][1] for v in self.variables])
         return shifts + np.asarray(samples[:, columns].astype(float) @ expand)
 
@@ -297,11 +304,11 @@ class PenaltyModel:
 
     def _check_size(self, groups: list[_Group]) -> None:
         sizes = [len(lhs) for _, lhs, _, _ in groups]
-        interactions = self.objective.num_interactions + sum(k * (k - 1) // 2 for k in sizes)
+        interactions = sum(k * (k - 1) // 2 for k in sizes)
         if interactions > MAX_PENALTY_INTERACTIONS:
             name, lhs, _, _ = groups[max(range(len(groups)), key=sizes.__getitem__)]
             raise ModelTooLargeError(
-                f"the penalty model would have about {interactions:,} interactions (constraint {name} alone couples "
+                f"the constraints' penalties would have about {interactions:,} interactions (constraint {name} alone couples "
                 f"{len(lhs):,} binaries, every pair of them); samplers that take a BQM cannot hold it: "
                 "solve with an exact sampler ('highs', 'gurobi'), which takes the constraints as they are"
             )

@@ -19,10 +19,10 @@ keyword, so a finite limit is translated:
   sweeps per read.
 - ``tabu``: ``timeout`` per read (reads run one after another), each an equal share of the time
   left after its dense set-up, estimated at :data:`TABU_SECONDS_PER_ENTRY` per matrix entry and
-  read (0.1 s at 2,000 variables and 4 reads, 3.3 s at 5,000); at least 1 ms. Without a limit,
+  read (0.3 s at 2,000 variables and 4 reads, 3.3 s at 5,000); at least 1 ms. Without a limit,
   or with ``math.inf``, its default 20 ms per read.
-- ``steepest``: no time to translate; each read descends to a local minimum (milliseconds at
-  10⁴ variables, about 0.5 s per read at 10⁵). Given a model of :data:`STEEPEST_SPARSE_FROM`
+- ``steepest``: no time to translate; each read descends to a local minimum (15 ms per read at
+  10⁴ variables, about 0.6 s at 10⁵). Given a model of :data:`STEEPEST_SPARSE_FROM`
   variables or more it runs with ``large_sparse_opt`` (1.7–2.2 times faster there).
 
 Example:
