@@ -334,6 +334,13 @@ def _gcn_work(n: int, edges: int, width: int, out_dim: int, loss: float, hidden:
     return 3.0 * (n * width * hidden + messages * (hidden + out_dim) + n * hidden * out_dim + loss)
 
 
+def _link_prediction_work(n: int, edges: int, features: Features, embedding_dim: int = EMBEDDING,
+                          hidden: int = HIDDEN) -> float:
+    """Multiply-adds of one step of :func:`train_link_predictor`, which scores every observed edge
+    and as many non-edges."""
+    return _gcn_work(n, edges, _feature_width(features), embedding_dim, 2 * edges * embedding_dim, hidden)
+
+
 def _gcn_operator(pairs: np.ndarray, n: int) -> SparseOperator:
     """:math:`\\hat A = D^{-1/2}(A + I)D^{-1/2}` of the undirected index pairs."""
     pairs_t = torch.as_tensor(pairs, dtype=torch.int64).reshape(-1, 2)
@@ -489,9 +496,7 @@ def train_link_predictor(
     rng = np.random.default_rng(numpy_seed)
     edge_keys = _pair_keys(positives, n)
     positives_t = torch.as_tensor(positives)
-    # each step scores every observed edge and as many non-edges
-    work = _gcn_work(n, len(positives), _feature_width(features), embedding_dim, 2 * len(positives) * embedding_dim,
-                     hidden)
+    work = _link_prediction_work(n, len(positives), features, embedding_dim, hidden)
     with torch_threads(threads, work), torch.random.fork_rng(devices=[]):
         torch.manual_seed(torch_seed)
         gcn = _GCN(
@@ -785,8 +790,7 @@ def two_stage(
             "the two-stage baseline needs at least one observed edge between distinct nodes to learn from"
         )
     train_seed, solve_seed = _seeds(seed, 2)
-    work = _gcn_work(len(problem.nodes), len(edges), _feature_width(features), EMBEDDING, 2 * len(edges) * EMBEDDING)
-    with torch_threads(threads, work) as used:
+    with torch_threads(threads, _link_prediction_work(len(problem.nodes), len(edges), features)) as used:
         predictor = train_link_predictor(observed, features, epochs=epochs, seed=train_seed, edge_dropout=edge_dropout,
                                          threads=used)
         predicted = predict_graph(observed, predictor, observed_fraction, weight=problem.weight)
