@@ -128,9 +128,11 @@ def test_tabu_gets_at_least_a_millisecond_per_read():
 
 @pytest.mark.parametrize("name", DWAVE_SAMPLERS)
 def test_translated_keywords_run_and_repeat_with_the_seed(name, small_bqm):
-    keywords = sample_kwargs(name, time_limit=0.05, num_reads=3, seed=11)
-    first = get_sampler(name).sample(small_bqm, **keywords)
-    second = get_sampler(name).sample(small_bqm, **keywords)
+    def keywords():  # sa's deadline starts when its keywords are made
+        return sample_kwargs(name, time_limit=0.05 if name == "tabu" else 5.0, num_reads=3, seed=11)
+
+    first = get_sampler(name).sample(small_bqm, **keywords())
+    second = get_sampler(name).sample(small_bqm, **keywords())
     assert len(first) == 3
     if name != "tabu":  # tabu's timeout makes repeated runs clock-dependent
         assert (first.record.sample == second.record.sample).all()
@@ -207,7 +209,11 @@ def test_simulated_annealing_stops_between_reads_at_the_deadline():
 
 def test_tabu_leaves_room_for_its_dense_set_up():
     bqm = dimod.BQM({v: 1.0 for v in range(2000)}, {}, 0.0, "BINARY")
-    assert sample_kwargs("tabu", time_limit=1.0, num_reads=4, bqm=bqm)["timeout"] < 250
+    keywords = sample_kwargs("tabu", time_limit=1.0, num_reads=4, bqm=bqm)
+    assert keywords["num_reads"] == 4 and keywords["timeout"] < 250
+    largest = dimod.BQM({v: 1.0 for v in range(TABU_MAX_VARIABLES)}, {}, 0.0, "BINARY")
+    keywords = sample_kwargs("tabu", time_limit=1.0, num_reads=10, bqm=largest)
+    assert keywords["num_reads"] == 1 and keywords["timeout"] == 1  # one read's set-up alone takes most of a second
 
 
 def test_steepest_descent_uses_the_sparse_search_on_large_models():
