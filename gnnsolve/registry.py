@@ -19,8 +19,8 @@ keyword, so a finite limit is translated:
   sweeps per read.
 - ``tabu``: ``timeout`` per read (reads run one after another), each an equal share of the time
   left after the dense set-ups, one per call and one per read, estimated at
-  :data:`TABU_SECONDS_PER_ENTRY` per matrix entry (0.3 s at 2,000 variables and 4 reads, 3.3 s
-  at 5,000); fewer reads than asked when their set-ups would not fit (at least one); at least
+  :data:`TABU_SECONDS_PER_ENTRY` per matrix entry (measured 0.3 s at 2,000 variables and 4
+  reads, 3.3 s at 5,000); fewer reads than asked when their set-ups would not fit (at least one); at least
   1 ms per read. Without a limit, or with ``math.inf``, its default 20 ms per read.
 - ``steepest``: no time to translate; each read descends to a local minimum (15 ms per read at
   10⁴ variables, about 0.6 s at 10⁵). Given a model of :data:`STEEPEST_SPARSE_FROM`
@@ -76,9 +76,10 @@ copies it for every read: 0.2 GB and about 0.6 s per read at 5,000 variables, 0.
 at 10⁴ (where ten reads took 72 s and cut 7,663 of a 3-regular graph's edges against simulated
 annealing's 13,480 in 1 s)."""
 
-TABU_SECONDS_PER_ENTRY = 3e-8
-"""TabuSampler's set-up per dense matrix entry, once per call and once per read (measured on a
-2-core machine: 1.4–2.8e-8 s from 2,000 to 5,000 variables, 4e-8 at 10,000)."""
+TABU_SECONDS_PER_ENTRY = 5e-8
+"""TabuSampler's set-up per dense matrix entry, once per call and once per read, on the safe side
+(measured on a 2-core machine: 1.4–2.8e-8 s from 2,000 to 5,000 variables when idle, up to 7e-8
+under load; so at 5,000 variables one read alone takes 1–4 s, more than a short limit)."""
 
 SA_SETUP_SECONDS = 8e-6
 """SimulatedAnnealingSampler's set-up per variable and interaction, before any sweep: its default

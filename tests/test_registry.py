@@ -208,7 +208,7 @@ def test_simulated_annealing_stops_between_reads_at_the_deadline():
 
 
 def test_tabu_leaves_room_for_its_dense_set_up():
-    bqm = dimod.BQM({v: 1.0 for v in range(2000)}, {}, 0.0, "BINARY")
+    bqm = dimod.BQM({v: 1.0 for v in range(1000)}, {}, 0.0, "BINARY")
     keywords = sample_kwargs("tabu", time_limit=1.0, num_reads=4, bqm=bqm)
     assert keywords["num_reads"] == 4 and keywords["timeout"] < 250
     largest = dimod.BQM({v: 1.0 for v in range(TABU_MAX_VARIABLES)}, {}, 0.0, "BINARY")
