@@ -116,6 +116,12 @@ PRODUCT_RATE = 3e10
 """Multiply-adds per second of an epoch's dense matrix products, counted once for forward and backward."""
 PAIR_EPOCH_SECONDS = 1.8e-8
 """Seconds of an epoch per pair of nodes in the k-center loss."""
+PAIR_SORT_SECONDS = 1e-7
+"""Seconds per pair of nodes to sort the distances once, the k-center loss's index form."""
+EDGE_BUILD_SECONDS = 2e-7
+"""Seconds per stored entry to build the sparse operator of the modularity and pairwise losses once."""
+PACE_WINDOW = 0.02
+"""Seconds of set-up from which the share of a core the call gets is measured (else a whole core is assumed)."""
 READ_SECONDS = (20.0, 60.0)
 """The least and the most seconds per read of the default budget."""
 POLISH_SHARE = 0.25
@@ -143,6 +149,7 @@ class _Task:
     edge_index: torch.Tensor
     training: ClusteringProblem
     centres: torch.Tensor | None = None
+    loss_built: bool = False
 
 
 @dataclass
@@ -168,10 +175,12 @@ class _Fitted:
 
 @dataclass(frozen=True)
 class _EpochCost:
-    """One training epoch: its multiply-adds (what the thread count is chosen from) and its expected seconds."""
+    """One training epoch: its multiply-adds (what the thread count is chosen from), its expected
+    seconds on a core of its own, and those of building the loss's index form before the first."""
 
     work: float
     seconds: float
+    build: float
 
     def default_budget(self, epochs: int, reads: int) -> float:
         """The default ``time_limit``: per read, twice the expected time of ``epochs`` epochs, within
@@ -476,18 +485,19 @@ class ClusterNetSampler(dimod.Sampler):
         """Train (or apply) one network per read on ``problem``, decide and polish, within the budget:
         the rows (one value per node), their energies on ``problem``, and :meth:`sample`'s ``info``
         but its ``timing``."""
+        cpu_start, wall_start = time.process_time(), watch.elapsed()
         with watch.phase("preprocessing"):
             name = _objective_name(problem)
             node_features = _node_features(problem, features)
             start = self._start(problem, node_features, settings.epochs)
             training, seen = _observed_problem(problem, observed)
-            edges = problem.graph.number_of_edges()  # networkx sums the degrees to count them
-            observed_edges = edges if seen is problem.graph else seen.number_of_edges()
-            task = _Task(self._tensor(node_features), _edge_index(seen).to(self.device), training)
+            edge_index, observed_edges = _edge_index(seen)
+            edges = observed_edges if seen is problem.graph else problem.graph.number_of_edges()
+            task = _Task(self._tensor(node_features), edge_index.to(self.device), training)
             cost = self._epoch_cost(task)
             watch.time_limit = resolve_time_limit(
                 settings.time_limit, cost.default_budget(settings.epochs, len(settings.read_seeds)))
-            _build_loss(training, self.device)
+        pace = _core_share(cpu_start, wall_start, watch)
 
         reads: list[_Training] = []
         rows, energies, raw_energies = [], [], []
@@ -499,8 +509,9 @@ class ClusterNetSampler(dimod.Sampler):
                     net = self._network(problem, node_features, self._fitted)
                     task.centres = None
                     if settings.epochs:
-                        read = self._train(net, [task], settings.epochs, end - kept.total, watch, cost.seconds)
+                        read = self._train(net, [task], settings.epochs, end - kept.total, watch, cost, pace)
                     else:
+                        _build_loss(task, self.device)
                         read = _apply(net, [task], INFERENCE_ITERATIONS)
                 reads.append(read)
                 with watch.phase("postprocessing"):
@@ -574,6 +585,7 @@ class ClusterNetSampler(dimod.Sampler):
             'fitted'
         """
         watch = Stopwatch()
+        cpu_start = time.process_time()
         epochs = check_positive_int("epochs", epochs)
         time_limit = check_time_limit(time_limit)
         threads = check_threads(threads)
@@ -595,16 +607,15 @@ class ClusterNetSampler(dimod.Sampler):
             widths = {array.shape[1] for array in arrays}
             if len(widths) > 1:
                 raise ValueError(f"the feature arrays must all have the same width, got widths {sorted(widths)}")
-            tasks = [_Task(self._tensor(array), _edge_index(problem.graph).to(self.device), problem)
+            tasks = [_Task(self._tensor(array), _edge_index(problem.graph)[0].to(self.device), problem)
                      for problem, array in zip(resolved, arrays)]
             costs = [self._epoch_cost(task) for task in tasks]
-            cost = _EpochCost(sum(c.work for c in costs), sum(c.seconds for c in costs))
+            cost = _EpochCost(*(sum(values) for values in zip(*((c.work, c.seconds, c.build) for c in costs))))
             watch.time_limit = resolve_time_limit(time_limit, cost.default_budget(epochs, 1))
-            for problem in resolved:
-                _build_loss(problem, self.device)
+        pace = _core_share(cpu_start, 0.0, watch)
         with watch.phase("sampling"), torch_threads(threads, cost.work) as used, _seeded(read_seed, self.device):
             net = self._network(resolved[0], arrays[0], fitted=None)
-            training = self._train(net, tasks, epochs, watch.time_limit - FINISH_SECONDS[0], watch, cost.seconds)
+            training = self._train(net, tasks, epochs, watch.time_limit - FINISH_SECONDS[0], watch, cost, pace)
             if training.best_state is not None:
                 net.load_state_dict(training.best_state)
         name, k = kinds.pop()
@@ -661,24 +672,31 @@ class ClusterNetSampler(dimod.Sampler):
         kcenter = isinstance(task.training, KCenter)
         work = 3.0 * (products + messages * (h + d) + (6 * n * n if kcenter else messages * k))
         seconds = EPOCH_OVERHEAD + NODE_EPOCH_SECONDS * n * (h + d) / 100 + 3.0 * products / PRODUCT_RATE
-        return _EpochCost(work, seconds + (PAIR_EPOCH_SECONDS * n * n if kcenter else 0.0))
+        if kcenter:
+            return _EpochCost(work, seconds + PAIR_EPOCH_SECONDS * n * n, PAIR_SORT_SECONDS * n * n)
+        return _EpochCost(work, seconds, EDGE_BUILD_SECONDS * messages)
 
     def _train(self, net: ClusterNet, tasks: list[_Task], epochs: int, deadline: float, watch: Stopwatch,
-               expected: float) -> _Training:
+               cost: _EpochCost, pace: float) -> _Training:
         """Adam on the mean training loss over ``tasks``, keeping the best checkpoint.
 
         Stops after ``epochs``, or once another epoch and a last checkpoint would end after
-        ``deadline`` (on ``watch``'s clock): an epoch is expected to take ``expected`` seconds until
-        one is timed, then the larger of the mean and the last; a checkpoint (a forward pass) half
-        an epoch until one is timed. No epoch starts that cannot end in time.
+        ``deadline`` (on ``watch``'s clock). Until an epoch is timed, one is expected to take
+        ``cost.seconds / pace`` (``pace``: the share of a core the call gets), the first also
+        building the loss's index form; then the larger of the mean and the last. A checkpoint (a
+        forward pass) is expected to take half an epoch until one is timed. No epoch starts that
+        cannot end in time; without one, the result holds no solution.
         """
         optimizer = torch.optim.Adam(net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
         result = _Training()
-        epoch_cost = expected
+        epoch_cost = cost.seconds / pace
         check_cost = epoch_cost / 2
-        if watch.elapsed() + epoch_cost + check_cost > deadline:
+        building = sum(not task.loss_built for task in tasks) * cost.build / len(tasks) / pace
+        if watch.elapsed() + building + epoch_cost + check_cost > deadline:
             result.stop_reason = "time_limit"
             return result
+        for task in tasks:
+            _build_loss(task, self.device)
         training_time = 0.0
         for epoch in range(epochs):
             began = watch.elapsed()
@@ -808,10 +826,11 @@ def _observed_problem(problem: ClusteringProblem, observed: nx.Graph | None) -> 
         raise InvalidModelError(f"the observed graph cannot be trained on: {err}") from None
 
 
-def _edge_index(G: nx.Graph) -> torch.Tensor:
+def _edge_index(G: nx.Graph) -> tuple[torch.Tensor, int]:
     """Both directions of every edge, nodes numbered in ``G``'s order (that of ``problem.nodes``),
     each edge in the order and orientation ``G.edges()`` lists it first (self-loops left out, as
-    the convolution adds its own; parallel edges once).
+    the convolution adds its own; parallel edges once); and ``G.number_of_edges()``, counted on
+    the way (networkx sums the degrees for it).
 
     Read from ``G``'s adjacency in bulk: ``G.edges()`` lists ``(u, v)`` where ``v`` comes after
     ``u`` in the node order, which is what the mask keeps. Nodes labelled ``0..n-1`` in order
@@ -827,7 +846,8 @@ def _edge_index(G: nx.Graph) -> torch.Tensor:
     heads = np.repeat(np.arange(n), degrees)
     later = tails > heads
     forward = torch.from_numpy(np.stack([heads[later], tails[later]]))
-    return torch.cat([forward, forward.flip(0)], dim=1)
+    edges = G.number_of_edges() if G.is_multigraph() else int(later.sum() + (tails == heads).sum())
+    return torch.cat([forward, forward.flip(0)], dim=1), edges
 
 
 @contextmanager
@@ -858,14 +878,27 @@ def _loss(training: ClusteringProblem, relaxed: torch.Tensor) -> torch.Tensor:
     return training.soft_objective(relaxed)
 
 
-def _build_loss(training: ClusteringProblem, device: torch.device) -> None:
+def _build_loss(task: _Task, device: torch.device) -> None:
     """Evaluate the loss once on a uniform soft solution, so that the problem builds its torch
-    index form (sparse operator, sorted distances) before the training's clock starts."""
+    index form (sparse operator, sorted distances) before the epochs are timed."""
+    if task.loss_built:
+        return
+    training = task.training
     n, k = len(training.nodes), training.k
     shape = (n,) if isinstance(training, KCenter) else (n, k)
     fill = k / n if isinstance(training, KCenter) else 1 / k
     with torch.no_grad():
         _loss(training, torch.full(shape, fill, dtype=torch.float32, device=device))
+    task.loss_built = True
+
+
+def _core_share(cpu_start: float, wall_start: float, watch: Stopwatch) -> float:
+    """The share of a core this process got since ``cpu_start`` (:func:`time.process_time`) and
+    ``wall_start`` (on ``watch``'s clock), between 0.05 and 1; 1 over less than :data:`PACE_WINDOW`."""
+    wall = watch.elapsed() - wall_start
+    if wall < PACE_WINDOW:
+        return 1.0
+    return min(1.0, max(0.05, (time.process_time() - cpu_start) / wall))
 
 
 def _apply(net: ClusterNet, tasks: list[_Task], iterations: int) -> _Training:
