@@ -216,7 +216,11 @@ def test_tabu_leaves_room_for_its_dense_set_up():
     assert keywords["num_reads"] == 1 and keywords["timeout"] == 1  # one read's set-up alone takes most of a second
 
 
-def test_steepest_descent_uses_the_sparse_search_on_large_models():
+def test_steepest_descent_uses_the_sparse_search_on_large_models_and_fits_its_reads():
     large = dimod.BQM({v: 1.0 for v in range(STEEPEST_SPARSE_FROM)}, {}, 0.0, "BINARY")
     assert sample_kwargs("steepest", bqm=large)["large_sparse_opt"] is True
     assert "large_sparse_opt" not in sample_kwargs("steepest", bqm=small_model())
+    huge = dimod.BQM({v: 1.0 for v in range(10**5)}, {}, 0.0, "BINARY")
+    assert sample_kwargs("steepest", time_limit=1.0, num_reads=10, bqm=huge)["num_reads"] == 1
+    assert sample_kwargs("steepest", time_limit=1.0, num_reads=10, bqm=small_model())["num_reads"] == 10
+    assert sample_kwargs("steepest", num_reads=10, bqm=huge)["num_reads"] == 10
