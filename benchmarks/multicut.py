@@ -179,8 +179,8 @@ def run_instance(entry: dict[str, Any], sampler: MulticutSampler, args: argparse
         record["ilp_skipped"] = f"{edges} edges above --ilp-max-edges {args.ilp_max_edges}" if limit > 0 else "no limit"
     for method in SAMPLER_METHODS:
         keywords = {"simulations": args.simulations, "num_reads": args.mcts_reads} if method == "mcts" else {}
-        if method == "mcts" and args.mcts_time_limit:
-            keywords["time_limit"] = args.mcts_time_limit
+        if method == "mcts":
+            keywords["time_limit"] = args.mcts_time_limit or math.inf
         started = time.perf_counter()
         sampleset = sampler.sample(problem, method=method, seed=0, **keywords)
         seconds = time.perf_counter() - started
