@@ -249,7 +249,7 @@ class ClusterNetSampler(dimod.Sampler):
     that it stands in for an exact CQM sampler. The settings are the paper's defaults.
 
     **Default budget** (``time_limit=None``): per read, twice the expected time of the epochs
-    asked on one busy core, at least 20 s and at most 60 s (:data:`READ_SECONDS`):
+    asked on a core of its own, at least 20 s and at most 60 s (:data:`READ_SECONDS`):
 
     .. math::
 
@@ -663,7 +663,7 @@ class ClusterNetSampler(dimod.Sampler):
 
     def _epoch_cost(self, task: _Task) -> _EpochCost:
         """The multiply-adds of one training epoch on ``task`` (three forward passes: forward and
-        backward) and its expected seconds on one busy core (see the class docstring)."""
+        backward) and its expected seconds on a core of its own (see the class docstring)."""
         n, k = len(task.training.nodes), task.training.k
         h, d = self.hidden, self.embedding_dim
         messages = task.edge_index.shape[1] + n  # both directions of each edge, and the self-loops
@@ -692,11 +692,14 @@ class ClusterNetSampler(dimod.Sampler):
         epoch_cost = cost.seconds / pace
         check_cost = epoch_cost / 2
         building = sum(not task.loss_built for task in tasks) * cost.build / len(tasks) / pace
-        if watch.elapsed() + building + epoch_cost + check_cost > deadline:
+        fits = watch.elapsed() + building + epoch_cost + check_cost <= deadline
+        if fits:
+            for task in tasks:
+                _build_loss(task, self.device)
+            fits = watch.elapsed() + epoch_cost + check_cost <= deadline
+        if not fits:
             result.stop_reason = "time_limit"
             return result
-        for task in tasks:
-            _build_loss(task, self.device)
         training_time = 0.0
         for epoch in range(epochs):
             began = watch.elapsed()
