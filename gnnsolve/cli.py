@@ -73,8 +73,11 @@ def _parser() -> argparse.ArgumentParser:
         help=f"comma-separated, from {', '.join(sampler_names())} (default: {','.join(DEFAULT_SAMPLERS)}, "
         "skipping those not installed or unable to take the model)",
     )
-    compare_parser.add_argument("--time-limit", type=_positive(float), default=2.0, metavar="SECONDS",
-                                help="seconds per sampler, ignored by sa and steepest (default: 2)")
+    compare_parser.add_argument(
+        "--time-limit", type=_time_limit, default=None, metavar="SECONDS",
+        help="seconds per sampler for its whole call, decoding included, or 'inf' for none "
+        "(default: each sampler's own budget for the model's size)",
+    )
     compare_parser.add_argument("--num-reads", type=_positive(int), default=10, metavar="N", help="reads per sampler (default: 10)")
     compare_parser.add_argument("--seed", type=_non_negative_int, default=0, help="seed for every sampler (default: 0)")
     compare_parser.add_argument("--optimum", type=float, metavar="VALUE",
@@ -95,6 +98,17 @@ def _positive(kind: type) -> Callable[[str], float]:
         return value
 
     return parse
+
+
+def _time_limit(text: str) -> float:
+    """A positive number of seconds, ``inf`` included (no limit)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds or 'inf', got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds or 'inf', got {text!r}")
+    return value
 
 
 def _non_negative_int(text: str) -> int:

@@ -471,3 +471,15 @@ def test_cli_rejects_a_tsp_with_two_cities(tmp_path, capsys):
     path = write(tmp_path / "pair.tsp", "NAME: pair\nTYPE: TSP\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 3 4\nEOF\n")
     assert main(["compare", "--problem", "tsp", str(path), "--samplers", "sa"]) == 2
     assert "at least 3 cities" in capsys.readouterr().err
+
+
+def test_cli_time_limit_defaults_to_each_samplers_budget_and_accepts_inf():
+    from gnnsolve.cli import _parser
+
+    parser = _parser()
+    assert parser.parse_args(["compare"]).time_limit is None
+    assert parser.parse_args(["compare", "--time-limit", "inf"]).time_limit == math.inf
+    assert parser.parse_args(["compare", "--time-limit", "2.5"]).time_limit == 2.5
+    for bad in ("0", "-1", "nan", "soon"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["compare", "--time-limit", bad])
