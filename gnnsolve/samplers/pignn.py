@@ -328,10 +328,9 @@ def _finish_estimate(model: CompiledBQM, replicas: int) -> float:
 
 
 def _polish_estimate(model: CompiledBQM, replicas: int) -> float:
-    """Seconds the descent usually needs from a rounded state: a round costs about 12 ns per
-    variable and interaction end of each read and a descent takes 10-40 rounds (40 rounds at
-    30 ns allowed)."""
-    return 1.2e-6 * replicas * (model.num_variables + 2 * model.num_interactions)
+    """Seconds the descent usually needs: a round costs 5-10 ns per variable and interaction end
+    of each read, and a descent takes 10-40 rounds (40 rounds at 10 ns allowed)."""
+    return 4e-7 * replicas * (model.num_variables + 2 * model.num_interactions)
 
 
 def _train(
