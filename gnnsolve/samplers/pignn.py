@@ -12,8 +12,8 @@ answer is its outputs rounded at 0.5 — the best rounded state it visited — a
 (:func:`gnnsolve.search.descent.descend`).
 
 Budget. ``time_limit`` covers the whole call. Without one, a call gets
-:func:`default_time_limit` of the model's size — half a second plus 0.2 ms per variable and
-interaction, at most 300 s (4.5 s for an 800-node G-set graph, about a minute at 100,000
+:func:`default_time_limit` of the model's size — half a second plus 0.275 ms per variable
+and interaction, at most 300 s (6 s for an 800-node G-set graph, about a minute at 100,000
 variables) — and often ends before it, when training has converged. Training stops early enough to leave
 the polish its share (:data:`POLISH_SHARE`, more where the model is large), and the polish
 stops at the deadline with whatever it has reached. ``info`` says how the time went:
@@ -192,21 +192,21 @@ class GNNSampler(dimod.Sampler):
 
 
 def default_time_limit(num_variables: int, num_interactions: int) -> float:
-    """The budget of a call without ``time_limit``: ``min(300, 0.5 + 2e-4 (n + m))`` seconds.
+    """The budget of a call without ``time_limit``: ``min(300, 0.5 + 2.75e-4 (n + m))`` seconds.
 
     Like the minimum time of Leap's hybrid samplers, it grows with the model's size: half a
     second for a few variables, whatever ``num_reads`` (a hundred replicas of a 5-variable
     model converge in 600-1300 epochs of about a millisecond, and every one of them has its
-    optimum long before), 4.5 s at 800 variables and 19,000 interactions (G-set's G1, which
-    converges in 1,300-2,200 epochs, 1.5-2.5 s on a free core), 50 s at 100,000 variables and
-    150,000 interactions.
+    optimum long before), 6 s at 800 variables and 19,000 interactions (G-set's G1, whose
+    training converges in 1,300-2,200 epochs, 2.5-4.5 s on a free core of a 2-core machine),
+    69 s at 100,000 variables and 150,000 interactions.
 
     Example:
         >>> from gnnsolve.samplers.pignn import default_time_limit
         >>> default_time_limit(5, 5), default_time_limit(800, 19176), default_time_limit(10**6, 10**7)
-        (0.502, 4.4952..., 300.0)
+        (0.50275, 5.9934, 300.0)
     """
-    return float(min(300.0, 0.5 + 2e-4 * (num_variables + num_interactions)))
+    return float(min(300.0, 0.5 + 2.75e-4 * (num_variables + num_interactions)))
 
 
 def default_widths(num_variables: int, embedding_dim: int | None, hidden_dim: int | None) -> tuple[int, int]:
