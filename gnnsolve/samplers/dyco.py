@@ -157,10 +157,12 @@ class DyCOSampler(dimod.Sampler):
 
         Returns:
             A SampleSet as GNNSampler's, with ``info`` adding ``snapshot`` (0, 1, ...),
-            ``start`` (``"fresh"``, ``"warm"``, ``"shrink_perturb"``, or ``"skipped"`` when the time limit left no room to train), ``fallback`` (why a
-            fresh start replaced a warm one, else ``None``), ``carried``, ``new`` and
-            ``dropped`` (variables matched by label) and ``budget`` (``epochs`` and
-            ``seconds`` used), besides GNNSampler's ``time_limit``, ``threads`` and ``polish``. An empty snapshot returns an empty SampleSet and changes nothing.
+            ``start`` (``"fresh"``, ``"warm"``, ``"shrink_perturb"``, or ``"skipped"`` when the
+            time limit left no room to train), ``fallback`` (why a fresh start replaced a warm
+            one, else ``None``), ``carried``, ``new`` and ``dropped`` (variables matched by
+            label) and ``budget`` (``epochs`` and ``seconds`` used), besides GNNSampler's
+            ``time_limit``, ``threads`` and ``polish``. An empty snapshot returns an empty
+            SampleSet and changes nothing.
         """
         self.remove_unknown_kwargs(**kwargs)
         watch = Stopwatch()
@@ -191,9 +193,9 @@ class DyCOSampler(dimod.Sampler):
             model.torch_terms(self.device, torch.float32)
             return net, graph
 
-        with torch_threads(threads if self.device.type == "cpu" else 1, work) as used:
+        with torch_threads(threads, work) as used:
             raw, info, net = train_and_polish(
-                bqm, model, build, watch, num_reads=num_reads, generator=self._generator,
+                model, build, watch, num_reads=num_reads, generator=self._generator,
                 learning_rate=self.learning_rate, max_epochs=max_epochs, tol=tol, patience=patience, polish=polish,
                 work=work,
             )

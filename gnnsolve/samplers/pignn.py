@@ -182,9 +182,9 @@ class GNNSampler(dimod.Sampler):
             model.torch_terms(torch_device, torch.float32)
             return net, graph
 
-        with torch_threads(threads if torch_device.type == "cpu" else 1, work) as used:
+        with torch_threads(threads, work) as used:
             raw, info, _ = train_and_polish(
-                bqm, model, build, watch, num_reads=num_reads, generator=generator, learning_rate=learning_rate,
+                model, build, watch, num_reads=num_reads, generator=generator, learning_rate=learning_rate,
                 max_epochs=max_epochs, tol=tol, patience=patience, polish=polish, work=work,
             )
         info["threads"] = used
@@ -257,7 +257,6 @@ def converged(loss_drop: torch.Tensor, improved: torch.Tensor, settled: torch.Te
 
 
 def train_and_polish(
-    bqm: dimod.BinaryQuadraticModel,
     model: CompiledBQM,
     build: Callable[[], tuple[PIGNN, GraphOperators]],
     watch: Stopwatch,
@@ -283,20 +282,21 @@ def train_and_polish(
     """
     finish_cost = _finish_estimate(model, num_reads)
     polish_cost = _polish_estimate(model, num_reads) if polish else 0.0
-    with watch.phase("sampling"):
-        left = watch.remaining()
-        train_until = watch.elapsed() + left - max(POLISH_SHARE * left, polish_cost + finish_cost) if left < math.inf else math.inf
-        net = None
-        if watch.elapsed() + 4 * work / EPOCH_RATE < train_until:
-            with watch.phase("preprocessing"):
-                net, graph = build()
+    left = watch.remaining()
+    reserve = max(POLISH_SHARE * left, polish_cost + finish_cost)
+    train_until = watch.elapsed() + left - reserve if left < math.inf else math.inf
+    net = None
+    if watch.elapsed() + 4 * work / EPOCH_RATE < train_until:
+        with watch.phase("preprocessing"):
+            net, graph = build()
+        with watch.phase("sampling"):
             raw, losses, epochs, stop_reason = _train(
-                model, net, graph, learning_rate, max_epochs, tol, patience, train_until, work, watch
+                model, net, graph, learning_rate, max_epochs, tol, patience, train_until, watch
             )
-        else:
-            shape = (num_reads, model.num_variables)
-            raw = torch.randint(0, 2, shape, generator=generator, dtype=torch.int8).numpy()
-            losses, epochs, stop_reason = np.full(num_reads, np.nan), 0, "time_limit"
+    else:
+        shape = (num_reads, model.num_variables)
+        raw = torch.randint(0, 2, shape, generator=generator, dtype=torch.int8).numpy()
+        losses, epochs, stop_reason = np.full(num_reads, np.nan), 0, "time_limit"
     with watch.phase("postprocessing"):
         info: dict[str, Any] = {"epochs": epochs, "stop_reason": stop_reason, "relaxed_loss": losses.tolist()}
         if polish:
@@ -342,7 +342,6 @@ def _train(
     tol: float,
     patience: int,
     train_until: float,
-    work: float,
     watch: Stopwatch,
 ) -> tuple[np.ndarray, np.ndarray, int, str]:
     """Adam on the relaxed energy until converged, ``max_epochs`` or ``train_until`` (on ``watch``).
