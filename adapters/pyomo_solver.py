@@ -193,7 +193,7 @@ class GnnsolveSolver:
         """
         import pyomo.environ as pyo
 
-        from gnnsolve.adapters.pyomo import active_objective, load_solution, to_cqm
+        from gnnsolve.adapters.pyomo import active_objective, load_solution, translate
         from gnnsolve.registry import get_sampler
         from gnnsolve.samplers._common import Stopwatch
 
@@ -204,16 +204,16 @@ class GnnsolveSolver:
         settings = _settings({**self.options, **dict(kwds.pop("options", None) or {}), **kwds})
         sampler = get_sampler(settings["sampler"])
         watch = Stopwatch(time_limit=math.inf if settings["time_limit"] is None else settings["time_limit"])
-        cqm = None
+        cqm = variables = None
         try:
-            cqm = to_cqm(model, time_limit=watch.remaining())
+            cqm, variables = translate(model, time_limit=watch.remaining())
         except TimeoutError as err:
             outcome = _stopped(f"{err}; raise time_limit")
         else:
             outcome = _sample(sampler, cqm, settings, watch)
         maximise = active_objective(model).sense == pyo.maximize
         if load and outcome.sample is not None:
-            load_solution(model, outcome.sample)
+            load_solution(model, outcome.sample, variables)
         seconds = watch.elapsed()
         results = _results(model, cqm, settings, outcome, seconds, maximise)
         if tee:

@@ -425,12 +425,32 @@ def test_a_translation_cut_short_by_the_time_limit_is_reported_and_nothing_loade
     m.x = pyo.Var(range(400), domain=pyo.Binary)
     m.o = pyo.Objective(expr=sum(m.x.values()))
     m.pairs = pyo.Constraint(range(399), rule=lambda m, i: m.x[i] + m.x[i + 1] >= 1)
-    with pytest.raises(TimeoutError, match="after translating"):
+    with pytest.raises(TimeoutError, match="time limit ran out while translating objective o"):
         to_cqm(m, time_limit=1e-9)
     results = pyo.SolverFactory("gnnsolve", sampler="sa", time_limit=1e-3).solve(m)
     assert results.solver.termination_condition == TC.maxTimeLimit
     assert results.solver.status == pyo.SolverStatus.warning and "raise time_limit" in results.solver.message
     assert all(v.value is None for v in m.x.values())
+
+
+def test_a_long_sum_is_translated_in_slices_to_the_same_model(monkeypatch):
+    import gnnsolve.adapters.pyomo as adapter
+
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var(range(60), domain=pyo.Binary)
+    m.n = pyo.Var(domain=pyo.Integers, bounds=(-2, 5))
+    m.o = pyo.Objective(expr=sum((i % 7 - 3) * m.x[i] * m.x[(3 * i + 1) % 60] + (i % 5) * m.x[i] for i in range(60))
+                        + m.x[0] * m.x[0] - 2 * m.n * m.x[1] + m.n * m.n + 4, sense=pyo.maximize)
+    m.c = pyo.Constraint(expr=sum((i % 3 + 1) * m.x[i] for i in range(60)) + m.n <= 40)
+    whole = to_cqm(m)
+    monkeypatch.setattr(adapter, "TERMS_PER_CHECK", 7)
+    sliced = to_cqm(m)
+    assert whole.objective.is_equal(sliced.objective) and whole.constraints["c"].lhs.is_equal(sliced.constraints["c"].lhs)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        sample = {f"x[{i}]": int(rng.integers(2)) for i in range(60)} | {"n": int(rng.integers(-2, 6))}
+        load_solution(m, sample)
+        assert sliced.objective.energy(sample) == pytest.approx(-pyo.value(m.o))
 
 
 def test_a_dense_penalty_model_is_refused_before_it_is_built():

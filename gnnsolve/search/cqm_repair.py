@@ -87,6 +87,8 @@ class CompiledCQM:
         )
         self._quadratic = quadratic
         self._quadratic_diagonal = quadratic.diagonal()
+        if time.perf_counter() >= deadline:
+            raise TimeoutError("the time limit ran out after compiling the objective, before the constraints")
         entries: list[tuple[int, int, float]] = []
         self.row_lower = np.full(m, -np.inf)
         self.row_upper = np.full(m, np.inf)
