@@ -1,13 +1,28 @@
-"""highspy helpers: a ``Highs`` object without the banner, and a run that returns by a deadline.
+"""highspy helpers: a ``Highs`` object without the banner, and MIP runs that return by a deadline.
 
 HiGHS reads its clock only between the steps of a MIP solve, and on large models one step (its
-set-up, the feasibility jump heuristic, the root LP relaxation) can last seconds: with
-``time_limit=5`` a 100,000-variable sparse model ran 7.3 s. :class:`DeadlineRun` runs HiGHS in a
-worker thread and waits for it until the deadline; if HiGHS is still inside such a step then, the
-caller goes on with the last improving solution HiGHS reported, and HiGHS ends on its own at its
-next clock read (its ``time_limit`` ends a little before the deadline). Runs take turns: a run holds a
-process-wide lock until HiGHS returns, so the next one waits for it (HiGHS's thread scheduler is
-process-wide), and so does the interpreter's exit.
+set-up, the feasibility jump heuristic, the root LP relaxation, a round of cut separation) can
+last seconds or, for the cuts of a 100,000-variable model, most of a minute. So a run is given
+its deadline in one of two ways (:class:`HighsJob` says what to run):
+
+- :func:`run_in_process` runs HiGHS in a child process (about 0.1 s to start) and kills it at the
+  deadline, keeping the last improving solution it reported: nothing runs on after the caller
+  returns. Used for models whose steps may outlast a deadline (:data:`PROCESS_STEP_SECONDS`).
+- :func:`run_in_thread` runs HiGHS in a worker thread of this process (:class:`DeadlineRun`),
+  for small models whose steps last milliseconds: the caller goes on at the deadline with the
+  last improving solution, and HiGHS ends on its own at its next clock read. Runs take turns: a
+  run holds a process-wide lock until HiGHS returns (HiGHS's thread scheduler is process-wide),
+  and so does the interpreter's exit.
+
+Example:
+    >>> import numpy as np
+    >>> from gnnsolve._highs import HighsJob, run_in_process, run_in_thread
+    >>> one = np.ones(1)  # minimise -x over a binary x, no rows
+    >>> job = HighsJob(1, -one, 0 * one, one, np.ones(1, dtype=np.int32), np.zeros(0), np.zeros(0),
+    ...                np.zeros(1, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0),
+    ...                options={"output_flag": False})
+    >>> [(r.finished, r.status, r.x.tolist()) for r in (run_in_thread(job, 10.0), run_in_process(job, 10.0))]
+    [(True, 'optimal', [1.0]), (True, 'optimal', [1.0])]
 """
 
 from __future__ import annotations
@@ -15,14 +30,46 @@ from __future__ import annotations
 import atexit
 import math
 import os
+import pickle
+import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
 
 import highspy
 import numpy as np
 
-__all__ = ["new_highs", "DeadlineRun"]
+__all__ = ["new_highs", "DeadlineRun", "HighsJob", "RunResult", "run_in_thread", "run_in_process", "status_name",
+           "PROCESS_STEP_SECONDS", "PROCESS_START_SECONDS"]
+
+#: A run goes to its own process (:func:`run_in_process`) when HiGHS's steps may last longer than
+#: this: a late return by so much, or HiGHS running on by minutes, is worse than 0.1 s of start-up.
+PROCESS_STEP_SECONDS = 0.2
+
+#: Seconds to start the child process of :func:`run_in_process` and pass it a job, cautiously
+#: (about 0.1 s: a Python interpreter importing numpy and highspy).
+PROCESS_START_SECONDS = 0.25
+
+#: How often a child process reports HiGHS's bound and node count between incumbents (seconds).
+PROGRESS_INTERVAL = 0.25
+
+_STATUS = {
+    highspy.HighsModelStatus.kOptimal: "optimal",
+    highspy.HighsModelStatus.kTimeLimit: "time_limit",
+    highspy.HighsModelStatus.kInfeasible: "infeasible",
+    highspy.HighsModelStatus.kUnboundedOrInfeasible: "infeasible_or_unbounded",
+    highspy.HighsModelStatus.kUnbounded: "unbounded",
+    highspy.HighsModelStatus.kIterationLimit: "iteration_limit",
+    highspy.HighsModelStatus.kSolutionLimit: "solution_limit",
+    highspy.HighsModelStatus.kInterrupt: "interrupted",
+    highspy.HighsModelStatus.kHighsInterrupt: "interrupted",
+    highspy.HighsModelStatus.kMemoryLimit: "memory_limit",
+    highspy.HighsModelStatus.kObjectiveBound: "objective_limit",
+    highspy.HighsModelStatus.kObjectiveTarget: "objective_limit",
+}
 
 #: HiGHS's own ``time_limit`` falls this share of the time left (at most a second) short of the
 #: deadline, so that it usually stops by itself, with its status and bound, before the caller has
@@ -91,7 +138,7 @@ class DeadlineRun:
         worker = threading.Thread(target=self._work, args=(reset_scheduler,), name="highs", daemon=True)
         try:
             left = deadline - time.perf_counter()
-            self.highs.setOptionValue("time_limit", max(left - min(HEADROOM * left, 1.0), 1e-3))
+            self.highs.setOptionValue("time_limit", _own_time_limit(left))
             worker.start()
         except BaseException:
             _RUNNING.release()
@@ -123,6 +170,175 @@ class DeadlineRun:
     def _progress(self, event: highspy.cb.HighsCallbackEvent) -> None:
         self.bound = max(self.bound, float(event.data_out.mip_dual_bound))
         self.num_nodes = int(event.data_out.mip_node_count)
+
+
+def status_name(status: highspy.HighsModelStatus, highs: highspy.Highs) -> str:
+    """HiGHS's model status as the short name the samplers report (``"optimal"``, ``"time_limit"``, ...)."""
+    return _STATUS.get(status, highs.modelStatusToString(status).lower())
+
+
+@dataclass(frozen=True)
+class HighsJob:
+    """A MIP for HiGHS as ``passModel`` takes it (rows in CSR), its options and a start; picklable.
+
+    ``num_columns`` is how many leading columns make up the solution reported back (the others,
+    such as the products of a linearisation, are HiGHS's business).
+    """
+
+    num_columns: int
+    cost: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    integrality: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    values: np.ndarray
+    offset: float = 0.0
+    options: dict[str, Any] = field(default_factory=dict)
+    start: np.ndarray | None = None
+
+    def load(self, highs: highspy.Highs) -> None:
+        """Set the options, pass the model and the start to ``highs``.
+
+        Raises:
+            RuntimeError: HiGHS refused one of them.
+        """
+        for name, value in self.options.items():
+            _check(highs.setOptionValue(name, value), f"setting option {name}={value!r}")
+        _check(
+            highs.passModel(
+                len(self.cost), len(self.row_lower), len(self.values),
+                int(highspy.MatrixFormat.kRowwise), int(highspy.ObjSense.kMinimize), self.offset,
+                self.cost, self.lower, self.upper, self.row_lower, self.row_upper,
+                self.indptr.astype(np.int32), self.indices.astype(np.int32), self.values, self.integrality,
+            ),
+            "passing the model",
+        )
+        if self.start is not None:
+            _check(highs.setSolution(len(self.start), np.arange(len(self.start), dtype=np.int32), self.start),
+                   "passing the start")
+
+
+@dataclass
+class RunResult:
+    """How a run ended: ``finished`` (HiGHS returned by the deadline) with its ``status`` and
+    solution, or cut off at the deadline with its last improving solution (``x``, ``None`` if
+    none); the dual bound and node count last reported either way."""
+
+    finished: bool
+    status: str | None
+    x: np.ndarray | None
+    bound: float
+    num_nodes: int
+
+
+def run_in_thread(job: HighsJob, seconds: float, reset_scheduler: bool = False) -> RunResult:
+    """``job`` in a worker thread (:class:`DeadlineRun`), returning by ``seconds`` from now.
+    """
+    highs = new_highs(quiet=not job.options.get("output_flag", False))
+    job.load(highs)
+    run = DeadlineRun(highs, job.num_columns)
+    if not run.run(seconds, reset_scheduler=reset_scheduler):
+        return RunResult(False, None, run.x, run.bound, run.num_nodes)
+    return _finished(highs, job.num_columns)
+
+
+def run_in_process(job: HighsJob, seconds: float) -> RunResult:
+    """``job`` in a child process, killed at ``seconds`` from now if HiGHS has not returned.
+
+    The child reports each improving solution, and its bound every :data:`PROGRESS_INTERVAL`,
+    as it goes; HiGHS's own ``time_limit`` falls a little short of the deadline, so it usually
+    stops by itself with its status. HiGHS's log (``output_flag``) goes to this process's
+    standard output.
+
+    Raises:
+        RuntimeError: HiGHS refused the job, or the child ended without a result (it crashed,
+            or ran out of memory).
+    """
+    deadline = time.perf_counter() + seconds
+    reading, writing = os.pipe()
+    sys.stdout.flush()
+    child = subprocess.Popen(
+        [sys.executable, "-c", "from gnnsolve._highs import _serve; _serve()", str(writing)],
+        stdin=subprocess.PIPE, pass_fds=(writing,),
+    )
+    os.close(writing)
+    result = RunResult(False, None, None, -math.inf, 0)
+    with Connection(reading, writable=False) as connection:
+        try:
+            assert child.stdin is not None
+            pickle.dump((job, _own_time_limit(deadline - time.perf_counter())), child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            child.stdin.close()
+            while connection.poll(None if deadline == math.inf else _timeout(deadline - time.perf_counter())):
+                kind, x, bound, nodes, status = connection.recv()
+                result.x = x if x is not None else result.x
+                result.bound, result.num_nodes = max(result.bound, bound), nodes
+                if kind == "error":
+                    raise RuntimeError(status)
+                if kind == "done":
+                    result.finished, result.status = True, status
+                    break
+        except (EOFError, BrokenPipeError):
+            child.wait()
+            raise RuntimeError(f"HiGHS's process ended with exit code {child.returncode} without a result") from None
+        finally:
+            if child.poll() is None:
+                child.kill()
+            child.wait()
+    return result
+
+
+def _serve() -> None:
+    """The child of :func:`run_in_process`: read the job from standard input, report on the given file descriptor."""
+    job, time_limit = pickle.load(sys.stdin.buffer)
+    connection = Connection(int(sys.argv[1]), readable=False)
+    highs = new_highs(quiet=not job.options.get("output_flag", False))
+    try:
+        job.load(highs)
+    except RuntimeError as err:
+        connection.send(("error", None, -math.inf, 0, str(err)))
+        return
+    highs.setOptionValue("time_limit", time_limit)
+    last = [0.0]
+
+    def improving(event: highspy.cb.HighsCallbackEvent) -> None:
+        out = event.data_out
+        x = np.array(out.mip_solution[: job.num_columns], dtype=np.float64)
+        connection.send(("incumbent", x, float(out.mip_dual_bound), int(out.mip_node_count), None))
+
+    def progress(event: highspy.cb.HighsCallbackEvent) -> None:
+        now = time.perf_counter()
+        if now - last[0] >= PROGRESS_INTERVAL:
+            last[0] = now
+            out = event.data_out
+            connection.send(("progress", None, float(out.mip_dual_bound), int(out.mip_node_count), None))
+
+    highs.cbMipImprovingSolution += improving
+    highs.cbMipInterrupt += progress
+    highs.run()
+    done = _finished(highs, job.num_columns)
+    connection.send(("done", done.x, done.bound, done.num_nodes, done.status))
+    connection.close()
+
+
+def _finished(highs: highspy.Highs, num_columns: int) -> RunResult:
+    """The result of a run that returned: HiGHS's status, solution (if feasible), bound and nodes."""
+    info = highs.getInfo()
+    feasible = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
+    x = np.asarray(highs.getSolution().col_value[:num_columns], dtype=np.float64) if feasible else None
+    return RunResult(True, status_name(highs.getModelStatus(), highs), x, float(info.mip_dual_bound), int(info.mip_node_count))
+
+
+def _own_time_limit(seconds: float) -> float:
+    """HiGHS's ``time_limit`` for a run that must end in ``seconds``: :data:`HEADROOM` of it (at most a second) short."""
+    return max(seconds - min(HEADROOM * seconds, 1.0), 1e-3)
+
+
+def _check(status: highspy.HighsStatus, what: str) -> None:
+    if status == highspy.HighsStatus.kError:
+        raise RuntimeError(f"HiGHS reported an error {what}; run with output=True to see its log")
 
 
 def _timeout(seconds: float) -> float:

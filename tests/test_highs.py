@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
 import time
 import unittest
 
@@ -12,7 +13,8 @@ import numpy as np
 import pytest
 from random_models import random_bqm
 
-from gnnsolve._highs import DeadlineRun
+from gnnsolve import _highs
+from gnnsolve._highs import DeadlineRun, RunResult, run_in_process, run_in_thread
 from gnnsolve.errors import InvalidModelError, UnsupportedModelError
 from gnnsolve.samplers import _milp, highs
 from gnnsolve.samplers._milp import Outcome
@@ -336,13 +338,52 @@ def test_deadline_run_returns_at_the_deadline_and_runs_take_turns():
 
 
 def test_highs_past_the_deadline_leaves_the_start(monkeypatch):
-    class Late(DeadlineRun):
-        def run(self, seconds, reset_scheduler=False):
-            return False
-
-    monkeypatch.setattr(highs, "DeadlineRun", Late)
+    monkeypatch.setattr(highs, "run_in_thread", lambda job, seconds, reset_scheduler=False: RunResult(False, None, None, -math.inf, 0))
     bqm = random_bqm(6)
     sampleset = HiGHSSampler().sample(bqm, time_limit=5)
     assert sampleset.info["status"] == "time_limit" and sampleset.info["stop_reason"] == "deadline"
     lower = min(bqm.vartype.value)
     assert set(sampleset.first.sample.values()) == {lower}
+
+
+def highs_job(bqm: dimod.BinaryQuadraticModel) -> _highs.HighsJob:
+    """The HiGHS job of ``bqm``'s linearisation, as HiGHSSampler passes it."""
+    model = _milp.IndexModel.from_bqm(_milp.CompiledBQM(bqm))
+    milp = highs.linearise(model)
+    return _highs.HighsJob(model.num_variables, milp.cost, milp.lower, milp.upper, milp.integrality, milp.row_lower,
+                           milp.row_upper, milp.matrix.indptr, milp.matrix.indices, milp.matrix.data, milp.offset,
+                           {"output_flag": False, "presolve": "off"})
+
+
+def test_a_run_in_a_process_gives_what_a_run_in_a_thread_gives():
+    job = highs_job(random_bqm(9))
+    in_thread, in_process = run_in_thread(job, 30.0), run_in_process(job, 30.0)
+    assert in_thread.finished and in_process.finished and in_thread.status == in_process.status == "optimal"
+    assert np.array_equal(in_thread.x, in_process.x) and in_thread.bound == pytest.approx(in_process.bound)
+
+
+def test_a_run_in_a_process_is_killed_at_the_deadline(monkeypatch):
+    monkeypatch.setattr(_highs, "_own_time_limit", lambda seconds: 1e9)  # HiGHS would never stop by itself
+    start = time.perf_counter()
+    result = run_in_process(highs_job(hard_bqm()), 1.0)
+    assert time.perf_counter() - start <= 1.5 * 1.0 + 2
+    assert not result.finished and result.status is None
+
+
+def test_a_run_in_a_process_that_fails_is_an_error():
+    job = highs_job(random_bqm(4))
+    broken = _highs.HighsJob(**{**job.__dict__, "options": {"no_such_option": 1}})  # HiGHS refuses it
+    with pytest.raises(RuntimeError, match="no_such_option"):
+        run_in_process(broken, 30.0)
+
+
+def test_large_models_run_in_a_process_and_nothing_runs_on_after_the_call(monkeypatch):
+    ran = []
+    monkeypatch.setattr(highs, "run_in_process", lambda job, seconds: ran.append(seconds) or run_in_process(job, seconds))
+    bqm = hard_bqm()  # 11,175 products: HiGHS's first steps may last seconds
+    start = time.perf_counter()
+    sampleset = HiGHSSampler().sample(bqm, time_limit=2)
+    assert time.perf_counter() - start <= 1.5 * 2 + 2
+    assert ran and sampleset.info["status"] == "time_limit"
+    dimod.testing.assert_sampleset_energies(sampleset, bqm)
+    assert not [thread for thread in threading.enumerate() if thread.name == "highs"]

@@ -32,6 +32,7 @@ References:
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,27 +40,11 @@ import highspy
 import numpy as np
 import scipy.sparse
 
-from gnnsolve._highs import DeadlineRun, new_highs
+from gnnsolve._highs import PROCESS_START_SECONDS, PROCESS_STEP_SECONDS, HighsJob, run_in_process, run_in_thread
 from gnnsolve.samplers._common import Stopwatch
 from gnnsolve.samplers._milp import ExactSampler, IndexModel, Outcome, SolveOptions
 
 __all__ = ["HiGHSSampler"]
-
-_STATUS = {
-    highspy.HighsModelStatus.kOptimal: "optimal",
-    highspy.HighsModelStatus.kTimeLimit: "time_limit",
-    highspy.HighsModelStatus.kInfeasible: "infeasible",
-    highspy.HighsModelStatus.kUnboundedOrInfeasible: "infeasible_or_unbounded",
-    highspy.HighsModelStatus.kUnbounded: "unbounded",
-    highspy.HighsModelStatus.kIterationLimit: "iteration_limit",
-    highspy.HighsModelStatus.kSolutionLimit: "solution_limit",
-    highspy.HighsModelStatus.kInterrupt: "interrupted",
-    highspy.HighsModelStatus.kHighsInterrupt: "interrupted",
-    highspy.HighsModelStatus.kMemoryLimit: "memory_limit",
-    highspy.HighsModelStatus.kObjectiveBound: "objective_limit",
-    highspy.HighsModelStatus.kObjectiveTarget: "objective_limit",
-}
-
 
 #: Seconds per column or nonzero to compile a model, linearise it and pass it to HiGHS.
 BUILD_SECONDS_PER_ENTRY = 1e-6
@@ -152,13 +137,15 @@ class HiGHSSampler(ExactSampler):
     10,000 variables and products, at most 60 s), ``math.inf`` runs until optimality is proven.
     ``info["time_limit"]`` reports the budget applied. HiGHS reads its clock only between the
     steps of its search, and on large models a step (its set-up, the feasibility jump, the root
-    LP) lasts seconds, so the call returns at the deadline with HiGHS's last improving solution
-    while HiGHS ends that step in the background (the next HiGHS call waits for it). Where the
-    budget left cannot pay for building the model and HiGHS's steps before its first incumbent
-    of its own (:func:`start_seconds`: from about 13 microseconds per nonzero on sparse models
-    to 60 on dense ones, cautiously), HiGHS is not started. Every BQM has a starting incumbent
-    (``initial_states``, or every variable at its lower value), so a row always comes back;
-    when HiGHS did not finish, ``info["status"]`` is ``"time_limit"``.
+    LP, a round of cuts) lasts seconds, up to a minute. So on models where those steps may last
+    longer than :data:`~gnnsolve._highs.PROCESS_STEP_SECONDS` (:func:`start_seconds`: from about
+    13 microseconds per nonzero of the MILP on sparse models to 60 on dense ones, cautiously:
+    from about 15,000 nonzeros on), HiGHS runs in a child process that is killed at the
+    deadline, and the call returns with HiGHS's last improving solution; nothing runs on after
+    it. Smaller models run in a thread, and where the budget left cannot pay for building the
+    model and HiGHS's steps before its first incumbent, HiGHS is not started. Every BQM has a
+    starting incumbent (``initial_states``, or every variable at its lower value), so a row
+    always comes back; when HiGHS did not finish, ``info["status"]`` is ``"time_limit"``.
 
     Example:
         >>> import dimod
@@ -189,7 +176,8 @@ class HiGHSSampler(ExactSampler):
         # Each product adds a column and at most two rows of two entries.
         nonzeros = 4 * num_products + num_entries
         build = BUILD_SECONDS_PER_ENTRY * (num_variables + num_products + nonzeros)
-        return build + start_seconds(nonzeros, mean_degree(num_variables, num_products, num_entries))
+        steps = start_seconds(nonzeros, mean_degree(num_variables, num_products, num_entries))
+        return build + (PROCESS_START_SECONDS if _in_process(steps) else steps)
 
     def _solve(
         self,
@@ -203,7 +191,6 @@ class HiGHSSampler(ExactSampler):
             raise TypeError(f"presolve must be True, False or None, got {presolve!r}")
         with watch.phase("preprocessing"):
             milp = linearise(model)
-            highs = new_highs(quiet=not options.output)
             settings: dict[str, Any] = {
                 "output_flag": options.output,
                 "mip_rel_gap": float(options.mip_rel_gap),
@@ -213,47 +200,31 @@ class HiGHSSampler(ExactSampler):
                 settings["random_seed"] = int(options.seed)
             if options.threads is not None:
                 settings["threads"] = int(options.threads)
-            for name, value in settings.items():
-                _check(highs.setOptionValue(name, value), f"setting option {name}={value!r}")
             matrix = milp.matrix
-            _check(
-                highs.passModel(
-                    len(milp.cost), matrix.shape[0], matrix.nnz,
-                    int(highspy.MatrixFormat.kRowwise), int(highspy.ObjSense.kMinimize), milp.offset,
-                    milp.cost, milp.lower, milp.upper, milp.row_lower, milp.row_upper,
-                    matrix.indptr.astype(np.int32), matrix.indices.astype(np.int32), matrix.data,
-                    milp.integrality,
-                ),
-                "passing the model",
+            job = HighsJob(
+                model.num_variables, milp.cost, milp.lower, milp.upper, milp.integrality, milp.row_lower,
+                milp.row_upper, matrix.indptr, matrix.indices, matrix.data, milp.offset, settings,
+                None if start is None else np.concatenate([start, start[model.rows] * start[model.cols]]),
             )
-            if start is not None:
-                columns = np.concatenate([start, start[model.rows] * start[model.cols]])
-                _check(
-                    highs.setSolution(len(columns), np.arange(len(columns), dtype=np.int32), columns),
-                    "passing initial_states",
-                )
-        # HiGHS reads no clock before its first incumbent of its own: start it only if that can come in time.
+        # HiGHS reads no clock before its first incumbent of its own: where that may take long, it
+        # runs in a process of its own, killed at the deadline; else in a thread, started only if
+        # that incumbent can come in time.
         degree = mean_degree(model.num_variables, len(model.quadratic), model.constraints.nnz)
-        if start_seconds(matrix.nnz, degree) > watch.remaining():
+        steps = start_seconds(matrix.nnz, degree)
+        in_process = _in_process(steps)
+        if (PROCESS_START_SECONDS if in_process else steps) > watch.remaining():
             return Outcome("time_limit", start, -math.inf, 0, "not_started")
         with watch.phase("sampling"):
-            run = DeadlineRun(highs, model.num_variables)
-            if not run.run(watch.remaining(), reset_scheduler=options.threads is not None):
-                # The deadline came first: HiGHS's last improving solution, or the start.
-                return Outcome("time_limit", start if run.x is None else run.x, run.bound, run.num_nodes, "deadline")
-            status = highs.getModelStatus()
-            info = highs.getInfo()
-        has_solution = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
-        return Outcome(
-            status=_STATUS.get(status, highs.modelStatusToString(status).lower()),
-            x=np.asarray(highs.getSolution().col_value[: model.num_variables]) if has_solution else None,
-            bound=float(info.mip_dual_bound),
-            num_nodes=int(info.mip_node_count),
-        )
+            if in_process:
+                result = run_in_process(job, watch.remaining())
+            else:
+                result = run_in_thread(job, watch.remaining(), reset_scheduler=options.threads is not None)
+        if not result.finished:
+            # The deadline came first: HiGHS's last improving solution, or the start.
+            return Outcome("time_limit", start if result.x is None else result.x, result.bound, result.num_nodes, "deadline")
+        return Outcome(status=result.status or "", x=result.x, bound=result.bound, num_nodes=result.num_nodes)
 
 
-def _check(status: highspy.HighsStatus, what: str) -> None:
-    if status == highspy.HighsStatus.kError:
-        raise RuntimeError(f"HiGHS reported an error {what}; run with output=True to see its log")
-
-
+def _in_process(step_seconds: float) -> bool:
+    """Whether HiGHS runs in a process of its own: its steps may outlast a deadline by too much (POSIX only)."""
+    return step_seconds > PROCESS_STEP_SECONDS and os.name == "posix"
