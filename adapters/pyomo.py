@@ -49,6 +49,7 @@ from pyomo.repn.util import OrderedVarRecorder
 from scipy import sparse
 
 from gnnsolve.errors import InvalidModelError, ModelTooLargeError, UnsupportedModelError
+from gnnsolve.search.cqm_repair import CompiledCQM
 
 __all__ = [
     "to_cqm", "to_bqm", "PenaltyModel", "MAX_PENALTY_INTERACTIONS", "auto_penalty", "load_solution", "objective_value",
@@ -124,14 +125,18 @@ def objective_value(model: pyo.Block, energy: float) -> float:
     return float(-energy if active_objective(model).sense == pyo.maximize else energy)
 
 
-def auto_penalty(cqm: dimod.ConstrainedQuadraticModel) -> float:
+def auto_penalty(cqm: dimod.ConstrainedQuadraticModel, compiled: CompiledCQM | None = None) -> float:
     """A penalty larger than any change one variable can make to the objective.
 
     For each variable, the objective's largest swing when that variable alone moves across its
     range (its linear bias plus the absolute biases it shares, times its range); the penalty is
     the largest swing, at least 1. A sample that breaks a constraint by one unit then pays more
     than any single move could gain — :func:`to_bqm` callers raise it if samples still come back
-    infeasible.
+    infeasible. ``compiled``, the CQM's :class:`~gnnsolve.search.cqm_repair.CompiledCQM` where
+    the caller has one, saves compiling it again.
+
+    Raises:
+        ValueError: a quadratic constraint or a REAL variable (see ``CompiledCQM``).
 
     Example:
         >>> import dimod
@@ -142,21 +147,7 @@ def auto_penalty(cqm: dimod.ConstrainedQuadraticModel) -> float:
         >>> auto_penalty(cqm)
         5.0
     """
-    objective = cqm.objective
-    variables = list(objective.variables)
-    if not variables:
-        return 1.0
-    index = {v: i for i, v in enumerate(variables)}
-    linear = np.array([objective.get_linear(v) for v in variables], dtype=float)
-    span = np.array([objective.upper_bound(v) - objective.lower_bound(v) if objective.vartype(v) is dimod.INTEGER else 1.0
-                     for v in variables])
-    coupled = np.zeros(len(variables))
-    terms = [(index[u], index[v], abs(bias)) for u, v, bias in objective.iter_quadratic()]
-    if terms:
-        first, second, weight = (np.array(column) for column in zip(*terms))
-        coupled += np.bincount(first.astype(int), weight, len(variables))
-        coupled += np.bincount(second.astype(int), np.where(first == second, 0.0, weight), len(variables))
-    return float(max(1.0, np.max((np.abs(linear) + coupled) * span)))
+    return max(1.0, (compiled if compiled is not None else CompiledCQM(cqm)).largest_swing())
 
 
 def to_bqm(
@@ -178,13 +169,12 @@ def to_bqm(
         ModelTooLargeError: see :class:`PenaltyModel`.
     """
     cqm = model if isinstance(model, dimod.ConstrainedQuadraticModel) else to_cqm(model)
-    if penalty == "auto":
-        value = auto_penalty(cqm)
-    elif isinstance(penalty, (int, float)) and not isinstance(penalty, bool) and penalty > 0 and math.isfinite(penalty):
-        value = float(penalty)
-    else:
+    if penalty != "auto" and not (
+        isinstance(penalty, (int, float)) and not isinstance(penalty, bool) and penalty > 0 and math.isfinite(penalty)
+    ):
         raise ValueError(f"penalty must be 'auto' or a positive number, got {penalty!r}")
     form = PenaltyModel(cqm)
+    value = auto_penalty(cqm) if penalty == "auto" else float(penalty)
     return form.bqm(value), form.invert, value
 
 
@@ -307,7 +297,9 @@ class PenaltyModel:
         linear: dict[Hashable, float] = {}
         quadratic: list[tuple[Hashable, Hashable, float]] = []
         offset = objective.offset
-        for v, bias in objective.linear.items():
+        for count, (v, bias) in enumerate(objective.linear.items()):
+            if count % TERMS_PER_CHECK == 0 and time.perf_counter() >= deadline:
+                raise TimeoutError(f"the time limit ran out after stating {count:,} of the objective's linear terms over bits")
             bits, shift = self._encoding[v]
             offset += bias * shift
             for bit, coefficient in bits:
@@ -525,7 +517,6 @@ class _Translator:
                 binaries.append(label)
             else:
                 qm.add_variable(vartype, label, lower_bound=lower, upper_bound=upper)
-        qm.add_variables_from(dimod.BINARY, binaries)
         linear_terms = [(self.labels[vid], bias) for vid, bias in linear.items()]
         pairs = []
         for (u, v), bias in quadratic.items():
@@ -534,8 +525,12 @@ class _Translator:
             else:
                 pairs.append((self.labels[u], self.labels[v], bias))
         _check_finite_biases([bias for _, bias in linear_terms] + [bias for _, _, bias in pairs], component)
-        qm.add_linear_from(linear_terms)
-        qm.add_quadratic_from(pairs)
+        for add, items in ((lambda part: qm.add_variables_from(dimod.BINARY, part), binaries),
+                           (qm.add_linear_from, linear_terms), (qm.add_quadratic_from, pairs)):
+            for start in range(0, len(items), TERMS_PER_CHECK):
+                if time.perf_counter() >= self.deadline:
+                    raise TimeoutError(f"the time limit ran out while translating {component}")
+                add(items[start:start + TERMS_PER_CHECK])
         qm.offset += constant
         return qm
 

@@ -285,6 +285,8 @@ def _sample_bqm(sampler: Any, name: str, cqm: dimod.ConstrainedQuadraticModel, s
     from gnnsolve.registry import check_model_size, sample_kwargs
     from gnnsolve.search.cqm_repair import CompiledCQM
 
+    if watch.expired():
+        return _stopped("the time limit ran out while translating the model; raise time_limit")
     try:
         compiled = CompiledCQM(cqm, time_limit=watch.remaining())
         form = PenaltyModel(cqm, time_limit=watch.remaining())
@@ -294,7 +296,7 @@ def _sample_bqm(sampler: Any, name: str, cqm: dimod.ConstrainedQuadraticModel, s
         watch.time_limit = default_time_limit(form.num_variables, form.num_interactions)
     penalty, tries = settings["penalty"], 1
     if penalty == "auto":
-        penalty, tries = auto_penalty(cqm) / AUTO_PENALTY_START, 1 + PENALTY_RETRIES
+        penalty, tries = auto_penalty(cqm, compiled) / AUTO_PENALTY_START, 1 + PENALTY_RETRIES
     penalties: list[float] = []
     closest: tuple[float, np.ndarray] | None = None
     for attempt in range(tries):

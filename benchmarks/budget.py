@@ -22,8 +22,9 @@ loaded half is over, also on Ctrl-C or an error) competes for the cores (``loade
     ``SolverFactory("gnnsolve", sampler=...)`` with ``gnn`` and ``highs``. Every sampler runs
     once, untimed, on its small input before the section (first-call costs of the process).
     Target: wall ≤ 1.05 × limit + 0.5 s. The seconds that worker threads of a call go on running
-    after it returned (HiGHS finishing a step in the background) are waited out before the
-    next call and reported.
+    after it returned are waited out before the next call and reported. ``--samplers``,
+    ``--sizes`` and ``--limits`` rerun part of the section: its rows replace the same calls of
+    the earlier run and the others are kept, the page naming both runs.
 ``defaults``
     Calls without ``time_limit``: two 5-node models (the 5-cycle Ising antiferromagnet and
     Ocean's max-cut example graph) with ``num_reads=100``, timed after one warm-up call (target
@@ -229,7 +230,8 @@ def sampleset_facts(sampleset: dimod.SampleSet) -> dict[str, Any]:
 def pyomo_solve(sampler: str) -> Callable[[pyo.ConcreteModel, float], dict[str, Any]]:
     def solve(model: pyo.ConcreteModel, limit: float) -> dict[str, Any]:
         results = pyo.SolverFactory("gnnsolve", sampler=sampler, time_limit=limit, seed=0).solve(model)
-        return {"stop": str(results.solver.termination_condition), "reported_seconds": results.solver.wallclock_time}
+        return {"stop": str(results.solver.termination_condition), "reported_seconds": results.solver.wallclock_time,
+                "message": results.solver.message}
     return solve
 
 
@@ -514,8 +516,33 @@ def halves(record: dict[str, Any], section: str) -> dict[str, Any]:
 
 
 def measured_line(parts: dict[str, Any]) -> str:
-    return "; ".join(f"{load}: {part['conditions']['started']}, load average {part['conditions']['loadavg'][0]:.1f}, "
-                     f"{part['conditions']['processes']} busy processes" for load, part in parts.items())
+    def run(part: dict[str, Any]) -> str:
+        conditions = part["conditions"]
+        line = f"{conditions['started']}, load average {conditions['loadavg'][0]:.1f}, {conditions['processes']} busy processes"
+        kept = "; ".join(f"{c['started']}, load average {c['loadavg'][0]:.1f}" for c in part.get("earlier", []))
+        return line + (f" (other rows kept from the runs of {kept})" if kept else "")
+
+    return "; ".join(f"{load}: {run(part)}" for load, part in parts.items())
+
+
+def merge_walls(earlier: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
+    """A walls rerun of some samplers, sizes or limits: its rows replace the same calls of the
+    earlier run and the others are kept, in sampler, size and limit order; the earlier run's
+    conditions are listed under ``earlier`` while any of its rows remain."""
+    def key(row: dict[str, Any]) -> tuple[Any, ...]:
+        return row["sampler"], row["size"], row["limit"]
+
+    new = {key(row) for row in part["rows"]}
+    kept = [row for row in earlier["rows"] if key(row) not in new]
+    for row in part["rows"]:
+        row["started"] = part["conditions"]["started"]
+    for row in kept:
+        row.setdefault("started", earlier["conditions"]["started"])
+    order = {name: i for i, name in enumerate(SAMPLERS)}
+    rows = sorted(kept + part["rows"], key=lambda r: (order.get(r["sampler"], len(order)), SIZES.index(r["size"]), r["limit"]))
+    starts = {row["started"] for row in kept}
+    runs = [earlier["conditions"], *earlier.get("earlier", [])]
+    return {**part, "rows": rows, "earlier": [c for c in runs if c["started"] in starts]}
 
 
 def threads_page(parts: dict[str, Any]) -> list[str]:
@@ -777,8 +804,11 @@ def main() -> None:
                 measured = conditions(load, args.processes)
                 print(f"\n== {section}, {load} (load average {measured['loadavg'][0]:.1f})", flush=True)
                 rows, seconds = timed(lambda: RUNNERS[section](ctx))
-                record["sections"].setdefault(section, {})[load] = {"conditions": measured, "seconds": seconds,
-                                                                    "rows": rows}
+                part = {"conditions": measured, "seconds": seconds, "rows": rows}
+                earlier = record["sections"].get(section, {}).get(load)
+                if section == "walls" and earlier is not None:
+                    part = merge_walls(earlier, part)
+                record["sections"].setdefault(section, {})[load] = part
                 if json_path is not None:
                     json_path.write_text(json.dumps(record, indent=1))
     publish(record, json_path)

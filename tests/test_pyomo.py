@@ -264,6 +264,25 @@ def test_an_infeasible_heuristic_answer_is_reported_and_not_loaded():
     assert all(v.value is None for v in model.x.values())
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_auto_penalty_is_the_largest_single_variable_swing(seed):
+    rng = np.random.default_rng(seed)
+    cqm = dimod.ConstrainedQuadraticModel()
+    x = [dimod.Binary(f"x{i}") for i in range(6)] + [dimod.Integer(f"n{i}", lower_bound=-2, upper_bound=3) for i in range(3)]
+    objective = sum(float(rng.normal()) * v for v in x)
+    for _ in range(12):
+        u, v = rng.choice(len(x), 2)
+        objective += float(rng.normal(scale=3)) * x[u] * x[v]  # u == v gives integer squares and binary linear terms
+    cqm.set_objective(objective)
+    qm = cqm.objective
+
+    def swing(v):
+        span = qm.upper_bound(v) - qm.lower_bound(v)
+        return (abs(qm.get_linear(v)) + sum(abs(bias) for _, bias in qm.iter_neighborhood(v))) * span
+
+    assert auto_penalty(cqm) == pytest.approx(max(1.0, max(swing(v) for v in qm.variables)))
+
+
 def test_auto_penalty_retries_until_feasible():
     model = assignment(4, n=4)
     results = pyo.SolverFactory("gnnsolve", sampler="sa", seed=1, num_reads=8).solve(model)

@@ -109,6 +109,14 @@ class CompiledCQM:
         self._column_lengths = np.diff(self._matrix.indptr)
         self._by_row = self._matrix.tocsr()
 
+    def largest_swing(self) -> float:
+        """The objective's largest change when one variable alone moves across its whole range:
+        per variable, its range times the sum of its linear bias's and its interactions' magnitudes
+        (0 for a model without variables)."""
+        magnitude = abs(self._quadratic)
+        coupled = 2 * np.asarray(magnitude.sum(axis=1)).ravel() - np.abs(self._quadratic_diagonal)
+        return float(np.max((np.abs(self.linear) + coupled) * (self.upper - self.lower), initial=0.0))
+
     def to_array(self, sample: Mapping[Hashable, float]) -> np.ndarray:
         """``sample`` as a vector in :attr:`variables` order."""
         return np.array([float(sample[v]) for v in self.variables])
