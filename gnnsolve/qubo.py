@@ -194,6 +194,12 @@ class CompiledBQM:
         cols = np.concatenate([self.cols, self.rows])
         return torch.from_numpy(np.stack([rows, cols]))
 
+    def edge_weights(self) -> torch.Tensor:
+        """The BINARY coupling of each column of :meth:`edge_index`, shape ``[2m]``."""
+        import torch
+
+        return torch.from_numpy(np.concatenate([self.quadratic, self.quadratic]))
+
     def sampleset(
         self,
         bqm: dimod.BinaryQuadraticModel,

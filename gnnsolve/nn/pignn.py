@@ -38,7 +38,7 @@ from gnnsolve.nn.sparse import SparseOperator
 
 __all__ = ["CONVOLUTIONS", "GraphOperators", "ReplicaGCNConv", "ReplicaSAGEConv", "PIGNN"]
 
-CONVOLUTIONS = ("gcn", "sage")
+CONVOLUTIONS = ("gcn", "sage", "signed")
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,11 @@ class GraphOperators:
 
     ``gcn``: :math:`\\hat A = D^{-1/2}(A + I)D^{-1/2}` (symmetric).
     ``sage``: the mean over neighbours, :math:`D^{-1}A` (isolated nodes aggregate to zero).
+    ``signed``: the couplings themselves, :math:`D^{-1/2}(I - \\tilde J)D^{-1/2}` with
+    :math:`\\tilde J = J / \\operatorname{mean}|J|` and :math:`D = I + \\operatorname{diag}(|\\tilde J| \\mathbf 1)`:
+    a GCN whose messages carry the sign and size of each coupling (a positive coupling,
+    which rewards its ends for differing, sends a neighbour's features negated), so that
+    frustrated models are not seen as plain graphs. Needs ``weight``, the coupling of each edge.
     """
 
     conv: str
@@ -54,9 +59,17 @@ class GraphOperators:
     num_nodes: int
 
     @classmethod
-    def build(cls, edge_index: torch.Tensor, num_nodes: int, conv: str = "gcn") -> "GraphOperators":
+    def build(
+        cls, edge_index: torch.Tensor, num_nodes: int, conv: str = "gcn", weight: torch.Tensor | None = None
+    ) -> "GraphOperators":
+        """The operator of ``conv`` for the graph ``edge_index`` (both directions of each edge);
+        ``weight``, one value per column of ``edge_index``, is the coupling ``signed`` needs."""
         if conv not in CONVOLUTIONS:
             raise ValueError(f"conv must be one of {CONVOLUTIONS}, got {conv!r}")
+        if conv == "signed":
+            if weight is None:
+                raise ValueError("conv='signed' needs the weight (coupling) of every edge")
+            return cls(conv, _signed_operator(edge_index, weight, num_nodes), num_nodes)
         if conv == "gcn":
             index, weight = gcn_norm(edge_index, None, num_nodes, add_self_loops=True)
             operator = SparseOperator.from_coo(index[1], index[0], weight, num_nodes, symmetric=True)
@@ -74,6 +87,21 @@ class GraphOperators:
         replicas, n, width = h.shape
         stacked = h.permute(1, 0, 2).reshape(n, replicas * width)
         return self.propagate.matmul(stacked).reshape(n, replicas, width).permute(1, 0, 2)
+
+
+def _signed_operator(edge_index: torch.Tensor, weight: torch.Tensor, num_nodes: int) -> SparseOperator:
+    """:math:`D^{-1/2}(I - \\tilde J)D^{-1/2}` of :class:`GraphOperators`'s ``signed``."""
+    weight = weight.to(torch.float32)
+    scale = weight.abs().mean() if weight.numel() else torch.tensor(1.0)
+    coupling = weight / torch.where(scale > 0, scale, torch.ones_like(scale))
+    src, dst = edge_index
+    deg = torch.ones(num_nodes).index_add_(0, dst, coupling.abs())
+    norm = deg.rsqrt()
+    loops = torch.arange(num_nodes)
+    rows = torch.cat([dst, loops])
+    cols = torch.cat([src, loops])
+    values = torch.cat([-coupling * norm[dst] * norm[src], norm * norm])
+    return SparseOperator.from_coo(rows, cols, values, num_nodes, symmetric=True)
 
 
 def _uniform_(tensor: torch.Tensor, fan_in: int, generator: torch.Generator | None) -> None:
@@ -145,7 +173,7 @@ class PIGNN(nn.Module):
         num_replicas: independent networks trained side by side (one per read).
         embedding_dim: width of the learnable node embedding (PI-GNN uses about sqrt(n)).
         hidden_dim: width after the first convolution (PI-GNN uses half the embedding).
-        conv: ``"gcn"`` or ``"sage"``.
+        conv: ``"gcn"``, ``"sage"`` or ``"signed"`` (a GCN layer on the signed operator).
         dropout: dropout between the convolutions (PI-GNN uses 0).
         generator: torch generator for the initialisation (reproducible seeds).
     """
@@ -163,7 +191,7 @@ class PIGNN(nn.Module):
         super().__init__()
         if conv not in CONVOLUTIONS:
             raise ValueError(f"conv must be one of {CONVOLUTIONS}, got {conv!r}")
-        layer = ReplicaGCNConv if conv == "gcn" else ReplicaSAGEConv
+        layer = ReplicaSAGEConv if conv == "sage" else ReplicaGCNConv
         self.conv = conv
         self.embedding = nn.Parameter(torch.empty(num_replicas, num_nodes, embedding_dim))
         self.conv1 = layer(num_replicas, embedding_dim, hidden_dim)

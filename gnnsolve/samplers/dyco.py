@@ -65,7 +65,8 @@ class DyCOSampler(dimod.Sampler):
             perturbed), ``"warm"`` (plain warm start) or ``"static"`` (fresh every snapshot).
         shrink: :math:`\\lambda`, the factor on the carried parameters (paper: 0.4).
         perturb: :math:`\\sigma`, the weight of the fresh initialisation added (paper: 0.1).
-        conv: ``"gcn"`` or ``"sage"`` (GraphSAGE; use it for TSP).
+        conv: ``"gcn"``, ``"sage"`` (GraphSAGE; use it for TSP) or ``"signed"`` (the couplings
+            with their signs; see :func:`~gnnsolve.samplers.pignn.choose_conv`).
         embedding_dim, hidden_dim: widths, fixed by the first snapshot when ``None``.
         dropout, learning_rate: as for :class:`~gnnsolve.samplers.pignn.GNNSampler`.
         device: ``"cpu"`` or ``"cuda"``.
@@ -189,7 +190,7 @@ class DyCOSampler(dimod.Sampler):
         def build() -> tuple[PIGNN, GraphOperators]:
             nonlocal start, fallback, counts
             net, start, fallback, counts = self._next_network(model, num_reads)
-            graph = GraphOperators.build(model.edge_index(), model.num_variables, self.conv).to(self.device)
+            graph = GraphOperators.build(model.edge_index(), model.num_variables, self.conv, model.edge_weights()).to(self.device)
             model.torch_terms(self.device, torch.float32)
             return net, graph
 
