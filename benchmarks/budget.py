@@ -66,8 +66,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -80,6 +78,8 @@ import pyomo.environ as pyo
 import torch
 from dwave.samplers import SteepestDescentSolver
 
+from _cli import fill_defaults  # benchmarks/_cli.py
+from _load import competing_load  # benchmarks/_load.py
 from clusternet import timed  # benchmarks/clusternet.py
 from gnnsolve import ClusterNetSampler, DyCOSampler, GNNSampler, GurobiSampler, HiGHSSampler, MulticutSampler
 from gnnsolve.adapters.clustering import Modularity
@@ -108,32 +108,10 @@ QUICK = {"limits": "1", "sizes": "small,medium", "thread_instances": "G1,karate"
          "clusternet_epochs": 100, "repeats": 1, "gset": "G1", "seeds": "0", "old_epochs": 2_000,
          "imports": "highs,help", "import_repeats": 1}
 
-SPIN = "import os\nparent = os.getppid()\nwhile os.getppid() == parent:\n    for _ in range(1_000_000):\n        pass\n"
-"""A busy process that ends by itself once the benchmark is gone (its parent changes)."""
-
 
 def allowed(limit: float) -> float:
     """The longest wall a call with ``time_limit=limit`` may take: 5% and 0.5 s over."""
     return 1.05 * limit + 0.5
-
-
-@contextmanager
-def competing_load(processes: int) -> Iterator[None]:
-    """``processes`` busy Python processes for the duration of the block, ended after it whatever happens."""
-    spinners = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(processes)]
-    try:
-        if spinners:
-            time.sleep(1.0)  # let them reach the cores
-        yield
-    finally:
-        for spinner in spinners:
-            spinner.terminate()
-        for spinner in spinners:
-            try:
-                spinner.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                spinner.kill()
-                spinner.wait()
 
 
 def conditions(load: str, processes: int) -> dict[str, Any]:
@@ -766,11 +744,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--tag", help="names the files budget_<tag>.*")
     parser.add_argument("--report", type=Path, help="render the page of this JSON again and exit")
     args = parser.parse_args()
-    for key, value in (QUICK if args.quick else FULL).items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
-    if args.out is None and not args.quick:
-        args.out = Path("docs/benchmarks")
+    fill_defaults(args, QUICK, FULL)
     for name, value, known in (("sections", args.sections, SECTIONS), ("loads", args.loads, LOADS),
                                ("samplers", args.samplers, SAMPLERS), ("sizes", args.sizes, SIZES),
                                ("imports", args.imports, ("highs", "help", "gnn"))):

@@ -22,7 +22,7 @@ from gnnsolve.adapters.graphs import maxcut_bqm
 from gnnsolve.errors import InvalidModelError
 from gnnsolve.nn.pignn import GraphOperators, ReplicaGCNConv, ReplicaSAGEConv
 from gnnsolve.qubo import CompiledBQM
-from gnnsolve.samplers.pignn import choose_conv, default_time_limit
+from gnnsolve.samplers.pignn import DEFAULT_SWEEPS, choose_conv, default_time_limit
 
 
 def _quick_sampler():
@@ -248,14 +248,15 @@ def test_infinite_time_limit_means_none():
     assert sampleset.info["stop_reason"] == "max_epochs" and sampleset.info["epochs"] == 50
 
 
-def test_time_limit_covers_a_large_model_and_its_polish():
+@pytest.mark.parametrize("polish, done", [("descent", "rounds"), ("sa", "sweeps")])
+def test_time_limit_covers_a_large_model_and_its_polish(polish, done):
     """Building, training and polishing 50,000 variables fit one second (with a generous margin)."""
     bqm = maxcut_bqm(nx.random_regular_graph(3, 50_000, seed=0))
     start = time.perf_counter()
-    sampleset = GNNSampler().sample(bqm, seed=0, time_limit=1.0)
+    sampleset = GNNSampler().sample(bqm, seed=0, time_limit=1.0, polish=polish)
     elapsed = time.perf_counter() - start
     assert elapsed < 1.0 * 1.5 + 2.0
-    assert sampleset.info["polish"]["rounds"] > 0
+    assert sampleset.info["polish"]["method"] == polish and sampleset.info["polish"][done] > 0
     assert sampleset.first.energy < sampleset.record.raw_energy[0]
     assert sampleset.first.energy == pytest.approx(bqm.energy(sampleset.first.sample))
 
@@ -349,3 +350,43 @@ def test_cuda_path_gives_valid_samples():
     sampleset = GNNSampler().sample(bqm, num_reads=4, seed=0, max_epochs=100, device="cuda")
     for sample, energy in sampleset.data(["sample", "energy"]):
         assert energy == pytest.approx(bqm.energy(sample))
+
+
+def test_annealing_finisher_is_the_default_and_reproducible_without_a_time_limit():
+    """polish="sa" runs DEFAULT_SWEEPS sweeps per read from the learned states: the same seed, the same samples."""
+    bqm = dimod.generators.ran_r(1, 60, seed=4)
+    runs = [GNNSampler().sample(bqm, num_reads=3, seed=5, max_epochs=100) for _ in range(2)]
+    assert runs[0].info["polish"]["method"] == "sa"
+    assert runs[0].info["polish"]["sweeps"] == DEFAULT_SWEEPS
+    np.testing.assert_array_equal(runs[0].record.sample, runs[1].record.sample)
+    assert (runs[0].record.energy <= runs[0].record.raw_energy + 1e-9).all()
+    np.testing.assert_allclose(runs[0].record.energy, bqm.energies((runs[0].record.sample, runs[0].variables)))
+
+
+def test_annealing_finisher_reaches_lower_energies_than_descent():
+    """On a frustrated model the annealed states are at least as good as the descended ones, and better here."""
+    bqm = dimod.generators.ran_r(1, 150, seed=1)
+    kwargs = dict(num_reads=2, seed=0, max_epochs=200)
+    descended = GNNSampler().sample(bqm, polish="descent", **kwargs).first.energy
+    annealed = GNNSampler().sample(bqm, polish="sa", polish_sweeps=2000, **kwargs).first.energy
+    assert annealed < descended
+
+
+def test_annealing_finisher_fills_an_explicit_time_limit():
+    bqm = dimod.generators.ran_r(1, 40, seed=3)
+    start = time.perf_counter()
+    sampleset = GNNSampler().sample(bqm, seed=0, time_limit=0.6, polish="sa")
+    elapsed = time.perf_counter() - start
+    assert elapsed < 0.6 * 1.05 + 0.5
+    info = sampleset.info["polish"]
+    assert info["sweeps"] > DEFAULT_SWEEPS  # far more than the fixed default fits in the time left
+    assert info["beta_range"][1] == pytest.approx(max(info["beta_range"]))
+
+
+@pytest.mark.parametrize("polish, sweeps, message", [
+    ("anneal", None, "polish must be"), (1, None, "polish must be"), ("descent", 100, "polish_sweeps"),
+    (False, 100, "polish_sweeps"), ("sa", 0, "polish_sweeps"), ("sa", 2.5, "polish_sweeps"),
+])
+def test_bad_polish_is_refused(polish, sweeps, message):
+    with pytest.raises(ValueError, match=message):
+        GNNSampler().sample(dimod.generators.ran_r(1, 5, seed=0), polish=polish, polish_sweeps=sweeps)

@@ -49,7 +49,14 @@ from gnnsolve.nn.pignn import CONVOLUTIONS, PIGNN, GraphOperators
 from gnnsolve.qubo import CompiledBQM
 from gnnsolve.samplers._common import Stopwatch, check_positive_int, resolve_time_limit
 from gnnsolve.samplers._torch import check_threads, resolve_device, torch_threads
-from gnnsolve.samplers.pignn import default_time_limit, default_widths, epoch_work, finish, train_and_polish
+from gnnsolve.samplers.pignn import (
+    check_polish,
+    default_time_limit,
+    default_widths,
+    epoch_work,
+    finish,
+    train_and_polish,
+)
 
 __all__ = ["DyCOSampler", "MODES"]
 
@@ -139,7 +146,7 @@ class DyCOSampler(dimod.Sampler):
         max_epochs: int = 1000,
         tol: float = 1e-3,
         patience: int = 100,
-        polish: bool = True,
+        polish: bool | str = True,
         threads: int | None = None,
         **kwargs: Any,
     ) -> dimod.SampleSet:
@@ -171,6 +178,7 @@ class DyCOSampler(dimod.Sampler):
         max_epochs = check_positive_int("max_epochs", max_epochs)
         patience = check_positive_int("patience", patience)
         threads = check_threads(threads)
+        finisher = check_polish(polish, None, time_limit)
         with watch.phase("preprocessing"):
             model = CompiledBQM(bqm)
             watch.time_limit = resolve_time_limit(
@@ -197,7 +205,7 @@ class DyCOSampler(dimod.Sampler):
         with torch_threads(threads, work) as used:
             raw, info, net = train_and_polish(
                 model, build, watch, num_reads=num_reads, generator=self._generator,
-                learning_rate=self.learning_rate, max_epochs=max_epochs, tol=tol, patience=patience, polish=polish,
+                learning_rate=self.learning_rate, max_epochs=max_epochs, tol=tol, patience=patience, polish=finisher,
                 work=work,
             )
         if net is not None:

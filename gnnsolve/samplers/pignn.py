@@ -7,9 +7,16 @@ only graphs built for MaxCut. Its loss is the model's energy in BINARY form eval
 sigmoid outputs (the relaxed QUBO energy), minimised with Adam until the loss stops changing
 (relative to the energy's scale, see :func:`converged`), the time limit or ``max_epochs``. Each
 read is an independent replica; all replicas train in one batched forward pass. A replica's
-answer is its outputs rounded at 0.5 — the best rounded state it visited — and, with
-``polish=True`` (default), that state then descends to a single-flip local minimum
-(:func:`gnnsolve.search.descent.descend`).
+rounded answer is its outputs rounded at 0.5 — the best rounded state it visited. The finisher
+(``polish``) then improves it: by default (``"sa"``) simulated annealing starts from the
+rounded states a quarter of the way along dwave-samplers' default schedule
+(:func:`gnnsolve.search.anneal.anneal`), :data:`CHAINS` chains in all, for :data:`DEFAULT_SWEEPS`
+sweeps, or with an explicit ``time_limit`` until the deadline; ``"descent"`` only descends to a single-flip local
+minimum (:func:`gnnsolve.search.descent.descend`, also the end of ``"sa"``); ``False`` returns
+the rounded states. What the finisher adds is visible in every SampleSet: ``raw_energy`` holds
+the rounded states' energies. At equal wall time, the annealed learned states are as good as
+annealing from random states on the G-set, toroidal and Chimera spin glasses measured
+(``docs/benchmarks/learned_quality.md``), and far better than the descended ones.
 
 Budget. ``time_limit`` covers the whole call. Without one, a call gets
 :func:`default_time_limit` of the model's size — half a second plus 0.275 ms per variable
@@ -35,6 +42,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import dimod
@@ -45,10 +53,12 @@ from gnnsolve.nn.pignn import CONVOLUTIONS, PIGNN, GraphOperators
 from gnnsolve.qubo import CompiledBQM
 from gnnsolve.samplers._common import Stopwatch, check_positive_int, resolve_time_limit
 from gnnsolve.samplers._torch import check_threads, resolve_device, torch_threads
+from gnnsolve.search.anneal import CALL_UPDATES
+from gnnsolve.search.anneal import anneal as anneal_states
 from gnnsolve.search.descent import descend
 
-__all__ = ["GNNSampler", "default_time_limit", "default_widths", "converged", "choose_conv", "annealing_term",
-           "POLISH_SHARE", "ANNEAL_SHARE"]
+__all__ = ["GNNSampler", "Polish", "check_polish", "default_time_limit", "default_widths", "converged",
+           "choose_conv", "annealing_term", "POLISH_SHARE", "FINISH_SHARE", "DEFAULT_SWEEPS", "CHAINS", "ANNEAL_SHARE"]
 
 POLISH_SHARE = 0.1
 """The least share of a call's budget kept for polishing and building the SampleSet."""
@@ -56,11 +66,62 @@ POLISH_SHARE = 0.1
 WIDTH_WORK = 1e8
 """Most multiply-adds of the dense transform ``n × embedding × hidden`` that the default widths allow."""
 
+FINISH_SHARE = 0.5
+"""The least share of an explicit time limit kept for ``polish="sa"``, which anneals until the deadline."""
+
+DEFAULT_SWEEPS = 1000
+"""Sweeps per chain of ``polish="sa"`` in a call without ``time_limit`` (dwave-samplers' default
+length; 16 chains take about 0.3 s on an 800-node G-set graph)."""
+
+CHAINS = 16
+"""Annealing chains of ``polish="sa"`` in all: each read's rounded state starts
+``ceil(CHAINS / num_reads)`` of them and keeps the best."""
+
+POLISH_METHODS = ("descent", "sa", None)
+"""What ``polish`` may name: :class:`Polish`'s methods."""
+
 ANNEAL_SHARE = 0.8
 """The share of the training time by which an annealing schedule (``anneal > 0``) ends at the latest."""
 
 EPOCH_RATE = 1e9
 """Multiply-adds per second assumed before the first epoch is timed (deliberately low)."""
+
+
+@dataclass(frozen=True)
+class Polish:
+    """How a learned sampler finishes its rounded states.
+
+    ``method`` is ``"descent"`` (steepest descent to a single-flip local minimum), ``"sa"``
+    (simulated annealing from the states, :func:`gnnsolve.search.anneal.anneal`, then the
+    descent) or ``None`` (the raw states). ``sweeps`` is the anneal's length per read;
+    ``None`` anneals until the deadline.
+    """
+
+    method: str | None = "descent"
+    sweeps: int | None = None
+
+
+def check_polish(polish: bool | str, sweeps: int | None, time_limit: float | None) -> Polish:
+    """The :class:`Polish` of a call's ``polish`` and ``polish_sweeps``, or a clear error.
+
+    ``True`` is ``"descent"``, ``False`` no polish. With ``"sa"``, ``sweeps=None`` anneals until
+    the deadline when the caller gave a finite ``time_limit``, else :data:`DEFAULT_SWEEPS`.
+
+    Example:
+        >>> from gnnsolve.samplers.pignn import check_polish
+        >>> check_polish("sa", None, None), check_polish("sa", None, 10.0), check_polish(True, None, None)
+        (Polish(method='sa', sweeps=1000), Polish(method='sa', sweeps=None), Polish(method='descent', sweeps=None))
+    """
+    method = {True: "descent", False: None}.get(polish, polish) if isinstance(polish, bool) else polish
+    if method not in POLISH_METHODS:
+        raise ValueError(f"polish must be True, False, 'descent' or 'sa', got {polish!r}")
+    if sweeps is not None:
+        sweeps = check_positive_int("polish_sweeps", sweeps)
+        if method != "sa":
+            raise ValueError(f"polish_sweeps is the length of polish='sa', but polish is {polish!r}")
+    elif method == "sa" and (time_limit is None or not math.isfinite(time_limit)):
+        sweeps = DEFAULT_SWEEPS
+    return Polish(method, sweeps)
 
 
 class GNNSampler(dimod.Sampler):
@@ -92,6 +153,7 @@ class GNNSampler(dimod.Sampler):
             "tol": [],
             "patience": [],
             "polish": [],
+            "polish_sweeps": [],
             "device": [],
             "threads": [],
             "anneal": [],
@@ -117,7 +179,8 @@ class GNNSampler(dimod.Sampler):
         dropout: float = 0.0,
         tol: float = 1e-3,
         patience: int = 100,
-        polish: bool = True,
+        polish: bool | str = "sa",
+        polish_sweeps: int | None = None,
         device: str | torch.device = "cpu",
         threads: int | None = None,
         anneal: float = 0.0,
@@ -145,7 +208,13 @@ class GNNSampler(dimod.Sampler):
             tol, patience: Stop once, for ``patience`` epochs, no replica has found a better
                 rounded state, and each has either lowered its loss by at most ``tol`` times
                 the energy's scale or kept its rounded state (:func:`converged`).
-            polish: Descend each rounded state to a single-flip local minimum.
+            polish: The finisher: ``"sa"`` (default) anneals from the rounded states, then
+                descends; ``"descent"`` (or ``True``) only descends each state to a single-flip
+                local minimum; ``False`` returns the rounded states.
+            polish_sweeps: Sweeps per chain of ``polish="sa"``; ``None`` (default) is
+                :data:`DEFAULT_SWEEPS` without ``time_limit`` (the result is then reproducible
+                from ``seed``) and until the deadline with one (training then stops by
+                :data:`FINISH_SHARE` of the time at the latest, leaving the rest to the anneal).
             device: ``"cpu"`` or ``"cuda"``.
             threads: torch's intra-op threads on the CPU for this call (restored after);
                 ``None`` lets the library choose (one, unless an epoch is large and cores idle).
@@ -163,8 +232,8 @@ class GNNSampler(dimod.Sampler):
             ``info`` holds ``timing`` (ns), ``time_limit`` (seconds), ``threads``, ``conv`` (the
             convolution used), ``epochs``,
             ``stop_reason`` (``"converged"``, ``"max_epochs"`` or ``"time_limit"``),
-            ``relaxed_loss`` (final loss per read) and ``polish`` (``rounds``, ``flips``,
-            ``complete``).
+            ``relaxed_loss`` (final loss per read) and ``polish`` (``method``; for ``"sa"``,
+            ``chains``, ``sweeps`` per chain and ``beta_range``; the descent's ``rounds``, ``flips``, ``complete``).
         """
         kwargs = self.remove_unknown_kwargs(**kwargs)
         watch = Stopwatch()
@@ -173,6 +242,7 @@ class GNNSampler(dimod.Sampler):
         patience = check_positive_int("patience", patience)
         anneal_epochs = check_positive_int("anneal_epochs", anneal_epochs)
         threads = check_threads(threads)
+        finisher = check_polish(polish, polish_sweeps, time_limit)
         if conv not in (*CONVOLUTIONS, "auto"):
             raise ValueError(f"conv must be one of {(*CONVOLUTIONS, 'auto')}, got {conv!r}")
         for name, value in (("learning_rate", learning_rate), ("anneal", anneal), ("tol", tol)):
@@ -205,7 +275,7 @@ class GNNSampler(dimod.Sampler):
         with torch_threads(threads, work) as used:
             raw, info, _ = train_and_polish(
                 model, build, watch, num_reads=num_reads, generator=generator, learning_rate=learning_rate,
-                max_epochs=max_epochs, tol=tol, patience=patience, polish=polish, work=work,
+                max_epochs=max_epochs, tol=tol, patience=patience, polish=finisher, work=work,
                 anneal=anneal, anneal_epochs=anneal_epochs,
             )
         info.update(threads=used, conv=conv)
@@ -325,7 +395,7 @@ def train_and_polish(
     max_epochs: int,
     tol: float,
     patience: int,
-    polish: bool,
+    polish: Polish,
     work: float,
     anneal: float = 0.0,
     anneal_epochs: int = 0,
@@ -341,9 +411,12 @@ def train_and_polish(
     network (``None`` if none was built).
     """
     finish_cost = _finish_estimate(model, num_reads)
-    polish_cost = _polish_estimate(model, num_reads) if polish else 0.0
+    descent_cost = _polish_estimate(model, num_reads) if polish.method else 0.0
+    chains = -(-CHAINS // num_reads) * num_reads
+    anneal_cost = _anneal_estimate(model, chains, polish.sweeps) if polish.method == "sa" else 0.0
     left = watch.remaining()
-    reserve = max(POLISH_SHARE * left, polish_cost + finish_cost)
+    share = FINISH_SHARE if polish.method == "sa" and polish.sweeps is None else POLISH_SHARE
+    reserve = max(share * left, anneal_cost + descent_cost + finish_cost)
     train_until = watch.elapsed() + left - reserve if left < math.inf else math.inf
     net = None
     if watch.elapsed() + 4 * work / EPOCH_RATE < train_until:
@@ -359,14 +432,27 @@ def train_and_polish(
         losses, epochs, stop_reason = np.full(num_reads, np.nan), 0, "time_limit"
     with watch.phase("postprocessing"):
         info: dict[str, Any] = {"epochs": epochs, "stop_reason": stop_reason, "relaxed_loss": losses.tolist()}
-        if polish:
-            deadline = time.perf_counter() + watch.remaining() - finish_cost
-            result = descend(model, raw, deadline)
-            info["polish"] = {"rounds": result.rounds, "flips": result.flips, "complete": result.complete}
-            info["states"] = result.states
-        else:
-            info["states"] = raw
+        info["states"], info["polish"] = _polish(model, raw, polish, watch, generator, descent_cost + finish_cost)
     return raw, info, net
+
+
+def _polish(model: CompiledBQM, raw: np.ndarray, polish: Polish, watch: Stopwatch, generator: torch.Generator,
+            after: float) -> tuple[np.ndarray, dict[str, Any]]:
+    """The finished states and ``info["polish"]``: the anneal of ``polish="sa"`` ends ``after``
+    seconds before the deadline, leaving them for the descent and the SampleSet."""
+    if polish.method is None:
+        return raw, {"method": None}
+    states, done = raw, {"method": polish.method}
+    if polish.method == "sa":
+        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+        copies = -(-CHAINS // len(raw))
+        result = anneal_states(model, raw, time.perf_counter() + watch.remaining() - after, sweeps=polish.sweeps,
+                               copies=copies, seed=seed)
+        states = result.states
+        done.update(chains=copies * len(raw), sweeps=result.sweeps, beta_range=result.beta_range)
+    result = descend(model, states, time.perf_counter() + watch.remaining() - _finish_estimate(model, len(raw)))
+    done.update(rounds=result.rounds, flips=result.flips, complete=result.complete)
+    return result.states, done
 
 
 def finish(bqm: dimod.BinaryQuadraticModel, model: CompiledBQM, raw: np.ndarray, info: dict[str, Any],
@@ -385,6 +471,15 @@ def _finish_estimate(model: CompiledBQM, replicas: int) -> float:
     variable (3 µs allowed), the energies about 20 ns per variable and interaction of each read
     (0.1 µs allowed), plus 20 ms."""
     return 3e-6 * model.num_variables + 1e-7 * replicas * (model.num_variables + model.num_interactions) + 0.02
+
+
+def _anneal_estimate(model: CompiledBQM, chains: int, sweeps: int | None) -> float:
+    """Seconds that ``sweeps`` sweeps of annealing usually take: 1-3 ns per spin update (5 ns
+    allowed) plus 1 ms per call of the annealer; nothing for an anneal that runs to the deadline."""
+    if sweeps is None:
+        return 0.0
+    updates = chains * sweeps * (model.num_variables + 2 * model.num_interactions)
+    return 5e-9 * updates + 1e-3 * math.ceil(updates / CALL_UPDATES)
 
 
 def _polish_estimate(model: CompiledBQM, replicas: int) -> float:
