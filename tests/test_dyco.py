@@ -201,3 +201,14 @@ def test_a_budget_too_short_to_train_keeps_the_replicas_and_still_polishes():
     assert skipped.info["start"] == "skipped" and skipped.info["epochs"] == 0
     assert skipped.first.energy < 0
     assert sampler.sample(small, max_epochs=20).info["start"] == "warm"
+
+
+def test_the_annealing_finisher_is_available_and_reproducible():
+    runs = [DyCOSampler().sample_sequence(snapshots(), num_reads=2, seed=5, max_epochs=60, polish="sa")
+            for _ in range(2)]
+    for first, second in zip(*runs):
+        assert first.info["polish"]["method"] == "sa" and first.info["polish"]["chains"] == 16
+        assert np.array_equal(first.record.sample, second.record.sample)
+        assert (first.record.energy <= first.record.raw_energy + 1e-9).all()
+    with pytest.raises(ValueError, match="polish"):
+        DyCOSampler().sample(snapshots()[0], polish="annealing")

@@ -390,3 +390,14 @@ def test_annealing_finisher_fills_an_explicit_time_limit():
 def test_bad_polish_is_refused(polish, sweeps, message):
     with pytest.raises(ValueError, match=message):
         GNNSampler().sample(dimod.generators.ran_r(1, 5, seed=0), polish=polish, polish_sweeps=sweeps)
+
+
+def test_auto_takes_graphsage_on_a_dense_penalty_model():
+    """A knapsack QUBO (every pair of its variables interacts): the GCN's outputs come out alike and its
+    rounded state pays the penalty many times over; GraphSAGE's keeps to the constraint's scale."""
+    bqm, _ = dimod.cqm_to_bqm(dimod.generators.random_knapsack(40, seed=1))
+    model = CompiledBQM(bqm)
+    assert choose_conv(model) == "sage"
+    raw = {conv: GNNSampler().sample(bqm, seed=0, num_reads=2, max_epochs=300, conv=conv, polish=False).first.energy
+           for conv in ("gcn", "auto")}
+    assert raw["auto"] < 1e-3 * raw["gcn"]

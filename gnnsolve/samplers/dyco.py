@@ -161,7 +161,10 @@ class DyCOSampler(dimod.Sampler):
             time_limit, max_epochs: this snapshot's budget; ``time_limit`` covers the whole call
                 (``None``: :func:`~gnnsolve.samplers.pignn.default_time_limit` of the
                 snapshot's size; ``math.inf``: none).
-            tol, patience, polish, threads: as for :class:`~gnnsolve.samplers.pignn.GNNSampler`.
+            tol, patience, polish, threads: as for :class:`~gnnsolve.samplers.pignn.GNNSampler`,
+                except that ``polish`` defaults to ``True`` (descent only): what a warm start
+                saves along a sequence is training time, which an anneal filling the time
+                limit would hide; ``polish="sa"`` anneals as GNNSampler does.
 
         Returns:
             A SampleSet as GNNSampler's, with ``info`` adding ``snapshot`` (0, 1, ...),
