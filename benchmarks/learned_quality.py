@@ -15,8 +15,9 @@ BQM. Solvers:
 * ``sa (matched)``: 16 reads, ``num_sweeps`` set so that the call takes about B (a fixed cost and
   a cost per sweep from two untimed calls of 16 reads lasting 0.2 s or more, just before).
 * ``anneal (random start)``: GNNSampler's ``polish="sa"`` finisher
-  (:func:`gnnsolve.search.anneal.anneal`, then the descent) from one uniformly random state
-  for the whole budget: the control that says what the learned start is worth.
+  (:func:`gnnsolve.search.anneal.anneal`, then the descent) with its 16 chains
+  (:data:`gnnsolve.samplers.pignn.CHAINS`), each from its own uniformly random state, for the
+  whole budget: the control that says what the learned start is worth.
 * ``tabu (matched)``: TabuSampler, 16 reads of ``B / 16`` seconds each.
 * ``qqa balanced`` and ``qqa quality``: ``qqa.solve(problem, profile=..., budget=B,
   device="cpu", seed=seed)`` of the optional package qqa (≥ 0.11) on the BQM's sparse QUBO (its
@@ -59,7 +60,7 @@ Loads (``--loads``, default ``idle,loaded``): ``loaded`` repeats everything whil
 process per usable core (``--processes``) competes for the cores.
 
 Run: ``python benchmarks/learned_quality.py [--budgets 10,60] [--gnn NAME=JSON ...]
-[--instances gset,torus,...] [--loads idle,loaded] [--curve-budgets 1,3,10,30] [--seed 0]
+[--instances gset,torus,...] [--loads idle,loaded] [--curve-budgets 1,3,10,30] [--seed 0] [--solvers A,B]
 [--out docs/benchmarks] [--tag NAME] [--quick]``. Results go to ``learned_quality.json``
 (every row, the machine, the git commit, the command line; rewritten after every instance) and
 the page ``learned_quality.md`` with ``learned_quality_<instance>.png`` beside it;
@@ -111,6 +112,7 @@ from gnnsolve.adapters.datasets import (
 )
 from gnnsolve.adapters.graphs import MaxIndependentSet, greedy_independent_set, maxcut_bqm
 from gnnsolve.qubo import CompiledBQM
+from gnnsolve.samplers.pignn import CHAINS
 from gnnsolve.search.anneal import anneal
 from gnnsolve.search.descent import descend
 
@@ -320,11 +322,11 @@ def sa_matched(bqm: dimod.BinaryQuadraticModel, budget: float, seed: int) -> Cal
 
 def anneal_random(bqm: dimod.BinaryQuadraticModel, budget: float, seed: int) -> Call:
     """GNNSampler's finisher from uniformly random states instead of learned ones, for ``budget``
-    seconds: what the learned start is worth, with the rest the same."""
+    seconds: what the learned start is worth, with the rest the same (its 16 chains)."""
     def call() -> tuple[dimod.SampleSet, dict[str, Any]]:
         deadline = time.perf_counter() + budget
         model = CompiledBQM(bqm)
-        start = np.random.default_rng(seed).integers(0, 2, size=(1, model.num_variables), dtype=np.int8)
+        start = np.random.default_rng(seed).integers(0, 2, size=(CHAINS, model.num_variables), dtype=np.int8)
         result = anneal(model, start, deadline - 0.02, seed=seed)
         states = descend(model, result.states, deadline).states
         return model.sampleset(bqm, states), {"num_sweeps": result.sweeps}
@@ -894,6 +896,8 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--processes", type=int, default=len(os.sched_getaffinity(0)),
                         help="busy processes of the loaded half (default: one per usable core)")
     parser.add_argument("--seed", type=int, default=0, help="the seed of every solver call (default 0)")
+    parser.add_argument("--solvers", help="run only these solvers (their row names, comma-separated; "
+                                          "a variant's polish-off run follows the variant); default all")
     parser.add_argument("--out", type=Path, help="folder of the JSON, page and plots (default docs/benchmarks; "
                                                  "none with --quick)")
     parser.add_argument("--tag", help="names the files learned_quality_<tag>.*")
@@ -932,6 +936,14 @@ def main() -> None:
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
     qqa, qqa_reason = load_qqa()
+    every = solvers(args.variants, qqa)
+    if args.solvers:
+        wanted = {name.strip() for name in args.solvers.split(",") if name.strip()}
+        unknown = wanted - {solver.name for solver in every}
+        if unknown:
+            raise SystemExit(f"--solvers: unknown {sorted(unknown)}; known: {', '.join(s.name for s in every)}")
+        every = [solver for solver in every if solver.name in wanted]
+        args.variants = {name: kwargs for name, kwargs in args.variants.items() if name in wanted}
     record: dict[str, Any] = {
         "command": shlex.join(["python", *sys.argv]),
         "machine": machine(),
@@ -944,7 +956,6 @@ def main() -> None:
     for reason in record["skipped"]:
         print(f"skipped: {reason}", flush=True)
     print(f"machine: {json.dumps(record['machine'])}", flush=True)
-    every = solvers(args.variants, qqa)
     warm_up(every)
     built: dict[str, Instance] = {}
     for load in args.loads:
