@@ -61,7 +61,8 @@ process per usable core (``--processes``) competes for the cores.
 
 Run: ``python benchmarks/learned_quality.py [--budgets 10,60] [--gnn NAME=JSON ...]
 [--instances gset,torus,...] [--loads idle,loaded] [--curve-budgets 1,3,10,30] [--seed 0] [--solvers A,B]
-[--out docs/benchmarks] [--tag NAME] [--quick]``. Results go to ``learned_quality.json``
+[--out docs/benchmarks] [--tag NAME] [--quick]``, and ``--summarise RUN.json ...`` for the page
+comparing ``gnn`` with the random-start annealers over several runs' seeds. Results go to ``learned_quality.json``
 (every row, the machine, the git commit, the command line; rewritten after every instance) and
 the page ``learned_quality.md`` with ``learned_quality_<instance>.png`` beside it;
 ``--tag NAME`` names them ``learned_quality_NAME.*`` instead. ``--quick`` is a smoke run of
@@ -659,7 +660,7 @@ TARGETS: tuple[tuple[str, Callable[[Rows, str, str, float], Verdict]], ...] = (
     ("knapsack: best raw state (polish off) feasible", knapsack_target),
     ("MIS: set size ≥ greedy min-degree on every instance", mis_target),
     ("moonshot: better than annealing from random starts (sa (matched) and anneal (random start)) "
-     "on every instance of a family", moonshot_target),
+     "on every instance of a family (one seed; --summarise compares over seeds)", moonshot_target),
 )
 
 
@@ -843,6 +844,46 @@ def publish(record: dict[str, Any], json_path: Path | None) -> None:
     print(page)
 
 
+# -------------------------------------------------------------------------------------- across seeds
+
+
+def seed_summary(paths: list[Path], variant: str = "gnn") -> str:
+    """A page comparing ``variant`` with the better of the two random-start annealers, per instance
+    over the runs in ``paths`` (one seed each, e.g. ``--seed K --tag moonshot-sK``): mean values
+    (the cut, set size or energy, as in the main tables) and how often the variant was better,
+    tied or worse."""
+    controls = (SA_MATCHED, ANNEAL_RANDOM)
+    found: dict[str, dict[str, dict[int, dict[str, Any]]]] = {}
+    kinds: dict[str, str] = {}
+    commands = []
+    for path in paths:
+        record = json.loads(path.read_text())
+        commands.append(record["command"])
+        kinds.update({name: meta["kind"] for name, meta in record["instances"].items()})
+        for row in record["rows"]:
+            if row["section"] == "main" and "energy" in row and row["solver"] in (*controls, variant):
+                found.setdefault(row["instance"], {}).setdefault(row["solver"], {})[record["settings"]["seed"]] = row
+    lines = [f"# {variant} against annealing from random starts, over seeds", "",
+             f"Rendered by `benchmarks/learned_quality.py --summarise` from {len(paths)} runs:", "",
+             *[f"- `{command}`" for command in commands], "",
+             "Values are cuts (MaxCut), set sizes (MIS) or energies (the others).", "",
+             f"| instance | seeds | {' mean | '.join(controls)} mean | {variant} mean | {variant} against the better "
+             "control: better / tied / worse |", "|---|---:|---:|---:|---:|---|"]
+    for name, by in found.items():
+        seeds = sorted(set.intersection(*(set(by.get(solver, {})) for solver in (*controls, variant))))
+        if not seeds:
+            continue
+        kind, tally = kinds[name], {1: 0, 0: 0, -1: 0}
+        for seed in seeds:
+            rivals = [by[solver][seed] for solver in controls]
+            best = rivals[0] if compare(kind, rivals[0], rivals[1]) >= 0 else rivals[1]
+            tally[compare(kind, by[variant][seed], best)] += 1
+        means = [statistics.fmean(objective(kind, by[solver][seed]) for seed in seeds) for solver in (*controls, variant)]
+        lines.append(f"| {name} | {len(seeds)} | " + " | ".join(f"{mean:.2f}" for mean in means)
+                     + f" | {tally[1]} / {tally[0]} / {tally[-1]} |")
+    return "\n".join(lines) + "\n"
+
+
 # ------------------------------------------------------------------------------------------------- main
 
 
@@ -901,6 +942,9 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--out", type=Path, help="folder of the JSON, page and plots (default docs/benchmarks; "
                                                  "none with --quick)")
     parser.add_argument("--tag", help="names the files learned_quality_<tag>.*")
+    parser.add_argument("--summarise", nargs="+", type=Path, metavar="JSON",
+                        help="instead of running: the page comparing gnn with the random-start annealers over "
+                             "these runs' seeds, written beside the first as learned_quality_seeds.md")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke run: budget {QUICK['budgets']} s, {QUICK['instances']}, idle, no curves")
     args = parser.parse_args()
@@ -926,6 +970,11 @@ def parse() -> argparse.Namespace:
 
 def main() -> None:
     args = parse()
+    if args.summarise:
+        page = seed_summary(sorted(args.summarise))
+        args.summarise[0].with_name("learned_quality_seeds.md").write_text(page)
+        print(page)
+        return
     data = shared_data_dir()
     try:
         chosen = select(catalogue(data), args.instances)
