@@ -109,3 +109,16 @@ def test_copies_keep_the_best_chain_of_each_state():
     with pytest.raises(ValueError, match="copies"):
         anneal(model, x, sweeps=10, copies=0)
     assert model.binary_energies(many.states).mean() <= model.binary_energies(one.states).mean() + 1e-9
+
+
+def test_a_short_deadline_on_a_large_model_keeps_fewer_longer_chains():
+    import networkx as nx
+
+    from gnnsolve.adapters.graphs import maxcut_bqm
+
+    model = CompiledBQM(maxcut_bqm(nx.random_regular_graph(3, 20_000, seed=0)))
+    x = starts(model, 2)
+    paced = anneal(model, x, time.perf_counter() + 0.5, copies=16, seed=0)
+    assert paced.copies < 16 and paced.states.shape == x.shape
+    assert (model.binary_energies(paced.states) <= model.binary_energies(x)).all()
+    assert anneal(model, x, sweeps=2, copies=16, seed=0).copies == 16  # a fixed number of sweeps keeps them all

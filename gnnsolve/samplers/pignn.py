@@ -76,7 +76,8 @@ length; 16 chains take about 0.3 s on an 800-node G-set graph)."""
 
 CHAINS = 16
 """Annealing chains of ``polish="sa"`` in all: each read's rounded state starts
-``ceil(CHAINS / num_reads)`` of them and keeps the best."""
+``ceil(CHAINS / num_reads)`` of them and keeps the best (fewer where a time limit would give
+each too few sweeps, :data:`gnnsolve.search.anneal.MIN_SWEEPS`)."""
 
 DENSE = 0.25
 """Share of the other variables each variable interacts with, on average, from which ``conv="auto"``
@@ -476,7 +477,7 @@ def _polish(model: CompiledBQM, raw: np.ndarray, polish: Polish, watch: Stopwatc
         result = anneal_states(model, raw, time.perf_counter() + watch.remaining() - after, sweeps=polish.sweeps,
                                copies=copies, seed=seed)
         states = result.states
-        done.update(chains=copies * len(raw), sweeps=result.sweeps, beta_range=result.beta_range)
+        done.update(chains=result.copies * len(raw), sweeps=result.sweeps, beta_range=result.beta_range)
     result = descend(model, states, time.perf_counter() + watch.remaining() - _finish_estimate(model, len(raw)))
     done.update(rounds=result.rounds, flips=result.flips, complete=result.complete)
     return result.states, done
