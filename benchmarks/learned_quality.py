@@ -31,7 +31,8 @@ Instances (``--instances``: families or single names, comma-separated, default a
 
 ``gset``       G-set G1–G5, G14, G15, G22 as MaxCut BQMs; best known from ``best_known.csv``.
 ``torus``      ``torus-50x60``: a periodic 50 × 60 grid with couplings ±1 (numpy seed 0), Ising.
-``regular``    ``regular-10000``: MaxCut on ``networkx.random_regular_graph(3, 10_000, seed=0)``.
+``regular``    ``regular-10000`` and ``regular-20000``: MaxCut on ``networkx.random_regular_graph(3, n,
+               seed=0)``.
 ``chimera``    ``chimera-16``: ``dimod.generators.ran_r(1, chimera_graph(16), seed=0)``; needs
                dwave-graphs (Ocean's graph package, in the ``bench`` extra), skipped without it.
 ``gnp``        ``gnp-500``: ``dimod.generators.gnp_random_bqm(500, 0.5, "SPIN", random_state=0)``.
@@ -123,6 +124,7 @@ GSET = ("G1", "G2", "G3", "G4", "G5", "G14", "G15", "G22")
 INSTANCE_SEED = 0
 """The seed of every generated instance (torus couplings, regular graph, Chimera, gnp, knapsack)."""
 TORUS = (50, 60)
+REGULAR_SIZES = (10_000, 20_000)
 PIGNN_PUBLISHED = {"G14": 3026, "G15": 2990, "G22": 13181}
 """PI-GNN's cuts in Schuetz, Brubaker and Katzgraber, Nature Machine Intelligence 4, 367 (2022)."""
 PIGNN_ROW = "PI-GNN (published)"
@@ -223,8 +225,9 @@ def catalogue(data: Path | None) -> list[Spec]:
         best_known=load_gset_best_known(name, data)), no_data) for name in GSET]
     specs += [
         Spec(f"torus-{TORUS[0]}x{TORUS[1]}", "torus", torus_instance),
-        Spec("regular-10000", "regular", lambda: Instance(
-            "regular-10000", "regular", "maxcut", maxcut_bqm(nx.random_regular_graph(3, 10_000, seed=INSTANCE_SEED)))),
+        *(Spec(f"regular-{n}", "regular", lambda n=n: Instance(
+            f"regular-{n}", "regular", "maxcut", maxcut_bqm(nx.random_regular_graph(3, n, seed=INSTANCE_SEED))))
+          for n in REGULAR_SIZES),
         Spec("chimera-16", "chimera", chimera_instance, chimera_missing()),
         Spec("gnp-500", "gnp", lambda: Instance(
             "gnp-500", "gnp", "energy", dimod.generators.gnp_random_bqm(500, 0.5, "SPIN", random_state=INSTANCE_SEED))),
@@ -944,7 +947,8 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--tag", help="names the files learned_quality_<tag>.*")
     parser.add_argument("--summarise", nargs="+", type=Path, metavar="JSON",
                         help="instead of running: the page comparing gnn with the random-start annealers over "
-                             "these runs' seeds, written beside the first as learned_quality_seeds.md")
+                             "these runs' seeds, written beside the first as learned_quality_seeds.md "
+                             "(learned_quality_seeds_<tag>.md with --tag)")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke run: budget {QUICK['budgets']} s, {QUICK['instances']}, idle, no curves")
     args = parser.parse_args()
@@ -972,7 +976,7 @@ def main() -> None:
     args = parse()
     if args.summarise:
         page = seed_summary(sorted(args.summarise))
-        args.summarise[0].with_name("learned_quality_seeds.md").write_text(page)
+        args.summarise[0].with_name(f"learned_quality_seeds{'_' + args.tag if args.tag else ''}.md").write_text(page)
         print(page)
         return
     data = shared_data_dir()
