@@ -86,8 +86,7 @@ import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -114,6 +113,7 @@ from gnnsolve.adapters.datasets import (
 )
 from gnnsolve.adapters.graphs import MaxIndependentSet, greedy_independent_set, maxcut_bqm
 from gnnsolve.qubo import CompiledBQM
+from gnnsolve.samplers._torch import torch_threads
 from gnnsolve.samplers.pignn import CHAINS
 from gnnsolve.search.anneal import anneal
 from gnnsolve.search.descent import descend
@@ -272,17 +272,6 @@ class Solver:
     plan: Planner
 
 
-@contextmanager
-def one_torch_thread() -> Iterator[None]:
-    """torch on one intra-op thread for the block; the caller's count is restored after."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def gnn(kwargs: dict[str, Any]) -> Planner:
     def plan(bqm: dimod.BinaryQuadraticModel, budget: float, seed: int) -> Call:
         def call() -> tuple[dimod.SampleSet, dict[str, Any]]:
@@ -373,7 +362,7 @@ def qqa_profile(qqa: ModuleType, profile: str) -> Planner:
             edges = torch.from_numpy(np.stack([row, col]).astype(np.int64))
             problem = SparseQUBOProblem(SparseQUBO(torch.from_numpy(linear), edges, torch.from_numpy(quadratic),
                                                    float(offset)))
-            with one_torch_thread():
+            with torch_threads(1):
                 result = qqa.solve(problem, profile=profile, budget=budget, device="cpu", seed=seed)
             if result.solution is None:
                 raise RuntimeError(f"qqa returned no solution (status {result.status.value})")

@@ -58,8 +58,8 @@ from gnnsolve.search.anneal import anneal as anneal_states
 from gnnsolve.search.descent import descend
 
 __all__ = ["GNNSampler", "Polish", "check_polish", "default_time_limit", "default_widths", "converged",
-           "choose_conv", "annealing_term", "POLISH_SHARE", "FINISH_SHARE", "DEFAULT_SWEEPS", "CHAINS", "ANNEAL_SHARE", "DENSE",
-           "DENSE_DEGREE"]
+           "choose_conv", "annealing_term", "POLISH_SHARE", "FINISH_SHARE", "DEFAULT_SWEEPS", "CHAINS",
+           "ANNEAL_SHARE", "DENSE", "DENSE_DEGREE"]
 
 POLISH_SHARE = 0.1
 """The least share of a call's budget kept for polishing and building the SampleSet."""
@@ -103,7 +103,7 @@ class Polish:
 
     ``method`` is ``"descent"`` (steepest descent to a single-flip local minimum), ``"sa"``
     (simulated annealing from the states, :func:`gnnsolve.search.anneal.anneal`, then the
-    descent) or ``None`` (the raw states). ``sweeps`` is the anneal's length per read;
+    descent) or ``None`` (the raw states). ``sweeps`` is the anneal's length per chain;
     ``None`` anneals until the deadline.
     """
 
@@ -122,7 +122,7 @@ def check_polish(polish: bool | str, sweeps: int | None, time_limit: float | Non
         >>> check_polish("sa", None, None), check_polish("sa", None, 10.0), check_polish(True, None, None)
         (Polish(method='sa', sweeps=1000), Polish(method='sa', sweeps=None), Polish(method='descent', sweeps=None))
     """
-    method = {True: "descent", False: None}.get(polish, polish) if isinstance(polish, bool) else polish
+    method = ("descent" if polish else None) if isinstance(polish, bool) else polish
     if method not in POLISH_METHODS:
         raise ValueError(f"polish must be True, False, 'descent' or 'sa', got {polish!r}")
     if sweeps is not None:
@@ -440,7 +440,7 @@ def train_and_polish(
     """
     finish_cost = _finish_estimate(model, num_reads)
     descent_cost = _polish_estimate(model, num_reads) if polish.method else 0.0
-    chains = -(-CHAINS // num_reads) * num_reads
+    chains = _chains_per_state(num_reads) * num_reads
     anneal_cost = _anneal_estimate(model, chains, polish.sweeps) if polish.method == "sa" else 0.0
     left = watch.remaining()
     share = FINISH_SHARE if polish.method == "sa" and polish.sweeps is None else POLISH_SHARE
@@ -473,14 +473,18 @@ def _polish(model: CompiledBQM, raw: np.ndarray, polish: Polish, watch: Stopwatc
     states, done = raw, {"method": polish.method}
     if polish.method == "sa":
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
-        copies = -(-CHAINS // len(raw))
         result = anneal_states(model, raw, time.perf_counter() + watch.remaining() - after, sweeps=polish.sweeps,
-                               copies=copies, seed=seed)
+                               copies=_chains_per_state(len(raw)), seed=seed)
         states = result.states
         done.update(chains=result.copies * len(raw), sweeps=result.sweeps, beta_range=result.beta_range)
     result = descend(model, states, time.perf_counter() + watch.remaining() - _finish_estimate(model, len(raw)))
     done.update(rounds=result.rounds, flips=result.flips, complete=result.complete)
     return result.states, done
+
+
+def _chains_per_state(num_reads: int) -> int:
+    """Annealing chains started from each read's state: :data:`CHAINS` shared out, at least one."""
+    return -(-CHAINS // num_reads)
 
 
 def finish(bqm: dimod.BinaryQuadraticModel, model: CompiledBQM, raw: np.ndarray, info: dict[str, Any],
