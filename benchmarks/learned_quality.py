@@ -15,8 +15,8 @@ BQM. Solvers:
 * ``sa (matched)``: 16 reads, ``num_sweeps`` set so that the call takes about B (a fixed cost and
   a cost per sweep from two untimed calls of 16 reads lasting 0.2 s or more, just before).
 * ``anneal (random start)``: GNNSampler's ``polish="sa"`` finisher
-  (:func:`gnnsolve.search.anneal.anneal`, then the descent) with its 16 chains
-  (:data:`gnnsolve.samplers.pignn.CHAINS`), each from its own uniformly random state, for the
+  (:func:`gnnsolve.search.finish.finish_states`: the anneal, kicks where they fit, the descent) with its 16 chains
+  (:data:`gnnsolve.search.finish.CHAINS`), each from its own uniformly random state, for the
   whole budget: the control that says what the learned start is worth.
 * ``tabu (matched)``: TabuSampler, 16 reads of ``B / 16`` seconds each.
 * ``qqa balanced`` and ``qqa quality``: ``qqa.solve(problem, profile=..., budget=B,
@@ -114,9 +114,7 @@ from gnnsolve.adapters.datasets import (
 from gnnsolve.adapters.graphs import MaxIndependentSet, greedy_independent_set, maxcut_bqm
 from gnnsolve.qubo import CompiledBQM
 from gnnsolve.samplers._torch import torch_threads
-from gnnsolve.samplers.pignn import CHAINS
-from gnnsolve.search.anneal import anneal
-from gnnsolve.search.descent import descend
+from gnnsolve.search.finish import CHAINS, finish_states
 
 LOADS = ("idle", "loaded")
 FAMILIES = ("gset", "torus", "regular", "chimera", "gnp", "knapsack", "mis")
@@ -320,9 +318,8 @@ def anneal_random(bqm: dimod.BinaryQuadraticModel, budget: float, seed: int) -> 
         deadline = time.perf_counter() + budget
         model = CompiledBQM(bqm)
         start = np.random.default_rng(seed).integers(0, 2, size=(CHAINS, model.num_variables), dtype=np.int8)
-        result = anneal(model, start, deadline - 0.02, seed=seed)
-        states = descend(model, result.states, deadline).states
-        return model.sampleset(bqm, states), {"num_sweeps": result.sweeps}
+        states, done = finish_states(model, start, deadline - 0.02, seed=seed)
+        return model.sampleset(bqm, states), {"num_sweeps": done["sweeps"], "kick_rounds": done.get("kick_rounds", 0)}
     return call
 
 

@@ -16,7 +16,7 @@ from dwave.samplers import SteepestDescentComposite
 from torch_geometric.nn import GCNConv, SAGEConv
 from torch_geometric.utils import from_networkx
 
-from gnnsolve import GNNSampler
+from gnnsolve import GNNSampler, HiGHSSampler
 from gnnsolve.adapters.datasets import shared_data_dir
 from gnnsolve.adapters.graphs import maxcut_bqm
 from gnnsolve.errors import InvalidModelError
@@ -401,3 +401,16 @@ def test_auto_takes_graphsage_on_a_dense_penalty_model():
     raw = {conv: GNNSampler().sample(bqm, seed=0, num_reads=2, max_epochs=300, conv=conv, polish=False).first.energy
            for conv in ("gcn", "auto")}
     assert raw["auto"] < 1e-3 * raw["gcn"]
+
+
+def test_default_call_packs_a_knapsack_qubo_feasibly_near_its_optimum():
+    """``cqm_to_bqm``'s knapsack, no keywords: the finisher's kicks cross the penalty's walls that
+    annealing alone cannot, so the answer is feasible and within 2 % of HiGHS's optimum."""
+    cqm = dimod.generators.random_knapsack(50, seed=4)
+    bqm, invert = dimod.cqm_to_bqm(cqm)
+    optimum = HiGHSSampler().sample_cqm(cqm).first.energy
+    sampleset = GNNSampler().sample(bqm, seed=0)
+    chosen = invert(sampleset.first.sample)
+    assert sampleset.info["polish"]["kick_rounds"] > 0
+    assert cqm.check_feasible(chosen) and cqm.objective.energy(chosen) <= 0.98 * optimum
+    assert sampleset.first.energy == pytest.approx(cqm.objective.energy(chosen))

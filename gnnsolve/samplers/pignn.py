@@ -8,10 +8,13 @@ sigmoid outputs (the relaxed QUBO energy), minimised with Adam until the loss st
 (relative to the energy's scale, see :func:`converged`), the time limit or ``max_epochs``. Each
 read is an independent replica; all replicas train in one batched forward pass. A replica's
 rounded answer is its outputs rounded at 0.5 — the best rounded state it visited. The finisher
-(``polish``) then improves it: by default (``"sa"``) simulated annealing starts from the
-rounded states a quarter of the way along dwave-samplers' default schedule
-(:func:`gnnsolve.search.anneal.anneal`), :data:`CHAINS` chains in all, for :data:`DEFAULT_SWEEPS`
-sweeps, or with an explicit ``time_limit`` until the deadline; ``"descent"`` only descends to a single-flip local
+(``polish``) then improves it: by default (``"sa"``, :func:`gnnsolve.search.finish.finish_states`)
+simulated annealing starts from the rounded states a quarter of the way along dwave-samplers'
+default schedule (:func:`gnnsolve.search.anneal.anneal`), 16 chains in all, for
+:data:`DEFAULT_SWEEPS` sweeps, or with an explicit ``time_limit`` until the deadline; on models
+small enough, iterated local search follows (:mod:`gnnsolve.search.kicks`: random kicks of one
+to three flips, each followed by a descent), which is what finds good feasible states of
+penalty models such as knapsack QUBOs; ``"descent"`` only descends to a single-flip local
 minimum (:func:`gnnsolve.search.descent.descend`, also the end of ``"sa"``); ``False`` returns
 the rounded states. What the finisher adds is visible in every SampleSet: ``raw_energy`` holds
 the rounded states' energies. At equal wall time, the annealed learned states are as good as
@@ -53,12 +56,13 @@ from gnnsolve.nn.pignn import CONVOLUTIONS, PIGNN, GraphOperators
 from gnnsolve.qubo import CompiledBQM
 from gnnsolve.samplers._common import Stopwatch, check_positive_int, resolve_time_limit
 from gnnsolve.samplers._torch import check_threads, resolve_device, torch_threads
-from gnnsolve.search.anneal import CALL_UPDATES
-from gnnsolve.search.anneal import anneal as anneal_states
+from gnnsolve.search.anneal import anneal_seconds
 from gnnsolve.search.descent import descend
+from gnnsolve.search.finish import chains_per_state, finish_states, kick_rounds
+from gnnsolve.search.kicks import kick_seconds
 
 __all__ = ["GNNSampler", "Polish", "check_polish", "default_time_limit", "default_widths", "converged",
-           "choose_conv", "annealing_term", "POLISH_SHARE", "FINISH_SHARE", "DEFAULT_SWEEPS", "CHAINS",
+           "choose_conv", "annealing_term", "POLISH_SHARE", "FINISH_SHARE", "DEFAULT_SWEEPS",
            "ANNEAL_SHARE", "DENSE", "DENSE_DEGREE"]
 
 POLISH_SHARE = 0.1
@@ -73,11 +77,6 @@ FINISH_SHARE = 0.5
 DEFAULT_SWEEPS = 1000
 """Sweeps per chain of ``polish="sa"`` in a call without ``time_limit`` (dwave-samplers' default
 length; 16 chains take about 0.3 s on an 800-node G-set graph)."""
-
-CHAINS = 16
-"""Annealing chains of ``polish="sa"`` in all: each read's rounded state starts
-``ceil(CHAINS / num_reads)`` of them and keeps the best (fewer where a time limit would give
-each too few sweeps, :data:`gnnsolve.search.anneal.MIN_SWEEPS`)."""
 
 DENSE = 0.25
 """Share of the other variables each variable interacts with, on average, from which ``conv="auto"``
@@ -220,7 +219,8 @@ class GNNSampler(dimod.Sampler):
                 rounded state, and each has either lowered its loss by at most ``tol`` times
                 the energy's scale or kept its rounded state (:func:`converged`).
             polish: The finisher: ``"sa"`` (default) anneals from the rounded states, then
-                descends; ``"descent"`` (or ``True``) only descends each state to a single-flip
+                on small models kicks them (iterated local search), then descends
+                (:func:`gnnsolve.search.finish.finish_states`); ``"descent"`` (or ``True``) only descends each state to a single-flip
                 local minimum; ``False`` returns the rounded states.
             polish_sweeps: Sweeps per chain of ``polish="sa"``; ``None`` (default) is
                 :data:`DEFAULT_SWEEPS` without ``time_limit`` (the result is then reproducible
@@ -244,7 +244,8 @@ class GNNSampler(dimod.Sampler):
             convolution used), ``epochs``,
             ``stop_reason`` (``"converged"``, ``"max_epochs"`` or ``"time_limit"``),
             ``relaxed_loss`` (final loss per read) and ``polish`` (``method``; for ``"sa"``,
-            ``chains``, ``sweeps`` per chain and ``beta_range``; the descent's ``rounds``, ``flips``, ``complete``).
+            ``chains``, ``sweeps`` per chain and ``beta_range``, ``kick_rounds`` and ``kicks_kept``
+            where kicks ran; the descent's ``rounds``, ``flips``, ``complete``).
         """
         kwargs = self.remove_unknown_kwargs(**kwargs)
         watch = Stopwatch()
@@ -440,8 +441,11 @@ def train_and_polish(
     """
     finish_cost = _finish_estimate(model, num_reads)
     descent_cost = _polish_estimate(model, num_reads) if polish.method else 0.0
-    chains = _chains_per_state(num_reads) * num_reads
-    anneal_cost = _anneal_estimate(model, chains, polish.sweeps) if polish.method == "sa" else 0.0
+    chains = chains_per_state(num_reads) * num_reads
+    anneal_cost = anneal_seconds(model, chains, polish.sweeps) if polish.method == "sa" else 0.0
+    if polish.method == "sa" and polish.sweeps is not None and kick_rounds(model, chains, polish.sweeps,
+                                                                             _kick_budget(model, watch)):
+        anneal_cost += kick_seconds(model, chains)
     left = watch.remaining()
     share = FINISH_SHARE if polish.method == "sa" and polish.sweeps is None else POLISH_SHARE
     reserve = max(share * left, anneal_cost + descent_cost + finish_cost)
@@ -460,31 +464,31 @@ def train_and_polish(
         losses, epochs, stop_reason = np.full(num_reads, np.nan), 0, "time_limit"
     with watch.phase("postprocessing"):
         info: dict[str, Any] = {"epochs": epochs, "stop_reason": stop_reason, "relaxed_loss": losses.tolist()}
-        info["states"], info["polish"] = _polish(model, raw, polish, watch, generator, descent_cost + finish_cost)
+        info["states"], info["polish"] = _polish(model, raw, polish, watch, generator, descent_cost)
     return raw, info, net
 
 
 def _polish(model: CompiledBQM, raw: np.ndarray, polish: Polish, watch: Stopwatch, generator: torch.Generator,
-            after: float) -> tuple[np.ndarray, dict[str, Any]]:
-    """The finished states and ``info["polish"]``: the anneal of ``polish="sa"`` ends ``after``
-    seconds before the deadline, leaving them for the descent and the SampleSet."""
+            descent_cost: float) -> tuple[np.ndarray, dict[str, Any]]:
+    """The finished states and ``info["polish"]``, by the deadline less the SampleSet's time;
+    the anneal and kicks of ``polish="sa"`` leave ``descent_cost`` seconds for the descent."""
+    deadline = time.perf_counter() + watch.remaining() - _finish_estimate(model, len(raw))
     if polish.method is None:
         return raw, {"method": None}
-    states, done = raw, {"method": polish.method}
-    if polish.method == "sa":
-        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
-        result = anneal_states(model, raw, time.perf_counter() + watch.remaining() - after, sweeps=polish.sweeps,
-                               copies=_chains_per_state(len(raw)), seed=seed)
-        states = result.states
-        done.update(chains=result.copies * len(raw), sweeps=result.sweeps, beta_range=result.beta_range)
-    result = descend(model, states, time.perf_counter() + watch.remaining() - _finish_estimate(model, len(raw)))
-    done.update(rounds=result.rounds, flips=result.flips, complete=result.complete)
-    return result.states, done
+    if polish.method == "descent":
+        result = descend(model, raw, deadline)
+        return result.states, {"method": "descent", "rounds": result.rounds, "flips": result.flips,
+                               "complete": result.complete}
+    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+    states, done = finish_states(model, raw, deadline, sweeps=polish.sweeps, budget=_kick_budget(model, watch), seed=seed,
+                                 after=descent_cost)
+    return states, {"method": "sa", **done}
 
 
-def _chains_per_state(num_reads: int) -> int:
-    """Annealing chains started from each read's state: :data:`CHAINS` shared out, at least one."""
-    return -(-CHAINS // num_reads)
+def _kick_budget(model: CompiledBQM, watch: Stopwatch) -> float:
+    """The call's budget by which a finisher of fixed length judges its kicks: the time limit,
+    or :func:`default_time_limit` where there is none."""
+    return min(watch.time_limit, default_time_limit(model.num_variables, model.num_interactions))
 
 
 def finish(bqm: dimod.BinaryQuadraticModel, model: CompiledBQM, raw: np.ndarray, info: dict[str, Any],
@@ -503,15 +507,6 @@ def _finish_estimate(model: CompiledBQM, replicas: int) -> float:
     variable (3 µs allowed), the energies about 20 ns per variable and interaction of each read
     (0.1 µs allowed), plus 20 ms."""
     return 3e-6 * model.num_variables + 1e-7 * replicas * (model.num_variables + model.num_interactions) + 0.02
-
-
-def _anneal_estimate(model: CompiledBQM, chains: int, sweeps: int | None) -> float:
-    """Seconds that ``sweeps`` sweeps of annealing usually take: 1-3 ns per spin update (5 ns
-    allowed) plus 1 ms per call of the annealer; nothing for an anneal that runs to the deadline."""
-    if sweeps is None:
-        return 0.0
-    updates = chains * sweeps * (model.num_variables + 2 * model.num_interactions)
-    return 5e-9 * updates + 1e-3 * math.ceil(updates / CALL_UPDATES)
 
 
 def _polish_estimate(model: CompiledBQM, replicas: int) -> float:

@@ -50,7 +50,7 @@ import scipy.sparse
 
 from gnnsolve.qubo import CompiledBQM
 
-__all__ = ["DescentResult", "descend", "SEQUENTIAL_DEGREE"]
+__all__ = ["DescentResult", "Landscape", "descend", "sequential", "SEQUENTIAL_DEGREE"]
 
 SEQUENTIAL_DEGREE = 64
 """Mean number of interactions per variable above which states descend one flip per step."""
@@ -86,66 +86,88 @@ def descend(model: CompiledBQM, states: np.ndarray, deadline: float = math.inf) 
         A :class:`DescentResult`; its states are never worse than the inputs.
     """
     x = np.array(states, dtype=np.int8, copy=True).reshape(-1, model.num_variables)
-    n = model.num_variables
-    if n == 0 or len(x) == 0:
+    if model.num_variables == 0 or len(x) == 0:
         return DescentResult(x, 0, 0, True)
-    upper = scipy.sparse.csr_matrix((model.quadratic, (model.rows, model.cols)), shape=(n, n))
-    coupling = (upper + upper.T).tocsr()
-    scale = max(float(np.abs(model.linear).max(initial=0.0)), float(np.abs(model.quadratic).max(initial=0.0)))
-    tolerance = 1e-12 * max(scale, 1e-300)
-    field = np.asarray(coupling @ x.T.astype(np.float64)).T + model.linear
-    if 2 * model.num_interactions > SEQUENTIAL_DEGREE * n:
-        return _steepest_steps(coupling, x, field, tolerance, deadline)
-    return _parallel_rounds(coupling, model.rows, model.cols, x, field, tolerance, deadline)
+    landscape = Landscape(model)
+    return landscape.descend(x, landscape.fields(x), deadline)
 
 
-def _parallel_rounds(coupling: scipy.sparse.csr_matrix, heads: np.ndarray, tails: np.ndarray, x: np.ndarray,
-                     field: np.ndarray, tolerance: float, deadline: float) -> DescentResult:
-    """Rounds that flip every improving variable steeper than its improving neighbours."""
-    rounds = flips = 0
-    while True:
-        delta = np.where(x == 1, -field, field)
-        improving = delta < -tolerance
-        if not improving.any():
-            return DescentResult(x, rounds, flips, True)
-        if time.perf_counter() >= deadline:
-            return DescentResult(x, rounds, flips, False)
-        flip = improving.copy()
-        both = improving[:, heads] & improving[:, tails]
-        if both.any():
-            head_loses = delta[:, heads] > delta[:, tails]
-            head_loses |= (delta[:, heads] == delta[:, tails]) & (heads > tails)
-            reads, edges = np.nonzero(both)
-            losers = np.where(head_loses[reads, edges], heads[edges], tails[edges])
-            flip[reads, losers] = False
-        reads, variables = np.nonzero(flip)
-        _flip(coupling, x, field, reads, variables)
-        rounds += 1
-        flips += len(reads)
+def sequential(model: CompiledBQM) -> bool:
+    """Whether ``model`` is dense enough (:data:`SEQUENTIAL_DEGREE`) to descend one flip per state per step."""
+    return 2 * model.num_interactions > SEQUENTIAL_DEGREE * model.num_variables
 
 
-def _steepest_steps(coupling: scipy.sparse.csr_matrix, x: np.ndarray, field: np.ndarray, tolerance: float,
-                    deadline: float) -> DescentResult:
-    """Steps that flip the steepest improving variable of each state."""
-    rounds = flips = 0
-    every = np.arange(len(x))
-    while True:
-        delta = np.where(x == 1, -field, field)
-        steepest = delta.argmin(axis=1)
-        active = delta[every, steepest] < -tolerance
-        if not active.any():
-            return DescentResult(x, rounds, flips, True)
-        if time.perf_counter() >= deadline:
-            return DescentResult(x, rounds, flips, False)
-        _flip(coupling, x, field, every[active], steepest[active])
-        rounds += 1
-        flips += int(active.sum())
+class Landscape:
+    r"""A model's couplings prepared for flipping and descending many states in place.
 
+    :func:`descend` uses it once; a search that descends again and again (the kicks of
+    :mod:`gnnsolve.search.kicks`) keeps it, with each state's local fields
+    :math:`h_i + \sum_j Q_{ij} x_j`, between descents.
+    """
 
-def _flip(coupling: scipy.sparse.csr_matrix, x: np.ndarray, field: np.ndarray, reads: np.ndarray,
-          variables: np.ndarray) -> None:
-    """Flip ``x[reads, variables]`` (no two interacting within a read) and update the local fields."""
-    step = np.where(x[reads, variables] == 1, -1.0, 1.0)
-    x[reads, variables] ^= 1
-    change = scipy.sparse.csr_matrix((step, (reads, variables)), shape=x.shape)
-    field += (change @ coupling).toarray()
+    def __init__(self, model: CompiledBQM) -> None:
+        n = model.num_variables
+        upper = scipy.sparse.csr_matrix((model.quadratic, (model.rows, model.cols)), shape=(n, n))
+        self.coupling = (upper + upper.T).tocsr()
+        self.linear = model.linear
+        self.heads, self.tails = model.rows, model.cols
+        scale = max(float(np.abs(model.linear).max(initial=0.0)), float(np.abs(model.quadratic).max(initial=0.0)))
+        self.tolerance = 1e-12 * max(scale, 1e-300)
+        self.sequential = sequential(model)
+
+    def fields(self, x: np.ndarray) -> np.ndarray:
+        """The local fields of the 0/1 states ``x``, shape ``[reads, n]``."""
+        return np.asarray(self.coupling @ x.T.astype(np.float64)).T + self.linear
+
+    def descend(self, x: np.ndarray, field: np.ndarray, deadline: float = math.inf) -> DescentResult:
+        """Descend ``x`` in place (``field`` kept in step) to single-flip local minima or ``deadline``."""
+        if self.sequential:
+            return self._steepest_steps(x, field, deadline)
+        return self._parallel_rounds(x, field, deadline)
+
+    def flip(self, x: np.ndarray, field: np.ndarray, reads: np.ndarray, variables: np.ndarray) -> None:
+        """Flip ``x[reads, variables]`` (distinct pairs) in place and update the local fields."""
+        step = np.where(x[reads, variables] == 1, -1.0, 1.0)
+        x[reads, variables] ^= 1
+        change = scipy.sparse.csr_matrix((step, (reads, variables)), shape=x.shape)
+        field += (change @ self.coupling).toarray()
+
+    def _parallel_rounds(self, x: np.ndarray, field: np.ndarray, deadline: float) -> DescentResult:
+        """Rounds that flip every improving variable steeper than its improving neighbours."""
+        heads, tails = self.heads, self.tails
+        rounds = flips = 0
+        while True:
+            delta = np.where(x == 1, -field, field)
+            improving = delta < -self.tolerance
+            if not improving.any():
+                return DescentResult(x, rounds, flips, True)
+            if time.perf_counter() >= deadline:
+                return DescentResult(x, rounds, flips, False)
+            flip = improving.copy()
+            both = improving[:, heads] & improving[:, tails]
+            if both.any():
+                head_loses = delta[:, heads] > delta[:, tails]
+                head_loses |= (delta[:, heads] == delta[:, tails]) & (heads > tails)
+                reads, edges = np.nonzero(both)
+                losers = np.where(head_loses[reads, edges], heads[edges], tails[edges])
+                flip[reads, losers] = False
+            reads, variables = np.nonzero(flip)
+            self.flip(x, field, reads, variables)
+            rounds += 1
+            flips += len(reads)
+
+    def _steepest_steps(self, x: np.ndarray, field: np.ndarray, deadline: float) -> DescentResult:
+        """Steps that flip the steepest improving variable of each state."""
+        rounds = flips = 0
+        every = np.arange(len(x))
+        while True:
+            delta = np.where(x == 1, -field, field)
+            steepest = delta.argmin(axis=1)
+            active = delta[every, steepest] < -self.tolerance
+            if not active.any():
+                return DescentResult(x, rounds, flips, True)
+            if time.perf_counter() >= deadline:
+                return DescentResult(x, rounds, flips, False)
+            self.flip(x, field, every[active], steepest[active])
+            rounds += 1
+            flips += int(active.sum())
