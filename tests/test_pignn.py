@@ -13,6 +13,8 @@ import pytest
 import torch
 from dwave.preprocessing import SpinReversalTransformComposite
 from dwave.samplers import SteepestDescentComposite
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch_geometric.nn import GCNConv, SAGEConv
 from torch_geometric.utils import from_networkx
 
@@ -22,7 +24,7 @@ from gnnsolve.adapters.graphs import maxcut_bqm
 from gnnsolve.errors import InvalidModelError
 from gnnsolve.nn.pignn import GraphOperators, ReplicaGCNConv, ReplicaSAGEConv
 from gnnsolve.qubo import CompiledBQM
-from gnnsolve.samplers.pignn import DEFAULT_SWEEPS, choose_conv, default_time_limit
+from gnnsolve.samplers.pignn import DEFAULT_SWEEPS, choose_conv, default_time_limit, sample_rounding
 
 
 def _quick_sampler():
@@ -414,3 +416,25 @@ def test_default_call_packs_a_knapsack_qubo_feasibly_near_its_optimum():
     assert sampleset.info["polish"]["kick_rounds"] > 0
     assert cqm.check_feasible(chosen) and cqm.objective.energy(chosen) <= 0.98 * optimum
     assert sampleset.first.energy == pytest.approx(cqm.objective.energy(chosen))
+
+
+def test_sampled_rounding_makes_the_raw_knapsack_state_feasible():
+    """One replica on ``cqm_to_bqm``'s knapsack: rounded at ½ its state pays the penalty, the best of
+    the states drawn from its probabilities is feasible, and the raw energy says which was kept."""
+    cqm = dimod.generators.random_knapsack(60, seed=0)
+    bqm, invert = dimod.cqm_to_bqm(cqm)
+    sampleset = GNNSampler().sample(bqm, seed=0, polish=False)
+    chosen = invert(sampleset.first.sample)
+    assert cqm.check_feasible(chosen) and sampleset.first.energy == pytest.approx(cqm.objective.energy(chosen))
+    assert sampleset.record.raw_energy[0] == pytest.approx(sampleset.first.energy)
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(1, 15), replicas=st.integers(1, 3), seed=st.integers(0, 2**31 - 1))
+def test_sampled_rounding_is_never_worse_and_reproducible(n, replicas, seed):
+    model = CompiledBQM(dimod.generators.uniform(n, "BINARY", low=-1, high=1, seed=seed % 1000))
+    generator = np.random.default_rng(seed)
+    probs, states = generator.random((replicas, n)), generator.integers(0, 2, (replicas, n), dtype=np.int8)
+    best = sample_rounding(model, probs, states, seed)
+    assert (model.binary_energies(best) <= model.binary_energies(states) + 1e-12).all()
+    np.testing.assert_array_equal(best, sample_rounding(model, probs, states, seed))
