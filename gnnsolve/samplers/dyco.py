@@ -164,7 +164,8 @@ class DyCOSampler(dimod.Sampler):
             tol, patience, polish, threads: as for :class:`~gnnsolve.samplers.pignn.GNNSampler`,
                 except that ``polish`` defaults to ``True`` (descent only): what a warm start
                 saves along a sequence is training time, which an anneal filling the time
-                limit would hide; ``polish="sa"`` anneals as GNNSampler does.
+                limit would hide; ``polish="sa"`` finishes as GNNSampler does (anneal, kicks
+                on small models, descent).
 
         Returns:
             A SampleSet as GNNSampler's, with ``info`` adding ``snapshot`` (0, 1, ...),
