@@ -33,6 +33,7 @@ from gnnsolve.compare import DEFAULT_SAMPLERS, compare
 from gnnsolve.errors import GnnsolveError
 from gnnsolve.instances import BUILTIN_MAXCUT_OPTIMUM, PROBLEM_KINDS, builtin_instance, read_instance
 from gnnsolve.registry import sampler_names
+from gnnsolve.samplers._common import MAX_SEED, check_seed
 
 __all__ = ["main"]
 
@@ -79,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
         "(default: each sampler's own budget for the model's size)",
     )
     compare_parser.add_argument("--num-reads", type=_positive(int), default=10, metavar="N", help="reads per sampler (default: 10)")
-    compare_parser.add_argument("--seed", type=_non_negative_int, default=0, help="seed for every sampler (default: 0)")
+    compare_parser.add_argument("--seed", type=_seed, default=0,
+                                help=f"seed for every sampler, 0 to {MAX_SEED} (default: 0)")
     compare_parser.add_argument("--optimum", type=float, metavar="VALUE",
                                 help="known optimum (cut value, set size or tour length for a graph problem, else an energy) for a ratio column")
     compare_parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
@@ -111,14 +113,11 @@ def _time_limit(text: str) -> float:
     return value
 
 
-def _non_negative_int(text: str) -> int:
+def _seed(text: str) -> int:
     try:
-        value = int(text)
+        return check_seed(int(text))
     except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return value
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to {MAX_SEED}, got {text!r}") from None
 
 
 def _run_compare(args: argparse.Namespace) -> int:

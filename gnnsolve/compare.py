@@ -43,7 +43,7 @@ import numpy as np
 from gnnsolve.errors import InvalidModelError, MissingDependencyError, ModelTooLargeError
 from gnnsolve.qubo import check_finite
 from gnnsolve.registry import check_model_size, get_sampler, sample_kwargs, sampler_spec
-from gnnsolve.samplers._common import check_time_limit
+from gnnsolve.samplers._common import check_seed, check_time_limit
 
 __all__ = ["DEFAULT_SAMPLERS", "SamplerRun", "ComparisonResult", "compare", "relative_gap"]
 
@@ -211,7 +211,8 @@ def compare(
             notes say how ``sa``, ``tabu`` and ``steepest`` take it); ``None`` leaves each
             sampler its own default budget, ``math.inf`` asks for no limit.
         num_reads: reads per sampler (exact samplers return their single best sample).
-        seed: the seed given to every sampler.
+        seed: the seed given to every sampler, ``None`` or 0 to
+            :data:`~gnnsolve.samplers._common.MAX_SEED` (the largest every backend takes).
         problem: the problem ``bqm`` states (its ``bqm`` attribute, usually); each run's
             SampleSet is decoded with it into an objective and a feasibility flag.
         optimum: a known optimum, in the problem's objective if ``problem`` is given and in
@@ -223,9 +224,11 @@ def compare(
         MissingDependencyError: a named sampler needs a package that is not installed.
         ModelTooLargeError: the model is too large for a named sampler.
         InvalidModelError: a bias is NaN or infinite, or the model has no variables.
+        ValueError: ``seed`` or ``time_limit`` is out of range.
     """
     check_finite(bqm)
     time_limit = check_time_limit(time_limit)
+    seed = check_seed(seed)
     if bqm.num_variables == 0:
         raise InvalidModelError("the model has no variables; there is nothing to compare")
     explicit = samplers is not None

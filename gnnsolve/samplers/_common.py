@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Stopwatch", "check_time_limit", "resolve_time_limit", "check_positive_int", "seed_generator"]
+__all__ = ["Stopwatch", "check_time_limit", "resolve_time_limit", "check_positive_int", "check_seed", "seed_generator",
+           "MAX_SEED"]
 
 
 @dataclass
@@ -114,8 +115,32 @@ def check_positive_int(name: str, value: int) -> int:
     return int(value)
 
 
+MAX_SEED = 2_000_000_000
+"""The largest seed any sampler accepts: the largest that every backend takes (Gurobi's ``Seed``
+parameter stops at 2e9, HiGHS's ``random_seed`` at 2**31 - 1, dwave-samplers' at 2**32 - 1), so
+that one seed can be handed to all of them, as ``gnnsolve compare --seed`` does."""
+
+
+def check_seed(seed: int | None) -> int | None:
+    """``seed`` as an int, or ``None``; anything but an integer in [0, :data:`MAX_SEED`] is a
+    ValueError naming ``seed`` and the range.
+
+    Example:
+        >>> from gnnsolve.samplers._common import check_seed
+        >>> check_seed(7), check_seed(None)
+        (7, None)
+        >>> check_seed(1.5)
+        Traceback (most recent call last):
+        ...
+        ValueError: seed must be None or an integer in [0, 2000000000], got 1.5
+    """
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be None or an integer in [0, {MAX_SEED}], got {seed!r}")
+    return int(seed)
+
+
 def seed_generator(seed: int | None) -> np.random.Generator:
-    """A numpy generator; ``seed=None`` draws fresh entropy."""
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
-    return np.random.default_rng(seed)
+    """A numpy generator from a :func:`check_seed`-checked ``seed``; ``None`` draws fresh entropy."""
+    return np.random.default_rng(check_seed(seed))

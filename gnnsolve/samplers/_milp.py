@@ -44,7 +44,7 @@ import scipy.sparse
 
 from gnnsolve.errors import InfeasibleModelError, InvalidModelError, NoSolutionError, UnsupportedModelError
 from gnnsolve.qubo import CompiledBQM
-from gnnsolve.samplers._common import Stopwatch, check_positive_int, resolve_time_limit
+from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_seed, resolve_time_limit
 
 __all__ = ["IndexModel", "SolveOptions", "Outcome", "ExactSampler", "mip_gap", "default_time_limit"]
 
@@ -53,7 +53,6 @@ __all__ = ["IndexModel", "SolveOptions", "Outcome", "ExactSampler", "mip_gap", "
 GAP_TOLERANCE = 1e-6
 
 #: The largest seed both HiGHS (``random_seed``) and Gurobi (``Seed``) accept.
-MAX_SEED = 2_000_000_000
 
 
 @dataclass(frozen=True)
@@ -273,11 +272,7 @@ class SolveOptions:
             raise ValueError(f"mip_rel_gap must be a non-negative number, got {gap!r}")
         if self.threads is not None:
             check_positive_int("threads", self.threads)
-        seed = self.seed
-        if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED
-        ):
-            raise ValueError(f"seed must be None or an integer in [0, {MAX_SEED}], got {seed!r}")
+        check_seed(self.seed)
         if not isinstance(self.output, bool):
             raise TypeError(f"output must be True or False, got {self.output!r}")
 

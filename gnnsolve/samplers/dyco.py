@@ -47,7 +47,7 @@ import torch
 
 from gnnsolve.nn.pignn import CONVOLUTIONS, PIGNN, GraphOperators
 from gnnsolve.qubo import CompiledBQM
-from gnnsolve.samplers._common import Stopwatch, check_positive_int, resolve_time_limit
+from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_seed, resolve_time_limit
 from gnnsolve.samplers._torch import check_threads, resolve_device, torch_threads
 from gnnsolve.samplers.pignn import (
     check_polish,
@@ -182,6 +182,7 @@ class DyCOSampler(dimod.Sampler):
         max_epochs = check_positive_int("max_epochs", max_epochs)
         patience = check_positive_int("patience", patience)
         threads = check_threads(threads)
+        seed = check_seed(seed)
         finisher = check_polish(polish, None, time_limit)
         with watch.phase("preprocessing"):
             model = CompiledBQM(bqm)
@@ -196,7 +197,7 @@ class DyCOSampler(dimod.Sampler):
         embedding_dim, hidden_dim = default_widths(model.num_variables, self.embedding_dim, self.hidden_dim)
         work = epoch_work(model, num_reads, embedding_dim, hidden_dim)
         if self._generator is None:
-            self._generator = torch.Generator().manual_seed(int(seed) if seed is not None else int(torch.seed() % 2**63))
+            self._generator = torch.Generator().manual_seed(seed if seed is not None else int(torch.seed() % 2**63))
         start, fallback, counts = "skipped", "the time limit left no room to train", self._counts(model)
 
         def build() -> tuple[PIGNN, GraphOperators]:

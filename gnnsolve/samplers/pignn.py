@@ -55,7 +55,7 @@ import torch
 
 from gnnsolve.nn.pignn import CONVOLUTIONS, PIGNN, GraphOperators
 from gnnsolve.qubo import CompiledBQM
-from gnnsolve.samplers._common import Stopwatch, check_positive_int, resolve_time_limit
+from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_seed, resolve_time_limit
 from gnnsolve.samplers._torch import check_threads, resolve_device, torch_threads
 from gnnsolve.search.anneal import anneal_seconds
 from gnnsolve.search.descent import descend
@@ -263,6 +263,7 @@ class GNNSampler(dimod.Sampler):
         patience = check_positive_int("patience", patience)
         anneal_epochs = check_positive_int("anneal_epochs", anneal_epochs)
         threads = check_threads(threads)
+        seed = check_seed(seed)
         finisher = check_polish(polish, polish_sweeps, time_limit)
         if conv not in (*CONVOLUTIONS, "auto"):
             raise ValueError(f"conv must be one of {(*CONVOLUTIONS, 'auto')}, got {conv!r}")
@@ -285,7 +286,7 @@ class GNNSampler(dimod.Sampler):
         embedding_dim, hidden_dim = default_widths(n, embedding_dim, hidden_dim)
         conv = choose_conv(model) if conv == "auto" else conv
         work = epoch_work(model, num_reads, embedding_dim, hidden_dim)
-        generator = torch.Generator().manual_seed(int(seed) if seed is not None else int(torch.seed() % 2**63))
+        generator = torch.Generator().manual_seed(seed if seed is not None else int(torch.seed() % 2**63))
 
         def build() -> tuple[PIGNN, GraphOperators]:
             graph = GraphOperators.build(model.edge_index(), n, conv, model.edge_weights()).to(torch_device)

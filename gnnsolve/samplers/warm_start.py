@@ -69,7 +69,7 @@ from typing import Any, Literal
 import dimod
 import numpy as np
 
-from gnnsolve.samplers._common import check_positive_int, seed_generator
+from gnnsolve.samplers._common import check_positive_int, check_seed, seed_generator
 
 __all__ = ["WarmStartComposite", "greedy_fill", "random_values"]
 
@@ -169,6 +169,7 @@ class WarmStartComposite(dimod.ComposedSampler):
         """
         num_reads = kwargs.get("num_reads")
         num_reads = 1 if num_reads is None else check_positive_int("num_reads", num_reads)
+        check_seed(kwargs.get("seed"))
         report, carried = self._plan(bqm, user_states=kwargs.get("initial_states") is not None)
         if carried is not None:
             kwargs["initial_states"] = self._initial_states(bqm, carried, num_reads, kwargs.get("seed"))

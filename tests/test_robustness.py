@@ -1,0 +1,84 @@
+"""Bad input gets a clear error naming what is wrong, before anything is computed or changed."""
+
+import importlib.util
+
+import dimod
+import networkx as nx
+import numpy as np
+import pytest
+from dwave.samplers import SteepestDescentSolver
+
+from gnnsolve import DyCOSampler, GNNSampler, HiGHSSampler, WarmStartComposite
+from gnnsolve.adapters.graphs import maxcut_bqm
+from gnnsolve.cli import main
+from gnnsolve.compare import compare
+from gnnsolve.samplers._common import MAX_SEED, check_seed, seed_generator
+
+SEED_RANGE = r"seed must be None or an integer in \[0, 2000000000\]"
+
+BAD_SEEDS = ["x", 1.5, -1, True, 2**70, MAX_SEED + 1, np.random.default_rng(0), [1]]
+
+
+def bqm_samplers() -> list[tuple[str, dimod.Sampler, dict]]:
+    found = [("gnn", GNNSampler(), {"max_epochs": 5}), ("dyco", DyCOSampler(), {"max_epochs": 5}),
+             ("highs", HiGHSSampler(), {}), ("warm start", WarmStartComposite(SteepestDescentSolver()), {})]
+    if importlib.util.find_spec("gurobipy") is not None:
+        from gnnsolve import GurobiSampler
+
+        found.append(("gurobi", GurobiSampler(), {}))
+    return found
+
+
+@pytest.mark.parametrize("seed", BAD_SEEDS, ids=repr)
+def test_check_seed_refuses_what_is_not_a_seed_in_range(seed):
+    with pytest.raises(ValueError, match=SEED_RANGE):
+        check_seed(seed)
+    with pytest.raises(ValueError, match=SEED_RANGE):
+        seed_generator(seed)
+
+
+@pytest.mark.parametrize("seed", [0, np.int64(5), MAX_SEED, None])
+def test_check_seed_accepts_integers_in_range(seed):
+    assert check_seed(seed) == (None if seed is None else int(seed))
+
+
+@pytest.mark.parametrize("name, sampler, kwargs", bqm_samplers(), ids=lambda value: value if isinstance(value, str) else "")
+@pytest.mark.parametrize("seed", BAD_SEEDS, ids=repr)
+def test_every_bqm_sampler_refuses_a_bad_seed_by_name(name, sampler, kwargs, seed):
+    bqm = dimod.generators.ran_r(1, 6, seed=0)
+    with pytest.raises(ValueError, match=SEED_RANGE):
+        sampler.sample(bqm, seed=seed, **kwargs)
+
+
+@pytest.mark.parametrize("name, sampler, kwargs", bqm_samplers(), ids=lambda value: value if isinstance(value, str) else "")
+def test_every_bqm_sampler_takes_the_largest_seed(name, sampler, kwargs):
+    bqm = dimod.generators.ran_r(1, 6, seed=0)
+    sampleset = sampler.sample(bqm, seed=MAX_SEED, **kwargs)
+    assert sampleset.first.energy == pytest.approx(bqm.energy(sampleset.first.sample))
+
+
+def test_a_bad_seed_leaves_dyco_as_it_was():
+    sampler = DyCOSampler()
+    bqm = maxcut_bqm(nx.random_regular_graph(3, 20, seed=0))
+    with pytest.raises(ValueError, match=SEED_RANGE):
+        sampler.sample(bqm, seed=2**70, max_epochs=5)
+    first = sampler.sample(bqm, seed=3, max_epochs=20)
+    fresh = DyCOSampler().sample(bqm, seed=3, max_epochs=20)
+    assert first.info["snapshot"] == 0 and first.info["start"] == fresh.info["start"]
+    np.testing.assert_array_equal(first.record.sample, fresh.record.sample)
+
+
+def test_compare_refuses_a_bad_seed_before_running_anything():
+    ran = []
+    with pytest.raises(ValueError, match=SEED_RANGE):
+        compare(dimod.generators.ran_r(1, 6, seed=0), ["sa", "highs"], seed=99_999_999_999, progress=ran.append)
+    assert ran == []
+
+
+@pytest.mark.parametrize("argv", [["compare", "--seed", "99999999999"],
+                                  ["compare", "--seed", "3000000000", "--samplers", "highs"],
+                                  ["compare", "--seed", "-4"], ["compare", "--seed", "1.5"]])
+def test_cli_answers_a_bad_seed_with_usage_and_exit_code_2(argv, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--seed" in err and f"0 to {MAX_SEED}" in err and "Traceback" not in err
