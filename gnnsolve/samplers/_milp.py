@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import abc
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Hashable
 
 import dimod
@@ -92,6 +92,17 @@ class IndexModel:
     @property
     def num_constraints(self) -> int:
         return self.constraints.shape[0]
+
+    @property
+    def scale(self) -> float:
+        """The objective's largest coefficient in magnitude (1 where it has none)."""
+        largest = max(float(np.abs(self.linear).max(initial=0.0)), float(np.abs(self.quadratic).max(initial=0.0)))
+        return largest if largest > 0 else 1.0
+
+    def normalised(self) -> "IndexModel":
+        """The same model with its objective divided by :attr:`scale` (constraints unchanged)."""
+        scale = self.scale
+        return replace(self, linear=self.linear / scale, quadratic=self.quadratic / scale, offset=self.offset / scale)
 
     @classmethod
     def from_bqm(cls, compiled: CompiledBQM) -> "IndexModel":
@@ -232,10 +243,11 @@ def _check_finite(value: float, what: str) -> None:
         raise InvalidModelError(f"{what} is {value}; every bias, offset and bound must be finite")
 
 
-def mip_gap(energy: float, bound: float) -> float:
-    """``(energy - bound) / |energy|``, 0 within :data:`GAP_TOLERANCE`, ``inf`` when unbounded."""
+def mip_gap(energy: float, bound: float, scale: float = 1.0) -> float:
+    """``(energy - bound) / |energy|``, 0 within :data:`GAP_TOLERANCE` of ``max(scale, |energy|)``
+    (``scale``: the objective's largest coefficient), ``inf`` when unbounded."""
     difference = energy - bound
-    if difference <= GAP_TOLERANCE * max(1.0, abs(energy)):
+    if difference <= GAP_TOLERANCE * max(scale, abs(energy)):
         return 0.0
     return difference / abs(energy) if energy != 0 else math.inf
 
@@ -287,6 +299,7 @@ class Outcome:
     bound: float
     num_nodes: int
     stop_reason: str = ""
+    scale: float = 1.0
 
 
 #: The outcome of a call whose budget cannot pay for starting the solver: the start stands.
@@ -486,8 +499,18 @@ class ExactSampler(dimod.Sampler):
         watch: Stopwatch,
         extra: dict[str, Any],
     ) -> Outcome:
-        """The backend's outcome, or a clear error where it has no solution to give."""
-        outcome = _constant_outcome(model) if model.num_variables == 0 else self._solve(model, start, options, watch, **extra)
+        """The backend's outcome, or a clear error where it has no solution to give.
+
+        The backend solves the model with its objective normalised (largest coefficient 1), so
+        that its absolute tolerances (HiGHS's ``mip_abs_gap`` of 1e-6, for one) mean the same at
+        every scale of the user's coefficients; the bound is scaled back.
+        """
+        if model.num_variables == 0:
+            outcome = _constant_outcome(model)
+        else:
+            scale = model.scale
+            outcome = self._solve(model.normalised(), start, options, watch, **extra)
+            outcome = replace(outcome, bound=outcome.bound * scale, scale=scale)
         if outcome.x is None:
             raise self._error(outcome)
         return outcome
@@ -517,7 +540,7 @@ class ExactSampler(dimod.Sampler):
         sampleset.info.update(
             status=outcome.status,
             bound=bound,
-            gap=mip_gap(energy, bound),
+            gap=mip_gap(energy, bound, outcome.scale),
             num_nodes=outcome.num_nodes,
             time_limit=watch.time_limit,
             stop_reason=outcome.stop_reason or outcome.status,
