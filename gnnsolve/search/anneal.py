@@ -47,7 +47,6 @@ import math
 import time
 from dataclasses import dataclass
 
-import dimod
 import numpy as np
 
 from gnnsolve.qubo import CompiledBQM
@@ -131,10 +130,7 @@ def anneal(model: CompiledBQM, states: np.ndarray, deadline: float = math.inf, *
         return AnnealResult(best, 0, 0, None, copies)
     from dwave.samplers.sa.simulated_annealing import simulated_annealing
 
-    spin = dimod.BinaryQuadraticModel.from_numpy_vectors(
-        model.linear, (model.rows, model.cols, model.quadratic), model.offset, dimod.BINARY,
-    ).change_vartype(dimod.SPIN, inplace=True)
-    field, (starts, ends, couplings), _ = spin.to_numpy_vectors(range(model.num_variables))
+    field, starts, ends, couplings = _ising_terms(model)
     hot, cold = default_beta_range(field, starts, ends, couplings)
     low = math.log(hot) + start * (math.log(cold) - math.log(hot))
 
@@ -188,6 +184,17 @@ def anneal(model: CompiledBQM, states: np.ndarray, deadline: float = math.inf, *
     winner = best_energy.reshape(copies, reads).argmin(axis=0)
     chosen = best[winner * reads + np.arange(reads)]
     return AnnealResult(chosen, done, calls, (beta(0.0), beta(progress)), copies)
+
+
+def _ising_terms(model: CompiledBQM) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    r"""The model's spin form for the annealer, from :math:`x = (s + 1) / 2`: fields
+    :math:`h_i / 2 + \sum_j J_{ij} / 4` and couplings :math:`J_{ij} / 4` on the same pairs
+    (computed on arrays: through a dimod BQM it took 0.24 s on a complete graph of 2,000 variables)."""
+    n = model.num_variables
+    ends_sum = np.bincount(model.rows, model.quadratic, n) + np.bincount(model.cols, model.quadratic, n)
+    field = np.asarray(model.linear, dtype=np.float64) / 2 + ends_sum / 4
+    return (field, model.rows.astype(np.int32), model.cols.astype(np.int32),
+            np.asarray(model.quadratic, dtype=np.float64) / 4)
 
 
 def anneal_seconds(model: CompiledBQM, chains: int, sweeps: int | None) -> float:
