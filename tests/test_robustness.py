@@ -15,6 +15,7 @@ from gnnsolve import DyCOSampler, GNNSampler, HiGHSSampler, WarmStartComposite
 from gnnsolve.adapters.graphs import maxcut_bqm
 from gnnsolve.cli import main
 from gnnsolve.compare import compare
+from gnnsolve.errors import InvalidModelError
 from gnnsolve.samplers._common import MAX_SEED, check_seed, seed_generator
 
 SEED_RANGE = r"seed must be None or an integer in \[0, 2000000000\]"
@@ -115,3 +116,17 @@ def test_optimal_means_the_brute_force_optimum_at_every_scale(n, exponent, densi
                             {v: sampleset.first.sample[v] for v in bqm.variables})
         assert energy == pytest.approx(optimum, rel=1e-9, abs=1e-9 * scale * n)
         assert sampleset.info["bound"] <= energy
+
+
+@pytest.mark.parametrize("bias", [float("nan"), float("inf"), -float("inf")])
+def test_warm_start_refuses_a_non_finite_bias_by_name(bias):
+    bqm = dimod.BQM({"a": 1.0, "b": bias}, {("a", "b"): 1.0}, 0.0, "SPIN")
+    with pytest.raises(InvalidModelError, match="variable 'b' has linear bias"):
+        WarmStartComposite(SteepestDescentSolver()).sample(bqm)
+
+
+def test_warm_start_warns_of_unknown_keywords_and_drops_them():
+    bqm = dimod.generators.ran_r(1, 6, seed=0)
+    with pytest.warns(dimod.exceptions.SamplerUnknownArgWarning, match="no_such_option"):
+        sampleset = WarmStartComposite(SteepestDescentSolver()).sample(bqm, no_such_option=1, seed=0)
+    assert sampleset.first.energy == pytest.approx(bqm.energy(sampleset.first.sample))

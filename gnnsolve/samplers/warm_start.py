@@ -69,6 +69,7 @@ from typing import Any, Literal
 import dimod
 import numpy as np
 
+from gnnsolve.qubo import check_finite
 from gnnsolve.samplers._common import check_positive_int, check_seed, seed_generator
 
 __all__ = ["WarmStartComposite", "greedy_fill", "random_values"]
@@ -166,7 +167,16 @@ class WarmStartComposite(dimod.ComposedSampler):
 
         Returns:
             The child's SampleSet, with ``info["warm_start"]`` added (see the module docstring).
+
+        Raises:
+            InvalidModelError: a bias or the offset is NaN or infinite (named).
+            ValueError: ``num_reads`` or ``seed`` is out of range.
+
+        Keywords the child does not take are dropped with a ``SamplerUnknownArgWarning``, as
+        dimod's samplers do.
         """
+        check_finite(bqm)
+        kwargs = self.remove_unknown_kwargs(**kwargs)
         num_reads = kwargs.get("num_reads")
         num_reads = 1 if num_reads is None else check_positive_int("num_reads", num_reads)
         check_seed(kwargs.get("seed"))
