@@ -130,3 +130,19 @@ def test_warm_start_warns_of_unknown_keywords_and_drops_them():
     with pytest.warns(dimod.exceptions.SamplerUnknownArgWarning, match="no_such_option"):
         sampleset = WarmStartComposite(SteepestDescentSolver()).sample(bqm, no_such_option=1, seed=0)
     assert sampleset.first.energy == pytest.approx(bqm.energy(sampleset.first.sample))
+
+
+@pytest.mark.parametrize("sampler", exact_samplers(), ids=lambda sampler: type(sampler).__name__)
+def test_coefficients_the_backends_cannot_resolve_are_refused_by_name(sampler):
+    """A bias of 1e20 beside ones of 1 once came back "optimal" above the optimum."""
+    for bqm in (dimod.BQM({0: 1e20, 1: -1.0, 2: 0.5}, {(0, 1): 2.0, (1, 2): -1.0}, 0, "BINARY"),
+                dimod.BQM({0: 1e300, 1: -1e300, 2: 0.5}, {(0, 1): 2.0}, 0, "SPIN")):
+        with pytest.raises(InvalidModelError, match=r"coefficients span .* a ratio above 1e\+09"):
+            sampler.sample(bqm)
+
+
+@pytest.mark.parametrize("sampler", exact_samplers(), ids=lambda sampler: type(sampler).__name__)
+def test_tiny_coefficients_of_one_scale_are_solved_exactly(sampler):
+    bqm = dimod.BQM({0: 1e-300, 1: -1e-300, 2: -2e-300}, {(0, 1): 3e-300}, 0, "BINARY")
+    sampleset = sampler.sample(bqm)
+    assert sampleset.info["status"] == "optimal" and sampleset.first.energy == dimod.ExactSolver().sample(bqm).first.energy

@@ -52,6 +52,11 @@ __all__ = ["IndexModel", "SolveOptions", "Outcome", "ExactSampler", "mip_gap", "
 #: the scale of both solvers' own optimality tolerances.
 GAP_TOLERANCE = 1e-6
 
+#: The widest ratio of the objective's largest to smallest non-zero coefficient that the exact
+#: samplers accept: beyond it the backends' tolerances (about 1e-9 relative) hide the smallest
+#: terms, and a bias of 1e20 beside ones of 1 came back "optimal" 1.5 above the optimum.
+MAX_RANGE = 1e9
+
 #: The largest seed both HiGHS (``random_seed``) and Gurobi (``Seed``) accept.
 
 
@@ -103,6 +108,24 @@ class IndexModel:
         """The same model with its objective divided by :attr:`scale` (constraints unchanged)."""
         scale = self.scale
         return replace(self, linear=self.linear / scale, quadratic=self.quadratic / scale, offset=self.offset / scale)
+
+    @property
+    def resolution(self) -> float:
+        """The objective's smallest non-zero coefficient in magnitude (1 where it has none): the
+        energy step below which the backends' absolute gap (:func:`absolute_gap`) is set."""
+        sizes = np.abs(np.concatenate([self.linear, self.quadratic]))
+        sizes = sizes[sizes > 0]
+        return float(sizes.min()) if len(sizes) else 1.0
+
+    def absolute_gap(self) -> float:
+        """The backends' absolute optimality gap: :data:`GAP_TOLERANCE` times :attr:`resolution`.
+
+        Both backends' defaults are absolute (HiGHS's ``mip_abs_gap`` 1e-6): with coefficients of
+        1e-7, HiGHS stopped at once and called a state "optimal" whose energy was 25 times the
+        optimum's. Tied to the smallest coefficient, the gap means the same at every scale and
+        still separates the states of a penalty model whose coefficients span 1 to 1e7.
+        """
+        return GAP_TOLERANCE * self.resolution
 
     @classmethod
     def from_bqm(cls, compiled: CompiledBQM) -> "IndexModel":
@@ -243,11 +266,11 @@ def _check_finite(value: float, what: str) -> None:
         raise InvalidModelError(f"{what} is {value}; every bias, offset and bound must be finite")
 
 
-def mip_gap(energy: float, bound: float, scale: float = 1.0) -> float:
-    """``(energy - bound) / |energy|``, 0 within :data:`GAP_TOLERANCE` of ``max(scale, |energy|)``
-    (``scale``: the objective's largest coefficient), ``inf`` when unbounded."""
+def mip_gap(energy: float, bound: float, absolute: float = GAP_TOLERANCE) -> float:
+    """``(energy - bound) / |energy|``, 0 within ``absolute`` (the model's
+    :meth:`IndexModel.absolute_gap`), ``inf`` when unbounded."""
     difference = energy - bound
-    if difference <= GAP_TOLERANCE * max(scale, abs(energy)):
+    if difference <= absolute:
         return 0.0
     return difference / abs(energy) if energy != 0 else math.inf
 
@@ -299,7 +322,7 @@ class Outcome:
     bound: float
     num_nodes: int
     stop_reason: str = ""
-    scale: float = 1.0
+    absolute_gap: float = GAP_TOLERANCE
 
 
 #: The outcome of a call whose budget cannot pay for starting the solver: the start stands.
@@ -502,15 +525,28 @@ class ExactSampler(dimod.Sampler):
         """The backend's outcome, or a clear error where it has no solution to give.
 
         The backend solves the model with its objective normalised (largest coefficient 1), so
-        that its absolute tolerances (HiGHS's ``mip_abs_gap`` of 1e-6, for one) mean the same at
-        every scale of the user's coefficients; the bound is scaled back.
+        that its own absolute tolerances (optimality, feasibility: 1e-9 to 1e-6) mean the same
+        at every scale; its absolute gap is the model's :meth:`IndexModel.absolute_gap` in those
+        units, and the bound is scaled back.
+
+        Raises:
+            InvalidModelError: the objective's coefficients span more than :data:`MAX_RANGE`,
+                more than the backends resolve.
         """
         if model.num_variables == 0:
             outcome = _constant_outcome(model)
         else:
-            scale = model.scale
+            scale, resolution = model.scale, model.resolution
+            if scale > MAX_RANGE * resolution:
+                raise InvalidModelError(
+                    f"the objective's coefficients span {resolution:g} to {scale:g}, a ratio above "
+                    f"{MAX_RANGE:g}: {self.solver_name} cannot resolve the smallest beside the largest "
+                    "(its tolerances are about 1e-9 of the largest), so no answer would be proven; "
+                    "rescale the model or drop the smallest terms"
+                )
             outcome = self._solve(model.normalised(), start, options, watch, **extra)
-            outcome = replace(outcome, bound=outcome.bound * scale, scale=scale)
+            outcome = replace(outcome, bound=outcome.bound * scale)
+        outcome = replace(outcome, absolute_gap=model.absolute_gap())
         if outcome.x is None:
             raise self._error(outcome)
         return outcome
@@ -540,7 +576,7 @@ class ExactSampler(dimod.Sampler):
         sampleset.info.update(
             status=outcome.status,
             bound=bound,
-            gap=mip_gap(energy, bound, outcome.scale),
+            gap=mip_gap(energy, bound, outcome.absolute_gap),
             num_nodes=outcome.num_nodes,
             time_limit=watch.time_limit,
             stop_reason=outcome.stop_reason or outcome.status,

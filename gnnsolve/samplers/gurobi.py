@@ -127,6 +127,7 @@ class GurobiSampler(ExactSampler):
                 miqp = stack.enter_context(gp.Model(env=env))
                 x = _build(gp, miqp, model, start)
                 miqp.Params.MIPGap = float(options.mip_rel_gap)
+                miqp.Params.MIPGapAbs = model.absolute_gap()
                 if options.threads is not None:
                     miqp.Params.Threads = int(options.threads)
                 if options.seed is not None:

@@ -194,6 +194,7 @@ class HiGHSSampler(ExactSampler):
             settings: dict[str, Any] = {
                 "output_flag": options.output,
                 "mip_rel_gap": float(options.mip_rel_gap),
+                "mip_abs_gap": model.absolute_gap(),
                 "presolve": "on" if (model.num_constraints > 0 if presolve is None else presolve) else "off",
             }
             if options.seed is not None:
