@@ -57,8 +57,6 @@ GAP_TOLERANCE = 1e-6
 #: terms, and a bias of 1e20 beside ones of 1 came back "optimal" 1.5 above the optimum.
 MAX_RANGE = 1e9
 
-#: The largest seed both HiGHS (``random_seed``) and Gurobi (``Seed``) accept.
-
 
 @dataclass(frozen=True)
 class IndexModel:
@@ -322,7 +320,6 @@ class Outcome:
     bound: float
     num_nodes: int
     stop_reason: str = ""
-    absolute_gap: float = GAP_TOLERANCE
 
 
 #: The outcome of a call whose budget cannot pay for starting the solver: the start stands.
@@ -449,7 +446,7 @@ class ExactSampler(dimod.Sampler):
         outcome = self._run(model, solver_start, options, watch, extra)
         with watch.phase("postprocessing"):
             sampleset = compiled.sampleset(bqm, np.rint(outcome.x)[None, :])
-        return self._finish(sampleset, outcome, watch)
+        return self._finish(sampleset, outcome, watch, model.absolute_gap())
 
     def sample_cqm(
         self,
@@ -508,7 +505,7 @@ class ExactSampler(dimod.Sampler):
         with watch.phase("postprocessing"):
             values = model.to_user(outcome.x).astype(np.int64)[None, :]
             sampleset = dimod.SampleSet.from_samples_cqm((values, variables), cqm)
-        return self._finish(sampleset, outcome, watch)
+        return self._finish(sampleset, outcome, watch, model.absolute_gap())
 
     def _affordable(self, watch: Stopwatch, num_variables: int, num_products: int, num_entries: int) -> bool:
         """Whether the budget left pays for compiling the model and the solver's set-up."""
@@ -546,7 +543,6 @@ class ExactSampler(dimod.Sampler):
                 )
             outcome = self._solve(model.normalised(), start, options, watch, **extra)
             outcome = replace(outcome, bound=outcome.bound * scale)
-        outcome = replace(outcome, absolute_gap=model.absolute_gap())
         if outcome.x is None:
             raise self._error(outcome)
         return outcome
@@ -570,13 +566,14 @@ class ExactSampler(dimod.Sampler):
         )
 
     @staticmethod
-    def _finish(sampleset: dimod.SampleSet, outcome: Outcome, watch: Stopwatch) -> dimod.SampleSet:
+    def _finish(sampleset: dimod.SampleSet, outcome: Outcome, watch: Stopwatch,
+                absolute_gap: float = GAP_TOLERANCE) -> dimod.SampleSet:
         energy = float(sampleset.record.energy[0])
         bound = min(outcome.bound, energy)
         sampleset.info.update(
             status=outcome.status,
             bound=bound,
-            gap=mip_gap(energy, bound, outcome.absolute_gap),
+            gap=mip_gap(energy, bound, absolute_gap),
             num_nodes=outcome.num_nodes,
             time_limit=watch.time_limit,
             stop_reason=outcome.stop_reason or outcome.status,

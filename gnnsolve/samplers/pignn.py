@@ -57,10 +57,8 @@ from gnnsolve.nn.pignn import CONVOLUTIONS, PIGNN, GraphOperators
 from gnnsolve.qubo import CompiledBQM
 from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_seed, resolve_time_limit
 from gnnsolve.samplers._torch import check_threads, resolve_device, torch_threads
-from gnnsolve.search.anneal import anneal_seconds
 from gnnsolve.search.descent import descend
-from gnnsolve.search.finish import chains_per_state, finish_states, kick_rounds
-from gnnsolve.search.kicks import kick_seconds
+from gnnsolve.search.finish import finish_seconds, finish_states
 
 __all__ = ["GNNSampler", "Polish", "check_polish", "default_time_limit", "default_widths", "converged",
            "choose_conv", "annealing_term", "POLISH_SHARE", "FINISH_SHARE", "DEFAULT_SWEEPS",
@@ -229,8 +227,9 @@ class GNNSampler(dimod.Sampler):
                 the energy's scale or kept its rounded state (:func:`converged`).
             polish: The finisher: ``"sa"`` (default) anneals from the rounded states, then
                 on small models kicks them (iterated local search), then descends
-                (:func:`gnnsolve.search.finish.finish_states`); ``"descent"`` (or ``True``) only descends each state to a single-flip
-                local minimum; ``False`` returns the rounded states.
+                (:func:`gnnsolve.search.finish.finish_states`); ``"descent"`` (or ``True``) only
+                descends each state to a single-flip local minimum; ``False`` returns the
+                rounded states.
             polish_sweeps: Sweeps per chain of ``polish="sa"``; ``None`` (default) is
                 :data:`DEFAULT_SWEEPS` without ``time_limit`` (the result is then reproducible
                 from ``seed``) and until the deadline with one (training then stops by
@@ -248,7 +247,8 @@ class GNNSampler(dimod.Sampler):
 
         Returns:
             A SampleSet with ``num_reads`` rows in the user's labels and vartype, energies
-            recomputed on ``bqm``, and the data vector ``raw_energy`` (the energy of the rounded or drawn state, before polishing).
+            recomputed on ``bqm``, and the data vector ``raw_energy`` (the energy of the rounded
+            or drawn state, before polishing).
             ``info`` holds ``timing`` (ns), ``time_limit`` (seconds), ``threads``, ``conv`` (the
             convolution used), ``epochs``,
             ``stop_reason`` (``"converged"``, ``"max_epochs"`` or ``"time_limit"``),
@@ -451,11 +451,9 @@ def train_and_polish(
     """
     finish_cost = _finish_estimate(model, num_reads)
     descent_cost = _polish_estimate(model, num_reads) if polish.method else 0.0
-    chains = chains_per_state(num_reads) * num_reads
-    anneal_cost = anneal_seconds(model, chains, polish.sweeps) if polish.method == "sa" else 0.0
-    if polish.method == "sa" and polish.sweeps is not None and kick_rounds(model, chains, polish.sweeps,
-                                                                             _kick_budget(model, watch)):
-        anneal_cost += kick_seconds(model, chains)
+    anneal_cost = 0.0
+    if polish.method == "sa":
+        anneal_cost = finish_seconds(model, num_reads, polish.sweeps, _kick_budget(model, watch))
     left = watch.remaining()
     share = FINISH_SHARE if polish.method == "sa" and polish.sweeps is None else POLISH_SHARE
     reserve = max(share * left, anneal_cost + descent_cost + finish_cost)
@@ -493,8 +491,8 @@ def _polish(model: CompiledBQM, raw: np.ndarray, polish: Polish, watch: Stopwatc
         return result.states, {"method": "descent", "rounds": result.rounds, "flips": result.flips,
                                "complete": result.complete}
     seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
-    states, done = finish_states(model, raw, deadline, sweeps=polish.sweeps, budget=_kick_budget(model, watch), seed=seed,
-                                 after=descent_cost)
+    states, done = finish_states(model, raw, deadline, sweeps=polish.sweeps, budget=_kick_budget(model, watch),
+                                 seed=seed, after=descent_cost)
     return states, {"method": "sa", **done}
 
 

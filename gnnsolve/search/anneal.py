@@ -51,8 +51,8 @@ import numpy as np
 
 from gnnsolve.qubo import CompiledBQM
 
-__all__ = ["AnnealResult", "anneal", "anneal_seconds", "default_beta_range", "START", "LONGEST_CALL", "FIRST_SWEEPS", "MIN_SWEEPS",
-           "CALL_UPDATES"]
+__all__ = ["AnnealResult", "anneal", "anneal_seconds", "default_beta_range", "START", "LONGEST_CALL", "FIRST_SWEEPS",
+           "MIN_SWEEPS", "CALL_UPDATES"]
 
 START = 0.25
 """Where on the default schedule (0 hot, 1 cold, in log β) the anneal from learned states starts."""

@@ -31,11 +31,11 @@ from typing import Any
 import numpy as np
 
 from gnnsolve.qubo import CompiledBQM
-from gnnsolve.search.anneal import anneal
+from gnnsolve.search.anneal import anneal, anneal_seconds
 from gnnsolve.search.descent import descend
 from gnnsolve.search.kicks import kick, kick_seconds, rounds_for
 
-__all__ = ["finish_states", "kick_rounds", "chains_per_state", "CHAINS", "KICK_SHARE"]
+__all__ = ["finish_states", "finish_seconds", "kick_rounds", "chains_per_state", "CHAINS", "KICK_SHARE"]
 
 CHAINS = 16
 """Annealing chains (and kick searches) in all: each state starts ``ceil(CHAINS / states)`` of
@@ -68,6 +68,17 @@ def kick_rounds(model: CompiledBQM, chains: int, sweeps: int | None, budget: flo
     if sweeps is None:
         return None if kick_seconds(model, chains) <= 4 * KICK_SHARE * budget else 0
     return rounds_for(model, chains) if kick_seconds(model, chains) <= KICK_SHARE * budget else 0
+
+
+def finish_seconds(model: CompiledBQM, states: int, sweeps: int | None, budget: float) -> float:
+    """Seconds the anneal and kicks of :func:`finish_states` usually take from ``states`` states
+    with a number of ``sweeps`` (by estimate; ``budget`` as for :func:`kick_rounds`), 0 when
+    they are paced by the clock and take whatever time is left."""
+    if sweeps is None:
+        return 0.0
+    chains = chains_per_state(states) * states
+    seconds = anneal_seconds(model, chains, sweeps)
+    return seconds + (kick_seconds(model, chains) if kick_rounds(model, chains, sweeps, budget) else 0.0)
 
 
 def finish_states(model: CompiledBQM, states: np.ndarray, deadline: float, *, sweeps: int | None = None,
