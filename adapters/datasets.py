@@ -3,6 +3,10 @@
 Each reader numbers nodes from 0 (1-based files are shifted down by one) and raises
 :class:`~gnnsolve.errors.FileFormatError`, naming the file and, where there is one, the line,
 for every deviation from its format; CRLF line ends, trailing spaces and blank lines are accepted.
+A directory or a 0-byte file is refused the same way, and no size a header declares is allocated
+before the file bears it out: a count of edges, cities or weights must match the lines that
+follow, and a graph may declare only so many nodes its edges never name
+(:data:`ISOLATED_NODES_ALLOWED`).
 
 - G-set (the rudy format of Helmberg and Rendl's MaxCut graphs): line 1 holds ``n m``, then
   ``m`` lines ``i j w`` with 1-based node indices and integer weights: :func:`read_gset`.
@@ -52,6 +56,7 @@ from gnnsolve.adapters._text import numbered_lines
 from gnnsolve.adapters.dynamic import distinct_edges, edge_snapshots, moving_city_snapshots, moving_city_tsp_snapshots
 from gnnsolve.adapters.tsplib import TSPLIBInstance, read_tour, read_tsplib, tour_length
 from gnnsolve.errors import FileFormatError
+from gnnsolve.io import file_bytes
 
 __all__ = [
     "DATA_ENV_VAR",
@@ -77,6 +82,7 @@ __all__ = [
     "static_graph",
     "read_gml",
     "read_edgelist",
+    "ISOLATED_NODES_ALLOWED",
     "RegularGraphInstance",
     "pignn_dregular_catalogue",
     "distinct_edges",
@@ -176,22 +182,51 @@ def read_gset(path: str | os.PathLike) -> nx.Graph:
     n, m = _fields(path, header_line, header, (int, int), "the header 'n m' (two integers)")
     if n < 0 or m < 0:
         raise FileFormatError(path, f"the header declares n={n}, m={m}; both must be non-negative", header_line)
-
-    graph = nx.Graph()
-    graph.add_nodes_from(range(n))
+    edges: dict[tuple[int, int], int] = {}
     for count, (number, line) in enumerate(numbered[1:], start=1):
         if count > m:
             raise FileFormatError(path, f"more edge lines than the m={m} declared on line {header_line}", number)
         i, j, weight = _fields(path, number, line, (int, int, int), "an edge 'i j w' (three integers)")
         for index in (i, j):
             _check_node(path, number, index, 1, n)
-        if graph.has_edge(i - 1, j - 1):
+        if (i, j) in edges or (j, i) in edges:
             raise FileFormatError(path, f"edge ({i}, {j}) appears twice", number)
-        graph.add_edge(i - 1, j - 1, weight=weight)
-    edges_read = len(numbered) - 1
-    if edges_read != m:
-        raise FileFormatError(path, f"the header declares m={m} edges but the file has {edges_read}", header_line)
+        edges[i, j] = weight
+    if len(edges) != m:
+        raise FileFormatError(path, f"the header declares m={m} edges but the file has {len(edges)}", header_line)
+    graph = _declared_graph(path, header_line, n, edges)
+    graph.add_edges_from((i - 1, j - 1, {"weight": weight}) for (i, j), weight in edges.items())
     return graph
+
+
+ISOLATED_NODES_ALLOWED = 100_000
+"""Isolated nodes a graph file may declare beyond those its edges name, when it names fewer."""
+
+
+def _declared_graph(path: Path, header_line: int, n: int, edges: Collection[tuple[int, int]]) -> nx.Graph:
+    """The graph of the ``n`` nodes a header declares (no edges yet), once the file's edges bear
+    the number out (:func:`_check_declared_nodes`)."""
+    _check_declared_nodes(path, header_line, n, edges)
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    return graph
+
+
+def _check_declared_nodes(path: Path, header_line: int, n: int, edges: Collection[tuple[int, int]]) -> None:
+    """Refuse a header that declares far more nodes than the file's edges name.
+
+    Nodes no edge names are isolated; a file may declare as many of them as the nodes its edges
+    name, or :data:`ISOLATED_NODES_ALLOWED`, whichever is more. Beyond that the header, not the
+    graph, is taken to be wrong, and nothing is allocated for it.
+    """
+    named = len({node for edge in edges for node in edge})
+    if n - named > max(named, ISOLATED_NODES_ALLOWED):
+        raise FileFormatError(
+            path,
+            f"the header declares n={n} nodes but the edges name only {named}; a graph file may declare at most "
+            f"max({named}, {ISOLATED_NODES_ALLOWED}) isolated nodes",
+            header_line,
+        )
 
 
 class GsetInstance(NamedTuple):
@@ -300,19 +335,18 @@ def read_dimacs(path: str | os.PathLike) -> nx.Graph:
     )
     if n < 0 or m < 0:
         raise FileFormatError(path, f"the problem line declares n={n}, m={m}; both must be non-negative", problem_line)
-    graph = nx.Graph()
-    graph.add_nodes_from(range(n))
+    edges = []
     for number, line in lines[1:]:
         _, u, v = _fields(path, number, line, (_one_of("e"), int, int), "an edge 'e u v'")
         for node in (u, v):
             _check_node(path, number, node, 1, n)
         if u == v:
             raise FileFormatError(path, f"edge ({u}, {v}) is a self-loop", number)
-        graph.add_edge(u - 1, v - 1)
-    if len(lines) - 1 != m:
-        raise FileFormatError(
-            path, f"the problem line declares m={m} edges but the file has {len(lines) - 1}", problem_line
-        )
+        edges.append((u, v))
+    if len(edges) != m:
+        raise FileFormatError(path, f"the problem line declares m={m} edges but the file has {len(edges)}", problem_line)
+    graph = _declared_graph(path, problem_line, n, edges)
+    graph.add_edges_from((u - 1, v - 1) for u, v in edges)
     return graph
 
 
@@ -488,6 +522,7 @@ def read_konect(path: str | os.PathLike) -> TemporalEdges:
         events.append((u - 1, v - 1, weight, time))
     if len(events) != m:
         raise FileFormatError(path, f"the size line declares {m} edges but the file has {len(events)}", size_line)
+    _check_declared_nodes(path, size_line, n, [(u, v) for u, v, _, _ in events])
     return _temporal_edges(events, n, directed=network[1] == "asym")
 
 
@@ -537,10 +572,16 @@ def read_gml(path: str | os.PathLike, label: str | None = "id") -> nx.Graph:
         OSError: the file cannot be opened.
     """
     try:
-        return nx.read_gml(path, label=label)
+        text = file_bytes(path).decode("ascii")  # GML is 7-bit ASCII, other characters as entities
+    except UnicodeDecodeError as err:
+        raise FileFormatError(path, f"not a GML file: {err.reason} at byte {err.start}") from None
+    try:
+        return nx.parse_gml(text, label=label)
     except nx.NetworkXError as err:
         position = re.search(r" at \((\d+), \d+\)$", str(err))
         raise FileFormatError(path, str(err), int(position[1]) if position else None) from None
+    except (TypeError, ValueError, KeyError) as err:  # a list or a record where networkx wants a value
+        raise FileFormatError(path, f"not a GML graph ({type(err).__name__}: {err})") from None
 
 
 def read_edgelist(path: str | os.PathLike) -> nx.Graph:

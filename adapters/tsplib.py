@@ -46,6 +46,7 @@ Example:
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -325,11 +326,16 @@ def _integer(path: Path, line: int, token: str) -> int:
 def _number(path: Path, line: int, token: str) -> float:
     if not _NUMBER.fullmatch(token):
         raise FileFormatError(path, f"expected a number, found {token!r}", line)
-    return float(token)
+    value = float(token)
+    if not math.isfinite(value):
+        raise FileFormatError(path, f"{token} is beyond the range of a float", line)
+    return value
 
 
 def _coordinates(path: Path, section: str, section_line: int, rows: _Rows, n: int) -> np.ndarray:
     """The ``i x y`` lines of a coordinate section as an ``[n, 2]`` array in city order."""
+    if len(rows) < n:  # checked before the array for DIMENSION cities is allocated
+        raise FileFormatError(path, f"{section} gives {len(rows)} of the {n} cities", section_line)
     points = np.zeros((n, 2))
     given: set[int] = set()
     for number, tokens in rows:
@@ -357,6 +363,14 @@ _TRIANGLES: Mapping[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 }
 
 
+def _entry_count(weight_format: str, n: int) -> int:
+    """How many weights an EDGE_WEIGHT_SECTION of ``weight_format`` holds for ``n`` cities."""
+    triangle = weight_format.rpartition("_")[0]
+    if triangle == "FULL":
+        return n * n
+    return n * (n + 1) // 2 if triangle.endswith("_DIAG") else n * (n - 1) // 2
+
+
 def _entry_positions(weight_format: str, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Row and column of each weight of an EDGE_WEIGHT_SECTION, in file order."""
     triangle, _, order = weight_format.rpartition("_")
@@ -369,15 +383,16 @@ def _entry_positions(weight_format: str, n: int) -> tuple[np.ndarray, np.ndarray
 
 def _explicit_matrix(path: Path, section_line: int, rows: _Rows, weight_format: str, n: int) -> np.ndarray:
     tokens = _tokens(rows)
-    row, col = _entry_positions(weight_format, n)
-    if len(tokens) < len(row):
+    needed = _entry_count(weight_format, n)  # checked before any array of n x n is allocated
+    if len(tokens) < needed:
         raise FileFormatError(
-            path, f"EDGE_WEIGHT_SECTION has {len(tokens)} weights; {weight_format} of {n} cities needs {len(row)}",
+            path, f"EDGE_WEIGHT_SECTION has {len(tokens)} weights; {weight_format} of {n} cities needs {needed}",
             section_line,
         )
-    if len(tokens) > len(row):
-        extra_line = tokens[len(row)][0]
-        raise FileFormatError(path, f"more weights than the {len(row)} of {weight_format} of {n} cities", extra_line)
+    if len(tokens) > needed:
+        extra_line = tokens[needed][0]
+        raise FileFormatError(path, f"more weights than the {needed} of {weight_format} of {n} cities", extra_line)
+    row, col = _entry_positions(weight_format, n)
     values = np.array([_number(path, number, token) for number, token in tokens])
     matrix = np.zeros((n, n))
     matrix[row, col] = values

@@ -32,7 +32,7 @@ import dimod
 from gnnsolve.errors import FileFormatError, InvalidModelError
 from gnnsolve.qubo import check_finite
 
-__all__ = ["read_bqm"]
+__all__ = ["read_bqm", "file_bytes"]
 
 _NATIVE_MAGIC = b"DIMODBQM"
 _VARTYPE_HEADER = re.compile(r"^\s*#.*?vartype[:=]\s*([-_.a-zA-Z0-9]+)")
@@ -54,7 +54,7 @@ def read_bqm(
         OSError: the file cannot be opened.
     """
     path = Path(path)
-    data = path.read_bytes()
+    data = file_bytes(path)
     if data.startswith(_NATIVE_MAGIC):
         bqm = _read_native(path, data)
     else:
@@ -73,6 +73,29 @@ def read_bqm(
     except InvalidModelError as err:
         raise InvalidModelError(f"{path}: {err}") from None
     return bqm
+
+
+def file_bytes(path: str | os.PathLike) -> bytes:
+    """The contents of a data file, refusing what cannot hold a model: a directory or 0 bytes.
+
+    Raises:
+        FileFormatError: ``path`` is a directory or an empty file.
+        OSError: the file does not exist or cannot be opened.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> file_bytes(folder)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        gnnsolve.errors.FileFormatError: ...: a directory, not a file
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise FileFormatError(path, "a directory, not a file")
+    data = path.read_bytes()
+    if not data:
+        raise FileFormatError(path, "the file is empty (0 bytes)")
+    return data
 
 
 def _read_native(path: Path, data: bytes) -> dimod.BinaryQuadraticModel:

@@ -200,7 +200,8 @@ def test_konect_events_keep_file_order_and_become_zero_based(tmp_path):
 @pytest.mark.parametrize(
     ("text", "line", "words"),
     [
-        ("", None, "expected the KONECT format line"),
+        ("", None, "the file is empty (0 bytes)"),
+        ("\n", None, "expected the KONECT format line"),
         ("1 2 1 5\n% 1 2 2\n", 1, "found '1 2 1 5'"),
         ("% bip unweighted\n% 1 2 2\n1 1 1 1\n", 1, "'% sym <weights>' or '% asym <weights>'"),
         ("% sym positive\n1 2 1 5\n", 2, "expected the KONECT size line '% m n n', found '1 2 1 5'"),
@@ -286,7 +287,9 @@ def test_gml_nodes_are_the_ids_and_keep_their_attributes(tmp_path):
         ("graph [\n node [ id 0 ]\n $$ \n]\n", 3, "cannot tokenize"),
         ("graph [ node [ id 0 ] edge [ source 0 ] ]", None, "no 'target' attribute"),
         ("graph [ node [ id 0 ] node [ id 0 ] ]", None, "node id 0 is duplicated"),
-        ("", None, "input contains no graph"),
+        ("", None, "the file is empty (0 bytes)"),
+        ("\n", None, "input contains no graph"),
+        ("graph [ node [ id [ a 1 ] ] ]", None, "not a GML graph (TypeError"),
     ],
 )
 def test_malformed_gml_names_file_and_line(tmp_path, text, line, words):

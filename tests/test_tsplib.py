@@ -237,7 +237,8 @@ EXPLICIT_HEAD = "TYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGH
 @pytest.mark.parametrize(
     ("text", "line", "words"),
     [
-        ("", None, "missing TYPE"),
+        ("", None, "the file is empty (0 bytes)"),
+        ("\n", None, "missing TYPE"),
         ("TYPE: TSP\nEDGE_WEIGHT_TYPE: EUC_2D\n" + COORDS, None, "missing DIMENSION"),
         ("TYPE: TSP\nDIMENSION: 3\n" + COORDS, None, "missing EDGE_WEIGHT_TYPE"),
         ("TYPE: TSP\nDIMENSION: three\nEDGE_WEIGHT_TYPE: EUC_2D\n", 2, "expected an integer, found 'three'"),
