@@ -5,7 +5,7 @@ bounded integer variables, one linear or quadratic objective (minimised, or maxi
 negation), linear constraints (``==``, ``<=``, ``>=`` and ranges, a range becoming two
 constraints). Indexed components are walked element by element; fixed variables become
 constants; deactivated components are skipped; variables that appear in no active component
-are left out. Variable labels are Pyomo's own names (``x[1]``, ``b.y[2,3]``), so a sample maps
+are left out, and those that appear with a coefficient of 0 are kept (so that they get a value). Variable labels are Pyomo's own names (``x[1]``, ``b.y[2,3]``), so a sample maps
 back without ambiguity, and the CQM's objective equals the Pyomo objective for minimisation and
 its negation for maximisation, constant included — :func:`objective_value` undoes the sign.
 
@@ -48,7 +48,7 @@ from pyomo.repn.quadratic import QuadraticRepnVisitor
 from pyomo.repn.util import OrderedVarRecorder
 from scipy import sparse
 
-from gnnsolve.errors import InvalidModelError, ModelTooLargeError, UnsupportedModelError
+from gnnsolve.errors import InfeasibleModelError, InvalidModelError, ModelTooLargeError, UnsupportedModelError
 from gnnsolve.search.cqm_repair import CompiledCQM
 
 __all__ = [
@@ -81,9 +81,10 @@ def to_cqm(model: pyo.Block, time_limit: float | None = None) -> dimod.Constrain
 
     Raises:
         TimeoutError: ``time_limit`` ran out before the model was translated.
-        InvalidModelError: no or several active objectives, no free variable, a constraint that
-            can never hold once fixed variables are substituted, or a NaN or infinite
-            coefficient; the component is named.
+        InfeasibleModelError: a constraint no values within its variables' bounds satisfy
+            (fixed variables substituted); the constraint is named.
+        InvalidModelError: no or several active objectives, no free variable, or a NaN or
+            infinite coefficient; the component is named.
         UnsupportedModelError: a continuous or unbounded integer variable, a nonlinear or
             higher-degree objective, a quadratic or nonlinear constraint; the component is named
             with what to change.
@@ -115,6 +116,7 @@ def translate(model: pyo.Block, time_limit: float | None = None) -> tuple[dimod.
         if time.perf_counter() >= translator.deadline:
             raise TimeoutError(f"the time limit ran out after translating {count} constraints of model {model.name!r}")
         _add_constraint(cqm, constraint, translator)
+    translator.add_unweighted(cqm)
     if not translator.variables:
         raise InvalidModelError(f"model {model.name!r} has no free variable in its active objective or constraints; there is nothing to solve")
     return cqm, translator.variables
@@ -474,7 +476,8 @@ class _Translator:
         self.labels: dict[int, str] = {}
         self.variables: dict[str, VarData] = {}
         self._domains: dict[int, tuple[dimod.Vartype, float, float]] = {}
-        recorder = OrderedVarRecorder({}, {}, None)
+        self._seen: dict[int, VarData] = {}  # every variable the walks met, a coefficient of 0 included
+        recorder = OrderedVarRecorder(self._seen, {}, None)
         self._quadratic = QuadraticRepnVisitor(subexpression_cache={}, var_recorder=recorder)
         self._linear = LinearRepnVisitor(subexpression_cache={}, var_recorder=recorder)
 
@@ -534,6 +537,15 @@ class _Translator:
         qm.offset += constant
         return qm
 
+    def add_unweighted(self, cqm: dimod.ConstrainedQuadraticModel) -> None:
+        """Add the free variables the walks met that no term kept (``0 * x``, ``x - x``), so that
+        every variable of the model's active components gets a value."""
+        for vid, var in self._seen.items():
+            if vid not in self.labels and not var.fixed:
+                label = self._label(var, "an active component, with coefficient 0")
+                vartype, lower, upper = self._domains[vid]
+                cqm.add_variable(vartype, label, lower_bound=lower, upper_bound=upper)
+
     def _label(self, var: VarData, component: str) -> str:
         vid = id(var)
         label = self.labels.get(vid)
@@ -568,8 +580,8 @@ def _add_constraint(cqm: dimod.ConstrainedQuadraticModel, constraint: Any, trans
     lhs = translator.quadratic_model(constraint.body, f"constraint {name}", allow_quadratic=False)
     lower = None if constraint.lower is None else _finite(pyo.value(constraint.lower), f"constraint {name}")
     upper = None if constraint.upper is None else _finite(pyo.value(constraint.upper), f"constraint {name}")
+    _check_reachable(name, lhs, lower, upper)
     if lhs.num_variables == 0:
-        _check_constant_constraint(name, lhs.offset, lower, upper)
         return
     if constraint.equality or (lower is not None and lower == upper):
         cqm.add_constraint_from_model(lhs, "==", upper, label=name)
@@ -583,12 +595,19 @@ def _add_constraint(cqm: dimod.ConstrainedQuadraticModel, constraint: Any, trans
         cqm.add_constraint_from_model(lhs, "<=", upper, label=name)
 
 
-def _check_constant_constraint(name: str, value: float, lower: float | None, upper: float | None) -> None:
-    """A constraint left without free variables (all fixed) is either always true or never."""
-    if (lower is not None and value < lower - 1e-9) or (upper is not None and value > upper + 1e-9):
-        raise InvalidModelError(
-            f"constraint {name} reads {value:g} within [{lower}, {upper}] once its fixed variables are substituted, "
-            "which never holds: unfix a variable or relax the bound"
+def _check_reachable(name: str, lhs: dimod.QuadraticModel, lower: float | None, upper: float | None) -> None:
+    """Refuse a constraint no values of its variables satisfy: its left side's range over their
+    bounds (one value once every variable is fixed) misses ``[lower, upper]``."""
+    low = high = lhs.offset
+    for v, bias in lhs.iter_linear():
+        ends = (bias * lhs.lower_bound(v), bias * lhs.upper_bound(v))
+        low, high = low + min(ends), high + max(ends)
+    slack = 1e-9 * max(1.0, abs(low), abs(high))
+    if (lower is not None and high < lower - slack) or (upper is not None and low > upper + slack):
+        reads = f"reads {low:g}" if low == high else f"lies within [{low:g}, {high:g}] for every value of its variables"
+        raise InfeasibleModelError(
+            f"constraint {name} can never hold: its left side {reads}, and it must lie within [{lower}, {upper}]; "
+            "check its sense and right-hand side (or unfix a variable)"
         )
 
 

@@ -8,12 +8,14 @@ each sample is mapped back to the model's variables and checked against every co
 
 The termination condition says what is known, no more:
 
-- ``optimal``: an exact sampler proved it;
+- ``optimal``: an exact sampler proved it, or the objective is a constant (a feasibility model)
+  and a sample satisfies every constraint;
 - ``maxTimeLimit``: the time limit ran out, with a feasible incumbent of an exact sampler
   (loaded), or before anything feasible was found (the message says in which step; nothing is
   loaded);
 - ``feasible``: a heuristic sampler's best sample satisfies every constraint;
-- ``infeasible``: an exact sampler proved that nothing is feasible, or no heuristic sample was
+- ``infeasible``: a constraint cannot hold for any values within its variables' bounds (it is
+  named), an exact sampler proved that nothing is feasible, or no heuristic sample was
   feasible, even after raising the penalty (``penalty="auto"`` starts low and multiplies it by
   4, up to :data:`PENALTY_RETRIES` times; see :data:`AUTO_PENALTY_START`). The violated constraints are listed in
   ``results.solver.message`` and nothing is loaded into the model.
@@ -209,6 +211,8 @@ class GnnsolveSolver:
             cqm, variables = translate(model, time_limit=watch.remaining())
         except TimeoutError as err:
             outcome = _stopped(f"{err}; raise time_limit")
+        except InfeasibleModelError as err:
+            outcome = _Outcome(TerminationCondition.infeasible, None, None, str(err))
         else:
             outcome = _sample(sampler, cqm, settings, watch)
         maximise = active_objective(model).sense == pyo.maximize
@@ -319,6 +323,9 @@ def _sample_bqm(sampler: Any, name: str, cqm: dimod.ConstrainedQuadraticModel, s
             message = f"best of {int(feasible.sum())} feasible answers from {len(samples)} samples, penalty {penalty:g}"
             if settings["repair"]:
                 message += f"; {sampled_feasible} were feasible as sampled, the rest after repair"
+            if cqm.objective.num_variables == 0:  # a feasibility model: every feasible answer is optimal
+                return _Outcome(TerminationCondition.optimal, compiled.to_sample(samples[best]), float(energies[best]),
+                                message, bound=float(energies[best]))
             return _Outcome(TerminationCondition.feasible, compiled.to_sample(samples[best]), float(energies[best]), message)
         violations = compiled.violation(samples)
         nearest = int(np.argmin(violations))

@@ -14,7 +14,13 @@ import pytest
 
 import gnnsolve  # noqa: F401  (registers the solver)
 from gnnsolve.adapters.pyomo import PenaltyModel, auto_penalty, load_solution, objective_value, to_bqm, to_cqm
-from gnnsolve.errors import InvalidModelError, ModelTooLargeError, UnknownSamplerError, UnsupportedModelError
+from gnnsolve.errors import (
+    InfeasibleModelError,
+    InvalidModelError,
+    ModelTooLargeError,
+    UnknownSamplerError,
+    UnsupportedModelError,
+)
 from gnnsolve.search.cqm_repair import CompiledCQM
 
 TC = pyo.TerminationCondition
@@ -167,10 +173,13 @@ def test_load_solution_round_trips_and_rejects_unknown_labels():
         (lambda m: None, InvalidModelError, ["no active Objective"]),
         (lambda m: setattr(m, "o", pyo.Objective(expr=3)), InvalidModelError, ["no free variable"]),
         (lambda m: (setattr(m, "x", pyo.Var(domain=pyo.Binary)), m.x.fix(0), setattr(m, "o", pyo.Objective(expr=m.x)),
-                    setattr(m, "c", pyo.Constraint(expr=m.x >= 1))), InvalidModelError, ["constraint c", "never holds"]),
+                    setattr(m, "c", pyo.Constraint(expr=m.x >= 1))), InfeasibleModelError, ["constraint c", "never hold", "reads 0"]),
+        (lambda m: (setattr(m, "x", pyo.Var([1, 2], domain=pyo.Binary)), setattr(m, "o", pyo.Objective(expr=m.x[1])),
+                    setattr(m, "c", pyo.Constraint(expr=m.x[1] + m.x[2] >= 3))), InfeasibleModelError,
+         ["constraint c", "never hold", "within [0, 2]"]),
     ],
     ids=["continuous", "unbounded-integer", "cubic", "nonlinear", "quadratic-constraint", "no-objective", "empty",
-         "fixed-infeasible"],
+         "fixed-infeasible", "unreachable"],
 )
 def test_bad_models_get_one_clear_error(build, error, words):
     m = pyo.ConcreteModel()
@@ -293,10 +302,48 @@ def test_a_proven_infeasible_model_is_reported_by_exact_samplers():
     m = pyo.ConcreteModel()
     m.x = pyo.Var([1, 2], domain=pyo.Binary)
     m.o = pyo.Objective(expr=m.x[1])
-    m.c = pyo.Constraint(expr=m.x[1] + m.x[2] >= 3)
+    m.both = pyo.Constraint(expr=m.x[1] + m.x[2] >= 2)  # each constraint alone can hold
+    m.one = pyo.Constraint(expr=m.x[1] + m.x[2] <= 1)
     results = pyo.SolverFactory("gnnsolve", sampler="highs").solve(m)
     assert results.solver.termination_condition == TC.infeasible
     assert "infeasible" in results.solver.message and m.x[1].value is None
+
+
+@pytest.mark.parametrize("sampler", ["highs", "sa", "tabu", "gnn"])
+def test_a_constraint_that_can_never_hold_is_infeasible_by_its_pyomo_name(sampler):
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var([1, 2], domain=pyo.Binary)
+    m.o = pyo.Objective(expr=m.x[1] + m.x[2])
+    m.cover = pyo.Constraint([7], rule=lambda m, i: m.x[1] + m.x[2] >= 3)
+    results = pyo.SolverFactory("gnnsolve", sampler=sampler, seed=0).solve(m)
+    assert results.solver.termination_condition == TC.infeasible
+    assert "constraint cover[7] can never hold" in results.solver.message
+    assert m.x[1].value is None and m.x[2].value is None
+
+
+@pytest.mark.parametrize("sampler", ["highs", "sa", "tabu", "gnn"])
+def test_every_variable_of_the_objective_and_constraints_gets_a_value(sampler):
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var([1, 2, 3], domain=pyo.Binary)
+    m.k = pyo.Var(domain=pyo.Integers, bounds=(2, 5))
+    m.o = pyo.Objective(expr=2 * m.x[1] + 0 * m.x[2] - m.x[3])
+    m.c = pyo.Constraint(expr=m.x[1] + m.k - m.k <= 1)
+    results = pyo.SolverFactory("gnnsolve", sampler=sampler, seed=0, time_limit=5).solve(m)
+    assert results.solver.termination_condition in (TC.optimal, TC.feasible)
+    assert m.x[2].value in (0, 1) and 2 <= m.k.value <= 5
+    assert pyo.value(m.o) == -1
+
+
+@pytest.mark.parametrize("sampler", ["highs", "sa", "gnn"])
+def test_a_constant_objective_keeps_its_constant_and_a_feasible_answer_is_optimal(sampler):
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var([1, 2], domain=pyo.Binary)
+    m.o = pyo.Objective(expr=1.0)
+    m.pick = pyo.Constraint(expr=m.x[1] + m.x[2] == 1)
+    results = pyo.SolverFactory("gnnsolve", sampler=sampler, seed=0, time_limit=5).solve(m)
+    assert results.solver.termination_condition == TC.optimal
+    assert results.problem.lower_bound == results.problem.upper_bound == 1.0
+    assert m.x[1].value + m.x[2].value == 1
 
 
 def test_bad_options_and_samplers_are_named():

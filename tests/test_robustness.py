@@ -146,3 +146,19 @@ def test_tiny_coefficients_of_one_scale_are_solved_exactly(sampler):
     bqm = dimod.BQM({0: 1e-300, 1: -1e-300, 2: -2e-300}, {(0, 1): 3e-300}, 0, "BINARY")
     sampleset = sampler.sample(bqm)
     assert sampleset.info["status"] == "optimal" and sampleset.first.energy == dimod.ExactSolver().sample(bqm).first.energy
+
+
+@pytest.mark.parametrize("sampler", exact_samplers(), ids=lambda sampler: type(sampler).__name__)
+@pytest.mark.parametrize("constant", [0.0, 1.5, -7e6])
+def test_an_objective_of_no_terms_keeps_its_constant_in_energy_and_bound(sampler, constant):
+    """A feasibility CQM's energy once read 0 (dimod drops the constant of an objective without
+    variables) and HiGHS's bound 0."""
+    cqm = dimod.ConstrainedQuadraticModel()
+    cqm.set_objective(dimod.QuadraticModel())
+    cqm.objective.offset = constant
+    a, b = dimod.Binaries("ab")
+    cqm.add_constraint(a + b == 1, label="one")
+    sampleset = sampler.sample_cqm(cqm)
+    assert sampleset.info["status"] == "optimal"
+    assert sampleset.first.energy == sampleset.info["bound"] == constant
+    assert sampleset.first.is_feasible

@@ -103,9 +103,11 @@ class IndexModel:
         return largest if largest > 0 else 1.0
 
     def normalised(self) -> "IndexModel":
-        """The same model with its objective divided by :attr:`scale` (constraints unchanged)."""
+        """The same model with its objective divided by :attr:`scale` and its constant left out
+        (constraints unchanged): what the backends solve. The caller adds the constant to the
+        bound; HiGHS reports a bound of 0 for an objective of no terms whatever its constant."""
         scale = self.scale
-        return replace(self, linear=self.linear / scale, quadratic=self.quadratic / scale, offset=self.offset / scale)
+        return replace(self, linear=self.linear / scale, quadratic=self.quadratic / scale, offset=0.0)
 
     @property
     def resolution(self) -> float:
@@ -504,7 +506,7 @@ class ExactSampler(dimod.Sampler):
         outcome = self._run(model, solver_start, options, watch, extra)
         with watch.phase("postprocessing"):
             values = model.to_user(outcome.x).astype(np.int64)[None, :]
-            sampleset = dimod.SampleSet.from_samples_cqm((values, variables), cqm)
+            sampleset = _cqm_sampleset((values, variables), cqm)
         return self._finish(sampleset, outcome, watch, model.absolute_gap())
 
     def _affordable(self, watch: Stopwatch, num_variables: int, num_products: int, num_entries: int) -> bool:
@@ -521,10 +523,11 @@ class ExactSampler(dimod.Sampler):
     ) -> Outcome:
         """The backend's outcome, or a clear error where it has no solution to give.
 
-        The backend solves the model with its objective normalised (largest coefficient 1), so
-        that its own absolute tolerances (optimality, feasibility: 1e-9 to 1e-6) mean the same
-        at every scale; its absolute gap is the model's :meth:`IndexModel.absolute_gap` in those
-        units, and the bound is scaled back.
+        The backend solves the model with its objective normalised (largest coefficient 1, no
+        constant), so that its own absolute tolerances (optimality, feasibility: 1e-9 to 1e-6)
+        mean the same at every scale; its absolute gap is the model's
+        :meth:`IndexModel.absolute_gap` in those units, and the bound is scaled back and the
+        constant added.
 
         Raises:
             InvalidModelError: the objective's coefficients span more than :data:`MAX_RANGE`,
@@ -542,7 +545,7 @@ class ExactSampler(dimod.Sampler):
                     "rescale the model or drop the smallest terms"
                 )
             outcome = self._solve(model.normalised(), start, options, watch, **extra)
-            outcome = replace(outcome, bound=outcome.bound * scale)
+            outcome = replace(outcome, bound=outcome.bound * scale + model.offset)
         if outcome.x is None:
             raise self._error(outcome)
         return outcome
@@ -612,11 +615,20 @@ def _bqm_start(
     return dimod.SampleSet.from_samples_bqm((samples, variables), bqm).truncate(1)
 
 
+def _cqm_sampleset(samples: dimod.typing.SamplesLike, cqm: dimod.ConstrainedQuadraticModel) -> dimod.SampleSet:
+    """:meth:`dimod.SampleSet.from_samples_cqm`, with the energy of an objective of no variables
+    set to its constant (dimod 0.12 gives 0 there, dropping a feasibility model's constant)."""
+    sampleset = dimod.SampleSet.from_samples_cqm(samples, cqm)
+    if cqm.objective.num_variables == 0:
+        sampleset.record.energy[:] = cqm.objective.offset
+    return sampleset
+
+
 def _cqm_start(
     cqm: dimod.ConstrainedQuadraticModel, variables: list[Hashable], initial_states: dimod.typing.SamplesLike
 ) -> dimod.SampleSet:
     """The lowest-energy feasible sample of ``initial_states`` (or the lowest-energy one) as one row."""
-    given = dimod.SampleSet.from_samples_cqm((_as_samples(initial_states, variables), variables), cqm)
+    given = _cqm_sampleset((_as_samples(initial_states, variables), variables), cqm)
     feasible = given.filter(lambda datum: datum.is_feasible)
     return (feasible if len(feasible) else given).truncate(1)
 
