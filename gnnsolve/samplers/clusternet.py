@@ -36,6 +36,13 @@ labels, or ``k`` uniform facilities), which ``polish`` then improves; ``info["ep
 0 and ``info["stop_reason"]`` ``"time_limit"``. torch runs with :func:`~gnnsolve.samplers._torch.torch_threads`
 for the call (one thread unless an epoch's work is large and the cores are idle).
 
+A ``KeyboardInterrupt`` (Ctrl-C) during a read's training stops it as its budget would, but
+at once: the read decides from its best checkpoint so far (at random before the first, which
+follows epoch 0), skips ``polish``, and its ``stop_reason`` is ``"interrupted"``; no further
+read runs, so the SampleSet holds the reads up to that one. In :meth:`ClusterNetSampler.fit` it
+keeps the best checkpoint so far. An interrupt anywhere else is raised to the caller, and the
+sampler (its fitted network and ``fit_info``) is left as it was.
+
 The network sees the graph's structure unweighted; the loss and the energies use the problem's
 edge weights (``Modularity(G, k, weight=...)``, ``KCenter(G, k, weight=...)``). In the partially
 observed setting (``observed``) the network sees, and its loss scores, only the
@@ -367,8 +374,9 @@ class ClusterNetSampler(dimod.Sampler):
             facilities with energy the largest distance to the nearest facility (``inf`` if
             some node cannot reach one). ``info`` holds ``timing`` (ns), ``time_limit`` (the
             budget applied, seconds; ``inf`` for none), ``threads`` and, one entry per read in row
-            order, ``epochs``, ``stop_reason`` (``"epochs"`` or ``"time_limit"``), ``training_loss``
-            (the curve) and ``best_training_loss``; also ``objective``, ``features``
+            order, ``epochs``, ``stop_reason`` (``"epochs"``, ``"time_limit"`` or ``"interrupted"``:
+            Ctrl-C stopped that read's training, it is the last row and was not polished; see the
+            module docstring), ``training_loss`` (the curve) and ``best_training_loss``; also ``objective``, ``features``
             (``"given"`` or ``"learned embeddings (no node features)"``), ``start``
             (``"fresh"``, ``"fitted"`` or ``"fine-tuned"``), ``observed_edges`` and
             ``observed_fraction``; with ``polish``, ``raw_energy`` per row (before polishing).
@@ -518,11 +526,15 @@ class ClusterNetSampler(dimod.Sampler):
                     relaxed = read.best_relaxed[0] if read.best_relaxed else None
                     rng = np.random.default_rng(read_seed)
                     row = _decide(training, relaxed, rng, _clock(watch, end - kept.polish - kept.finish))
+                    interrupted = read.stop_reason == "interrupted"
                     if settings.polish:
                         raw_energies.append(_energy(problem, row))
-                        row = _polish(training, row, _clock(watch, end - kept.finish))
+                        if not interrupted:
+                            row = _polish(training, row, _clock(watch, end - kept.finish))
                     rows.append(row)
                     energies.append(_energy(problem, row))
+                if interrupted:
+                    break
         info = {
             "time_limit": watch.time_limit,
             "threads": threads,
@@ -564,7 +576,9 @@ class ClusterNetSampler(dimod.Sampler):
                 name of a node attribute that every graph has.
             epochs, seed, time_limit, threads: as for :meth:`sample` (one run; the default budget
                 counts the work of all the graphs). Should the budget not hold one epoch, the
-                network stays as initialised (``fit_info["epochs"]`` is 0).
+                network stays as initialised (``fit_info["epochs"]`` is 0). Ctrl-C during training
+                keeps the best checkpoint so far (``fit_info["stop_reason"]`` is ``"interrupted"``);
+                elsewhere it is raised, and the sampler keeps what it had fitted before.
 
         Returns:
             The sampler itself; :attr:`fit_info` describes the training.
@@ -619,8 +633,7 @@ class ClusterNetSampler(dimod.Sampler):
             if training.best_state is not None:
                 net.load_state_dict(training.best_state)
         name, k = kinds.pop()
-        self._fitted = _Fitted(net, name, k, arrays[0].shape[1])
-        self.fit_info = {
+        fit_info = {
             "timing": watch.timing(),
             "time_limit": watch.time_limit,
             "threads": used,
@@ -631,6 +644,7 @@ class ClusterNetSampler(dimod.Sampler):
             "objective": name,
             "graphs": len(tasks),
         }
+        self._fitted, self.fit_info = _Fitted(net, name, k, arrays[0].shape[1]), fit_info
         return self
 
     def _start(self, problem: ClusteringProblem, features: np.ndarray | None, epochs: int) -> str:
@@ -685,7 +699,9 @@ class ClusterNetSampler(dimod.Sampler):
         ``cost.seconds / pace`` (``pace``: the share of a core the call gets), the first also
         building the loss's index form; then the larger of the mean and the last. A checkpoint (a
         forward pass) is expected to take half an epoch until one is timed. No epoch starts that
-        cannot end in time; without one, the result holds no solution.
+        cannot end in time; without one, the result holds no solution. A ``KeyboardInterrupt``
+        during the epochs stops them with ``stop_reason="interrupted"`` and the best checkpoint so
+        far (none before the first).
         """
         optimizer = torch.optim.Adam(net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
         result = _Training()
@@ -701,31 +717,35 @@ class ClusterNetSampler(dimod.Sampler):
             result.stop_reason = "time_limit"
             return result
         training_time = 0.0
-        for epoch in range(epochs):
-            began = watch.elapsed()
-            iterations = 1 if epoch < MORE_ITERATIONS_FROM else KMEANS_UPDATES
-            net.train()
-            loss = sum(_loss(task.training, _relaxed(net, task, iterations)) for task in tasks) / len(tasks)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            result.curve.append(loss.item())
-            took = watch.elapsed() - began
-            training_time += took
-            epoch_cost = max(training_time / (epoch + 1), took)
-            checkpoint = epoch % CHECKPOINT_EVERY == 0
-            out_of_time = watch.elapsed() + checkpoint * check_cost + epoch_cost + check_cost > deadline
-            last = epoch + 1 == epochs or out_of_time
-            if checkpoint or last:
+        try:
+            for epoch in range(epochs):
                 began = watch.elapsed()
-                applied = _apply(net, tasks, iterations)
-                if not result.best_relaxed or applied.best_loss < result.best_loss:
-                    result.best_loss, result.best_relaxed = applied.best_loss, applied.best_relaxed
-                    result.best_state = copy.deepcopy(net.state_dict())
-                check_cost = watch.elapsed() - began
-            if last:
-                result.stop_reason = "time_limit" if epoch + 1 < epochs else "epochs"
-                break
+                iterations = 1 if epoch < MORE_ITERATIONS_FROM else KMEANS_UPDATES
+                net.train()
+                loss = sum(_loss(task.training, _relaxed(net, task, iterations)) for task in tasks) / len(tasks)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                result.curve.append(loss.item())
+                took = watch.elapsed() - began
+                training_time += took
+                epoch_cost = max(training_time / (epoch + 1), took)
+                checkpoint = epoch % CHECKPOINT_EVERY == 0
+                out_of_time = watch.elapsed() + checkpoint * check_cost + epoch_cost + check_cost > deadline
+                last = epoch + 1 == epochs or out_of_time
+                if checkpoint or last:
+                    began = watch.elapsed()
+                    applied = _apply(net, tasks, iterations)
+                    if not result.best_relaxed or applied.best_loss < result.best_loss:
+                        state = copy.deepcopy(net.state_dict())
+                        result.best_loss, result.best_relaxed, result.best_state = (
+                            applied.best_loss, applied.best_relaxed, state)
+                    check_cost = watch.elapsed() - began
+                if last:
+                    result.stop_reason = "time_limit" if epoch + 1 < epochs else "epochs"
+                    break
+        except KeyboardInterrupt:
+            result.stop_reason = "interrupted"
         return result
 
 

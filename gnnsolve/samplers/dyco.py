@@ -23,6 +23,14 @@ Each call is one snapshot with its own budget (``max_epochs`` and/or ``time_limi
 of each model, so a snapshot may change vartype; it may not change ``num_reads`` (the replicas)
 without a fresh start, which ``info`` reports.
 
+A call is all or nothing: the sampler's state (the replicas, their labels, the random generator,
+the widths and the snapshot count) changes only when the call returns a SampleSet. A
+``KeyboardInterrupt`` (Ctrl-C) during training returns, as :class:`GNNSampler
+<gnnsolve.samplers.pignn.GNNSampler>` does, the replicas' best rounded states so far with
+``info["stop_reason"] == "interrupted"``; that snapshot counts, and its partly trained replicas
+carry over to the next. An interrupt anywhere else is raised and leaves the sampler as it was
+before the call, so the next call gives what it would have given without the interrupted one.
+
 Example:
     >>> import networkx as nx
     >>> from gnnsolve.adapters.graphs import maxcut_bqm
@@ -168,13 +176,16 @@ class DyCOSampler(dimod.Sampler):
                 on small models, descent).
 
         Returns:
-            A SampleSet as GNNSampler's, with ``info`` adding ``snapshot`` (0, 1, ...),
+            A SampleSet as GNNSampler's (``stop_reason`` ``"interrupted"`` when Ctrl-C stopped
+            training: the snapshot then counts, see the module docstring), with ``info`` adding
+            ``snapshot`` (0, 1, ...),
             ``start`` (``"fresh"``, ``"warm"``, ``"shrink_perturb"``, or ``"skipped"`` when the
             time limit left no room to train), ``fallback`` (why a fresh start replaced a warm
             one, else ``None``), ``carried``, ``new`` and ``dropped`` (variables matched by
             label) and ``budget`` (``epochs`` and ``seconds`` used), besides GNNSampler's
             ``time_limit``, ``threads`` and ``polish``. An empty snapshot returns an empty
-            SampleSet and changes nothing.
+            SampleSet and changes nothing. A call that raises (a ``KeyboardInterrupt`` outside
+            training included) changes nothing either.
         """
         self.remove_unknown_kwargs(**kwargs)
         watch = Stopwatch()
@@ -194,44 +205,50 @@ class DyCOSampler(dimod.Sampler):
                     "threads": 0, "budget": {"epochs": 0, "seconds": 0.0}}
             return model.sampleset(bqm, np.zeros((num_reads, 0), np.int8), info=info)
 
-        embedding_dim, hidden_dim = default_widths(model.num_variables, self.embedding_dim, self.hidden_dim)
-        work = epoch_work(model, num_reads, embedding_dim, hidden_dim)
+        widths = default_widths(model.num_variables, self.embedding_dim, self.hidden_dim)
+        work = epoch_work(model, num_reads, *widths)
+        generator = torch.Generator()
         if self._generator is None:
-            self._generator = torch.Generator().manual_seed(seed if seed is not None else int(torch.seed() % 2**63))
+            generator.manual_seed(seed if seed is not None else int(torch.seed() % 2**63))
+        else:
+            generator.set_state(self._generator.get_state())
         start, fallback, counts = "skipped", "the time limit left no room to train", self._counts(model)
 
         def build() -> tuple[PIGNN, GraphOperators]:
             nonlocal start, fallback, counts
-            net, start, fallback, counts = self._next_network(model, num_reads)
+            net, start, fallback, counts = self._next_network(model, num_reads, widths, generator)
             graph = GraphOperators.build(model.edge_index(), model.num_variables, self.conv, model.edge_weights()).to(self.device)
             model.torch_terms(self.device, torch.float32)
             return net, graph
 
         with torch_threads(threads, work) as used:
             raw, info, net = train_and_polish(
-                model, build, watch, num_reads=num_reads, generator=self._generator,
+                model, build, watch, num_reads=num_reads, generator=generator,
                 learning_rate=self.learning_rate, max_epochs=max_epochs, tol=tol, patience=patience, polish=finisher,
                 work=work,
             )
-        if net is not None:
-            self._net, self._labels = net, list(model.variables)
         info.update(snapshot=self._snapshot, start=start, fallback=fallback, threads=used, **counts)
         sampleset = finish(bqm, model, raw, info, watch)
         sampleset.info["budget"] = {"epochs": info["epochs"], "seconds": watch.elapsed()}
-        self._snapshot += 1
+        if net is not None:  # the call returns: commit its state together
+            self._net, self._labels = net, list(model.variables)
+            self.embedding_dim, self.hidden_dim = widths
+        self._generator, self._snapshot = generator, self._snapshot + 1
         return sampleset
 
     def sample_sequence(self, models: Iterable[dimod.BinaryQuadraticModel], **kwargs: Any) -> list[dimod.SampleSet]:
         """:meth:`sample` each snapshot in order with the same keywords; one SampleSet per snapshot."""
         return [self.sample(bqm, **kwargs) for bqm in models]
 
-    def _next_network(self, model: CompiledBQM, num_reads: int) -> tuple[PIGNN, str, str | None, dict[str, int]]:
-        """The replicas for this snapshot, how they started, why not warm (if so), and label counts."""
+    def _next_network(self, model: CompiledBQM, num_reads: int, widths: tuple[int, int],
+                      generator: torch.Generator) -> tuple[PIGNN, str, str | None, dict[str, int]]:
+        """The replicas for this snapshot (of ``widths``, fresh draws from ``generator``), how they
+        started, why not warm (if so), and label counts."""
         labels = list(model.variables)
         previous = {label: row for row, label in enumerate(self._labels)}
         shared = [label for label in labels if label in previous]
         counts = self._counts(model)
-        fresh = self._fresh_network(model.num_variables, num_reads)
+        fresh = PIGNN(model.num_variables, num_reads, *widths, self.conv, self.dropout, generator).to(self.device)
         if self._net is None or self.mode == "static":
             return fresh, "fresh", None, {**counts, "carried": 0, "new": len(labels)}
         if not shared:
@@ -249,12 +266,6 @@ class DyCOSampler(dimod.Sampler):
         previous = set(self._labels)
         carried = sum(label in previous for label in model.variables)
         return {"carried": carried, "new": model.num_variables - carried, "dropped": len(self._labels) - carried}
-
-    def _fresh_network(self, num_variables: int, num_reads: int) -> PIGNN:
-        self.embedding_dim, self.hidden_dim = default_widths(num_variables, self.embedding_dim, self.hidden_dim)
-        return PIGNN(
-            num_variables, num_reads, self.embedding_dim, self.hidden_dim, self.conv, self.dropout, self._generator
-        ).to(self.device)
 
     def _carry_over(self, fresh: PIGNN, model: CompiledBQM, previous: dict[Hashable, int]) -> PIGNN:
         """A copy of ``fresh`` holding the previous convolutions and, for shared labels, embedding rows."""

@@ -29,6 +29,13 @@ limit. The tree search keeps one dense state of :math:`9 N^2` bytes per searched
 node (:class:`~gnnsolve.search.contraction.ContractionEnv`), so it runs on graphs of up to
 :data:`MAX_SEARCH_NODES` nodes; on larger ones ``"mcts"`` answers with GAEC + KLj.
 
+A ``KeyboardInterrupt`` (Ctrl-C) during a read's tree search ends the call at once with the best
+partition so far: the read keeps the cheaper of the search's best partition and the GAEC + KLj
+(or greedy episode) answer computed before, without refinement; its ``stop_reason`` is
+``"interrupted"`` and no further read runs, so the SampleSet holds the reads up to that one. An
+interrupt anywhere else (GAEC, KLj, the greedy episode, loading the network) is raised to the
+caller; the sampler caches loaded networks only once loaded whole.
+
 The sampler takes the graph (:meth:`MulticutSampler.sample`) or the edge form of the problem, the
 CQM with one BINARY ``("cut", u, v)`` per pair that :attr:`Multicut.cqm
 <gnnsolve.adapters.multicut.Multicut.cqm>` builds (:meth:`MulticutSampler.sample_cqm`), so that
@@ -213,9 +220,11 @@ class MulticutSampler(dimod.Sampler):
             order and energy the exact cut cost (:meth:`Multicut.evaluate`). ``info`` holds
             ``timing`` (ns), ``method``, ``time_limit`` (the budget applied, seconds; ``inf``
             for none), ``threads`` and per read ``stop_reason``: ``"done"``, ``"time_limit"``
-            (a phase was cut short by the budget) or, for ``"mcts"`` on a graph of more than
-            :data:`MAX_SEARCH_NODES` nodes, ``"too_large"`` (the answer is GAEC + KLj). For
-            ``"mcts"`` also: ``reference_cost`` (GAEC + KLj), ``policy_cost`` (the greedy
+            (a phase was cut short by the budget) or, for ``"mcts"``, ``"too_large"`` on a graph
+            of more than :data:`MAX_SEARCH_NODES` nodes (the answer is GAEC + KLj) and
+            ``"interrupted"`` (Ctrl-C stopped the read's search: it is the last row, unrefined;
+            see the module docstring). For ``"mcts"`` also: ``reference_cost`` (GAEC + KLj),
+            ``policy_cost`` (the greedy
             episode of the network, finished by GAEC if the budget cut it, before KLj;
             ``nan`` when not played), and per read ``rollout_cost`` (GAEC), ``search_cost``
             (best partition the search saw, before KLj), ``simulations`` and ``refined``
@@ -376,7 +385,7 @@ class MulticutSampler(dimod.Sampler):
                     rows = _tree_search(graph, env, net, search, end, info)
         with watch.phase("postprocessing"):
             labels = np.array([graph.canonical(row) for row in rows], dtype=np.int64)
-        return labels.reshape(num_reads, n), info
+        return labels.reshape(len(rows), n), info
 
 
 def _tree_search(
@@ -389,7 +398,8 @@ def _tree_search(
 ) -> list[np.ndarray]:
     """Method ``"mcts"`` until ``end`` (a :func:`time.perf_counter` reading; ``None``: no limit):
     GAEC + KLj, the greedy episode + KLj, then per read a search and KLj from its candidates;
-    the cheapest of each read's partitions and those two. Fills ``info``; returns one row per read."""
+    the cheapest of each read's partitions and those two. Fills ``info``; returns one row per read
+    run: a search stopped by a ``KeyboardInterrupt`` is not refined and is the last."""
     num_reads = search.num_reads
     started = time.perf_counter()
     reference = _gaec(graph, end)
@@ -424,10 +434,15 @@ def _tree_search(
                 env, prior, simulations=search.simulations, top_k=search.top_k, value_weight=search.value_weight,
                 temperature=1.0 if read else 0.0, rng=search.rng, time_limit=None if share is None else share / 2,
             )
-            best, count = _refine_candidates(graph, result.candidates[:search.refine], read_end)
+            if result.stop_reason == "interrupted":
+                best, count = result.labels, 0
+            else:
+                best, count = _refine_candidates(graph, result.candidates[:search.refine], read_end)
         rows.append(best if graph.cost(best) <= graph.cost(fallback) else fallback)
         results.append(result)
         refined.append(count)
+        if result is not None and result.stop_reason == "interrupted":
+            break
     info.update(
         refined=refined,
         rollout_cost=[math.nan if result is None else result.rollout_cost for result in results],
@@ -439,7 +454,10 @@ def _tree_search(
 
 
 def _read_stop_reason(result: PlanResult | None, policy: PlanResult | None, end: float | None) -> str:
-    """``"time_limit"`` when the budget cut any phase a read's answer went through, else ``"done"``."""
+    """``"interrupted"`` when Ctrl-C stopped the read's search, ``"time_limit"`` when the budget cut
+    any phase a read's answer went through, else ``"done"``."""
+    if result is not None and result.stop_reason == "interrupted":
+        return "interrupted"
     skipped_or_cut = any(phase is None or phase.stop_reason == "time_limit" for phase in (result, policy))
     return "time_limit" if skipped_or_cut or _late(end) else "done"
 

@@ -31,6 +31,15 @@ stops at the deadline with whatever it has reached. ``info`` says how the time w
 ``timing`` (ns per phase), ``time_limit`` (the budget), ``stop_reason`` and ``polish``
 (rounds, flips, whether every state reached a local minimum).
 
+Interrupts. A ``KeyboardInterrupt`` (Ctrl-C) during training ends the call the way an
+interrupted MILP solver does: training stops and the call returns a normal SampleSet of each
+replica's best rounded state so far, with ``info["stop_reason"] == "interrupted"``. Those states
+are returned as they are: neither the sampling-based rounding nor the finisher runs
+(``info["polish"]["method"]`` is ``None`` and ``raw_energy`` equals the energy), and the energies
+are computed on the user's model as always. An interrupt anywhere else (checking and compiling
+the model, building the network, the rounding and the finisher after training that ended on its
+own, building the SampleSet) is raised to the caller.
+
 Example:
     >>> import dimod
     >>> from gnnsolve import GNNSampler
@@ -251,7 +260,9 @@ class GNNSampler(dimod.Sampler):
             or drawn state, before polishing).
             ``info`` holds ``timing`` (ns), ``time_limit`` (seconds), ``threads``, ``conv`` (the
             convolution used), ``epochs``,
-            ``stop_reason`` (``"converged"``, ``"max_epochs"`` or ``"time_limit"``),
+            ``stop_reason`` (``"converged"``, ``"max_epochs"``, ``"time_limit"`` or
+            ``"interrupted"``: a ``KeyboardInterrupt`` stopped training, and the rows are the
+            replicas' best rounded states, unpolished; see the module docstring),
             ``relaxed_loss`` (final loss per read) and ``polish`` (``method``; for ``"sa"``,
             ``chains``, ``sweeps`` per chain and ``beta_range``, ``kick_rounds`` and ``kicks_kept``
             where kicks ran; the descent's ``rounds``, ``flips``, ``complete``).
@@ -445,6 +456,9 @@ def train_and_polish(
     cannot fit it and a few epochs (a huge model under a short limit), and the replicas then
     start from random states drawn from ``generator``, which the polish descends.
 
+    Training stopped by a ``KeyboardInterrupt`` (``stop_reason == "interrupted"``) skips the
+    sampling-based rounding and the polish: the states are the replicas' best rounded ones.
+
     Returns the raw (rounded) states, the ``info`` entries of training and polishing (the
     polished states in ``info["states"]``, which :func:`finish` takes out) and the trained
     network (``None`` if none was built).
@@ -466,9 +480,12 @@ def train_and_polish(
             raw, losses, epochs, stop_reason = _train(
                 model, net, graph, learning_rate, max_epochs, tol, patience, train_until, watch, anneal, anneal_epochs
             )
-            with torch.no_grad():
-                probs = net(graph).cpu().numpy().astype(np.float64)
-            raw = sample_rounding(model, probs, raw, int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
+            if stop_reason == "interrupted":
+                polish = Polish(method=None)
+            else:
+                with torch.no_grad():
+                    probs = net(graph).cpu().numpy().astype(np.float64)
+                raw = sample_rounding(model, probs, raw, int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
     else:
         shape = (num_reads, model.num_variables)
         raw = torch.randint(0, 2, shape, generator=generator, dtype=torch.int8).numpy()
@@ -586,6 +603,9 @@ def _train(
     :data:`ANNEAL_SHARE` of the training time where that comes first; convergence is tested
     only once the schedule is done.
 
+    A ``KeyboardInterrupt`` during the epochs stops them with ``stop_reason="interrupted"``
+    (the epoch it cut short is counted); one before the first epoch is raised.
+
     Returns the best rounded state of each replica, the last loss, the epochs run and the
     reason it stopped.
     """
@@ -606,36 +626,40 @@ def _train(
     settled = torch.ones(replicas, dtype=torch.bool, device=device)
     stop_reason = "max_epochs"
     epochs = 0
-    for epochs in range(1, max_epochs + 1):
-        probs = net(graph)
-        loss = model.relaxed_energies(probs)
-        objective = loss
-        if progress < 1.0:
+    try:
+        for epochs in range(1, max_epochs + 1):
+            probs = net(graph)
+            loss = model.relaxed_energies(probs)
+            objective = loss
+            if progress < 1.0:
+                elapsed = watch.elapsed()
+                progress = min(1.0, max(epochs / max(anneal_epochs, 1),
+                                        (elapsed - start) / max(anneal_until - start, 1e-9)))
+                objective = loss + anneal * magnitude * (2 * progress - 1) * annealing_term(probs)
+            optimizer.zero_grad(set_to_none=True)
+            objective.sum().backward()
+            optimizer.step()
+            with torch.no_grad():
+                rounded = probs > 0.5
+                energy = model.relaxed_energies(rounded.to(probs.dtype))
+                improved = energy < best_energy
+                best_energy = torch.where(improved, energy, best_energy)
+                best_state[improved] = rounded[improved]
+                settled &= energy <= best_energy
+                previous = loss.detach()
+                best_loss = torch.minimum(best_loss, previous)
+            if epochs % patience == 0 and progress >= 1.0:
+                scale = max(magnitude, float(best_loss.abs().max()))
+                done = converged(window_loss - best_loss, best_energy < window_energy, settled, scale, tol)
+                window_loss, window_energy = best_loss.clone(), best_energy.clone()
+                settled.fill_(True)
+                if bool(done.all()):
+                    stop_reason = "converged"
+                    break
             elapsed = watch.elapsed()
-            progress = min(1.0, max(epochs / max(anneal_epochs, 1), (elapsed - start) / max(anneal_until - start, 1e-9)))
-            objective = loss + anneal * magnitude * (2 * progress - 1) * annealing_term(probs)
-        optimizer.zero_grad(set_to_none=True)
-        objective.sum().backward()
-        optimizer.step()
-        with torch.no_grad():
-            rounded = probs > 0.5
-            energy = model.relaxed_energies(rounded.to(probs.dtype))
-            improved = energy < best_energy
-            best_energy = torch.where(improved, energy, best_energy)
-            best_state[improved] = rounded[improved]
-            settled &= energy <= best_energy
-            previous = loss.detach()
-            best_loss = torch.minimum(best_loss, previous)
-        if epochs % patience == 0 and progress >= 1.0:
-            scale = max(magnitude, float(best_loss.abs().max()))
-            done = converged(window_loss - best_loss, best_energy < window_energy, settled, scale, tol)
-            window_loss, window_energy = best_loss.clone(), best_energy.clone()
-            settled.fill_(True)
-            if bool(done.all()):
-                stop_reason = "converged"
+            if elapsed + 2 * (elapsed - start) / epochs >= train_until:
+                stop_reason = "time_limit"
                 break
-        elapsed = watch.elapsed()
-        if elapsed + 2 * (elapsed - start) / epochs >= train_until:
-            stop_reason = "time_limit"
-            break
+    except KeyboardInterrupt:
+        stop_reason = "interrupted"
     return best_state.cpu().numpy().astype(np.int8), previous.cpu().numpy(), epochs, stop_reason

@@ -21,7 +21,8 @@ most visited contraction; the subtree below it is kept for the next step.
 Every rollout is a complete partition: the search keeps the cheapest one it has seen, the root's
 own GAEC rollout (plain GAEC on the graph) included, and the committed episode's final state.
 So :func:`plan` never returns a partition worse than GAEC, and a ``time_limit`` only shortens
-the search: the best complete partition so far is returned. It also returns every distinct
+the search: the best complete partition so far is returned; a ``KeyboardInterrupt`` (Ctrl-C)
+stops it the same way, at once (``stop_reason="interrupted"``). It also returns every distinct
 complete partition it saw, cheapest first (:attr:`PlanResult.candidates`): local search from
 several of them finds more than from the best alone.
 
@@ -82,7 +83,7 @@ class PlanResult:
         rollout_cost: the cost of GAEC from the start state (``nan`` for :func:`greedy_policy`).
         episode_cost: the cost of the committed episode's final state.
         simulations: simulations run in all.
-        stop_reason: ``"done"`` or ``"time_limit"``.
+        stop_reason: ``"done"``, ``"time_limit"`` or, for :func:`plan`, ``"interrupted"``.
         candidates: every distinct complete partition the search saw (rollouts and the episode's
             end), cheapest first (ties in the order seen), numbered as ``labels``; the first is
             ``labels``. Empty for :func:`greedy_policy`.
@@ -231,6 +232,10 @@ def plan(
             them (at the latest after the first), and the best complete partition so far is
             returned.
 
+    A ``KeyboardInterrupt`` during the search stops it and returns the best complete partition
+    so far with ``stop_reason="interrupted"``: ``env``'s own partition if it came before the
+    first rollout ended (``rollout_cost`` is then ``nan``).
+
     Returns:
         A :class:`PlanResult`; its cost is at most ``rollout_cost``, GAEC's from ``env``.
 
@@ -252,27 +257,32 @@ def plan(
     clock = _Clock(time_limit)
     search = _Search(prior, int(top_k), float(c_puct), float(value_weight), max(env.positive_weight, 1e-12))
     root = _Node(env.copy())
-    search.simulate(root)
-    clock.lap()
-    rollout_cost = env.cost if root.terminal else search.rollout_cost
     actions: list[tuple[int, int]] = []
     stop_reason = "done"
-    while not root.terminal:
-        if clock.out_of_time():
-            stop_reason = "time_limit"
-            break
-        budget = simulations if len(root.pairs) > 1 else 1
-        while root.visits < budget + 1:
-            search.simulate(root)
-            clock.lap()
+    try:
+        search.simulate(root)
+        clock.lap()
+        while not root.terminal:
             if clock.out_of_time():
+                stop_reason = "time_limit"
                 break
-        i = _commit(root, temperature, rng)
-        actions.append((int(root.pairs[i][0]), int(root.pairs[i][1])))
-        root = root.children[i]  # visited at least once, so expanded
-        if root.terminal:
-            search.offer(root.env.assignment.copy(), root.env.cost)
-    episode_cost = root.env.cost if root.terminal else math.nan
+            budget = simulations if len(root.pairs) > 1 else 1
+            while root.visits < budget + 1:
+                search.simulate(root)
+                clock.lap()
+                if clock.out_of_time():
+                    break
+            i = _commit(root, temperature, rng)
+            actions.append((int(root.pairs[i][0]), int(root.pairs[i][1])))
+            root = root.children[i]  # visited at least once, so expanded
+            if root.terminal:
+                search.offer(root.env.assignment.copy(), root.env.cost)
+    except KeyboardInterrupt:
+        stop_reason = "interrupted"
+        if not search.seen:
+            search.offer(env.assignment.copy(), env.cost)
+    rollout_cost = env.cost if env.done else search.rollout_cost
+    episode_cost = root.env.cost if root.env.done else math.nan
     ranked = search.ranked()
     return PlanResult(
         labels=ranked[0][1],
