@@ -15,7 +15,7 @@ from gnnsolve import DyCOSampler, GNNSampler, HiGHSSampler, WarmStartComposite
 from gnnsolve.adapters.graphs import maxcut_bqm
 from gnnsolve.cli import main
 from gnnsolve.compare import compare
-from gnnsolve.errors import InvalidModelError
+from gnnsolve.errors import InvalidModelError, ModelTooLargeError
 from gnnsolve.samplers._common import MAX_SEED, check_seed, seed_generator
 
 SEED_RANGE = r"seed must be None or an integer in \[0, 2000000000\]"
@@ -162,3 +162,26 @@ def test_an_objective_of_no_terms_keeps_its_constant_in_energy_and_bound(sampler
     assert sampleset.info["status"] == "optimal"
     assert sampleset.first.energy == sampleset.info["bound"] == constant
     assert sampleset.first.is_feasible
+
+
+@pytest.mark.parametrize("through_cqm", [False, True])
+def test_highs_refuses_a_model_it_cannot_hold_before_building_it(monkeypatch, through_cqm):
+    """A dense 2,500-variable BQM under a 3 GB cap once ran 29 s into std::bad_alloc."""
+    from gnnsolve.samplers import _milp
+
+    monkeypatch.setattr(_milp, "available_memory", lambda: 50e6)
+    bqm = dimod.generators.gnp_random_bqm(200, 1.0, "BINARY", random_state=0)  # 19,900 products
+    with pytest.raises(ModelTooLargeError, match=r"200 variables, 19900 products .* GurobiSampler .* heuristic"):
+        HiGHSSampler().sample_cqm(dimod.CQM.from_bqm(bqm)) if through_cqm else HiGHSSampler().sample(bqm)
+    monkeypatch.setattr(_milp, "available_memory", lambda: 1e9)
+    assert HiGHSSampler().sample(bqm, time_limit=1).info["status"] in ("optimal", "time_limit")
+
+
+def test_available_memory_honours_an_address_space_limit():
+    import subprocess
+    import sys
+
+    script = ("import resource; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30)); "
+              "from gnnsolve.samplers._common import available_memory; print(available_memory())")
+    limited = float(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout)
+    assert 0 < limited < 2 * 2**30

@@ -16,13 +16,15 @@ The budget convention, shared by every sampler (and by dimod's Leap hybrid sampl
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 __all__ = ["Stopwatch", "check_time_limit", "resolve_time_limit", "check_positive_int", "check_seed", "seed_generator",
-           "MAX_SEED"]
+           "MAX_SEED", "available_memory"]
 
 
 @dataclass
@@ -144,3 +146,42 @@ def check_seed(seed: int | None) -> int | None:
 def seed_generator(seed: int | None) -> np.random.Generator:
     """A numpy generator from a :func:`check_seed`-checked ``seed``; ``None`` draws fresh entropy."""
     return np.random.default_rng(check_seed(seed))
+
+
+def available_memory() -> float:
+    """Bytes this process can still allocate, as far as the system says: the least of the
+    memory available to new allocations (Linux ``MemAvailable``), the room left under a
+    control group's ``memory.max`` and under the address-space limit (``ulimit -v``);
+    ``math.inf`` where none of them is known.
+
+    Example:
+        >>> from gnnsolve.samplers._common import available_memory
+        >>> available_memory() > 0
+        True
+    """
+    limits = [math.inf]
+    meminfo = _read_text("/proc/meminfo")
+    for line in meminfo.splitlines():
+        if line.startswith("MemAvailable:"):
+            limits.append(float(line.split()[1]) * 1024)
+    cap, used = _read_text("/sys/fs/cgroup/memory.max").strip(), _read_text("/sys/fs/cgroup/memory.current").strip()
+    if cap.isdigit() and used.isdigit():
+        limits.append(float(int(cap) - int(used)))
+    try:
+        import resource  # POSIX only
+    except ImportError:
+        return max(0.0, min(limits))
+    address_space = resource.getrlimit(resource.RLIMIT_AS)[0]
+    if address_space != resource.RLIM_INFINITY:
+        statm = _read_text("/proc/self/statm").split()
+        mapped = float(statm[0]) * os.sysconf("SC_PAGE_SIZE") if statm else 0.0
+        limits.append(float(address_space) - mapped)
+    return max(0.0, min(limits))
+
+
+def _read_text(path: str) -> str:
+    """A small system file's text, or ``""`` where it does not exist or cannot be read."""
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""

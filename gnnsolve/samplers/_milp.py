@@ -42,9 +42,15 @@ import dimod
 import numpy as np
 import scipy.sparse
 
-from gnnsolve.errors import InfeasibleModelError, InvalidModelError, NoSolutionError, UnsupportedModelError
+from gnnsolve.errors import (
+    InfeasibleModelError,
+    InvalidModelError,
+    ModelTooLargeError,
+    NoSolutionError,
+    UnsupportedModelError,
+)
 from gnnsolve.qubo import CompiledBQM
-from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_seed, resolve_time_limit
+from gnnsolve.samplers._common import Stopwatch, available_memory, check_positive_int, check_seed, resolve_time_limit
 
 __all__ = ["IndexModel", "SolveOptions", "Outcome", "ExactSampler", "mip_gap", "default_time_limit"]
 
@@ -384,6 +390,27 @@ class ExactSampler(dimod.Sampler):
         own, it returns ``start`` as the incumbent.
         """
 
+    def _memory_bytes(self, num_variables: int, num_products: int, num_entries: int) -> float:
+        """The least memory, in bytes, the backend needs to solve a model of this size; 0 unless a
+        backend knows better."""
+        return 0.0
+
+    def _check_memory(self, num_variables: int, num_products: int, num_entries: int) -> None:
+        """Refuse, before anything is built, a model the backend cannot hold in the memory left.
+
+        Raises:
+            ModelTooLargeError: :meth:`_memory_bytes` exceeds :func:`available_memory`.
+        """
+        needed, left = self._memory_bytes(num_variables, num_products, num_entries), available_memory()
+        if needed > left:
+            raise ModelTooLargeError(
+                f"a model of {num_variables} variables, {num_products} products and {num_entries} constraint "
+                f"coefficients needs about {needed / 2**30:.1f} GiB in {self.solver_name}, more than the "
+                f"{left / 2**30:.1f} GiB of memory available; {self._memory_advice}"
+            )
+
+    _memory_advice = "use a heuristic sampler (sa, tabu, gnn)"
+
     def _set_up_seconds(self, num_variables: int, num_products: int, num_entries: int) -> float:
         """A cautious estimate of the seconds from compiling a model of this size to the moment the
         backend first reads its clock (the part of a call no deadline can stop); 0 unless a backend
@@ -423,6 +450,11 @@ class ExactSampler(dimod.Sampler):
         Returns:
             One row in the user's labels and vartype, energy recomputed on ``bqm``: the solver's
             incumbent, or the starting one where the budget ends first.
+
+        Raises:
+            ModelTooLargeError: the backend cannot hold the model in the memory available.
+            InvalidModelError: a NaN or infinite bias, or coefficients spanning more than
+                :data:`MAX_RANGE`.
         """
         watch = Stopwatch()
         extra = self.remove_unknown_kwargs(**kwargs)
@@ -434,6 +466,7 @@ class ExactSampler(dimod.Sampler):
                 "use sample_cqm() for a CQM"
             )
         watch.time_limit = resolve_time_limit(time_limit, default_time_limit(bqm.num_variables + bqm.num_interactions))
+        self._check_memory(bqm.num_variables, bqm.num_interactions, 0)
         with watch.phase("preprocessing"):
             start = _bqm_start(bqm, list(bqm.variables), initial_states)
             # A start of non-finite energy means a non-finite bias, which compiling names.
@@ -480,6 +513,7 @@ class ExactSampler(dimod.Sampler):
             UnsupportedModelError: REAL variables, objective products with an INTEGER variable,
                 quadratic or soft constraints.
             InvalidModelError: a NaN or infinite value, or a CQM proven infeasible.
+            ModelTooLargeError: the backend cannot hold the model in the memory available.
             NoSolutionError: the solver stopped (e.g. at ``time_limit``) before finding a feasible
                 point, and no ``initial_states`` were given.
         """
@@ -492,6 +526,7 @@ class ExactSampler(dimod.Sampler):
         num_entries = sum(comparison.lhs.num_variables for comparison in cqm.constraints.values())
         size = cqm.num_variables() + num_products + num_entries
         watch.time_limit = resolve_time_limit(time_limit, default_time_limit(size))
+        self._check_memory(cqm.num_variables(), num_products, num_entries)
         with watch.phase("preprocessing"):
             variables = list(cqm.variables)
             start = None if initial_states is None else _cqm_start(cqm, variables, initial_states)
