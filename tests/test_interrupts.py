@@ -219,3 +219,42 @@ def test_multicut_interrupted_outside_the_search_raises(monkeypatch):
     assert torch.get_num_threads() == threads
     sampleset = sampler.sample(problem, seed=0, simulations=4, time_limit=math.inf, threads=1)
     assert sampleset.info["stop_reason"] == ["done"] and float(sampleset.first.energy) == -1.0
+
+
+def test_warm_start_interrupted_in_its_child_is_left_as_it_was(monkeypatch):
+    """The child returns the initial states it is given, so the fill of new variables shows."""
+    from gnnsolve import WarmStartComposite
+
+    first, second = maxcut_bqm(nx.cycle_graph(6)), maxcut_bqm(nx.cycle_graph(30))
+
+    def run(interrupted: bool) -> dimod.SampleSet:
+        sampler = WarmStartComposite(dimod.IdentitySampler(), seed=0)
+        sampler.sample(first, initial_states=([[1] * 6], range(6)))
+        if interrupted:
+            with monkeypatch.context() as patch:
+                interrupt_on(patch, dimod.IdentitySampler, "sample", 1)
+                with pytest.raises(KeyboardInterrupt):
+                    sampler.sample(second, num_reads=3)
+        return sampler.sample(second, num_reads=3)
+
+    after, uninterrupted = run(True), run(False)
+    assert after.info["warm_start"] == uninterrupted.info["warm_start"]
+    assert np.array_equal(after.record.sample, uninterrupted.record.sample)
+
+
+def test_dyco_reset_forgets_the_widths_of_the_last_sequence():
+    big, small = maxcut_bqm(nx.random_regular_graph(3, 400, seed=0)), maxcut_bqm(nx.cycle_graph(12))
+    sampler = DyCOSampler()
+    sampler.sample(big, seed=0, max_epochs=2, num_reads=1, threads=1)
+    sampler.reset()
+    assert np.array_equal(sampler.sample(small, seed=0, **QUICK).record.sample,
+                          DyCOSampler().sample(small, seed=0, **QUICK).record.sample)
+
+
+@pytest.mark.parametrize("sampler", [GNNSampler(), DyCOSampler()], ids=["gnn", "dyco"])
+def test_an_unseeded_call_leaves_torch_global_generator_alone(sampler):
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    sampler.sample(maxcut_bqm(nx.cycle_graph(6)), max_epochs=3, threads=1)
+    assert torch.equal(torch.rand(3), expected)

@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import os
+import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +32,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-__all__ = ["resolve_device", "check_threads", "default_threads", "torch_threads", "PARALLEL_WORK"]
+__all__ = ["resolve_device", "check_threads", "default_threads", "torch_threads", "PARALLEL_WORK", "seeded_generator"]
 
 PARALLEL_WORK = 50_000_000
 """Multiply-adds per training step from which more than one thread is considered. Below it
@@ -53,6 +54,20 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     if resolved.type not in ("cpu", "cuda"):
         raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
     return resolved
+
+
+def seeded_generator(seed: int | None) -> torch.Generator:
+    """A CPU generator seeded with ``seed``, or with fresh entropy where it is ``None`` (drawn
+    from the operating system, so torch's global generator, which the caller may have seeded,
+    is left alone).
+
+    Example:
+        >>> from gnnsolve.samplers._torch import seeded_generator
+        >>> a, b = seeded_generator(3), seeded_generator(3)
+        >>> bool(torch.equal(torch.rand(2, generator=a), torch.rand(2, generator=b)))
+        True
+    """
+    return torch.Generator().manual_seed(seed if seed is not None else secrets.randbits(63))
 
 
 def check_threads(threads: int | None) -> int | None:

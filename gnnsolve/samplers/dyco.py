@@ -56,7 +56,7 @@ import torch
 from gnnsolve.nn.pignn import CONVOLUTIONS, PIGNN, GraphOperators
 from gnnsolve.qubo import CompiledBQM
 from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_seed, resolve_time_limit
-from gnnsolve.samplers._torch import check_threads, resolve_device, torch_threads
+from gnnsolve.samplers._torch import check_threads, resolve_device, seeded_generator, torch_threads
 from gnnsolve.samplers.pignn import (
     check_polish,
     default_time_limit,
@@ -143,6 +143,7 @@ class DyCOSampler(dimod.Sampler):
         self._labels: list[Hashable] = []
         self._generator: torch.Generator | None = None
         self._snapshot = 0
+        self._widths: tuple[int, int] | None = None  # fixed by the first snapshot, unless given
 
     def sample(
         self,
@@ -205,12 +206,12 @@ class DyCOSampler(dimod.Sampler):
                     "threads": 0, "budget": {"epochs": 0, "seconds": 0.0}}
             return model.sampleset(bqm, np.zeros((num_reads, 0), np.int8), info=info)
 
-        widths = default_widths(model.num_variables, self.embedding_dim, self.hidden_dim)
+        widths = self._widths or default_widths(model.num_variables, self.embedding_dim, self.hidden_dim)
         work = epoch_work(model, num_reads, *widths)
-        generator = torch.Generator()
         if self._generator is None:
-            generator.manual_seed(seed if seed is not None else int(torch.seed() % 2**63))
-        else:
+            generator = seeded_generator(seed)
+        else:  # a copy, committed only when the call returns
+            generator = torch.Generator()
             generator.set_state(self._generator.get_state())
         start, fallback, counts = "skipped", "the time limit left no room to train", self._counts(model)
 
@@ -232,7 +233,7 @@ class DyCOSampler(dimod.Sampler):
         sampleset.info["budget"] = {"epochs": info["epochs"], "seconds": watch.elapsed()}
         if net is not None:  # the call returns: commit its state together
             self._net, self._labels = net, list(model.variables)
-            self.embedding_dim, self.hidden_dim = widths
+            self._widths = widths
         self._generator, self._snapshot = generator, self._snapshot + 1
         return sampleset
 

@@ -65,7 +65,7 @@ import torch
 from gnnsolve.nn.pignn import CONVOLUTIONS, PIGNN, GraphOperators
 from gnnsolve.qubo import CompiledBQM
 from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_seed, resolve_time_limit
-from gnnsolve.samplers._torch import check_threads, resolve_device, torch_threads
+from gnnsolve.samplers._torch import check_threads, resolve_device, seeded_generator, torch_threads
 from gnnsolve.search.descent import descend
 from gnnsolve.search.finish import finish_seconds, finish_states
 
@@ -297,7 +297,7 @@ class GNNSampler(dimod.Sampler):
         embedding_dim, hidden_dim = default_widths(n, embedding_dim, hidden_dim)
         conv = choose_conv(model) if conv == "auto" else conv
         work = epoch_work(model, num_reads, embedding_dim, hidden_dim)
-        generator = torch.Generator().manual_seed(seed if seed is not None else int(torch.seed() % 2**63))
+        generator = seeded_generator(seed)
 
         def build() -> tuple[PIGNN, GraphOperators]:
             graph = GraphOperators.build(model.edge_index(), n, conv, model.edge_weights()).to(torch_device)

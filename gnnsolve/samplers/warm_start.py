@@ -40,6 +40,9 @@ composite passes ``"none"``: it always supplies exactly ``num_reads`` states (de
 child uses them all and never pads them with states of its own.
 
 The composite is stateful (one sequence per instance) and not meant to be shared between threads.
+A call is all or nothing: the remembered sample, the random fill's generator and the snapshot
+count change only when the child's answer has come back, so a call that raises (a
+``KeyboardInterrupt`` in the child included) leaves the composite as it was.
 
 Example:
     Two snapshots of a MaxCut model: the cycle ``0-1-2-3-4-5`` gains a node and two chords.
@@ -62,6 +65,8 @@ Example:
 """
 
 from __future__ import annotations
+
+import copy
 
 from collections.abc import Hashable, Mapping
 from typing import Any, Literal
@@ -181,13 +186,16 @@ class WarmStartComposite(dimod.ComposedSampler):
         num_reads = 1 if num_reads is None else check_positive_int("num_reads", num_reads)
         check_seed(kwargs.get("seed"))
         report, carried = self._plan(bqm, user_states=kwargs.get("initial_states") is not None)
+        rng = copy.deepcopy(self._rng)  # committed, with the rest, only when the call returns
         if carried is not None:
-            kwargs["initial_states"] = self._initial_states(bqm, carried, num_reads, kwargs.get("seed"))
+            kwargs["initial_states"] = self._initial_states(bqm, carried, num_reads, kwargs.get("seed"), rng)
             if "initial_states_generator" in self.parameters:
                 kwargs.setdefault("initial_states_generator", "none")
         sampleset = self.child.sample(bqm, **kwargs)
-        self._snapshot += 1
-        self._remember(bqm, sampleset)
+        best = sampleset.first.sample if len(bqm.variables) and len(sampleset) else None  # waits for the child
+        if best is not None:
+            self._sample, self._vartype = {v: int(value) for v, value in best.items()}, sampleset.vartype
+        self._rng, self._snapshot = rng, self._snapshot + 1
         sampleset.info["warm_start"] = report
         return sampleset
 
@@ -221,6 +229,7 @@ class WarmStartComposite(dimod.ComposedSampler):
         carried: Mapping[Hashable, int],
         num_reads: int,
         seed: int | None,
+        rng: np.random.Generator,
     ) -> tuple[np.ndarray, list[Hashable]]:
         """``num_reads`` states over ``bqm.variables``: carried values, new ones filled."""
         variables = list(bqm.variables)
@@ -235,15 +244,9 @@ class WarmStartComposite(dimod.ComposedSampler):
                 filled = greedy_fill(bqm, carried, new)
                 states[:, new_columns] = [filled[v] for v in new]
             else:
-                rng = self._rng if seed is None else seed_generator(seed)
-                states[:, new_columns] = random_values(rng, (num_reads, len(new)), bqm.vartype)
+                fill = rng if seed is None else seed_generator(seed)
+                states[:, new_columns] = random_values(fill, (num_reads, len(new)), bqm.vartype)
         return states, variables
-
-    def _remember(self, bqm: dimod.BinaryQuadraticModel, sampleset: dimod.SampleSet) -> None:
-        """Keep the lowest-energy sample, unless the model is empty or no sample came back."""
-        if len(bqm.variables) and len(sampleset):
-            self._sample = {v: int(value) for v, value in sampleset.first.sample.items()}
-            self._vartype = sampleset.vartype
 
 
 def _cold_start_reason(
