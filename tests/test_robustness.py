@@ -2,6 +2,7 @@
 before anything is computed or changed."""
 
 import importlib.util
+import itertools
 
 import dimod
 import networkx as nx
@@ -15,7 +16,7 @@ from gnnsolve import DyCOSampler, GNNSampler, HiGHSSampler, WarmStartComposite
 from gnnsolve.adapters.graphs import maxcut_bqm
 from gnnsolve.cli import main
 from gnnsolve.compare import compare
-from gnnsolve.errors import InvalidModelError, ModelTooLargeError
+from gnnsolve.errors import InfeasibleModelError, InvalidModelError, ModelTooLargeError
 from gnnsolve.samplers._common import MAX_SEED, check_seed, seed_generator
 
 SEED_RANGE = r"seed must be None or an integer in \[0, 2000000000\]"
@@ -185,3 +186,58 @@ def test_available_memory_honours_an_address_space_limit():
               "from gnnsolve.samplers._common import available_memory; print(available_memory())")
     limited = float(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout)
     assert 0 < limited < 2 * 2**30
+
+
+def knapsack_rows(scale: float, rhs: float, sense: str = "<=") -> dimod.ConstrainedQuadraticModel:
+    """max 3a + 2b + 2c subject to scale * (2a + b + c) <sense> rhs."""
+    cqm = dimod.ConstrainedQuadraticModel()
+    a, b, c = dimod.Binaries("abc")
+    cqm.set_objective(-3 * a - 2 * b - 2 * c)
+    cqm.add_constraint_from_iterable([("a", 2 * scale), ("b", scale), ("c", scale)], sense, rhs, label="weight")
+    return cqm
+
+
+@pytest.mark.parametrize("sampler", exact_samplers(), ids=lambda sampler: type(sampler).__name__)
+@pytest.mark.parametrize("scale", [1e-300, 1e-9, 1.0, 1e25, 1e300])
+def test_constraint_rows_of_any_scale_are_solved_as_at_scale_one(sampler, scale):
+    """A row of 1e25 met HiGHS's infinity (1e20) and one of 1e300 Gurobi's."""
+    sampleset = sampler.sample_cqm(knapsack_rows(scale, 2 * scale))
+    assert sampleset.info["status"] == "optimal" and sampleset.first.is_feasible
+    assert sampleset.first.energy == -4.0
+
+
+@pytest.mark.parametrize("sampler", exact_samplers(), ids=lambda sampler: type(sampler).__name__)
+def test_a_right_hand_side_beyond_reach_is_open_or_infeasible_by_name(sampler):
+    assert sampler.sample_cqm(knapsack_rows(1.0, 1e25)).first.energy == -7.0  # always holds
+    with pytest.raises(InfeasibleModelError, match=r"constraint 'weight' can never hold: .* \[0, 4\]"):
+        sampler.sample_cqm(knapsack_rows(1.0, 1e25, ">="))
+
+
+@pytest.mark.parametrize("sampler", exact_samplers(), ids=lambda sampler: type(sampler).__name__)
+def test_a_row_whose_coefficients_the_solvers_cannot_resolve_is_refused_by_name(sampler):
+    cqm = knapsack_rows(1.0, 2.0)
+    cqm.add_constraint_from_iterable([("a", 1e12), ("b", 1.0)], "<=", 1e12, label="wide")
+    with pytest.raises(InvalidModelError, match=r"constraint 'wide'.s coefficients span 1 to 1e\+12"):
+        sampler.sample_cqm(cqm)
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(2, 8), exponent=st.floats(-12, 12), seed=st.integers(0, 2**32 - 1))
+def test_optimal_means_the_brute_force_optimum_with_constraint_rows_at_every_scale(n, exponent, seed):
+    generator = np.random.default_rng(seed)
+    scale = 10.0**exponent
+    cqm = dimod.ConstrainedQuadraticModel()
+    cqm.set_objective(dimod.BQM({i: generator.normal() for i in range(n)},
+                                {(i, j): generator.normal() for i in range(n) for j in range(i + 1, n)}, 0.0, "BINARY"))
+    weights = generator.integers(1, 10, size=n)
+    cqm.add_constraint_from_iterable([(i, w * scale) for i, w in enumerate(weights)], "<=", weights.sum() // 2 * scale,
+                                     label="capacity")
+    cqm.add_constraint_from_iterable([(i, scale) for i in range(n)], ">=", scale, label="some")
+    states = np.array(list(itertools.product([0, 1], repeat=n)))
+    feasible = states[(states @ weights <= weights.sum() // 2) & (states.sum(axis=1) >= 1)]  # exactly, at scale 1
+    optimum = min(cqm.objective.energy(dict(enumerate(row))) for row in feasible)
+    for sampler in exact_samplers():
+        best = sampler.sample_cqm(cqm).first
+        state = np.array([best.sample[i] for i in range(n)])
+        assert state @ weights <= weights.sum() // 2 and state.sum() >= 1
+        assert best.energy == pytest.approx(optimum, rel=1e-9, abs=1e-9)

@@ -78,6 +78,7 @@ class IndexModel:
         constraints: the linear constraint matrix :math:`A` (CSR, one row per constraint).
         row_lower, row_upper: the constraints' bounds (``-inf`` / ``inf`` where open).
         spin: ``True`` where the user's variable is SPIN and ``x`` stands for :math:`(s + 1) / 2`.
+        row_labels: the constraints' labels, one per row of :attr:`constraints`.
     """
 
     variables: list[Hashable]
@@ -93,6 +94,7 @@ class IndexModel:
     row_lower: np.ndarray
     row_upper: np.ndarray
     spin: np.ndarray
+    row_labels: tuple[Hashable, ...] = ()
 
     @property
     def num_variables(self) -> int:
@@ -114,6 +116,50 @@ class IndexModel:
         bound; HiGHS reports a bound of 0 for an objective of no terms whatever its constant."""
         scale = self.scale
         return replace(self, linear=self.linear / scale, quadratic=self.quadratic / scale, offset=0.0)
+
+    def conditioned_rows(self) -> "IndexModel":
+        """The same model with each constraint row divided by its largest coefficient, and each
+        bound that no values within the variables' bounds can pass opened (``±inf``).
+
+        Rows so scaled mean the same to the backends' absolute feasibility tolerances (about
+        1e-7) at every scale, coefficients of 1e-300 and 1e300 included, and a right-hand side
+        of 1e25 that the variables can never reach no longer meets HiGHS's infinity (1e20).
+
+        Raises:
+            InfeasibleModelError: a constraint no values within the variables' bounds satisfy
+                (its label, its reach and its bounds are named).
+            InvalidModelError: a constraint whose coefficients span more than :data:`MAX_RANGE`.
+        """
+        if self.num_constraints == 0:
+            return self
+        matrix = self.constraints.copy()
+        matrix.eliminate_zeros()
+        positive, negative = matrix.maximum(0), matrix.minimum(0)
+        with np.errstate(over="ignore", invalid="ignore"):  # a reach beyond floats is infinite: no bound is cut
+            low = positive @ self.lower + negative @ self.upper
+            high = positive @ self.upper + negative @ self.lower
+        slack = 1e-9 * np.maximum(1.0, np.maximum(np.abs(low), np.abs(high)))
+        for r in np.flatnonzero((high < self.row_lower - slack) | (low > self.row_upper + slack)):
+            raise InfeasibleModelError(
+                f"constraint {self.row_labels[r]!r} can never hold: its left side lies within [{low[r]:g}, {high[r]:g}] "
+                f"for every value of its variables, and it must lie within [{self.row_lower[r]:g}, {self.row_upper[r]:g}]"
+            )
+        sizes = abs(matrix)
+        largest = sizes.max(axis=1).toarray().ravel()
+        sizes.data = 1.0 / sizes.data
+        smallest = np.divide(1.0, sizes.max(axis=1).toarray().ravel(), out=np.zeros_like(largest), where=largest > 0)
+        with np.errstate(over="ignore"):  # a span of 1e300 / 1e-300 is inf, as refused as any above the limit
+            span = np.divide(largest, smallest, out=np.ones_like(largest), where=smallest > 0)
+        for r in np.flatnonzero(span > MAX_RANGE):
+            raise InvalidModelError(
+                f"constraint {self.row_labels[r]!r}'s coefficients span {smallest[r]:g} to {largest[r]:g}, a ratio "
+                f"above {MAX_RANGE:g}, more than the solvers' tolerances resolve; rescale it or drop the smallest terms"
+            )
+        row_lower = np.where(self.row_lower <= low, -np.inf, self.row_lower)
+        row_upper = np.where(self.row_upper >= high, np.inf, self.row_upper)
+        scale = np.where(largest > 0, largest, 1.0)
+        return replace(self, constraints=scipy.sparse.diags(1.0 / scale) @ matrix,
+                       row_lower=row_lower / scale, row_upper=row_upper / scale)
 
     @property
     def resolution(self) -> float:
@@ -247,6 +293,7 @@ class IndexModel:
             row_lower=np.asarray(row_lower, dtype=np.float64),
             row_upper=np.asarray(row_upper, dtype=np.float64),
             spin=spin,
+            row_labels=tuple(cqm.constraints),
         )
 
     def to_user(self, x: np.ndarray) -> np.ndarray:
@@ -579,7 +626,7 @@ class ExactSampler(dimod.Sampler):
                     "(its tolerances are about 1e-9 of the largest), so no answer would be proven; "
                     "rescale the model or drop the smallest terms"
                 )
-            outcome = self._solve(model.normalised(), start, options, watch, **extra)
+            outcome = self._solve(model.conditioned_rows().normalised(), start, options, watch, **extra)
             outcome = replace(outcome, bound=outcome.bound * scale + model.offset)
         if outcome.x is None:
             raise self._error(outcome)
