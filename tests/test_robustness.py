@@ -241,3 +241,46 @@ def test_optimal_means_the_brute_force_optimum_with_constraint_rows_at_every_sca
         state = np.array([best.sample[i] for i in range(n)])
         assert state @ weights <= weights.sum() // 2 and state.sum() >= 1
         assert best.energy == pytest.approx(optimum, rel=1e-9, abs=1e-9)
+
+
+LABELS = [0, 7, "a", "Z", ("t", 1), ("t", 2), 3.5, "0"]
+"""Labels of mixed types, as a user's model may hold them."""
+
+COEFFICIENT = st.one_of(
+    st.builds(lambda mantissa, exponent: mantissa * 10.0**exponent,
+              st.floats(-4, 4, allow_nan=False).filter(lambda x: x != 0), st.integers(-100, 100)),
+    st.integers(-3, 3).map(float),
+    st.sampled_from([float("nan"), float("inf"), -float("inf")]),
+)
+
+
+@st.composite
+def hostile_bqms(draw) -> dimod.BinaryQuadraticModel:
+    """Small BQMs over mixed labels whose coefficients may be tiny, huge, NaN or infinite."""
+    labels = draw(st.lists(st.sampled_from(LABELS), max_size=5, unique=True))
+    bqm = dimod.BQM(draw(st.sampled_from([dimod.SPIN, dimod.BINARY])))
+    for v in labels:
+        bqm.add_variable(v, draw(COEFFICIENT))
+    for i, u in enumerate(labels):
+        for v in labels[i + 1:]:
+            if draw(st.booleans()):
+                bqm.add_quadratic(u, v, draw(COEFFICIENT))
+    return bqm
+
+
+@pytest.mark.parametrize(("name", "sampler", "kwargs"), bqm_samplers(), ids=lambda item: item if isinstance(item, str) else "")
+@settings(max_examples=25, deadline=None)
+@given(bqm=hostile_bqms())
+def test_every_sampler_refuses_by_name_or_answers_correctly(name, sampler, kwargs, bqm):
+    biases = [*bqm.linear.values(), *bqm.quadratic.values()]
+    try:
+        sampleset = sampler.sample(bqm, seed=0, **kwargs)
+    except InvalidModelError as err:
+        assert not all(map(np.isfinite, biases)) or "span" in str(err), err
+        return
+    assert all(map(np.isfinite, biases)), "a NaN or infinite bias was not refused"
+    assert set(sampleset.variables) == set(bqm.variables) and sampleset.vartype is bqm.vartype
+    roundoff = 1e-12 * sum(map(abs, biases))  # a child's energies (warm start) are its own, in SPIN form
+    assert np.allclose(sampleset.record.energy, bqm.energies(sampleset), rtol=1e-9, atol=roundoff)
+    if sampleset.info.get("status") == "optimal" and bqm.num_variables:
+        assert sampleset.first.energy == pytest.approx(dimod.ExactSolver().sample(bqm).first.energy, rel=1e-9)
