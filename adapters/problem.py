@@ -31,7 +31,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, ClassVar, Generic, Hashable, Iterable, Literal, Mapping, TypeVar
+from typing import Any, Callable, ClassVar, Generic, Hashable, Iterable, Literal, Mapping, TypeVar
 
 import dimod
 import networkx as nx
@@ -193,17 +193,22 @@ class GraphProblem(ABC, Generic[T]):
         start = time.perf_counter()
         keywords = {**self.sample_defaults(sampler), **sample_kwargs}
         time_limit = check_time_limit(keywords.get("time_limit"))
-        if self.samples_natively(sampler):
-            model, sample = self, sampler.sample
-        elif self.prefers_cqm and hasattr(sampler, "sample_cqm"):
-            model, sample = self.cqm, sampler.sample_cqm
-        else:
-            model, sample = self.bqm, sampler.sample
+        model, sample = self.model_for(sampler)
         if time_limit is not None:
             keywords["time_limit"] = self.sampling_time_limit(time_limit, time.perf_counter() - start)
         sampleset = sample(model, **keywords)
         decoding = None if time_limit is None else max(time_limit - (time.perf_counter() - start), 0.0)
         return self.best_solution(sampleset, decoding), sampleset
+
+    def model_for(self, sampler: dimod.Sampler) -> tuple[Any, Callable[..., dimod.SampleSet]]:
+        """What :meth:`solve` gives ``sampler`` and the method it calls: the problem itself to a
+        graph-native sampler, :attr:`cqm` to one with ``sample_cqm`` where the problem
+        :attr:`prefers_cqm`, else :attr:`bqm` (built here on first use)."""
+        if self.samples_natively(sampler):
+            return self, sampler.sample
+        if self.prefers_cqm and hasattr(sampler, "sample_cqm"):
+            return self.cqm, sampler.sample_cqm
+        return self.bqm, sampler.sample
 
     def samples_natively(self, sampler: dimod.Sampler) -> bool:
         """Whether ``sampler`` takes this problem object itself rather than a dimod model.
