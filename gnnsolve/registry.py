@@ -31,7 +31,7 @@ keyword, so a finite limit is translated:
 Example:
     >>> import dimod
     >>> from gnnsolve.registry import get_sampler, sample_kwargs, sampler_names
-    >>> sampler_names()
+    >>> sampler_names()[:9]
     ['gnn', 'dyco', 'clusternet', 'multicut', 'sa', 'tabu', 'steepest', 'highs', 'gurobi']
     >>> sample_kwargs("tabu", time_limit=1.0, num_reads=4, seed=0)
     {'num_reads': 4, 'seed': 0, 'timeout': 250}
@@ -232,6 +232,18 @@ _SPECS = (
     SamplerSpec("gurobi", "gnnsolve.samplers.gurobi:GurobiSampler",
                 "exact MIQP with Gurobi; reports a bound and gap",
                 _exact, exact=True, requires=("gurobipy",), extra="gurobi"),
+    SamplerSpec("louvain", "gnnsolve.samplers.references:LouvainSampler",
+                "Louvain method (networkx) for modularity, merged down to k (graphs, not BQMs)",
+                _reads_seed_and_time),
+    SamplerSpec("leiden", "gnnsolve.samplers.references:LeidenSampler",
+                "Leiden algorithm (leidenalg) for modularity, merged down to k (graphs, not BQMs)",
+                _reads_seed_and_time, requires=("leidenalg", "igraph"), extra="leiden"),
+    SamplerSpec("gonzalez", "gnnsolve.samplers.references:GonzalezSampler",
+                "farthest-first traversal for k-center, a 2-approximation (graphs, not BQMs)",
+                _reads_seed_and_time),
+    SamplerSpec("elf", "gnnsolve.samplers.references:ElfMulticutSampler",
+                "GAEC and Kernighan-Lin with joins (python-elf) for multicut (signed graphs, not BQMs)",
+                _reads_seed_and_time, requires=("elf", "bioimage_cpp"), extra="elf"),
 )
 
 _REGISTRY: dict[str, SamplerSpec] = {spec.name: spec for spec in _SPECS}
