@@ -1,11 +1,16 @@
 """The ``gnnsolve`` command.
 
 ``gnnsolve compare [FILE]`` runs several samplers on one model and prints a table of best and
-mean energies, times and gaps (or JSON with ``--json``). ``--problem maxcut|mis|tsp`` says which
-graph problem FILE states (a graph file, or a TSPLIB file for ``tsp``); every sample is then
-decoded, repaired and scored, and the table adds the decoded objective (cut value, set size,
-tour length), its feasibility and, given a known optimum (``--optimum``, or one the benchmark
-data records for the file), the ratio to it. Without FILE it solves a built-in instance of the
+mean energies, times and gaps (or JSON with ``--json``). ``--problem
+maxcut|mis|tsp|modularity|kcenter|multicut`` says which graph problem FILE states (a graph file,
+a TSPLIB file for ``tsp``, a CP-Lib file for ``multicut``); every sample is then decoded,
+repaired and scored, and the table adds the decoded objective (cut value, set size, tour length,
+modularity, largest distance, cut cost), its feasibility and the ratio to a known optimum
+(``--optimum``, or one the benchmark data records for the file) or, without one, to the best
+feasible objective found. Each problem has its own default samplers: the learned one and the
+classical tool a user would pick instead (LKH for TSP, Louvain and Leiden for modularity,
+farthest-first for k-center, elf's GAEC and Kernighan–Lin for multicut), those not installed
+skipped with a note. Without FILE it solves a built-in instance of the
 problem (see :mod:`gnnsolve.instances`); the default is MaxCut on a random 3-regular graph on 100
 nodes whose maximum cut, 137, is proven. Progress goes to stderr; stdout holds only the table or
 the JSON. A user's mistake (an unreadable file, an unknown sampler, a model too large for a
@@ -31,7 +36,7 @@ from typing import Callable, Sequence
 
 from gnnsolve.compare import DEFAULT_SAMPLERS, compare
 from gnnsolve.errors import GnnsolveError
-from gnnsolve.instances import BUILTIN_MAXCUT_OPTIMUM, PROBLEM_KINDS, builtin_instance, read_instance
+from gnnsolve.instances import BUILTIN_K, BUILTIN_MAXCUT_OPTIMUM, PROBLEM_KINDS, builtin_instance, read_instance
 from gnnsolve.registry import sampler_names
 from gnnsolve.samplers._common import MAX_SEED, check_seed
 
@@ -43,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     try:
         args = parser.parse_args(argv)
+        _check_problem_options(parser, args)
     except SystemExit as stop:  # argparse's own --help (0) and usage errors (2)
         return stop.code if isinstance(stop.code, int) else 2
     try:
@@ -68,11 +74,17 @@ def _parser() -> argparse.ArgumentParser:
         "with --problem tsp a TSPLIB file. Without FILE: the problem's built-in instance",
     )
     compare_parser.add_argument("--problem", choices=PROBLEM_KINDS, default="bqm",
-                                help="what FILE states; samples are decoded for maxcut, mis and tsp (default: bqm)")
+                                help="what FILE states; samples are decoded for every problem but bqm (default: bqm)")
+    compare_parser.add_argument("--k", type=_positive(int), metavar="K",
+                                help=f"communities (modularity) or facilities (kcenter); needed with FILE "
+                                f"(default for the built-in instances: {BUILTIN_K})")
+    compare_parser.add_argument("--max-cities", type=_positive(int), metavar="N",
+                                help="the largest TSP the position model is built for (default: the TSP model's own limit)")
     compare_parser.add_argument(
         "--samplers", metavar="NAMES",
-        help=f"comma-separated, from {', '.join(sampler_names())} (default: {','.join(DEFAULT_SAMPLERS)}, "
-        "skipping those not installed or unable to take the model)",
+        help=f"comma-separated, from {', '.join(sampler_names())} (default: {','.join(DEFAULT_SAMPLERS)} for bqm, "
+        "maxcut and mis, and each problem's own list otherwise, skipping those not installed or unable to take "
+        "the model)",
     )
     compare_parser.add_argument(
         "--time-limit", type=_time_limit, default=None, metavar="SECONDS",
@@ -83,10 +95,18 @@ def _parser() -> argparse.ArgumentParser:
     compare_parser.add_argument("--seed", type=_seed, default=0,
                                 help=f"seed for every sampler, 0 to {MAX_SEED} (default: 0)")
     compare_parser.add_argument("--optimum", type=float, metavar="VALUE",
-                                help="known optimum (cut value, set size or tour length for a graph problem, else an energy) for a ratio column")
+                                help="known optimum (the problem's objective for a graph problem, else an energy) for the ratio column")
     compare_parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
     compare_parser.set_defaults(run=_run_compare)
     return parser
+
+
+def _check_problem_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse, as a usage error, an option the chosen problem does not take."""
+    if getattr(args, "k", None) is not None and args.problem not in ("modularity", "kcenter"):
+        parser.error(f"--k applies to --problem modularity and kcenter, not {args.problem}")
+    if getattr(args, "max_cities", None) is not None and args.problem != "tsp":
+        parser.error(f"--max-cities applies to --problem tsp, not {args.problem}")
 
 
 def _positive(kind: type) -> Callable[[str], float]:
@@ -121,7 +141,9 @@ def _seed(text: str) -> int:
 
 
 def _run_compare(args: argparse.Namespace) -> int:
-    instance = read_instance(args.file, args.problem) if args.file is not None else builtin_instance(args.problem)
+    options = {"k": args.k, "max_cities": args.max_cities}
+    instance = read_instance(args.file, args.problem, **options) if args.file is not None else \
+        builtin_instance(args.problem, **options)
     samplers = [name.strip() for name in args.samplers.split(",") if name.strip()] if args.samplers else None
     result = compare(
         instance.bqm,

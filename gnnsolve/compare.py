@@ -40,15 +40,27 @@ from typing import Any, Callable, Protocol, Sequence
 import dimod
 import numpy as np
 
-from gnnsolve.errors import InvalidModelError, MissingDependencyError, ModelTooLargeError
+from gnnsolve.errors import InvalidModelError, MissingDependencyError, ModelTooLargeError, UnsupportedModelError
 from gnnsolve.qubo import check_finite
 from gnnsolve.registry import check_model_size, get_sampler, sample_kwargs, sampler_spec
 from gnnsolve.samplers._common import check_seed, check_time_limit
 
-__all__ = ["DEFAULT_SAMPLERS", "SamplerRun", "ComparisonResult", "compare", "relative_gap"]
+__all__ = ["DEFAULT_SAMPLERS", "PROBLEM_SAMPLERS", "SamplerRun", "ComparisonResult", "compare", "default_samplers",
+           "relative_gap"]
 
 DEFAULT_SAMPLERS = ("gnn", "sa", "tabu", "steepest", "highs", "gurobi")
-"""The samplers compared when none are named: unusable ones are skipped with a note."""
+"""The samplers compared on a BQM, and on MaxCut and MIS, when none are named: unusable ones are
+skipped with a note."""
+
+PROBLEM_SAMPLERS: dict[str, tuple[str, ...]] = {
+    "Modularity": ("clusternet", "louvain", "leiden"),
+    "KCenter": ("clusternet", "gonzalez", "highs", "gurobi"),
+    "Multicut": ("multicut", "elf", "highs", "gurobi"),
+}
+"""The samplers compared on a problem of each class when none are named: the learned sampler for
+it and the classical tools a user would pick instead (LKH for TSP, Louvain and Leiden for
+modularity, farthest-first for k-center, elf's GAEC and Kernighan–Lin for multicut), with the
+exact samplers where the problem's CQM suits them; :data:`DEFAULT_SAMPLERS` for the others."""
 
 
 class Decoded(Protocol):
@@ -59,9 +71,18 @@ class Decoded(Protocol):
 
 
 class Problem(Protocol):
-    """What :func:`compare` needs of a problem: decoding a SampleSet of its model within a time limit."""
+    """What :func:`compare` needs of a problem: the model a sampler takes, decoding a SampleSet of
+    it within a time limit (a :class:`~gnnsolve.adapters.problem.GraphProblem`)."""
 
     objective_name: str
+    sense: str
+    prefers_cqm: bool
+
+    def model_for(self, sampler: dimod.Sampler) -> tuple[Any, Callable[..., dimod.SampleSet]]:
+        """What ``sampler`` is given and the method to call."""
+
+    def samples_natively(self, sampler: dimod.Sampler) -> bool:
+        """Whether ``sampler`` takes the problem itself."""
 
     def best_solution(self, sampleset: dimod.SampleSet, time_limit: float | None = None) -> Decoded:
         """The best feasible decoded row of ``sampleset``, decoding rows until ``time_limit`` is spent."""
@@ -117,13 +138,16 @@ class ComparisonResult:
     """The runs of one comparison, in the order asked for, and what was skipped."""
 
     runs: list[SamplerRun]
-    num_variables: int
-    num_interactions: int
+    num_variables: int | None
+    num_interactions: int | None
     settings: dict[str, Any]
     best_energy: float | None
     bound: float | None = None
     objective_name: str | None = None
     optimum: float | None = None
+    ratio_to: str | None = None
+    """What ``ratio`` divides by: ``"optimum"``, ``"best row"`` (the best feasible objective found)
+    or ``None`` (no ratio)."""
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -136,6 +160,7 @@ class ComparisonResult:
             "bound": self.bound,
             "objective_name": self.objective_name,
             "optimum": self.optimum,
+            "ratio_to": self.ratio_to,
             "runs": [run.to_dict() for run in self.runs],
             "notes": list(self.notes),
         }
@@ -145,7 +170,7 @@ class ComparisonResult:
         header = ["sampler", "best energy", "mean energy", "time (s)", "gap to best", "gap to bound"]
         if self.objective_name:
             header.extend([self.objective_name, "feasible"])
-        if self.optimum is not None:
+        if self.ratio_to is not None:
             header.append("ratio")
         rows = []
         for run in self.runs:
@@ -159,7 +184,7 @@ class ComparisonResult:
             ]
             if self.objective_name:
                 row.extend([_number(run.objective), "-" if run.feasible is None else ("yes" if run.feasible else "NO")])
-            if self.optimum is not None:
+            if self.ratio_to is not None:
                 row.append("-" if run.ratio is None else f"{run.ratio:.4f}")
             rows.append(row)
         widths = [max(len(line[k]) for line in [header, *rows]) for k in range(len(header))]
@@ -175,8 +200,10 @@ class ComparisonResult:
         if self.bound is not None:
             statuses = ", ".join(f"{run.name} {run.status}" for run in self.runs if run.bound is not None)
             lines.append(f"exact lower bound: {_number(self.bound)} ({statuses})")
-        if self.optimum is not None:
+        if self.ratio_to == "optimum":
             lines.append(f"reference optimum: {_number(self.optimum)} (ratio = value / optimum)")
+        elif self.ratio_to == "best row":
+            lines.append(f"ratio = value / the best feasible {self.objective_name} found (no proven optimum given)")
         lines.extend(f"note: {note}" for note in self.notes)
         return "\n".join(lines)
 
@@ -190,7 +217,7 @@ def _percent(value: float | None) -> str:
 
 
 def compare(
-    bqm: dimod.BinaryQuadraticModel,
+    bqm: dimod.BinaryQuadraticModel | None,
     samplers: Sequence[str] | None = None,
     *,
     time_limit: float | None = None,
@@ -200,39 +227,50 @@ def compare(
     optimum: float | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> ComparisonResult:
-    """Run each sampler on ``bqm`` in this process and gather the results.
+    """Run each sampler on ``bqm`` (or on ``problem``) in this process and gather the results.
 
     Args:
-        bqm: the model.
+        bqm: the model; ``None`` with a ``problem`` whose samplers take the problem itself or its
+            CQM (modularity, k-center, multicut), so that a BQM is built only where a sampler
+            needs it.
         samplers: names from :func:`gnnsolve.registry.sampler_names`; ``None`` for
-            :data:`DEFAULT_SAMPLERS`, skipping (with a note) those not installed or unable to
-            take the model.
+            :func:`default_samplers` of the problem, skipping (with a note) those not installed
+            or unable to take the model.
         time_limit: seconds per sampler for its whole run, decoding included (the registry's
             notes say how ``sa``, ``tabu`` and ``steepest`` take it); ``None`` leaves each
             sampler its own default budget, ``math.inf`` asks for no limit.
         num_reads: reads per sampler (exact samplers return their single best sample).
         seed: the seed given to every sampler, ``None`` or 0 to
             :data:`~gnnsolve.samplers._common.MAX_SEED` (the largest every backend takes).
-        problem: the problem ``bqm`` states (its ``bqm`` attribute, usually); each run's
-            SampleSet is decoded with it into an objective and a feasibility flag.
+        problem: the problem ``bqm`` states (its ``bqm`` attribute, usually); each sampler gets
+            what :meth:`~gnnsolve.adapters.problem.GraphProblem.model_for` says (the problem
+            itself for a graph-native sampler, its CQM where it prefers one, else ``bqm``), and
+            each run's SampleSet is decoded with it into an objective and a feasibility flag.
         optimum: a known optimum, in the problem's objective if ``problem`` is given and in
             energy otherwise; each run's ``ratio`` is its value divided by it (none if it is 0).
+            Without it, given a problem, the ratio is to the best feasible row's objective.
         progress: called with one line when each sampler starts, finishes or is skipped.
 
     Raises:
         UnknownSamplerError: a name is not in the registry (before anything runs).
         MissingDependencyError: a named sampler needs a package that is not installed.
         ModelTooLargeError: the model is too large for a named sampler.
+        UnsupportedModelError: a named sampler cannot take the model (a graph-native sampler
+            given another problem, a BQM sampler given a problem without a BQM).
         InvalidModelError: a bias is NaN or infinite, or the model has no variables.
-        ValueError: ``seed`` or ``time_limit`` is out of range.
+        ValueError: ``seed`` or ``time_limit`` is out of range, or neither ``bqm`` nor
+            ``problem`` is given.
     """
-    check_finite(bqm)
     time_limit = check_time_limit(time_limit)
     seed = check_seed(seed)
-    if bqm.num_variables == 0:
-        raise InvalidModelError("the model has no variables; there is nothing to compare")
+    if bqm is None and problem is None:
+        raise ValueError("give a model (bqm) or a problem to compare samplers on")
+    if bqm is not None:
+        check_finite(bqm)
+        if bqm.num_variables == 0:
+            raise InvalidModelError("the model has no variables; there is nothing to compare")
     explicit = samplers is not None
-    names = list(dict.fromkeys(sampler_spec(name).name for name in (samplers if explicit else DEFAULT_SAMPLERS)))
+    names = list(dict.fromkeys(sampler_spec(name).name for name in (samplers if explicit else default_samplers(problem))))
     if not names:
         raise ValueError("no samplers to compare; name at least one")
     report = progress or (lambda line: None)
@@ -247,20 +285,24 @@ def compare(
     prepared = []
     for name in names:
         try:
-            check_model_size(name, bqm)
-            prepared.append((name, get_sampler(name)))
-        except (MissingDependencyError, ModelTooLargeError) as err:
+            sampler = get_sampler(name)
+            model, sample = _model_for(name, sampler, bqm, problem)
+            if isinstance(model, dimod.BinaryQuadraticModel):
+                check_model_size(name, model)
+            prepared.append((name, model, sample))
+        except (MissingDependencyError, ModelTooLargeError, UnsupportedModelError) as err:
             skip_or_raise(name, err)
 
     runs = []
-    for position, (name, sampler) in enumerate(prepared, start=1):
+    for position, (name, model, sample) in enumerate(prepared, start=1):
         prefix = f"[{position}/{len(prepared)}] "
         report(f"{prefix}{name}: running")
         start = time.perf_counter()
         sampling = time_limit if problem is None else problem.sampling_time_limit(time_limit)
-        keywords = sample_kwargs(name, time_limit=sampling, num_reads=num_reads, seed=seed, bqm=bqm)
+        as_bqm = model if isinstance(model, dimod.BinaryQuadraticModel) else None
+        keywords = sample_kwargs(name, time_limit=sampling, num_reads=num_reads, seed=seed, bqm=as_bqm)
         try:
-            sampleset = sampler.sample(bqm, **keywords)
+            sampleset = sample(model, **keywords)
         except (MissingDependencyError, ModelTooLargeError) as err:  # limits only known when running
             skip_or_raise(name, err, prefix)
             continue
@@ -272,22 +314,63 @@ def compare(
 
     best_energy = min((run.best_energy for run in runs), default=None)
     bound = max((run.bound for run in runs if run.bound is not None), default=None)
+    reference = optimum if optimum is not None else _best_objective(runs, problem)
     for run in runs:
         run.gap_to_best = relative_gap(run.best_energy, best_energy)
         run.gap_to_bound = None if bound is None else relative_gap(run.best_energy, bound)
-        if optimum:
-            run.ratio = (run.objective if problem is not None else run.best_energy) / optimum
+        if reference:
+            run.ratio = (run.objective if problem is not None else run.best_energy) / reference
     return ComparisonResult(
         runs=runs,
-        num_variables=bqm.num_variables,
-        num_interactions=bqm.num_interactions,
+        num_variables=None if bqm is None else bqm.num_variables,
+        num_interactions=None if bqm is None else bqm.num_interactions,
         settings={"time_limit": time_limit, "num_reads": num_reads, "seed": seed},
         best_energy=best_energy,
         bound=bound,
         objective_name=problem.objective_name if problem is not None else None,
         optimum=optimum,
+        ratio_to=None if not reference else "optimum" if optimum is not None else "best row",
         notes=notes,
     )
+
+
+def default_samplers(problem: Problem | None) -> tuple[str, ...]:
+    """The samplers compared when none are named: :data:`DEFAULT_SAMPLERS`, or the ones
+    :data:`PROBLEM_SAMPLERS` lists for the problem's class."""
+    return PROBLEM_SAMPLERS.get(type(problem).__name__, DEFAULT_SAMPLERS)
+
+
+def _model_for(name: str, sampler: dimod.Sampler, bqm: dimod.BinaryQuadraticModel | None,
+               problem: Problem | None) -> tuple[Any, Callable[..., dimod.SampleSet]]:
+    """What ``sampler`` is given, and its method: the problem's choice where there is a problem
+    (its BQM replaced by ``bqm`` when given), else ``bqm``.
+
+    Raises:
+        UnsupportedModelError: a graph-native sampler for other problems, or a problem the
+            sampler cannot take in any form.
+    """
+    natives = (getattr(sampler, "properties", None) or {}).get("problems", ())
+    if problem is not None:
+        if problem.samples_natively(sampler) or (problem.prefers_cqm and hasattr(sampler, "sample_cqm")):
+            return problem.model_for(sampler)
+        if natives:
+            raise UnsupportedModelError(f"{name} takes {_names(natives)} problems, not {type(problem).__name__}")
+        return (bqm if bqm is not None else problem.model_for(sampler)[0]), sampler.sample
+    if natives:
+        raise UnsupportedModelError(f"{name} takes {_names(natives)} problems, not a BQM")
+    return bqm, sampler.sample
+
+
+def _names(classes: Sequence[type]) -> str:
+    return " and ".join(cls.__name__ for cls in classes)
+
+
+def _best_objective(runs: Sequence[SamplerRun], problem: Problem | None) -> float | None:
+    """The best feasible objective among the runs (``None`` without a problem or a feasible run)."""
+    feasible = [run.objective for run in runs if problem is not None and run.feasible and run.objective is not None]
+    if not feasible:
+        return None
+    return max(feasible) if getattr(problem, "sense", "min") == "max" else min(feasible)
 
 
 def _summarise(name: str, sampleset: dimod.SampleSet, seconds: float, decoded: Decoded | None) -> SamplerRun:

@@ -10,12 +10,21 @@ Built-in instances, generated with fixed seeds so they need no data files:
   with HiGHS.
 - TSP on 12 cities with integer coordinates drawn by ``numpy.random.default_rng(0)`` in
   ``[0, 100)²``, Euclidean distances; its optimal tour length is proven by dynamic programming.
+- Modularity with ``k = 5`` on ``networkx.planted_partition_graph(5, 20, 0.3, 0.02, seed=0)``:
+  five planted communities of 20 nodes.
+- k-center with ``k = 5`` (hop distances) on ``networkx.connected_watts_strogatz_graph(100, 4,
+  0.1, seed=0)``.
+- Multicut on an Erdős–Rényi graph ``networkx.gnp_random_graph(100, 0.3, seed=0)`` with weights
+  uniform in ``[-1, 1]`` from ``numpy.random.default_rng(0)``, in edge order.
 
 Files: ``bqm`` reads a dimod model (:func:`gnnsolve.io.read_bqm`); ``maxcut`` and ``mis`` read a
 graph by its suffix (``.gml``, DIMACS ``.clq``/``.mis``/``.col``/``.dimacs``, ``.edgelist``, else
-the G-set rudy format); ``tsp`` reads a TSPLIB95 file. Where the benchmark data names the
+the G-set rudy format); ``tsp`` reads a TSPLIB95 file; ``modularity`` and ``kcenter`` read a
+graph as ``maxcut`` does and need ``k``; ``multicut`` reads a CP-Lib file (a ``.gml`` graph with
+``weight`` attributes otherwise), its weights :math:`w_{ij}` the attraction of ``i`` and ``j``. Where the benchmark data names the
 instance (G-set best known cuts, the d-regular graphs' optima, BHOSLIB's forced independent
-sets, TSPLIB optimal tour lengths) and its size matches, that value becomes the known optimum.
+sets, TSPLIB optimal tour lengths, CP-Lib's proven optima as a least cut cost) and its size
+matches, that value becomes the known optimum.
 
 Example:
     >>> from gnnsolve.instances import builtin_instance
@@ -35,7 +44,7 @@ import dimod
 import networkx as nx
 import numpy as np
 
-from gnnsolve.errors import FileFormatError
+from gnnsolve.errors import FileFormatError, InvalidModelError
 from gnnsolve.io import read_bqm
 
 if TYPE_CHECKING:  # the graph problems and readers load on use, so `gnnsolve --help` stays quick
@@ -48,13 +57,18 @@ __all__ = [
     "builtin_regular_graph",
     "builtin_tsp_coordinates",
     "read_instance",
+    "builtin_signed_graph",
+    "BUILTIN_K",
     "BUILTIN_MAXCUT_OPTIMUM",
     "BUILTIN_MIS_OPTIMUM",
     "BUILTIN_TSP_OPTIMUM",
 ]
 
-ProblemKind = Literal["bqm", "maxcut", "mis", "tsp"]
-PROBLEM_KINDS: tuple[str, ...] = ("bqm", "maxcut", "mis", "tsp")
+ProblemKind = Literal["bqm", "maxcut", "mis", "tsp", "modularity", "kcenter", "multicut"]
+PROBLEM_KINDS: tuple[str, ...] = ("bqm", "maxcut", "mis", "tsp", "modularity", "kcenter", "multicut")
+
+BUILTIN_K = 5
+"""``k`` of the built-in modularity and k-center instances (five planted communities)."""
 
 BUILTIN_MAXCUT_OPTIMUM = 137
 """Maximum cut of :func:`builtin_regular_graph`, proven optimal with HiGHS."""
@@ -71,7 +85,9 @@ class Instance:
     """A model to compare samplers on, and what is known about it."""
 
     description: str
-    bqm: dimod.BinaryQuadraticModel
+    bqm: dimod.BinaryQuadraticModel | None
+    """The model; ``None`` for problems whose samplers take the problem itself or its CQM
+    (modularity, k-center, multicut): their BQM is built only for a sampler that needs it."""
     problem: GraphProblem | None = None
     optimum: float | None = None
 
@@ -86,8 +102,14 @@ def builtin_tsp_coordinates() -> np.ndarray:
     return np.random.default_rng(0).integers(0, 100, size=(12, 2)).astype(float)
 
 
-def builtin_instance(kind: ProblemKind = "maxcut") -> Instance:
-    """The built-in instance of a problem kind (``"bqm"`` means the MaxCut one)."""
+def builtin_instance(kind: ProblemKind = "maxcut", *, k: int | None = None, max_cities: int | None = None) -> Instance:
+    """The built-in instance of a problem kind (``"bqm"`` means the MaxCut one).
+
+    Args:
+        kind: one of :data:`PROBLEM_KINDS`.
+        k: communities or facilities for ``modularity`` and ``kcenter`` (default :data:`BUILTIN_K`).
+        max_cities: the TSP model's city limit (the default of :class:`~gnnsolve.adapters.graphs.TSP`).
+    """
     from gnnsolve.adapters.graphs import TSP, MaxCut, MaxIndependentSet
 
     regular = "random 3-regular graph, 100 nodes, networkx seed 0 (built-in"
@@ -100,21 +122,49 @@ def builtin_instance(kind: ProblemKind = "maxcut") -> Instance:
             f"maximum independent set on a {regular}; maximum {BUILTIN_MIS_OPTIMUM})", problem.bqm, problem, BUILTIN_MIS_OPTIMUM
         )
     if kind == "tsp":
-        problem = TSP.from_coordinates(builtin_tsp_coordinates())
+        problem = TSP.from_coordinates(builtin_tsp_coordinates(), **_city_limit(max_cities))
         return Instance(
             f"TSP on 12 random cities, numpy seed 0 (built-in; optimal tour {BUILTIN_TSP_OPTIMUM:.4f})",
             problem.bqm, problem, BUILTIN_TSP_OPTIMUM,
         )
+    if kind in ("modularity", "kcenter"):
+        graph = nx.planted_partition_graph(5, 20, 0.3, 0.02, seed=0) if kind == "modularity" else \
+            nx.connected_watts_strogatz_graph(100, 4, 0.1, seed=0)
+        origin = "planted partition graph, 5 x 20 nodes, p_in 0.3, p_out 0.02" if kind == "modularity" else \
+            "connected Watts-Strogatz graph, 100 nodes, 4 neighbours, p 0.1"
+        return _clustering_instance(graph, kind, BUILTIN_K if k is None else k, f"a {origin}, networkx seed 0 (built-in)")
+    if kind == "multicut":
+        from gnnsolve.adapters.multicut import Multicut
+
+        graph = builtin_signed_graph()
+        return Instance("multicut on an Erdős–Rényi graph, 100 nodes, p 0.3, weights U[-1, 1], seed 0 (built-in)",
+                        None, Multicut(graph, weight="weight"))
     raise ValueError(f"unknown problem kind {kind!r}; expected one of {', '.join(PROBLEM_KINDS)}")
 
 
-def read_instance(path: str | os.PathLike, kind: ProblemKind) -> Instance:
+def builtin_signed_graph() -> nx.Graph:
+    """The built-in multicut graph: ``gnp_random_graph(100, 0.3, seed=0)``, ``weight`` uniform in
+    ``[-1, 1]`` from ``numpy.random.default_rng(0)`` in edge order."""
+    graph = nx.gnp_random_graph(100, 0.3, seed=0)
+    weights = np.random.default_rng(0).uniform(-1.0, 1.0, graph.number_of_edges())
+    nx.set_edge_attributes(graph, dict(zip(graph.edges, weights.tolist())), "weight")
+    return graph
+
+
+def read_instance(path: str | os.PathLike, kind: ProblemKind, *, k: int | None = None,
+                  max_cities: int | None = None) -> Instance:
     """Read a file as an instance of ``kind``.
+
+    Args:
+        path: the file.
+        kind: one of :data:`PROBLEM_KINDS`.
+        k: communities or facilities; required for ``modularity`` and ``kcenter``.
+        max_cities: the TSP model's city limit (the default of :class:`~gnnsolve.adapters.graphs.TSP`).
 
     Raises:
         FileFormatError: the file is malformed or cannot be read (path and line named).
         InvalidModelError: the file reads but does not state a valid problem (e.g. a TSP with
-            fewer than 3 cities).
+            fewer than 3 cities, or ``k`` missing or out of range).
         ModelTooLargeError: the problem's model is too large (e.g. a TSP beyond ``max_cities``).
     """
     path = Path(path)
@@ -125,10 +175,52 @@ def read_instance(path: str | os.PathLike, kind: ProblemKind) -> Instance:
         if kind in ("maxcut", "mis"):
             return _graph_instance(path, kind)
         if kind == "tsp":
-            return _tsp_instance(path)
+            return _tsp_instance(path, max_cities)
+        if kind in ("modularity", "kcenter"):
+            if k is None:
+                raise InvalidModelError(f"{kind} needs k, the number of {'communities' if kind == 'modularity' else 'facilities'} "
+                                        "(--k on the command line)")
+            return _clustering_instance(_read_graph(path), kind, k, str(path))
+        if kind == "multicut":
+            return _multicut_instance(path)
     except OSError as err:
         raise FileFormatError(path, f"cannot read the file ({err.strerror or err})") from None
     raise ValueError(f"unknown problem kind {kind!r}; expected one of {', '.join(PROBLEM_KINDS)}")
+
+
+def _city_limit(max_cities: int | None) -> dict[str, int]:
+    return {} if max_cities is None else {"max_cities": max_cities}
+
+
+def _clustering_instance(graph: nx.Graph, kind: ProblemKind, k: int, origin: str) -> Instance:
+    from gnnsolve.adapters.clustering import Modularity
+    from gnnsolve.adapters.kcenter import KCenter
+
+    problem: GraphProblem = Modularity(graph, k=k) if kind == "modularity" else KCenter(graph, k=k)
+    label = f"modularity, at most {k} communities" if kind == "modularity" else f"k-center, {k} facilities"
+    size = f"{graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges"
+    return Instance(f"{label}, on {origin} ({size})", None, problem)
+
+
+def _multicut_instance(path: Path) -> Instance:
+    """A CP-Lib file (or a weighted GML graph) as a multicut; CP-Lib's proven optimum, the largest
+    weight inside clusters, becomes the least cut cost: the total weight less it."""
+    from gnnsolve.adapters import datasets
+    from gnnsolve.adapters.multicut import Multicut
+
+    if path.suffix.lower() == ".gml":
+        return Instance(f"multicut on {path}", None, Multicut(datasets.read_gml(path), weight="weight"))
+    weights = datasets.read_cplib(path)
+    problem = Multicut(nx.from_numpy_array(weights), weight="weight")
+    optimum = None
+    try:
+        entry = next((e for e in datasets.cplib_catalogue().values() if Path(e.file).name == path.name), None)
+    except FileNotFoundError:
+        entry = None
+    if entry is not None and entry.n == len(weights) and entry.optimal_value is not None:
+        optimum = float(np.triu(weights, 1).sum() - entry.optimal_value)
+    known = f"; least cut cost {optimum:g}, from CP-Lib's optimum {entry.optimal_value}" if optimum is not None else ""
+    return Instance(f"multicut on CP-Lib {path} ({len(weights)} nodes{known})", None, problem, optimum)
 
 
 def _read_graph(path: Path) -> nx.Graph:
@@ -180,12 +272,12 @@ def _known_optimum(path: Path, graph: nx.Graph, kind: ProblemKind) -> tuple[int,
     return None
 
 
-def _tsp_instance(path: Path) -> Instance:
+def _tsp_instance(path: Path, max_cities: int | None) -> Instance:
     from gnnsolve.adapters import datasets
     from gnnsolve.adapters.graphs import TSP
 
     tsplib = datasets.read_tsplib(path)
-    problem = TSP.from_tsplib(tsplib)
+    problem = TSP.from_tsplib(tsplib, **_city_limit(max_cities))
     try:
         lengths = datasets.tsplib_optimal_lengths()
         optimum = lengths.get(tsplib.name.removesuffix(".tsp"), lengths.get(path.stem))

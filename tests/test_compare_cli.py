@@ -483,3 +483,74 @@ def test_cli_time_limit_defaults_to_each_samplers_budget_and_accepts_inf():
     for bad in ("0", "-1", "nan", "soon"):
         with pytest.raises(SystemExit):
             parser.parse_args(["compare", "--time-limit", bad])
+
+
+# ---------------------------------------------------------------- graph-native problems
+
+
+def test_a_graph_native_problem_is_compared_without_a_bqm_with_ratios_to_the_best_row():
+    from gnnsolve.adapters.clustering import Modularity
+
+    problem = Modularity(nx.karate_club_graph(), k=4)
+    result = compare(None, ["louvain"], num_reads=2, seed=0, problem=problem)
+    assert result.num_variables is None and result.ratio_to == "best row" and result.objective_name == "modularity"
+    assert [run.name for run in result.runs] == ["louvain"] and result.runs[0].ratio == 1.0
+    assert "ratio = value / the best feasible modularity found" in result.table()
+
+
+def test_samplers_that_cannot_take_the_problem_are_skipped_from_the_default_list(monkeypatch):
+    from gnnsolve.adapters.kcenter import KCenter
+
+    monkeypatch.setitem(compare_module.PROBLEM_SAMPLERS, "KCenter", ("gonzalez", "louvain", "sa"))
+    result = compare(None, problem=KCenter(nx.cycle_graph(12), k=3), seed=0)
+    assert [run.name for run in result.runs] == ["gonzalez"] and result.runs[0].objective <= 2 * 2  # optimum 2
+    assert any("louvain skipped: louvain takes Modularity problems, not KCenter" in note for note in result.notes)
+    assert any(note.startswith("sa skipped:") for note in result.notes)
+
+
+@pytest.mark.parametrize(("names", "words"), [(["gonzalez"], "takes KCenter problems, not a BQM"),
+                                              (["louvain"], "takes Modularity problems, not a BQM")])
+def test_a_named_graph_native_sampler_given_a_bqm_is_refused(small_bqm, names, words):
+    from gnnsolve.errors import UnsupportedModelError
+
+    with pytest.raises(UnsupportedModelError, match=words):
+        compare(small_bqm, names)
+
+
+def test_compare_needs_a_model_or_a_problem():
+    with pytest.raises(ValueError, match="give a model"):
+        compare(None, ["sa"])
+
+
+def test_cli_compares_the_builtin_multicut_with_elf_and_the_search(capsys):
+    pytest.importorskip("elf", reason="python-elf is not installed")
+    assert main(["compare", "--problem", "multicut", "--samplers", "elf,multicut", "--time-limit", "3"]) == 0
+    table = capsys.readouterr().out
+    assert "multicut on an Erdős–Rényi graph, 100 nodes" in table and "cut cost" in table and "elf " in table
+
+
+@needs_data
+def test_cli_reads_a_cplib_file_with_its_optimum_as_a_least_cut_cost(capsys):
+    path = DATA / "cplib" / "ABR" / "cars.txt"
+    assert main(["compare", "--problem", "multicut", str(path), "--samplers", "multicut", "--time-limit", "5",
+                 "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["optimum"] == -185 and result["ratio_to"] == "optimum" and result["runs"][0]["ratio"] <= 1
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["--problem", "maxcut", "--k", "3"], "--k applies to --problem modularity and kcenter"),
+    (["--problem", "mis", "--max-cities", "20"], "--max-cities applies to --problem tsp"),
+    (["--problem", "tsp", "--max-cities", "5"], "max_cities"),
+])
+def test_cli_options_of_other_problems_and_a_city_limit_are_usage_errors(argv, words, capsys):
+    assert main(["compare", *argv]) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_cli_modularity_from_a_file_needs_k(tmp_path, capsys):
+    path = tmp_path / "g.edgelist"
+    path.write_text("0 1\n1 2\n2 0\n2 3\n")
+    assert main(["compare", "--problem", "modularity", str(path), "--samplers", "louvain"]) == 2
+    assert "modularity needs k" in capsys.readouterr().err
+    assert main(["compare", "--problem", "modularity", str(path), "--k", "2", "--samplers", "louvain"]) == 0
