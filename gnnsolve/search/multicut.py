@@ -364,17 +364,31 @@ class _IndexedMaxHeap:
             position = child
 
 
-def _incidence(n: int, rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> tuple[list[list], list[list]]:
-    """Per node, its neighbours and the ``values`` of the edges to them, in edge order."""
+def _incidence_arrays(
+    n: int, rows: np.ndarray, cols: np.ndarray, values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per node, its neighbours and the ``values`` of the edges to them, in edge order, flat:
+    node ``v``'s lie at ``bounds[v]:bounds[v + 1]`` of ``others`` and ``attached``."""
     ends = np.concatenate([rows, cols])
     order = np.lexsort((np.tile(np.arange(len(rows)), 2), ends))
-    bounds = np.searchsorted(ends[order], np.arange(n + 1)).tolist()
-    others = np.concatenate([cols, rows])[order].tolist()
-    attached = np.concatenate([values, values])[order].tolist()
+    bounds = np.searchsorted(ends[order], np.arange(n + 1))
+    return bounds, np.concatenate([cols, rows])[order], np.concatenate([values, values])[order]
+
+
+def _incidence(n: int, rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> tuple[list[list], list[list]]:
+    """:func:`_incidence_arrays` as one list of neighbours and one of values per node."""
+    bounds, others, attached = _incidence_arrays(n, rows, cols, values)
+    bounds, others, attached = bounds.tolist(), others.tolist(), attached.tolist()
     return (
         [others[start:stop] for start, stop in zip(bounds, bounds[1:])],
         [attached[start:stop] for start, stop in zip(bounds, bounds[1:])],
     )
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The indices ``starts[0]..starts[0]+lengths[0]-1, starts[1]..``, concatenated."""
+    offsets = np.cumsum(lengths) - lengths
+    return np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))
 
 
 # ---------------------------------------------------------------- GAEC
@@ -432,10 +446,15 @@ def _gaec(graph: SignedGraph, deadline: float | None = None) -> np.ndarray:
     nonzero = graph.weights != 0
     rows, cols, weights = graph.rows[nonzero], graph.cols[nonzero], graph.weights[nonzero]
     largest = weights.max(initial=0.0)
+    n = graph.num_nodes
     with _collector_paused():
-        # the lazy heap gives up at the first tie for the largest weight: skip it when the first step ties
-        parent = None if np.count_nonzero(weights == largest) > 1 else _contract_while_untied(
-            graph.num_nodes, rows, cols, weights, deadline)
+        # the untied contractions give up at the first tie for the largest weight: skip them when the first step ties
+        if np.count_nonzero(weights == largest) > 1:
+            parent = None
+        elif _dense_pays(n, len(weights)):
+            parent = _contract_dense(_dense_weights(n, rows, cols, weights), deadline, stop_at_tie=True)
+        else:
+            parent = _contract_while_untied(n, rows, cols, weights, deadline)
         if parent is None:
             parent = _contract_in_heap_order(graph.num_nodes, rows, cols, weights, deadline)
     labels = np.array(parent, dtype=np.int64)
@@ -492,6 +511,80 @@ def _contract_while_untied(
             if total > 0:
                 push(heap, (-total, min(u, t), max(u, t)))
         adjacency[v] = {}
+    return parent
+
+
+_DENSE_MAX_NODES = 4000
+"""The largest graph :func:`_contract_dense` takes (a dense matrix of :math:`8 n^2` bytes, 128 MB here)."""
+_DENSE_MIN_DEGREE = 32
+"""The mean degree from which a dense contraction step (a few vector operations over ``n``) beats the
+lazy heap's, which visits the merged node's neighbours one by one in Python."""
+
+
+def _dense_pays(n: int, edges: int) -> bool:
+    """Whether :func:`_contract_dense` is the faster GAEC on ``n`` nodes and ``edges`` nonzero edges."""
+    return n <= _DENSE_MAX_NODES and 2 * edges >= _DENSE_MIN_DEGREE * n
+
+
+def _dense_weights(n: int, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The symmetric ``n × n`` weight matrix of the edges (zero elsewhere)."""
+    dense = np.zeros((n, n))
+    dense[rows, cols] = weights
+    dense[cols, rows] = weights
+    return dense
+
+
+def _contract_dense(weights: np.ndarray, deadline: float | None = None, stop_at_tie: bool = False) -> list[int] | None:
+    """GAEC on a dense symmetric weight matrix (changed in place), vectorised over the rows.
+
+    Each row keeps its largest entry and where it is; a step contracts the largest of them, adds
+    the merged node's row into the survivor's (the smaller index) and refreshes only the rows whose
+    largest entry was in the two merged columns. The weights are summed pairwise as the lazy heap
+    sums them, so while the largest weight is unique at every step this is the partition of
+    :func:`_contract_while_untied`, bit for bit; ``stop_at_tie`` returns ``None`` at the first tie
+    (the largest entry in more than two rows), else ties go to the first row in index order.
+
+    Returns:
+        Each node's parent (``parent[v] == v`` for a cluster's survivor), as far as the contraction
+        got by ``deadline`` (a :func:`time.perf_counter` reading).
+    """
+    n = len(weights)
+    parent = list(range(n))
+    if n < 2:
+        return parent
+    np.fill_diagonal(weights, 0.0)
+    best = weights.max(axis=1)
+    where = weights.argmax(axis=1)
+    steps = 0
+    while True:
+        steps += 1
+        if deadline is not None and not steps % _CLOCK_EVERY and time.perf_counter() >= deadline:
+            break
+        i = int(best.argmax())
+        largest = best[i]
+        if largest <= 0:
+            break
+        if stop_at_tie and np.count_nonzero(best == largest) > 2:
+            return None
+        kept, removed = sorted((i, int(where[i])))
+        parent[removed] = kept
+        row = weights[kept] + weights[removed]
+        row[kept] = row[removed] = 0.0
+        weights[kept] = row
+        weights[:, kept] = row
+        weights[removed] = 0.0
+        weights[:, removed] = 0.0
+        best[removed] = -np.inf
+        # a row's largest entry moved only if it was in a merged column and that column's entry fell
+        stale = np.flatnonzero((where == removed) | ((where == kept) & (row < best)))
+        if len(stale):
+            best[stale] = weights[stale].max(axis=1)
+            where[stale] = weights[stale].argmax(axis=1)
+        higher = row > best
+        best[higher] = row[higher]
+        where[higher] = kept
+        best[removed] = -np.inf
+        best[kept], where[kept] = row.max(), row.argmax()
     return parent
 
 
@@ -559,6 +652,9 @@ def _contract_in_heap_order(
 # ---------------------------------------------------------------- KLj
 
 _KLJ_MAX_ITERATIONS = 100
+_VECTOR_CHAIN = 12
+"""The mean number of neighbours inside a chain's pair from which its chain runs on vectors: below
+it the heap's few operations per neighbour are faster than a step's vector operations."""
 _KLJ_EPSILON = 1e-6
 
 
@@ -681,7 +777,10 @@ class _KernighanLin:
         self.rows, self.cols, self.weights = graph.rows[nonzero], graph.cols[nonzero], graph.weights[nonzero]
         self.n = graph.num_nodes
         self.epsilon = _KLJ_EPSILON * max(1.0, float(np.abs(self.weights).max(initial=0.0)))
+        self.bounds, self.others, self.attached = _incidence_arrays(self.n, self.rows, self.cols, self.weights)
         self.neighbours, self.costs = _incidence(self.n, self.rows, self.cols, self.weights)
+        self.inside = np.zeros(self.n, dtype=bool)  # the nodes of the chain's pair (cleared after it)
+        self.in_a = np.zeros(self.n, dtype=bool)  # those of its first cluster
         self.heap = _IndexedMaxHeap(self.n)
         self.gain = [0.0] * self.n  # cost decrease of moving each node of the pair across
         self.across = [0] * self.n  # its neighbours on the other side of the pair
@@ -756,54 +855,79 @@ class _KernighanLin:
     def _chain(self, a: int, b: int) -> float:
         """Run a Kernighan–Lin chain on clusters ``a`` and ``b`` (possibly empty) and keep its best prefix.
 
-        A node listed twice is pushed twice: the heap then holds a second entry for it, which
-        is popped in its turn and counted again.
+        A pair of distinct nodes with at least :data:`_VECTOR_CHAIN` neighbours inside it per
+        node runs :meth:`_chain_vectorised`,
+        which hands over to :meth:`_chain_in_heap_order` at the first tie for the largest gain;
+        a smaller pair, or one listing a node twice, runs the latter at once.
 
         Returns:
             The cost decrease committed (0 when the best prefix lowers the cost by at most
             :attr:`epsilon`).
         """
-        labels, heap, gain, across = self.labels, self.heap, self.gain, self.across
+        labels = self.labels
         pair = [v for v in self.members[a] if labels[v] == a]
         in_a = len(pair)
         pair += [v for v in self.members[b] if labels[v] == b]
         in_b = len(pair) - in_a
         if len(pair) < 2 or in_a == in_b == 1:
             return 0.0
-        inside = set(pair)
-        split = in_b == 0  # every node may leave; otherwise only those with a neighbour across
-        for v in pair:
-            to_a = to_b = 0.0
-            count = 0
-            side = labels[v]
-            for t, w in zip(self.neighbours[v], self.costs[v]):
-                if t in inside:
-                    if labels[t] == a:
-                        to_a += w
-                    else:
-                        to_b += w
-                    count += labels[t] != side
-            gain[v] = to_b - to_a if side == a else to_a - to_b
-            across[v] = count
-            if split or count:
+        incidence = self._pair_incidence(pair, in_a)
+        chain = None
+        if len(incidence[0]) >= _VECTOR_CHAIN * len(pair) and len(set(pair)) == len(pair):
+            chain = self._chain_vectorised(pair, in_a, in_b == 0, incidence)
+        if chain is None:
+            chain = self._chain_in_heap_order(pair, in_a, in_b == 0, incidence)
+        best, moved = chain
+        if best <= self.epsilon:
+            return 0.0
+        for k in moved:
+            v, target = pair[k], b if k < in_a else a
+            labels[v] = target
+            self.members[target].append(v)
+        return best
+
+    def _chain_in_heap_order(
+        self, pair: list[int], in_a: int, split: bool, incidence: tuple[np.ndarray, ...]
+    ) -> tuple[float, list[int]]:
+        """The chain with the heap of :class:`_IndexedMaxHeap`, which fixes the order among ties.
+
+        The nodes enter the heap in ``pair`` order. A node listed twice is pushed twice: the heap
+        then holds a second entry for it, which is popped in its turn and counted again.
+
+        Returns:
+            The best prefix's cost decrease and its moves, as positions in ``pair``.
+        """
+        heap, gain, across = self.heap, self.gain, self.across
+        owner, others, weights, to_a, to_b, count = incidence
+        bounds = np.searchsorted(owner, np.arange(len(pair) + 1)).tolist()
+        others, weights = others.tolist(), weights.tolist()
+        neighbours, costs, position, on_a = {}, {}, {}, {}
+        for k, v in enumerate(pair):
+            neighbours[v] = others[bounds[k]:bounds[k + 1]]
+            costs[v] = weights[bounds[k]:bounds[k + 1]]
+            position[v], on_a[v] = k, k < in_a
+        for k, v in enumerate(pair):
+            gain[v] = to_b[k] - to_a[k] if k < in_a else to_a[k] - to_b[k]
+            across[v] = count[k]
+            if split or count[k]:  # every node may leave a split; otherwise only those with a neighbour across
                 heap.push(v, gain[v])
-        moved: list[tuple[int, int]] = []  # (node, its new cluster) in order of moving
+        moved: list[int] = []
         done: set[int] = set()
         total = best = 0.0
         keep = 0
         while heap:
             v, g = heap.pop()
-            side = labels[v]
+            side = on_a[v]
             done.add(v)
-            moved.append((v, b if side == a else a))
+            moved.append(position[v])
             total += g
             if total > best + self.epsilon:
                 best, keep = total, len(moved)
-            for t, w in zip(self.neighbours[v], self.costs[v]):
-                if t not in inside or t in done:
+            for t, w in zip(neighbours[v], costs[v]):
+                if t in done:
                     continue
                 queued = split or across[t] > 0  # in the heap: a node may move while it borders
-                same = labels[t] == side
+                same = on_a[t] == side
                 gain[t] += 2.0 * w if same else -2.0 * w
                 if queued:
                     heap.change(t, gain[t])
@@ -815,12 +939,79 @@ class _KernighanLin:
                     across[t] = max(across[t] - 1, 0)
                     if queued and not split and across[t] == 0:
                         heap.remove(t)
-        if best <= self.epsilon:
-            return 0.0
-        for v, target in moved[:keep]:
-            labels[v] = target
-            self.members[target].append(v)
-        return best
+        return best, moved[:keep]
+
+    def _chain_vectorised(
+        self, pair: list[int], in_a: int, split: bool, incidence: tuple[np.ndarray, ...]
+    ) -> tuple[float, list[int]] | None:
+        """The chain on the pair's dense weight matrix, each step a few vector operations.
+
+        While the largest gain among the movable nodes is unique, every heap pops the same node
+        and the gains are updated by the same additions, so this is the chain of
+        :meth:`_chain_in_heap_order`, bit for bit; at the first tie it gives up (``None``).
+        """
+        owner, others, weights, to_a, to_b, count = incidence
+        size = len(pair)
+        local = np.empty(self.n, dtype=np.int64)
+        local[pair] = np.arange(size)
+        matrix = np.zeros((size, size))  # a moved node's column is cleared: rows then reach the unmoved only
+        matrix[owner, local[others]] = weights
+        on_a = np.arange(size) < in_a
+        gain = np.where(on_a, to_b - to_a, to_a - to_b)
+        across = count.copy()
+        movable = np.where(split | (across > 0), gain, -np.inf)  # the gains of the nodes in the heap
+        moved: list[int] = []
+        total = best = 0.0
+        keep = 0
+        while True:
+            v = int(movable.argmax())
+            top = movable[v]
+            if top == -np.inf:
+                break
+            if np.count_nonzero(movable == top) > 1:
+                return None
+            movable[v] = -np.inf
+            matrix[:, v] = 0.0
+            moved.append(v)
+            total += float(top)
+            if total > best + self.epsilon:
+                best, keep = total, len(moved)
+            row = matrix[v]
+            touched = np.flatnonzero(row)
+            same = on_a[touched] == on_a[v]
+            gain[touched] += np.where(same, 2.0, -2.0) * row[touched]
+            across[touched] = np.maximum(across[touched] + np.where(same, 1, -1), 0)
+            movable[touched] = gain[touched] if split else np.where(across[touched] > 0, gain[touched], -np.inf)
+        return best, moved[:keep]
+
+    def _pair_incidence(self, pair: list[int], in_a: int) -> tuple[np.ndarray, ...]:
+        """The edges inside a chain's pair, gathered by numpy, and per entry of ``pair`` (the
+        first ``in_a`` on side ``a``) the summed weight to each side and the count of neighbours
+        across.
+
+        Returns:
+            ``(owner, others, weights, to_a, to_b, count)``: for each edge from a node of the pair
+            to another, the owner's position in ``pair``, the other end and the weight, by owner
+            and then in the owner's adjacency order; then the three per-entry arrays. The sums run
+            in adjacency order, the other side's weights added as zeros, so they equal those of a
+            loop over the neighbours bit for bit.
+        """
+        nodes = np.array(pair, dtype=np.int64)
+        self.inside[nodes] = True
+        self.in_a[nodes[:in_a]] = True
+        lengths = self.bounds[nodes + 1] - self.bounds[nodes]
+        flat = _ranges(self.bounds[nodes], lengths)
+        others = self.others[flat]
+        keep = self.inside[others]
+        others, weights = others[keep], self.attached[flat][keep]
+        owner = np.repeat(np.arange(len(pair)), lengths)[keep]
+        towards_a = self.in_a[others]
+        to_a = np.bincount(owner, np.where(towards_a, weights, 0.0), len(pair))
+        to_b = np.bincount(owner, np.where(towards_a, 0.0, weights), len(pair))
+        count = np.bincount(owner[towards_a != (owner < in_a)], minlength=len(pair))
+        self.inside[nodes] = False
+        self.in_a[nodes] = False
+        return owner, others, weights, to_a, to_b, count
 
     def _single_moves(self, deadline: float | None = None) -> bool:
         """Move each node in turn to the neighbouring cluster that pulls it most, if that helps
