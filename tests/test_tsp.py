@@ -4,9 +4,11 @@ import itertools
 import subprocess
 import sys
 
+import dimod
 import networkx as nx
 import numpy as np
 import pytest
+from dimod.generators import traveling_salesperson
 from dwave.samplers import SimulatedAnnealingSampler
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -59,6 +61,49 @@ def test_the_model_has_n_squared_variables_and_2n2_n_minus_1_interactions():
     assert problem.bqm.num_variables == 36
     assert problem.bqm.num_interactions == 2 * 36 * 5
     assert set(problem.bqm.variables) == {(c, t) for c in range(6) for t in range(6)}
+
+
+def generator_bqm(problem: TSP) -> dimod.BinaryQuadraticModel:
+    """The model as dimod's generator builds it, one interaction at a time, with the offset restored."""
+    G = nx.Graph()
+    G.add_nodes_from(problem.labels)
+    G.add_weighted_edges_from((u, v, float(problem.distances[i, j]))
+                              for (i, u), (j, v) in itertools.combinations(enumerate(problem.labels), 2))
+    bqm = traveling_salesperson(G, lagrange=problem.penalty)
+    bqm.offset += 2 * problem.num_cities * problem.penalty
+    return bqm
+
+
+@pytest.mark.parametrize("n", [3, 4, 5, 6, 7, 8])
+@pytest.mark.parametrize("labels", [None, "names"])
+def test_the_model_equals_dimods_generator_variable_for_variable(n, labels):
+    names = [f"city {i}" for i in range(n)] if labels else None
+    problem = TSP.from_coordinates(random_points(n, n), names, penalty=3.5 if n == 5 else None)
+    expected = generator_bqm(problem)
+    assert problem.bqm == expected
+    assert list(problem.bqm.variables) == list(expected.variables) == problem.bqm_variables
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(3, 7), seed=st.integers(0, 2**16), density=st.floats(0, 1))
+def test_energies_without_the_model_equal_the_models(n, seed, density):
+    problem = TSP.from_coordinates(random_points(seed, n))
+    x = (np.random.default_rng(seed).random((5, n, n)) < density).astype(float)
+    expected = problem.bqm.energies((x.reshape(5, -1), problem.bqm_variables))
+    assert problem.energies(x) == pytest.approx(expected, rel=1e-12, abs=1e-9)
+
+
+def test_decoding_a_sampleset_does_not_build_the_model():
+    problem = TSP.from_coordinates(random_points(3, 7))
+    tour = (3, 1, 0, 6, 2, 5, 4)
+    sampleset = dimod.SampleSet.from_samples(([list(problem.encode(tour).values())], problem.bqm_variables),
+                                             dimod.BINARY, energy=[problem.evaluate(tour)])
+    (solution,) = TSP(problem.distances, **RAW).decode_sampleset(sampleset)
+    assert "bqm" not in problem.__dict__
+    assert solution.value == tour and not solution.repaired
+    assert solution.energy == pytest.approx(problem.evaluate(tour))
+    with pytest.raises(InvalidModelError, match="49 variables"):
+        problem.decode_sampleset(dimod.SampleSet.from_samples([{"a": 1}], dimod.BINARY, energy=[0]))
 
 
 def test_an_invalid_assignment_pays_the_penalty_per_broken_row_or_column():
@@ -344,3 +389,18 @@ def test_too_many_cities_names_the_size_and_max_cities():
     with pytest.raises(ModelTooLargeError, match="max_cities=4"):
         TSP.from_coordinates(random_points(12, 5), max_cities=4)
     assert TSP.from_coordinates(random_points(12, 5), max_cities=5).num_cities == 5
+
+
+def test_a_model_that_would_not_fit_in_memory_is_refused_before_it_is_built(monkeypatch):
+    import gnnsolve.adapters.tsp as tsp_module
+
+    monkeypatch.setattr(tsp_module, "available_memory", lambda: 20e6)
+    problem = TSP.from_coordinates(random_points(13, 60))
+    with pytest.raises(ModelTooLargeError) as err:
+        problem.bqm
+    message = str(err.value)
+    assert "60 cities" in message and "3,600 variables" in message and f"{2 * 3600 * 59:,} interactions" in message
+    assert f"about {tsp_module.model_bytes(60) / 1e9:.1f} GB" in message and "0.0 GB are available" in message
+    assert "LKHSampler" in message and "gnnsolve[lkh]" in message
+    monkeypatch.setattr(tsp_module, "available_memory", lambda: 1e9)
+    assert problem.bqm.num_variables == 3600
