@@ -244,6 +244,9 @@ _SPECS = (
     SamplerSpec("elf", "gnnsolve.samplers.references:ElfMulticutSampler",
                 "GAEC and Kernighan-Lin with joins (python-elf) for multicut (signed graphs, not BQMs)",
                 _reads_seed_and_time, requires=("elf", "bioimage_cpp"), extra="elf"),
+    SamplerSpec("lkh", "gnnsolve.samplers.lkh:LKHSampler",
+                "LKH-3 (elkai), the travelling salesperson reference (TSP problems, not BQMs)",
+                _reads_seed_and_time, requires=("elkai",), extra="lkh"),
 )
 
 _REGISTRY: dict[str, SamplerSpec] = {spec.name: spec for spec in _SPECS}
