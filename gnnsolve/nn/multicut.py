@@ -219,16 +219,8 @@ class ContractionPolicy(nn.Module):
             ``(logits, value)``: one logit per pair (a softmax within each state gives the
             policy) and the predicted share of positive weight still to earn, in ``(0, 1)``.
         """
-        h = torch.relu(self.node_in(x))
-        for conv in self.convs:
-            h = h + torch.relu(conv(torch.cat([h, attraction @ h, repulsion @ h], dim=1)))
-        first, second = pair_index
-        together = self.pair_sum(h)
-        product = self.pair_product(h)
-        # index_select gathers the same rows as together[first] with less overhead on the CPU
-        z = (together.index_select(0, first) + together.index_select(0, second)
-             + product.index_select(0, first) * product.index_select(0, second) + self.pair_edge(pair_attr))
-        logits = self.pair_out(torch.relu(z)).squeeze(1)
+        h = self._embed(x, attraction, repulsion)
+        logits = self._score_pairs(h, pair_index, pair_attr)
         if batch is None:
             pooled = torch.cat([h.mean(dim=0), h.max(dim=0).values]).unsqueeze(0)
         else:
@@ -236,6 +228,51 @@ class ContractionPolicy(nn.Module):
                 [scatter(h, batch, 0, num_graphs, "mean"), scatter(h, batch, 0, num_graphs, "max")], dim=1
             )
         return logits, torch.sigmoid(self.value(pooled)).squeeze(1)
+
+    def _embed(self, x: torch.Tensor, attraction: torch.Tensor, repulsion: torch.Tensor) -> torch.Tensor:
+        """The cluster embeddings: the input layer and the residual signed convolutions (any
+        leading batch dimension)."""
+        h = torch.relu(self.node_in(x))
+        for conv in self.convs:
+            h = h + torch.relu(conv(torch.cat([h, attraction @ h, repulsion @ h], dim=-1)))
+        return h
+
+    def _score_pairs(self, h: torch.Tensor, pair_index: torch.Tensor, pair_attr: torch.Tensor) -> torch.Tensor:
+        """The policy head: one logit per pair of rows of ``h``."""
+        first, second = pair_index
+        together = self.pair_sum(h)
+        product = self.pair_product(h)
+        # index_select gathers the same rows as together[first] with less overhead on the CPU
+        z = (together.index_select(0, first) + together.index_select(0, second)
+             + product.index_select(0, first) * product.index_select(0, second) + self.pair_edge(pair_attr))
+        return self.pair_out(torch.relu(z)).squeeze(1)
+
+    @torch.no_grad()
+    def forward_padded(self, states: list[EncodedState]) -> list[tuple[torch.Tensor, float]]:
+        """:meth:`forward` on several states at once, without gradients: their dense matrices padded
+        to the largest state and multiplied as one batch (padding rows are zero and left out of
+        the pooling). Returns ``(logits, value)`` per state."""
+        device = self.node_in.weight.device
+        size = max(len(state.x) for state in states)
+        count = len(states)
+        x = torch.zeros(count, size, NODE_FEATURES)
+        attraction = torch.zeros(count, size, size)
+        repulsion = torch.zeros(count, size, size)
+        mask = torch.zeros(count, size, 1)
+        for k, state in enumerate(states):
+            c = len(state.x)
+            x[k, :c], attraction[k, :c, :c], repulsion[k, :c, :c], mask[k, :c] = (
+                state.x, state.attraction, state.repulsion, 1.0)
+        x, attraction, repulsion, mask = x.to(device), attraction.to(device), repulsion.to(device), mask.to(device)
+        h = self._embed(x, attraction, repulsion)
+        pair_index = torch.cat([state.pair_index + k * size for k, state in enumerate(states)], dim=1).to(device)
+        pair_attr = torch.cat([state.pair_attr for state in states]).to(device)
+        logits = self._score_pairs(h.reshape(count * size, -1), pair_index, pair_attr)
+        mean = (h * mask).sum(dim=1) / mask.sum(dim=1)
+        largest = h.masked_fill(mask == 0, -torch.inf).max(dim=1).values
+        values = torch.sigmoid(self.value(torch.cat([mean, largest], dim=1))).squeeze(1)
+        split = logits.split([len(state.pairs) for state in states])
+        return [(part, float(value)) for part, value in zip(split, values.tolist())]
 
     @torch.no_grad()
     def forward_state(self, state: EncodedState) -> tuple[torch.Tensor, torch.Tensor]:
@@ -248,9 +285,23 @@ class ContractionPolicy(nn.Module):
         """The prior function of :func:`gnnsolve.search.mcts.plan`: the contractible pairs of ``env``
         (representatives, ``m × 2``), their logits, and the predicted reward still to earn in
         the graph's units (the value times :attr:`~ContractionEnv.positive_weight`)."""
-        state = encode_state(env)
-        logits, value = self.forward_state(state)
-        return state.pairs, logits.cpu().numpy().astype(np.float64), float(value[0]) * env.positive_weight
+        return self.evaluate_batch([self.encode(env)])[0]
+
+    def encode(self, env: ContractionEnv) -> tuple[EncodedState, float]:
+        """A state as :meth:`evaluate_batch` takes it: :func:`encode_state` and the positive weight
+        (:class:`~gnnsolve.search.mcts.BatchedPrior`)."""
+        return encode_state(env), env.positive_weight
+
+    def evaluate_batch(self, encoded: list[tuple[EncodedState, float]]) -> list[tuple[np.ndarray, np.ndarray, float]]:
+        """:meth:`evaluate` for several encoded states, one forward pass (:meth:`forward_padded`;
+        a single state goes through :meth:`forward_state`)."""
+        if len(encoded) == 1:
+            logits, value = self.forward_state(encoded[0][0])
+            answers = [(logits, float(value[0]))]
+        else:
+            answers = self.forward_padded([state for state, _ in encoded])
+        return [(state.pairs, logits.cpu().numpy().astype(np.float64), value * positive)
+                for (state, positive), (logits, value) in zip(encoded, answers)]
 
 
 def save_policy(net: ContractionPolicy, path: str | os.PathLike, training: dict[str, Any] | None = None) -> None:

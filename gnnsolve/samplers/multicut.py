@@ -25,8 +25,10 @@ contractions, KLj between chains, the episodes between steps), so the answer is 
 than the part of GAEC that fitted. Only reading a networkx graph into index form and the
 per-node lists GAEC and KLj start from are not cut (about 0.7 s and 0.3 s at 100,000 nodes
 and 150,000 edges). ``time_limit=None`` gives :func:`default_time_limit`, and ``math.inf`` no
-limit. The tree search keeps one dense state of :math:`9 N^2` bytes per searched
-node (:class:`~gnnsolve.search.contraction.ContractionEnv`), so it runs on graphs of up to
+limit. The tree search walks one dense state of :math:`9 N^2` bytes
+(:class:`~gnnsolve.search.contraction.ContractionEnv`) down each path and back, a searched node
+keeping only its children's statistics, and each simulation costs :math:`O(N^2)` (the state's
+encoding, the network, the GAEC rollout), so it runs on graphs of up to
 :data:`MAX_SEARCH_NODES` nodes; on larger ones ``"mcts"`` answers with GAEC + KLj.
 
 A ``KeyboardInterrupt`` (Ctrl-C) during a read's tree search ends the call at once with the best
@@ -90,31 +92,31 @@ METHODS = ("mcts", "greedy-policy", "gaec", "gaec+kl")
 
 MAX_SEARCH_NODES = 2000
 """The largest graph the tree search and the greedy episode take: a state is :math:`9 N^2` bytes
-(36 MB here) and the search holds one per expanded node."""
+(36 MB here), and a simulation costs about a second."""
 
 
 def default_time_limit(num_nodes: int, num_reads: int = 1) -> float:
-    r"""The budget of a call without ``time_limit``, in seconds:
-    :math:`\min(\max(2,\ 30\, r\, (N / 100)^{2.3}),\ 60)` for ``N`` nodes and ``r`` reads.
+    r"""The budget of a call without ``time_limit``, in seconds: :math:`\min(\max(2,\ 0.055\, r\, N),\ 60)`
+    for ``N`` nodes and ``r`` reads, 5.5 seconds per hundred nodes and read.
 
-    Why: a complete tree search (32 simulations per contraction) grows about as
-    :math:`N^{2.3}`, measured 7.5 s at ``N = 100`` and 296 s at ``N = 500`` (Erdős–Rényi with
-    edge probability 0.3, one thread, an idle 2-core machine; 12 s and 45 s at ``N = 100`` and
-    200 on a busy one), and each read of ``"mcts"`` is one search, which gets half of its
-    read's share (the rest refines). Four times the idle time thus lets the search finish, as
-    it did without a budget, on the sizes the network was trained on (up to 100 nodes) even on a
-    busy machine, and the call then ends when the search does, not at the budget; the floor
-    keeps small graphs clear of timing noise, and the ceiling of a minute bounds every default
-    call (reached from 135 nodes), a larger graph getting the best partition its minute finds
-    (never worse than GAEC + KLj when those fit in it). The other methods usually end long
-    before their default budget.
+    Why: the call is anytime (every phase hands on the best complete partition so far), so the
+    budget is what it costs, and it grows linearly with the graph. A complete tree search (32
+    simulations per contraction, one thread, an idle 2-core machine, Erdős–Rényi with edge
+    probability 0.3) takes 4.6 s at ``N = 100`` and 32 s at ``N = 200``, growing about as
+    :math:`N^{2.8}` (a state costs :math:`N^2`, an episode :math:`N` steps); the budget lets it
+    finish on the sizes the network was trained on (up to 100 nodes), and the call then ends
+    when the search does. On larger graphs the search is cut at half of its read's share and the
+    rest refines its partitions with KLj: at ``N = 500`` (27.5 s) and ``N = 1000`` (55 s; the
+    ceiling of a minute bounds every default call) this beats GAEC + KLj (see
+    ``docs/benchmarks/multicut.md``). The floor keeps small graphs clear of timing noise. The
+    other methods usually end long before their default budget.
 
     Example:
         >>> from gnnsolve.samplers.multicut import default_time_limit
-        >>> default_time_limit(20), default_time_limit(100), round(default_time_limit(120), 1), default_time_limit(500)
-        (2.0, 30.0, 45.6, 60.0)
+        >>> default_time_limit(20), default_time_limit(100), default_time_limit(500), default_time_limit(5000)
+        (2.0, 5.5, 27.5, 60.0)
     """
-    return min(max(2.0, 30.0 * num_reads * (num_nodes / 100.0) ** 2.3), 60.0)
+    return min(max(2.0, 0.055 * num_reads * num_nodes), 60.0)
 
 
 class MulticutSampler(dimod.Sampler):
@@ -142,7 +144,7 @@ class MulticutSampler(dimod.Sampler):
         self._networks: dict[str | None, tuple[ContractionPolicy, dict]] = {}
         self.parameters = {key: [] for key in (
             "method", "num_reads", "seed", "time_limit", "simulations", "top_k", "refine", "value_weight", "checkpoint",
-            "threads", "weight")}
+            "threads", "batch_size", "weight")}
         self.properties = {
             "methods": METHODS,
             "problems": (Multicut,),
@@ -177,6 +179,7 @@ class MulticutSampler(dimod.Sampler):
         value_weight: float = 0.0,
         checkpoint: str | os.PathLike | None = None,
         threads: int | None = None,
+        batch_size: int = 1,
         weight: str | None = "weight",
         **kwargs: Any,
     ) -> dimod.SampleSet:
@@ -197,9 +200,11 @@ class MulticutSampler(dimod.Sampler):
                 ``math.inf``: no limit). Each method stops at it with the best complete
                 partition so far. ``"mcts"`` runs GAEC + KLj first (they may use it all), then
                 the network's greedy episode and its KLj within half of what is left (the
-                episode is not played when that half is shorter than GAEC took, and KLj does not
-                follow an episode the budget cut), then the reads, sharing the rest evenly, half of a read's share for the search and the
-                rest for refining: when the search's half runs out it returns the partitions it
+                episode is not played when that half is shorter than GAEC took plus the
+                episode's estimate, its contractions times a third of the network's time on the
+                whole graph; KLj does not follow an episode the budget cut), then the reads,
+                sharing the rest evenly, half of a read's share for the search and the rest for
+                refining: when the search's half runs out it returns the partitions it
                 has seen (at worst GAEC's), and refinement stops when the share is spent. A
                 read whose half share is shorter than one GAEC plus one network evaluation of
                 the whole graph (measured on the way) is not searched.
@@ -213,6 +218,12 @@ class MulticutSampler(dimod.Sampler):
             threads: torch's intra-op threads while the call runs (the caller's setting is
                 restored after it, also after an error); ``None`` chooses one: the network
                 evaluates one small state at a time, between single-threaded search steps.
+            batch_size: MCTS leaves gathered under virtual visits and evaluated by the network in
+                one forward pass (:func:`~gnnsolve.search.mcts.plan`); 1, the default, searches one
+                leaf at a time. On the CPU a batch is no faster than its states one by one (a
+                state's cost is its :math:`c^2` matrix products and per-pair head, which batching
+                does not share; 8 states of 500 clusters: 64 ms one by one, 190 ms padded into one
+                batch), so batches serve a GPU (``device="cuda"``).
             weight: the edge attribute holding the weight, for a networkx graph.
 
         Returns:
@@ -243,7 +254,8 @@ class MulticutSampler(dimod.Sampler):
         watch = Stopwatch()
         self.remove_unknown_kwargs(**kwargs)
         search = _check_search(
-            method, num_reads, seed, time_limit, simulations, top_k, refine, value_weight, checkpoint, threads
+            method, num_reads, seed, time_limit, simulations, top_k, refine, value_weight, checkpoint, threads,
+            batch_size,
         )
         with watch.phase("preprocessing"):
             problem = _resolve_problem(problem, weight)
@@ -269,6 +281,7 @@ class MulticutSampler(dimod.Sampler):
         value_weight: float = 0.0,
         checkpoint: str | os.PathLike | None = None,
         threads: int | None = None,
+        batch_size: int = 1,
         **kwargs: Any,
     ) -> dimod.SampleSet:
         r"""Partition the signed graph of a multicut edge form; one row per read, over the CQM's variables.
@@ -286,8 +299,8 @@ class MulticutSampler(dimod.Sampler):
 
         Args:
             cqm: the edge form.
-            method, num_reads, seed, time_limit, simulations, top_k, refine, value_weight, checkpoint, threads:
-                as in :meth:`sample`. Other keywords (an exact sampler's ``mip_rel_gap``, for
+            method, num_reads, seed, time_limit, simulations, top_k, refine, value_weight, checkpoint, threads,
+            batch_size: as in :meth:`sample`. Other keywords (an exact sampler's ``mip_rel_gap``, for
                 instance) are ignored with a warning.
 
         Returns:
@@ -329,7 +342,8 @@ class MulticutSampler(dimod.Sampler):
                 stacklevel=2,
             )
         search = _check_search(
-            method, num_reads, seed, time_limit, simulations, top_k, refine, value_weight, checkpoint, threads
+            method, num_reads, seed, time_limit, simulations, top_k, refine, value_weight, checkpoint, threads,
+            batch_size,
         )
         with watch.phase("preprocessing"):
             graph, ends = _read_edge_form(cqm)
@@ -400,7 +414,7 @@ def _tree_search(
     GAEC + KLj, the greedy episode + KLj, then per read a search and KLj from its candidates;
     the cheapest of each read's partitions and those two. Fills ``info``; returns one row per read
     run: a search stopped by a ``KeyboardInterrupt`` is not refined and is the last."""
-    num_reads = search.num_reads
+    num_reads, n = search.num_reads, graph.num_nodes
     started = time.perf_counter()
     reference = _gaec(graph, end)
     gaec_seconds = time.perf_counter() - started
@@ -412,9 +426,13 @@ def _tree_search(
                     stop_reason=["time_limit" if _late(end) else "too_large"] * num_reads)
         return [reference] * num_reads
     prior = _TimedPrior(net.evaluate)
+    if not env.done:  # the whole graph, the longest evaluation: the episode and the reads are planned by it
+        prior(env)
+    # the episode's steps are about GAEC's contractions, its states shrinking (a state costs ~ c^2)
+    episode_seconds = gaec_seconds + (n - len(np.unique(reference))) * prior.longest / 3
     policy_seconds = _share(end, 2)
     fallback, policy = reference, None
-    if policy_seconds is None or policy_seconds > gaec_seconds:
+    if policy_seconds is None or policy_seconds > episode_seconds:
         policy_end = None if policy_seconds is None else time.perf_counter() + policy_seconds
         policy = greedy_policy(env, prior, time_limit=policy_seconds)
         # an episode the budget cut is finished by GAEC; KLj from it would take the search's time
@@ -431,8 +449,9 @@ def _tree_search(
         else:
             read_end = None if share is None else time.perf_counter() + share
             result = plan(
-                env, prior, simulations=search.simulations, top_k=search.top_k, value_weight=search.value_weight,
+                env, net, simulations=search.simulations, top_k=search.top_k, value_weight=search.value_weight,
                 temperature=1.0 if read else 0.0, rng=search.rng, time_limit=None if share is None else share / 2,
+                batch_size=search.batch_size,
             )
             if result.stop_reason == "interrupted":
                 best, count = result.labels, 0
@@ -518,6 +537,7 @@ class _Search:
     value_weight: float
     checkpoint: str | os.PathLike | None
     threads: int | None
+    batch_size: int
 
 
 def _check_search(
@@ -531,6 +551,7 @@ def _check_search(
     value_weight: float,
     checkpoint: str | os.PathLike | None,
     threads: int | None,
+    batch_size: int,
 ) -> _Search:
     """The settings of :meth:`MulticutSampler.sample`, checked; a ValueError names a bad one."""
     if method not in METHODS:
@@ -548,6 +569,7 @@ def _check_search(
         value_weight=float(value_weight),
         checkpoint=checkpoint,
         threads=check_threads(threads),
+        batch_size=check_positive_int("batch_size", batch_size),
     )
 
 

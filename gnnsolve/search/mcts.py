@@ -57,18 +57,32 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from gnnsolve.search.contraction import ContractionEnv
 from gnnsolve.search.multicut import _number_in_order
 
-__all__ = ["PriorFunction", "PlanResult", "plan", "greedy_policy"]
+__all__ = ["PriorFunction", "BatchedPrior", "PlanResult", "plan", "greedy_policy"]
 
 PriorFunction = Callable[[ContractionEnv], tuple[np.ndarray, np.ndarray, float]]
 """``env → (pairs, logits, value)``: the contractible pairs (representatives, ``m × 2``, any
 order), one logit each, and an estimate of the reward still to earn from ``env`` (graph units).
 :meth:`gnnsolve.nn.multicut.ContractionPolicy.evaluate` is one."""
+
+
+@runtime_checkable
+class BatchedPrior(Protocol):
+    """A prior evaluated a batch of states at a time: :meth:`encode` reads a state while the search
+    holds it (the state changes afterwards), :meth:`evaluate_batch` answers for several at once,
+    each as a :data:`PriorFunction` would. :class:`gnnsolve.nn.multicut.ContractionPolicy` is one."""
+
+    def encode(self, env: ContractionEnv) -> Any:
+        """What :meth:`evaluate_batch` needs of ``env``, copied out of it."""
+
+    def evaluate_batch(self, encoded: list[Any]) -> list[tuple[np.ndarray, np.ndarray, float]]:
+        """``(pairs, logits, value)`` per encoded state, in order."""
 
 
 @dataclass
@@ -100,27 +114,27 @@ class PlanResult:
 
 
 class _Node:
-    """A searched state: its children's statistics live in arrays on the parent."""
+    """A searched state: its children's statistics live in arrays on the parent. The state itself is
+    not stored: the search reaches it by contracting the pairs on the path from the root."""
 
-    __slots__ = ("env", "pairs", "priors", "rewards", "children", "counts", "returns", "visits", "total")
+    __slots__ = ("pairs", "priors", "children", "counts", "returns", "visits", "total", "evaluated")
 
-    def __init__(self, env: ContractionEnv) -> None:
-        self.env = env
+    def __init__(self) -> None:
         self.pairs = np.empty((0, 2), dtype=np.int64)
         self.children: list[_Node | None] = []
         self.visits = 0
         self.total = 0.0
+        self.evaluated = False
 
     @property
     def terminal(self) -> bool:
         return len(self.pairs) == 0
 
-    def expand(self, pairs: np.ndarray, logits: np.ndarray, top_k: int, scale: float) -> None:
+    def expand(self, pairs: np.ndarray, logits: np.ndarray, top_k: int) -> None:
         keep = np.argsort(-logits, kind="stable")[:top_k]
         self.pairs = np.asarray(pairs, dtype=np.int64)[keep]
         kept = logits[keep] - logits[keep].max()
         self.priors = np.exp(kept) / np.exp(kept).sum()
-        self.rewards = self.env.weights[self.pairs[:, 0], self.pairs[:, 1]] / scale
         self.children = [None] * len(keep)
         self.counts = np.zeros(len(keep))
         self.returns = np.zeros(len(keep))
@@ -134,11 +148,23 @@ class _Node:
         return int(np.argmax(q + c_puct * self.priors * math.sqrt(max(self.visits, 1)) / (1 + self.counts)))
 
 
+@dataclass
+class _Leaf:
+    """A state reached by one descent: the path to it, as (parent, child index, normalised reward)."""
+
+    node: _Node
+    path: list[tuple[_Node, int, float]]
+    rollout: float = 0.0  # the normalised reward of the GAEC rollout from it
+    encoded: object = None  # the prior's input, until the batch is evaluated
+
+
 class _Search:
     """One planning run: the prior, the settings and the best complete partition seen."""
 
-    def __init__(self, prior: PriorFunction, top_k: int, c_puct: float, value_weight: float, scale: float) -> None:
+    def __init__(self, prior: BatchedPrior, top_k: int, c_puct: float, value_weight: float, scale: float,
+                 batch_size: int) -> None:
         self.prior, self.top_k, self.c_puct, self.value_weight, self.scale = prior, top_k, c_puct, value_weight, scale
+        self.batch_size = batch_size
         self.seen: dict[bytes, tuple[float, np.ndarray]] = {}
         self.rollout_cost = math.nan
         self.simulations = 0
@@ -152,58 +178,104 @@ class _Search:
         order seen among ties)."""
         return sorted(self.seen.values(), key=lambda entry: entry[0])
 
-    def evaluate(self, node: _Node) -> float:
-        """Expand ``node`` and return its value (normalised reward still to earn)."""
-        env = node.env
-        if env.done:
-            self.offer(env.assignment.copy(), env.cost)
-            return 0.0
-        assignment, cost = env.gaec_rollout()
-        if math.isnan(self.rollout_cost):
-            self.rollout_cost = cost
-        self.offer(assignment, cost)
-        value = (env.cost - cost) / self.scale
-        pairs, logits, estimate = self.prior(env)
-        node.expand(pairs, np.asarray(logits, dtype=np.float64), self.top_k, self.scale)
-        if node.terminal:  # the prior offered no pair although the state is not done
-            raise ValueError("the prior function returned no contractible pair for a state that is not done")
-        return (1.0 - self.value_weight) * value + self.value_weight * estimate / self.scale
+    def simulate(self, root: _Node, env: ContractionEnv) -> None:
+        """One batch: up to ``batch_size`` descents from ``root`` (whose state ``env`` holds), each
+        to a state not evaluated yet, a done state or one already claimed by this batch (the batch
+        then ends); the new states' rollouts are run on the way, their prior is evaluated in one
+        call, and the values are backed up. While a batch is gathered, each descent leaves a
+        virtual visit (with no return) on its path, so that the next one turns elsewhere."""
+        leaves: list[_Leaf] = []
+        while len(leaves) < self.batch_size:
+            leaf = self._descend(root, env)
+            if leaf is None:
+                break
+            leaves.append(leaf)
+            if self.batch_size > 1:
+                for parent, i, _ in leaf.path:
+                    parent.counts[i] += 1
+                    parent.visits += 1
+            if leaf.node is root:
+                break
+        if self.batch_size > 1:
+            for leaf in leaves:
+                for parent, i, _ in leaf.path:
+                    parent.counts[i] -= 1
+                    parent.visits -= 1
+        waiting = [leaf for leaf in leaves if leaf.encoded is not None]
+        answers = self.prior.evaluate_batch([leaf.encoded for leaf in waiting]) if waiting else []
+        for leaf, (pairs, logits, estimate) in zip(waiting, answers):
+            leaf.node.expand(pairs, np.asarray(logits, dtype=np.float64), self.top_k)
+            if leaf.node.terminal:  # the prior offered no pair although the state is not done
+                raise ValueError("the prior function returned no contractible pair for a state that is not done")
+            leaf.rollout = (1.0 - self.value_weight) * leaf.rollout + self.value_weight * estimate / self.scale
+        for leaf in leaves:
+            self.simulations += 1
+            self._backup(root, leaf)
 
-    def simulate(self, root: _Node) -> None:
-        self.simulations += 1
-        path: list[tuple[_Node, int]] = []
+    def _descend(self, root: _Node, env: ContractionEnv) -> _Leaf | None:
+        """Walk from ``root`` to a leaf, evaluate it unless evaluated (done, or a rollout and the
+        prior's input), and walk ``env`` back; ``None`` when the leaf is claimed by this batch."""
+        path: list[tuple[_Node, int, float]] = []
         node = root
-        while True:
-            if node.visits == 0 and not path:
-                value = self.evaluate(node)
-                break
-            if node.terminal:
-                value = 0.0
-                break
-            i = node.select(self.c_puct)
-            path.append((node, i))
-            child = node.children[i]
-            if child is None:
-                env = node.env.copy()
-                env.contract(*node.pairs[i])
-                child = node.children[i] = _Node(env)
-                value = self.evaluate(child)
-                child.visits, child.total = 1, value
-                break
-            node = child
-        if not path:
+        try:
+            while node.evaluated and not node.terminal:
+                i = node.select(self.c_puct)
+                path.append((node, i, env.contract(*node.pairs[i], undoable=True) / self.scale))
+                child = node.children[i]
+                if child is None:
+                    child = node.children[i] = _Node()
+                elif not child.evaluated:  # claimed by an earlier descent of this batch
+                    return None
+                node = child
+            leaf = _Leaf(node, path)
+            if not node.evaluated:
+                node.evaluated = True
+                if env.done:
+                    self.offer(env.assignment.copy(), env.cost)
+                else:
+                    assignment, cost = env.gaec_rollout()
+                    if math.isnan(self.rollout_cost):
+                        self.rollout_cost = cost
+                    self.offer(assignment, cost)
+                    leaf.rollout = (env.cost - cost) / self.scale
+                    leaf.encoded = self.prior.encode(env)
+            return leaf
+        finally:
+            for _ in path:
+                env.undo()
+
+    @staticmethod
+    def _backup(root: _Node, leaf: _Leaf) -> None:
+        value = leaf.rollout
+        if not leaf.path:
             root.visits, root.total = root.visits + 1, root.total + value
-        for parent, i in reversed(path):
-            value = parent.rewards[i] + value
+            return
+        if leaf.node.visits == 0:  # a new state counts its own evaluation
+            leaf.node.visits, leaf.node.total = 1, value
+        for parent, i, reward in reversed(leaf.path):
+            value = reward + value
             parent.counts[i] += 1
             parent.returns[i] += value
             parent.visits += 1
             parent.total += value
 
 
+class _FunctionPrior:
+    """A :data:`PriorFunction` as a :class:`BatchedPrior`: evaluated as each state is encoded."""
+
+    def __init__(self, prior: PriorFunction) -> None:
+        self.prior = prior
+
+    def encode(self, env: ContractionEnv) -> tuple[np.ndarray, np.ndarray, float]:
+        return self.prior(env)
+
+    def evaluate_batch(self, encoded: list) -> list[tuple[np.ndarray, np.ndarray, float]]:
+        return encoded
+
+
 def plan(
     env: ContractionEnv,
-    prior: PriorFunction,
+    prior: PriorFunction | BatchedPrior,
     *,
     simulations: int = 32,
     top_k: int = 8,
@@ -212,12 +284,14 @@ def plan(
     temperature: float = 0.0,
     rng: np.random.Generator | None = None,
     time_limit: float | None = None,
+    batch_size: int = 1,
 ) -> PlanResult:
     """Plan the contractions of ``env`` by MCTS (see the module docstring); ``env`` is not changed.
 
     Args:
         env: the start state, usually singletons.
-        prior: the prior function, e.g. :meth:`gnnsolve.nn.multicut.ContractionPolicy.evaluate`.
+        prior: the prior function, e.g. :meth:`gnnsolve.nn.multicut.ContractionPolicy.evaluate`,
+            or a :class:`BatchedPrior` (the network itself), which evaluates a batch at once.
         simulations: visits of the current state before each commitment (those inherited from the
             previous step's search count); each new visit expands one state, one prior call and
             one GAEC rollout. A state with a single contractible pair is committed at once.
@@ -228,9 +302,11 @@ def plan(
         temperature: 0 commits the most visited contraction; above 0 draws it with probability
             proportional to ``visits ** (1 / temperature)`` from ``rng``.
         rng: the generator of those draws (needed when ``temperature > 0``).
-        time_limit: seconds; the search stops when its longest simulation so far would overrun
+        time_limit: seconds; the search stops when its longest batch so far would overrun
             them (at the latest after the first), and the best complete partition so far is
             returned.
+        batch_size: leaves gathered per batch under virtual visits, their prior evaluated in one
+            call; 1 is the plain sequential search.
 
     A ``KeyboardInterrupt`` during the search stops it and returns the best complete partition
     so far with ``stop_reason="interrupted"``: ``env``'s own partition if it came before the
@@ -242,10 +318,9 @@ def plan(
     Raises:
         ValueError: a setting is out of range.
     """
-    if isinstance(simulations, bool) or not isinstance(simulations, (int, np.integer)) or simulations < 1:
-        raise ValueError(f"simulations must be a positive integer, got {simulations!r}")
-    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
-        raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
+    for name, value in (("simulations", simulations), ("top_k", top_k), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if not (math.isfinite(c_puct) and c_puct >= 0):
         raise ValueError(f"c_puct must be a finite non-negative number, got {c_puct!r}")
     if not 0.0 <= value_weight <= 1.0:
@@ -255,12 +330,15 @@ def plan(
     if temperature > 0 and rng is None:
         raise ValueError("temperature > 0 draws the contractions: pass rng")
     clock = _Clock(time_limit)
-    search = _Search(prior, int(top_k), float(c_puct), float(value_weight), max(env.positive_weight, 1e-12))
-    root = _Node(env.copy())
+    batched = prior if isinstance(prior, BatchedPrior) else _FunctionPrior(prior)
+    search = _Search(batched, int(top_k), float(c_puct), float(value_weight), max(env.positive_weight, 1e-12),
+                     int(batch_size))
+    state = env.copy()
+    root = _Node()
     actions: list[tuple[int, int]] = []
     stop_reason = "done"
     try:
-        search.simulate(root)
+        search.simulate(root, state)
         clock.lap()
         while not root.terminal:
             if clock.out_of_time():
@@ -268,21 +346,22 @@ def plan(
                 break
             budget = simulations if len(root.pairs) > 1 else 1
             while root.visits < budget + 1:
-                search.simulate(root)
+                search.simulate(root, state)
                 clock.lap()
                 if clock.out_of_time():
                     break
             i = _commit(root, temperature, rng)
             actions.append((int(root.pairs[i][0]), int(root.pairs[i][1])))
-            root = root.children[i]  # visited at least once, so expanded
+            state.contract(*root.pairs[i])
+            root = root.children[i]  # visited at least once, so evaluated
             if root.terminal:
-                search.offer(root.env.assignment.copy(), root.env.cost)
+                search.offer(state.assignment.copy(), state.cost)
     except KeyboardInterrupt:
         stop_reason = "interrupted"
         if not search.seen:
             search.offer(env.assignment.copy(), env.cost)
     rollout_cost = env.cost if env.done else search.rollout_cost
-    episode_cost = root.env.cost if root.env.done else math.nan
+    episode_cost = state.cost if state.done else math.nan
     ranked = search.ranked()
     return PlanResult(
         labels=ranked[0][1],
