@@ -2,6 +2,14 @@
 
 Instances, one process, methods side by side on each:
 
+``scaling``
+    Signed graphs, Erdős–Rényi with edge probability 0.3 and Barabási–Albert with ``m`` = 2, weights
+    uniform in [−1, 1], ``N`` = 100, 300, 500, 1,000 (``--scaling-sizes``), seeds 0..2 (``--seeds``),
+    idle and under one competing busy process per core (``--loads``, the load of
+    ``benchmarks/_load.py``). On each: the default call ``MulticutSampler().sample(problem)``
+    (no keywords: method ``mcts`` within :func:`~gnnsolve.samplers.multicut.default_time_limit`),
+    our GAEC and GAEC+KLj, and elf's. Reported: costs, seconds, the log-log slope of the default
+    call's median seconds against ``N``, and the scaling targets, MET or MISSED.
 ``generated``
     Signed graphs, one per family and size with seed 0: Erdős–Rényi with edge probability 0.3 and
     Barabási–Albert with ``m`` = 2, ``N`` = 20, 40, 100, 200, weights uniform in [−1, 1].
@@ -26,9 +34,13 @@ the total repulsive weight) and, on CP-Lib and modularity, the *inside weight*
 Also measured: the policy network's forward time per state on the first state of the ``N`` = 100
 Erdős–Rényi graph (median over ``--forward-calls`` calls, one thread).
 
-Run: ``OMP_NUM_THREADS=1 python benchmarks/multicut.py [--parts generated,modularity,cplib]
+The ``mcts`` rows of the other parts run with ``--simulations`` and ``--mcts-reads`` within
+``--mcts-time-limit`` seconds (0, the default: the default budget; ``inf``: none).
+
+Run: ``OMP_NUM_THREADS=1 python benchmarks/multicut.py [--parts scaling,generated,modularity,cplib]
+[--scaling-sizes 100,300,500,1000] [--seeds 3] [--loads idle,loaded]
 [--ilp-time-limit 60] [--cplib-ilp-time-limit 5] [--cplib-max-n 110] [--ilp-max-edges 2000]
-[--simulations 32] [--mcts-reads 1] [--only NAME,...] [--tag TAG] [--out docs/benchmarks]``
+[--simulations 32] [--mcts-reads 1] [--mcts-time-limit 0] [--only NAME,...] [--tag TAG] [--out docs/benchmarks]``
 (``--report JSON`` reprints an earlier run's tables); the JSON is
 ``multicut.json`` (``multicut_<TAG>.json`` with ``--tag``), rewritten after every instance.
 """
@@ -47,12 +59,14 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import torch
+from _load import competing_load  # benchmarks/_load.py
 from gnnsolve.adapters.datasets import cplib_catalogue, shared_data_dir
 from gnnsolve.adapters.multicut import Multicut
 
 from gnnsolve.nn.multicut import encode_state
 from gnnsolve.samplers.multicut import MulticutSampler
 from gnnsolve.search.contraction import ContractionEnv
+from gnnsolve.search.multicut import _gaec, _kernighan_lin_joins
 from gnnsolve.search.multicut_ilp import solve_multicut_ilp
 
 SIZES = (20, 40, 100, 200)
@@ -179,8 +193,8 @@ def run_instance(entry: dict[str, Any], sampler: MulticutSampler, args: argparse
         record["ilp_skipped"] = f"{edges} edges above --ilp-max-edges {args.ilp_max_edges}" if limit > 0 else "no limit"
     for method in SAMPLER_METHODS:
         keywords = {"simulations": args.simulations, "num_reads": args.mcts_reads} if method == "mcts" else {}
-        if method == "mcts":
-            keywords["time_limit"] = args.mcts_time_limit or math.inf
+        if method == "mcts" and args.mcts_time_limit:
+            keywords["time_limit"] = args.mcts_time_limit
         started = time.perf_counter()
         sampleset = sampler.sample(problem, method=method, seed=0, **keywords)
         seconds = time.perf_counter() - started
@@ -221,6 +235,129 @@ def forward_time(sampler: MulticutSampler, calls: int) -> dict[str, float]:
             "forward_median_s": statistics.median(forward),
             "encode_and_forward_median_s": statistics.median(encode_and_forward),
             "torch_threads": torch.get_num_threads()}
+
+
+# ---------------------------------------------------------------- scaling
+
+
+def run_scaling_instance(problem: Multicut, sampler: MulticutSampler, elf: Any) -> dict[str, Any]:
+    """The default ``mcts`` call (no keywords), our GAEC and GAEC+KLj, and elf's, on one graph:
+    cost and seconds each; for the default call also its budget, stop reason and GAEC+KLj's cost."""
+    graph = problem.signed_graph
+    row: dict[str, Any] = {"n": graph.num_nodes, "edges": int(np.count_nonzero(graph.weights)), "methods": {}}
+    started = time.perf_counter()
+    sampleset = sampler.sample(problem)
+    seconds = time.perf_counter() - started
+    info = sampleset.info
+    row["methods"]["mcts"] = {"cost": float(sampleset.first.energy), "seconds": seconds,
+                              "time_limit": info["time_limit"], "stop_reason": info["stop_reason"][0],
+                              "reference_cost": float(info["reference_cost"]),
+                              "simulations": info["simulations"][0], "refined": info["refined"][0]}
+    started = time.perf_counter()
+    labels = _gaec(graph)
+    row["methods"]["gaec"] = {"cost": graph.cost(labels), "seconds": time.perf_counter() - started}
+    started = time.perf_counter()
+    labels = _kernighan_lin_joins(graph, labels)
+    row["methods"]["gaec+kl"] = {"cost": graph.cost(labels),
+                                 "seconds": row["methods"]["gaec"]["seconds"] + time.perf_counter() - started}
+    if elf is not None:
+        for key, (labels, seconds) in run_elf(elf, problem).items():
+            row["methods"][key] = {"cost": graph.cost(np.asarray(labels, dtype=np.int64)), "seconds": seconds}
+    return row
+
+
+def run_scaling(sampler: MulticutSampler, elf: Any, args: argparse.Namespace, emit: Any) -> list[dict[str, Any]]:
+    """Every generated graph of the scaling part at each load; ``emit(records)`` after each."""
+    records: list[dict[str, Any]] = []
+    for load in [load for load in args.loads.split(",") if load]:
+        with competing_load((os.cpu_count() or 1) if load == "loaded" else 0):
+            for family in FAMILIES:
+                for n in [int(size) for size in args.scaling_sizes.split(",")]:
+                    for seed in range(args.seeds):
+                        record = run_scaling_instance(generated(family, n, seed), sampler, elf)
+                        record.update(name=f"{family}-{n}-s{seed}", family=family, seed=seed, load=load)
+                        records.append(record)
+                        mcts, klj = record["methods"]["mcts"], record["methods"]["gaec+kl"]
+                        elf_kl = record["methods"].get("elf-kl")
+                        print(f"{load:>6s} {record['name']:>12s}  MCTS {mcts['cost']:.6g} ({mcts['seconds']:.1f}s "
+                              f"of {mcts['time_limit']:g}, {mcts['stop_reason']})  GAEC+KLj {klj['cost']:.6g} "
+                              f"({klj['seconds']:.3f}s)" + (f"  elf KLj {elf_kl['cost']:.6g} ({elf_kl['seconds']:.3f}s)"
+                                                            if elf_kl else ""), flush=True)
+                        emit(records)
+    return records
+
+
+def growth(records: list[dict[str, Any]], family: str, load: str) -> dict[str, Any] | None:
+    """The log-log slope of the default call's median seconds against N (least squares over the
+    sizes run, and between the smallest and the largest)."""
+    chosen = [r for r in records if r["family"] == family and r["load"] == load]
+    sizes = sorted({r["n"] for r in chosen})
+    if len(sizes) < 2:
+        return None
+    medians = [statistics.median(r["methods"]["mcts"]["seconds"] for r in chosen if r["n"] == n) for n in sizes]
+    fit = float(np.polyfit(np.log(sizes), np.log(medians), 1)[0])
+    ends = math.log(medians[-1] / medians[0]) / math.log(sizes[-1] / sizes[0])
+    return {"sizes": sizes, "median_seconds": medians, "slope_fit": fit, "slope_ends": ends}
+
+
+def scaling_targets(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The scaling targets, each ``{"name", "met", "detail"}``."""
+    found = []
+
+    def beats(n: int, seconds: float, load: str) -> None:
+        chosen = [r for r in records if r["family"] == "er" and r["n"] == n and r["load"] == load]
+        if not chosen:
+            return
+        good = [r for r in chosen if r["methods"]["mcts"]["cost"] < r["methods"]["gaec+kl"]["cost"] - 1e-9
+                and r["methods"]["mcts"]["seconds"] <= seconds]
+        detail = "; ".join(f"s{r['seed']}: {r['methods']['mcts']['cost']:.2f} vs {r['methods']['gaec+kl']['cost']:.2f} "
+                           f"in {r['methods']['mcts']['seconds']:.1f} s" for r in chosen)
+        found.append({"name": f"ER N={n} ({load}): default call strictly better than GAEC+KLj in <= {seconds:g} s",
+                      "met": len(good) == len(chosen), "detail": f"{len(good)}/{len(chosen)} ({detail})"})
+
+    for load in ("idle", "loaded"):
+        beats(500, 30.0, load)
+        beats(1000, 60.0, load)
+    for load in ("idle", "loaded"):
+        for family in FAMILIES:
+            fit = growth(records, family, load)
+            if fit is None or fit["sizes"][0] != 100 or fit["sizes"][-1] < 1000:
+                continue
+            slope = max(fit["slope_fit"], fit["slope_ends"])
+            found.append({"name": f"growth exponent of the default call, {family.upper()} {load}, N=100..1000, <= 1.5",
+                          "met": slope <= 1.5,
+                          "detail": f"fit {fit['slope_fit']:.2f}, end to end {fit['slope_ends']:.2f}; median seconds "
+                                    + ", ".join(f"{n}: {s:.1f}" for n, s in zip(fit["sizes"], fit["median_seconds"]))})
+    idle = [r for r in records if r["load"] == "idle" and "elf-kl" in r["methods"]]
+    if idle:
+        for ours, theirs, label in (("gaec", "elf-gaec", "GAEC"), ("gaec+kl", "elf-kl", "GAEC+KLj")):
+            ratios = [r["methods"][ours]["seconds"] / r["methods"][theirs]["seconds"] for r in idle]
+            exact = all(r["methods"][ours]["cost"] == r["methods"][theirs]["cost"] for r in idle)
+            worst = max(idle, key=lambda r: r["methods"][ours]["seconds"] / r["methods"][theirs]["seconds"])
+            found.append({"name": f"our {label} within 3x of elf's time (idle, every generated graph)",
+                          "met": max(ratios) <= 3.0,
+                          "detail": f"ratio median {statistics.median(ratios):.1f}, max {max(ratios):.1f} "
+                                    f"({worst['name']}); same costs as elf on all: {exact}"})
+    return found
+
+
+def scaling_table(records: list[dict[str, Any]], load: str) -> str:
+    """One row per graph at ``load``: costs and seconds of the default call, GAEC+KLj and elf."""
+    lines = ["| graph | N | edges | MCTS (default) | s (budget) | stop | GAEC+KLj | elf KLj | GAEC s | elf GAEC s "
+             "| GAEC+KLj s | elf KLj s |", "|" + "---|" * 12]
+
+    def cell(row: dict[str, Any] | None, key: str, digits: str) -> str:
+        return "—" if row is None else format(row[key], digits)
+
+    for r in (r for r in records if r["load"] == load):
+        m = r["methods"]
+        mcts, elf_gaec, elf_kl = m["mcts"], m.get("elf-gaec"), m.get("elf-kl")
+        lines.append(
+            f"| {r['name']} | {r['n']} | {r['edges']} | {mcts['cost']:.6g} | {mcts['seconds']:.1f} "
+            f"({mcts['time_limit']:g}) | {mcts['stop_reason']} | {m['gaec+kl']['cost']:.6g} | "
+            f"{cell(elf_kl, 'cost', '.6g')} | {m['gaec']['seconds']:.4f} | {cell(elf_gaec, 'seconds', '.4f')} | "
+            f"{m['gaec+kl']['seconds']:.3f} | {cell(elf_kl, 'seconds', '.3f')} |")
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- report
@@ -362,7 +499,11 @@ def targets_text(summary: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="generated,modularity,cplib")
+    parser.add_argument("--parts", default="scaling,modularity,cplib")
+    parser.add_argument("--scaling-sizes", default="100,300,500,1000", help="N of the scaling part's graphs")
+    parser.add_argument("--seeds", type=int, default=3, help="graphs per family and size in the scaling part")
+    parser.add_argument("--loads", default="idle,loaded",
+                        help="the scaling part idle and/or under one competing busy process per core")
     parser.add_argument("--only", default="", help="comma-separated instance names (default: all)")
     parser.add_argument("--ilp-time-limit", type=float, default=60.0,
                         help="seconds per generated / modularity instance; 0 skips the ILP")
@@ -374,7 +515,8 @@ def main() -> None:
     parser.add_argument("--simulations", type=int, default=32, help="MCTS simulations per contraction")
     parser.add_argument("--mcts-reads", type=int, default=1,
                         help="MCTS reads (the first commits the most visited contraction, the others draw by visits)")
-    parser.add_argument("--mcts-time-limit", type=float, default=0.0, help="seconds per MCTS run (0: none)")
+    parser.add_argument("--mcts-time-limit", type=float, default=0.0,
+                        help="seconds per MCTS run outside the scaling part (0: the default budget; inf: none)")
     parser.add_argument("--forward-calls", type=int, default=200)
     parser.add_argument("--no-elf", action="store_true", help="leave out the python-elf rows")
     parser.add_argument("--tag", default="", help="the JSON is multicut_<tag>.json (default: multicut.json)")
@@ -398,7 +540,8 @@ def main() -> None:
           f"{1e3 * forward['forward_median_s']:.2f} ms forward, "
           f"{1e3 * forward['encode_and_forward_median_s']:.2f} ms encode+forward (median of {forward['calls']})",
           flush=True)
-    chosen = instances([p for p in args.parts.split(",") if p], args.cplib_max_n)
+    parts = [p for p in args.parts.split(",") if p]
+    chosen = instances([p for p in parts if p != "scaling"], args.cplib_max_n)
     if args.only:
         wanted = set(args.only.split(","))
         chosen = [entry for entry in chosen if entry["name"] in wanted]
@@ -406,7 +549,17 @@ def main() -> None:
     output = {"config": {**{k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
                          "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
                          "elf": reason or "used"},
-              "forward": forward, "instances": records}
+              "forward": forward, "instances": records, "scaling": []}
+
+    def emit(scaling: list[dict[str, Any]]) -> None:
+        output.update(seconds=time.perf_counter() - started, scaling=scaling, scaling_targets=scaling_targets(scaling))
+        if args.out:
+            args.out.mkdir(parents=True, exist_ok=True)
+            (args.out / (f"multicut_{args.tag}.json" if args.tag else "multicut.json")).write_text(
+                json.dumps(output, indent=1))
+
+    if "scaling" in parts:
+        run_scaling(sampler, elf, args, emit)
     for entry in chosen:
         record = run_instance(entry, sampler, args, elf)
         records.append(record)
@@ -431,6 +584,14 @@ def report(output: dict[str, Any]) -> None:
     forward = output["forward"]
     print(f"\npolicy forward at N=100: {1e3 * forward['forward_median_s']:.2f} ms per state "
           f"({1e3 * forward['encode_and_forward_median_s']:.2f} ms with the encoding), median of {forward['calls']}")
+    scaling = output.get("scaling", [])
+    for load in ("idle", "loaded"):
+        if any(r["load"] == load for r in scaling):
+            print(f"\n### Scaling, {load}: costs and seconds\n\n{scaling_table(scaling, load)}")
+    if scaling:
+        print("\n### Scaling targets\n")
+        for target in scaling_targets(scaling):
+            print(f"- {target['name']}: {'MET' if target['met'] else 'MISSED'} ({target['detail']})")
     for part, title in (("generated", "Generated signed graphs"), ("modularity", "Modularity (karate, dolphins)"),
                         ("cplib", "CP-Lib")):
         subset = [r for r in records if r["part"] == part]
