@@ -135,8 +135,8 @@ def test_features_given_as_array_or_attribute():
 
 def test_observed_graph_trains_while_energies_score_the_full_graph():
     seen = drop_edges(KARATE, 0.6, seed=3)
-    sampleset = ClusterNetSampler().sample(KARATE, k=3, objective="modularity", observed=seen, num_reads=2,
-                                           seed=0, epochs=150)
+    sampleset = ClusterNetSampler().sample(KARATE, k=3, objective="modularity", observed=seen, num_reads=3,
+                                           seed=0, epochs=150)  # best of 3: 0.23 to 0.29 over seeds 0..5
     info = sampleset.info
     assert info["observed_edges"] == seen.number_of_edges() == 31
     assert info["observed_fraction"] == pytest.approx(31 / 78)

@@ -14,10 +14,29 @@ and the soft k-means layer (:mod:`gnnsolve.nn.kmeans`) clusters the unit-length 
 features, :math:`X` is a learnable ``n × embedding_dim`` table (one row per node), which ties the
 network to the graph it was built for.
 
+The convolutions are sparse-times-dense products with :math:`\hat A` built once
+(:func:`normalized_adjacency`, a :class:`~gnnsolve.nn.sparse.SparseOperator`), each taken at the
+narrower of its two widths (:math:`\hat A (X W)` or :math:`(\hat A X) W`); features may be a
+sparse CSR tensor with its transpose (:func:`sparse_features`), as bag-of-words features are. An
+epoch thus costs :math:`O(|E|(h + d) + n k d)` besides :math:`X W_1`, with no ``n × n``
+temporary: at 20,000 nodes and 400,000 directed edges, about 25 times less than message passing
+by gather and scatter (``GCNConv``).
+
 The k-means is warm-started: each forward pass starts from the centres the previous one ended
 with (the buffer :attr:`ClusterNet.centres`, uniform random at first), runs ``iterations``
 updates without gradient and one more, differentiable update (``backward="one_step"``, the
 paper's approximation, or ``"exact"``, the implicit gradient).
+
+:meth:`ClusterNet.start_from` replaces the paper's random start by one read from the graph. The
+learnable table becomes a spectral embedding of the graph, :math:`\sqrt n\,U` with :math:`U`
+the orthonormal basis that subspace iteration on the lazy walk :math:`(I + \hat A)/2` reaches
+from a Gaussian one (:func:`subspace_embedding`; Halko, Martinsson and Tropp 2011; cf. power
+iteration clustering, Lin and Cohen 2010): nodes of one community start close. The centres
+become k-means++ picks among the embeddings (Arthur and Vassilvitskii 2007), left soft: refined
+to a k-means fixed point first, the assignments are so hard at :math:`\beta = 30` that training
+from them stalled on small graphs (karate, caveman graphs with random features). From a random table the soft k-means merges every node into one cluster
+within a few epochs on a 20,000-node planted partition (modularity 0 after 1001 epochs); from
+the spectral one the first decision already has 0.998 of the planted modularity.
 
 For k-center, :meth:`ClusterNet.facility_weights` turns the clustering into soft facility
 selections: with unit-length embeddings :math:`\hat z_i`,
@@ -46,17 +65,130 @@ Example:
 from __future__ import annotations
 
 import math
+import warnings
 from numbers import Integral, Real
 from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch_geometric.nn import GCNConv
 
-from gnnsolve.nn.kmeans import BACKWARDS, KMeansResult, soft_kmeans
+from gnnsolve.nn.kmeans import BACKWARDS, KMeansResult, kmeans_plus_plus, soft_kmeans
+from gnnsolve.nn.sparse import SparseOperator, spmm
 
-__all__ = ["ClusterNet", "ClusterNetOutput", "check_settings"]
+__all__ = ["ClusterNet", "ClusterNetOutput", "GraphConvolution", "SparseFeatures", "check_settings",
+           "normalized_adjacency", "sparse_features", "subspace_embedding"]
+
+ORTHONORMALISE_EVERY = 5
+"""Steps of subspace iteration between two orthonormalisations (the columns stay independent)."""
+
+def subspace_embedding(adjacency: SparseOperator, dim: int, iterations: int = 40,
+                       generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""An ``n × dim`` orthonormal basis of the leading invariant subspace of the lazy walk
+    :math:`(I + \hat A)/2`, by ``iterations`` steps of subspace iteration from a Gaussian basis
+    (re-orthonormalised every :data:`ORTHONORMALISE_EVERY` steps), times :math:`\sqrt n`; on a
+    graph of fewer than ``dim`` nodes, the columns past the ``n``-th are zero.
+
+    The lazy walk's eigenvalues lie in :math:`[0, 1]`, so the iteration favours the slow-mixing
+    directions (communities, components) and never oscillating ones. Costs ``iterations``
+    sparse products of width ``dim``.
+
+    Example:
+        >>> import torch
+        >>> from gnnsolve.nn.clusternet import normalized_adjacency, subspace_embedding
+        >>> two_pairs = torch.tensor([[0, 1, 2, 3], [1, 0, 3, 2]])
+        >>> u = subspace_embedding(normalized_adjacency(two_pairs, 4), 2, generator=torch.Generator().manual_seed(0))
+        >>> bool(torch.allclose(u[0], u[1], atol=1e-4)), bool(torch.allclose(u[0], u[2], atol=1e-4))
+        (True, False)
+    """
+    n = adjacency.matrix.shape[0]
+    device = adjacency.matrix.device
+    basis = torch.randn(n, min(n, dim), generator=generator, device=device)
+    with torch.no_grad():
+        for step in range(iterations):
+            basis = (basis + adjacency.matmul(basis)) / 2
+            if step % ORTHONORMALISE_EVERY == ORTHONORMALISE_EVERY - 1:
+                basis = torch.linalg.qr(basis).Q
+        return F.pad(torch.linalg.qr(basis).Q * math.sqrt(n), (0, dim - basis.shape[1]))
+
+
+def normalized_adjacency(edge_index: torch.Tensor, num_nodes: int) -> SparseOperator:
+    r""":math:`\hat A = D^{-1/2}(A + I)D^{-1/2}` of the graph ``edge_index`` (``2 × E``, both
+    directions of each edge), as a sparse operator; given self-loops are replaced by the unit one
+    and repeated edges add up, as in Kipf and Welling's GCN.
+
+    Example:
+        >>> import torch
+        >>> from gnnsolve.nn.clusternet import normalized_adjacency
+        >>> op = normalized_adjacency(torch.tensor([[0, 1], [1, 0]]), 2)
+        >>> op.matmul(torch.ones(2, 1)).ravel().round(decimals=4).tolist()
+        [1.0, 1.0]
+    """
+    rows, cols = edge_index.to(torch.long)
+    off = rows != cols
+    loops = torch.arange(num_nodes, device=edge_index.device)
+    rows, cols = torch.cat([rows[off], loops]), torch.cat([cols[off], loops])
+    degree = torch.zeros(num_nodes, device=edge_index.device).index_add_(
+        0, rows, torch.ones(rows.shape[0], device=edge_index.device))
+    scale = degree.rsqrt()
+    return SparseOperator.from_coo(rows, cols, scale[rows] * scale[cols], num_nodes)
+
+
+class SparseFeatures(NamedTuple):
+    """An ``n × F`` feature matrix in CSR form with its transpose (the backward of :math:`X W`)."""
+
+    matrix: torch.Tensor
+    matrix_t: torch.Tensor
+
+    @property
+    def shape(self) -> torch.Size:
+        return self.matrix.shape
+
+    def dim(self) -> int:
+        return 2
+
+
+Features = torch.Tensor | SparseFeatures
+"""Node features: a dense ``n × F`` tensor or its :func:`sparse_features`."""
+
+
+def sparse_features(features: torch.Tensor) -> SparseFeatures:
+    """``features`` (dense, ``n × F``) in the sparse form :class:`ClusterNet` multiplies fast.
+
+    Example:
+        >>> import torch
+        >>> from gnnsolve.nn.clusternet import sparse_features
+        >>> sparse_features(torch.eye(3)).shape
+        torch.Size([3, 3])
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+        return SparseFeatures(features.to_sparse_csr(), features.T.to_sparse_csr())
+
+
+class GraphConvolution(nn.Module):
+    r"""One graph convolution :math:`\hat A X W + b` (Kipf and Welling, ICLR 2017) over a fixed
+    :math:`\hat A` (:func:`normalized_adjacency`); :math:`W` is ``lin.weight``, Glorot-initialised,
+    and :math:`b` starts at zero, as in PyTorch Geometric's ``GCNConv``."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.lin = nn.Linear(in_channels, out_channels, bias=False)
+        self.bias = nn.Parameter(torch.empty(out_channels))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        nn.init.xavier_uniform_(self.lin.weight)
+        nn.init.zeros_(self.bias)
+
+    def forward(self, x: Features, adjacency: SparseOperator) -> torch.Tensor:
+        if isinstance(x, SparseFeatures):
+            projected = spmm(x.matrix, x.matrix_t, self.lin.weight.T)
+        elif x.shape[1] <= self.lin.out_features:
+            return self.lin(adjacency.matmul(x)) + self.bias
+        else:
+            projected = self.lin(x)
+        return adjacency.matmul(projected) + self.bias
 
 
 class ClusterNetOutput(NamedTuple):
@@ -121,12 +253,13 @@ class ClusterNet(nn.Module):
             self.node_embedding = None
         self.in_features, self.k, self.dropout = in_features, k, float(dropout)
         self.beta, self.backward = float(beta), backward
-        self.conv1 = GCNConv(width, hidden)
-        self.conv2 = GCNConv(hidden, embedding_dim)
+        self.conv1 = GraphConvolution(width, hidden)
+        self.conv2 = GraphConvolution(hidden, embedding_dim)
         self.register_buffer("centres", torch.rand(k, embedding_dim))
 
-    def encode(self, features: torch.Tensor | None, edge_index: torch.Tensor) -> torch.Tensor:
-        """The node embeddings :math:`Z` (``n × embedding_dim``).
+    def encode(self, features: Features | None, graph: torch.Tensor | SparseOperator) -> torch.Tensor:
+        """The node embeddings :math:`Z` (``n × embedding_dim``) over ``graph``: an ``edge_index``
+        or, built once for many calls, its :func:`normalized_adjacency`.
 
         Raises:
             ValueError: features are given to a network with an embedding table, or missing or
@@ -141,24 +274,43 @@ class ClusterNet(nn.Module):
             raise ValueError(f"features must be a tensor of shape (n, {self.in_features}), got {shape}")
         else:
             x = features
-        x = F.relu(self.conv1(x, edge_index))
+        if not isinstance(graph, SparseOperator):
+            graph = normalized_adjacency(graph, x.shape[0])
+        x = F.relu(self.conv1(x, graph))
         x = F.dropout(x, self.dropout, training=self.training)
-        return self.conv2(x, edge_index)
+        return self.conv2(x, graph)
 
-    def forward(self, features: torch.Tensor | None, edge_index: torch.Tensor,
+    def forward(self, features: Features | None, graph: torch.Tensor | SparseOperator,
                 iterations: int = 1) -> ClusterNetOutput:
         """Embed, then cluster from the warm-start centres, which become the new ones.
 
         Args:
-            features: ``n × in_features`` node features, or ``None`` with the embedding table.
-            edge_index: ``2 × E`` edges, both directions of each undirected edge.
+            features: ``n × in_features`` node features (dense, or :func:`sparse_features`), or
+                ``None`` with the embedding table.
+            graph: ``2 × E`` edges, both directions of each undirected edge, or their
+                :func:`normalized_adjacency`.
             iterations: k-means updates without gradient before the differentiable one.
         """
-        embeddings = self.encode(features, edge_index)
+        embeddings = self.encode(features, graph)
         clusters = soft_kmeans(embeddings, self.k, beta=self.beta, init=self.centres,
                                max_iterations=iterations, backward=self.backward)
         self.centres = clusters.centres.detach()
         return ClusterNetOutput(embeddings, clusters)
+
+    def start_from(self, features: Features | None, graph: SparseOperator,
+                   generator: torch.Generator | None = None) -> None:
+        """Start from the graph (see the module docstring): the learnable table, if any, becomes
+        :func:`subspace_embedding` of ``graph``; the centres, k-means++ picks among the
+        unit-length embeddings (without dropout)."""
+        with torch.no_grad():
+            if self.node_embedding is not None:
+                table = self.node_embedding.weight
+                table.copy_(subspace_embedding(graph, table.shape[1], generator=generator))
+            training = self.training
+            self.eval()
+            embeddings = F.normalize(self.encode(features, graph), dim=1)
+            self.train(training)
+            self.centres = kmeans_plus_plus(embeddings, self.k, generator)
 
     def facility_weights(self, embeddings: torch.Tensor, centres: torch.Tensor,
                          temperature: float = 100.0) -> torch.Tensor:

@@ -91,8 +91,11 @@ from gnnsolve.adapters.clustering import Modularity
 from gnnsolve.adapters.kcenter import KCenter, lift_to_k
 from gnnsolve.adapters.pairwise import PairwiseClustering
 from gnnsolve.errors import InvalidModelError, UnsupportedModelError
-from gnnsolve.nn.clusternet import ClusterNet, ClusterNetOutput, check_settings
+from gnnsolve.nn.clusternet import (
+    ClusterNet, ClusterNetOutput, Features, SparseFeatures, check_settings, normalized_adjacency, sparse_features,
+)
 from gnnsolve.nn.kmeans import BACKWARDS
+from gnnsolve.nn.sparse import SparseOperator
 from gnnsolve.samplers._common import (
     Stopwatch, check_positive_int, check_time_limit, resolve_time_limit, seed_generator,
 )
@@ -121,6 +124,11 @@ NODE_EPOCH_SECONDS = 8e-6
 with the widths."""
 PRODUCT_RATE = 3e10
 """Multiply-adds per second of an epoch's dense matrix products, counted once for forward and backward."""
+MESSAGE_EPOCH_SECONDS = 1e-8
+"""Seconds of an epoch per stored entry of the normalised adjacency (a sparse product each way) at
+widths 50, 50 and 0 clusters, scaled with the widths plus the clusters (the loss's product)."""
+SPARSE_FEATURES = 0.1
+"""Largest share of nonzero feature values for which the features are kept in sparse form."""
 PAIR_EPOCH_SECONDS = 1.8e-8
 """Seconds of an epoch per pair of nodes in the k-center loss."""
 PAIR_SORT_SECONDS = 1e-7
@@ -152,8 +160,8 @@ LEARNED = "learned embeddings (no node features)"
 class _Task:
     """One graph in index form: the network's input, and the problem its loss scores."""
 
-    features: torch.Tensor | None
-    edge_index: torch.Tensor
+    features: Features | None
+    graph: SparseOperator
     training: ClusteringProblem
     centres: torch.Tensor | None = None
     loss_built: bool = False
@@ -501,21 +509,21 @@ class ClusterNetSampler(dimod.Sampler):
             training, seen = _observed_problem(problem, observed)
             edge_index, observed_edges = _edge_index(seen)
             edges = observed_edges if seen is problem.graph else problem.graph.number_of_edges()
-            task = _Task(self._tensor(node_features), edge_index.to(self.device), training)
+            task = _Task(self._tensor(node_features), self._adjacency(edge_index, len(problem.nodes)), training)
             cost = self._epoch_cost(task)
             watch.time_limit = resolve_time_limit(
                 settings.time_limit, cost.default_budget(settings.epochs, len(settings.read_seeds)))
         pace = _core_share(cpu_start, wall_start, watch)
 
         reads: list[_Training] = []
-        rows, energies, raw_energies = [], [], []
+        rows, energies, raw_energies, argmax_energies = [], [], [], []
         with torch_threads(settings.threads, cost.work) as threads:
             for position, read_seed in enumerate(settings.read_seeds):
                 end = watch.deadline(1 / (len(settings.read_seeds) - position))
                 kept = _Reserve.after_training(training, settings.polish, end - watch.elapsed())
                 with watch.phase("sampling"), _seeded(read_seed, self.device):
                     net = self._network(problem, node_features, self._fitted)
-                    task.centres = None
+                    task.centres = None if self._fitted else _start(net, task)
                     if settings.epochs:
                         read = self._train(net, [task], settings.epochs, end - kept.total, watch, cost, pace)
                     else:
@@ -525,8 +533,13 @@ class ClusterNetSampler(dimod.Sampler):
                 with watch.phase("postprocessing"):
                     relaxed = read.best_relaxed[0] if read.best_relaxed else None
                     rng = np.random.default_rng(read_seed)
-                    row = _decide(training, relaxed, rng, _clock(watch, end - kept.polish - kept.finish))
+                    decided_by = _clock(watch, end - kept.polish - kept.finish)
+                    row = _decide(training, relaxed, rng, decided_by)
                     interrupted = read.stop_reason == "interrupted"
+                    if not isinstance(training, KCenter):
+                        argmax_energies.append(_energy(problem, row))
+                        if not interrupted:
+                            row = _merge(training, row, decided_by)
                     if settings.polish:
                         raw_energies.append(_energy(problem, row))
                         if not interrupted:
@@ -550,6 +563,8 @@ class ClusterNetSampler(dimod.Sampler):
         }
         if settings.polish:
             info["raw_energy"] = raw_energies
+        if argmax_energies:
+            info["argmax_energy"] = argmax_energies
         return np.array(rows), energies, info
 
     def fit(
@@ -621,14 +636,16 @@ class ClusterNetSampler(dimod.Sampler):
             widths = {array.shape[1] for array in arrays}
             if len(widths) > 1:
                 raise ValueError(f"the feature arrays must all have the same width, got widths {sorted(widths)}")
-            tasks = [_Task(self._tensor(array), _edge_index(problem.graph)[0].to(self.device), problem)
-                     for problem, array in zip(resolved, arrays)]
+            tasks = [_Task(self._tensor(array), self._adjacency(_edge_index(problem.graph)[0], len(problem.nodes)),
+                           problem) for problem, array in zip(resolved, arrays)]
             costs = [self._epoch_cost(task) for task in tasks]
             cost = _EpochCost(*(sum(values) for values in zip(*((c.work, c.seconds, c.build) for c in costs))))
             watch.time_limit = resolve_time_limit(time_limit, cost.default_budget(epochs, 1))
         pace = _core_share(cpu_start, 0.0, watch)
         with watch.phase("sampling"), torch_threads(threads, cost.work) as used, _seeded(read_seed, self.device):
             net = self._network(resolved[0], arrays[0], fitted=None)
+            for task in tasks:
+                task.centres = _start(net, task)
             training = self._train(net, tasks, epochs, watch.time_limit - FINISH_SECONDS[0], watch, cost, pace)
             if training.best_state is not None:
                 net.load_state_dict(training.best_state)
@@ -672,20 +689,34 @@ class ClusterNetSampler(dimod.Sampler):
         return ClusterNet(in_features, problem.k, self.hidden, self.embedding_dim, self.dropout, self.beta,
                           self.backward, num_nodes).to(self.device)
 
-    def _tensor(self, array: np.ndarray | None) -> torch.Tensor | None:
-        return None if array is None else torch.as_tensor(array, dtype=torch.float32, device=self.device)
+    def _tensor(self, array: np.ndarray | None) -> Features | None:
+        """The features on the device, in sparse form when at most :data:`SPARSE_FEATURES` of them are nonzero."""
+        if array is None:
+            return None
+        tensor = torch.as_tensor(array, dtype=torch.float32, device=self.device)
+        return sparse_features(tensor) if np.count_nonzero(array) <= SPARSE_FEATURES * array.size else tensor
+
+    def _adjacency(self, edge_index: torch.Tensor, n: int) -> SparseOperator:
+        return normalized_adjacency(edge_index.to(self.device), n)
 
     def _epoch_cost(self, task: _Task) -> _EpochCost:
         """The multiply-adds of one training epoch on ``task`` (three forward passes: forward and
         backward) and its expected seconds on a core of its own (see the class docstring)."""
         n, k = len(task.training.nodes), task.training.k
         h, d = self.hidden, self.embedding_dim
-        messages = task.edge_index.shape[1] + n  # both directions of each edge, and the self-loops
-        width = d if task.features is None else task.features.shape[1]
-        products = n * width * h + n * h * d + 2 * (KMEANS_UPDATES + 2) * n * k * d
+        messages = int(task.graph.matrix.values().numel())  # both directions of each edge, and the self-loops
+        features = task.features
+        if features is None:
+            projection = n * d * h
+        elif isinstance(features, SparseFeatures):
+            projection = int(features.matrix.values().numel()) * h
+        else:
+            projection = n * features.shape[1] * h
+        products = projection + n * h * d + 2 * (KMEANS_UPDATES + 2) * n * k * d
         kcenter = isinstance(task.training, KCenter)
         work = 3.0 * (products + messages * (h + d) + (6 * n * n if kcenter else messages * k))
-        seconds = EPOCH_OVERHEAD + NODE_EPOCH_SECONDS * n * (h + d) / 100 + 3.0 * products / PRODUCT_RATE
+        seconds = (EPOCH_OVERHEAD + NODE_EPOCH_SECONDS * n * (h + d) / 100 + 3.0 * products / PRODUCT_RATE
+                   + MESSAGE_EPOCH_SECONDS * messages * (h + d + k) / 100)
         if kcenter:
             return _EpochCost(work, seconds + PAIR_EPOCH_SECONDS * n * n, PAIR_SORT_SECONDS * n * n)
         return _EpochCost(work, seconds, EDGE_BUILD_SECONDS * messages)
@@ -703,7 +734,8 @@ class ClusterNetSampler(dimod.Sampler):
         during the epochs stops them with ``stop_reason="interrupted"`` and the best checkpoint so
         far (none before the first).
         """
-        optimizer = torch.optim.Adam(net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
+        optimizer = torch.optim.Adam(net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay,
+                                     fused=True)
         result = _Training()
         epoch_cost = cost.seconds / pace
         check_cost = epoch_cost / 2
@@ -886,11 +918,18 @@ def _relaxed(net: ClusterNet, task: _Task, iterations: int) -> torch.Tensor:
     """The soft solution: assignments (modularity, pairwise) or facility selections (k-center)."""
     if task.centres is not None:
         net.centres = task.centres
-    output: ClusterNetOutput = net(task.features, task.edge_index, iterations)
+    output: ClusterNetOutput = net(task.features, task.graph, iterations)
     task.centres = net.centres
     if isinstance(task.training, KCenter):
         return net.facility_weights(output.embeddings, output.clusters.centres, FACILITY_TEMPERATURE)
     return output.clusters.assignments
+
+
+def _start(net: ClusterNet, task: _Task) -> torch.Tensor:
+    """The centres a fresh ``net`` starts from on ``task`` (:meth:`~gnnsolve.nn.clusternet.ClusterNet.start_from`,
+    which also sets its embedding table from the graph); a fitted network keeps its own."""
+    net.start_from(task.features, task.graph)
+    return net.centres
 
 
 def _loss(training: ClusteringProblem, relaxed: torch.Tensor) -> torch.Tensor:
@@ -962,6 +1001,15 @@ def _decide(training: ClusteringProblem, relaxed: torch.Tensor | None, rng: np.r
             best, best_radius = candidate, radius
     chosen = training.decode({node: int(node in best) for node in training.nodes}).value
     return np.array([int(node in chosen) for node in training.nodes], dtype=np.int8)
+
+
+def _merge(training: Modularity | PairwiseClustering, row: np.ndarray, deadline: float) -> np.ndarray:
+    """The decided partition with whole clusters merged while the objective rises (greedy, as Clauset,
+    Newman and Moore merge), until ``deadline``: the k-means never empties a cluster, however many
+    the objective wants."""
+    if isinstance(training, Modularity):
+        return modularity_moves(training.adjacency, row, training.k, deadline=deadline, moves=False)
+    return partition_moves(training.weights, row, training.k, deadline=deadline, moves=False)
 
 
 def _polish(training: ClusteringProblem, row: np.ndarray, deadline: float) -> np.ndarray:

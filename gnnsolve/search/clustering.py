@@ -98,6 +98,7 @@ def partition_moves(
     degree: np.ndarray | None = None,
     max_passes: int = 100,
     deadline: float = math.inf,
+    moves: bool = True,
 ) -> np.ndarray:
     r"""Move single nodes between at most ``k`` clusters, and merge clusters, while the objective rises.
 
@@ -121,11 +122,12 @@ def partition_moves(
             None for no degree term.
         max_passes: most passes over the nodes in each round of node moves.
         deadline: a :func:`time.perf_counter` value after which no further move or merge is made.
+        moves: ``False`` makes the merges only (whole clusters; no node changes cluster alone).
 
     Returns:
         The improved labels (a new array) in ``0..k-1``; :math:`F` is never lower than that of
-        ``labels``, and, unless the deadline stopped the descent, no single node move and no
-        merge of two clusters raises it.
+        ``labels``, and, unless the deadline stopped the descent, no merge of two clusters
+        raises it, nor (with ``moves``) any single node move.
 
     Raises:
         ValueError: labels outside ``0..k-1`` or of the wrong length, ``weights`` not square and
@@ -154,14 +156,16 @@ def partition_moves(
             raise ValueError(f"degree must hold {n} non-negative weights with a positive sum")
     tolerance = GAIN_TOLERANCE * float(abs(W).sum())
     while True:
-        _node_moves(W, labels, k, degree, total, tolerance, max_passes, deadline)
-        if time.perf_counter() >= deadline or not _merge_clusters(W, labels, k, degree, total, tolerance):
+        if moves:
+            _node_moves(W, labels, k, degree, total, tolerance, max_passes, deadline)
+        if (time.perf_counter() >= deadline or not _merge_clusters(W, labels, k, degree, total, tolerance)
+                or not moves):
             return labels
 
 
 def modularity_moves(
     adjacency: scipy.sparse.spmatrix | scipy.sparse.sparray | np.ndarray, labels: np.ndarray, k: int,
-    max_passes: int = 100, deadline: float = math.inf,
+    max_passes: int = 100, deadline: float = math.inf, moves: bool = True,
 ) -> np.ndarray:
     """Move single nodes between at most ``k`` communities, and merge communities, while the modularity rises.
 
@@ -174,11 +178,12 @@ def modularity_moves(
         k: the number of communities available.
         max_passes: most passes over the nodes in each round of node moves.
         deadline: a :func:`time.perf_counter` value after which no further move or merge is made.
+        moves: ``False`` makes the merges only (whole communities).
 
     Returns:
         The improved labels (a new array) in ``0..k-1``; its modularity is never lower than that
-        of ``labels``, and, unless the deadline stopped the descent, no single node move and no
-        merge of two communities raises it.
+        of ``labels``, and, unless the deadline stopped the descent, no merge of two communities
+        raises it, nor (with ``moves``) any single node move.
 
     Raises:
         ValueError: labels outside ``0..k-1`` or of the wrong length, or a graph without edges.
@@ -187,7 +192,7 @@ def modularity_moves(
     degree = np.asarray(A.sum(axis=1)).ravel()
     if not degree.sum() > 0:
         raise ValueError("modularity is undefined on a graph without edges")
-    return partition_moves(A, labels, k, degree, max_passes, deadline)
+    return partition_moves(A, labels, k, degree, max_passes, deadline, moves)
 
 
 def _node_moves(W: scipy.sparse.csr_matrix, labels: np.ndarray, k: int, degree: np.ndarray, total: float,
