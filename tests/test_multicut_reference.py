@@ -41,6 +41,9 @@ INSTANCES = {
     "ba-60-integer": random_signed("ba", 60, 5, integer=True),
     "er-60-real": random_signed("er", 60, 6, integer=False),
     "ba-80-real": random_signed("ba", 80, 7, integer=False),
+    # mean degree 45: GAEC contracts on the dense matrix, KLj runs its chains on vectors
+    "er-150-real": random_signed("er", 150, 9, integer=False),
+    "er-150-integer": random_signed("er", 150, 10, integer=True),
 }
 
 
