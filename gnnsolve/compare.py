@@ -53,6 +53,7 @@ DEFAULT_SAMPLERS = ("gnn", "sa", "tabu", "steepest", "highs", "gurobi")
 skipped with a note."""
 
 PROBLEM_SAMPLERS: dict[str, tuple[str, ...]] = {
+    "TSP": (*DEFAULT_SAMPLERS, "lkh"),
     "Modularity": ("clusternet", "louvain", "leiden"),
     "KCenter": ("clusternet", "gonzalez", "highs", "gurobi"),
     "Multicut": ("multicut", "elf", "highs", "gurobi"),

@@ -554,3 +554,21 @@ def test_cli_modularity_from_a_file_needs_k(tmp_path, capsys):
     assert main(["compare", "--problem", "modularity", str(path), "--samplers", "louvain"]) == 2
     assert "modularity needs k" in capsys.readouterr().err
     assert main(["compare", "--problem", "modularity", str(path), "--k", "2", "--samplers", "louvain"]) == 0
+
+
+def test_each_problem_lists_its_learned_sampler_beside_the_classical_reference():
+    from gnnsolve.instances import builtin_instance
+
+    expected = {"tsp": "lkh", "modularity": "louvain", "kcenter": "gonzalez", "multicut": "elf"}
+    for kind, reference in expected.items():
+        names = compare_module.default_samplers(builtin_instance(kind).problem)
+        assert reference in names and set(names) <= set(sampler_names())
+    assert compare_module.default_samplers(None) == compare_module.DEFAULT_SAMPLERS
+
+
+def test_cli_sets_lkh_beside_the_gnn_on_the_builtin_tsp(capsys):
+    pytest.importorskip("elkai", reason="elkai is not installed")
+    assert main(["compare", "--problem", "tsp", "--samplers", "lkh,steepest", "--num-reads", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    lkh = next(line for line in lines if line.startswith("lkh"))
+    assert lkh.split()[-1] == "1.0000"  # LKH's tour is the proven optimum
