@@ -88,7 +88,7 @@ import scipy.sparse
 import torch
 
 from gnnsolve.adapters.clustering import Modularity
-from gnnsolve.adapters.kcenter import KCenter, lift_to_k
+from gnnsolve.adapters.kcenter import KCenter, check_pair_memory, lift_to_k
 from gnnsolve.adapters.pairwise import PairwiseClustering
 from gnnsolve.errors import InvalidModelError, UnsupportedModelError
 from gnnsolve.nn.clusternet import (
@@ -131,6 +131,11 @@ SPARSE_FEATURES = 0.1
 """Largest share of nonzero feature values for which the features are kept in sparse form."""
 PAIR_EPOCH_SECONDS = 1.8e-8
 """Seconds of an epoch per pair of nodes in the k-center loss."""
+PAIR_TRAINING_BYTES = 56
+"""Bytes per pair of nodes that training on k-center adds to the problem's distances: the sorted
+order and steps of the loss's index form and an epoch's ``n × n`` temporaries and saved tensors (53
+measured at 3,000 nodes). Above what :func:`~gnnsolve.samplers._common.available_memory` reports,
+a k-center call is refused before training (about 17,000 nodes per 16 GB)."""
 PAIR_SORT_SECONDS = 1e-7
 """Seconds per pair of nodes to sort the distances once, the k-center loss's index form."""
 EDGE_BUILD_SECONDS = 2e-7
@@ -392,6 +397,9 @@ class ClusterNetSampler(dimod.Sampler):
         Raises:
             InvalidModelError: ``k`` is not in ``1..n``, the graph is directed or has no edges
                 (modularity), or the observed graph has none.
+            ModelTooLargeError: k-center training's ``n × n`` tensors (:data:`PAIR_TRAINING_BYTES`
+                a pair, beside the problem's distances) would not fit in the memory available;
+                refused before training.
             UnsupportedModelError: ``problem`` is not a clustering problem or graph (a dimod
                 model, for instance: the message points to :meth:`sample_cqm`).
             ValueError: an unknown objective, features of the wrong shape or not finite, an
@@ -507,6 +515,7 @@ class ClusterNetSampler(dimod.Sampler):
             node_features = _node_features(problem, features)
             start = self._start(problem, node_features, settings.epochs)
             training, seen = _observed_problem(problem, observed)
+            _check_memory(training)
             edge_index, observed_edges = _edge_index(seen)
             edges = observed_edges if seen is problem.graph else problem.graph.number_of_edges()
             task = _Task(self._tensor(node_features), self._adjacency(edge_index, len(problem.nodes)), training)
@@ -626,6 +635,8 @@ class ClusterNetSampler(dimod.Sampler):
             resolved = [_resolve_problem(problem, k, objective) for problem in problems]
             if not resolved:
                 raise ValueError("fit needs at least one problem")
+            for problem in resolved:
+                _check_memory(problem)
             kinds = {(_objective_name(problem), problem.k) for problem in resolved}
             if len(kinds) > 1:
                 raise ValueError(f"fit needs problems of one objective and one k, got {sorted(kinds)}")
@@ -923,6 +934,12 @@ def _relaxed(net: ClusterNet, task: _Task, iterations: int) -> torch.Tensor:
     if isinstance(task.training, KCenter):
         return net.facility_weights(output.embeddings, output.clusters.centres, FACILITY_TEMPERATURE)
     return output.clusters.assignments
+
+
+def _check_memory(training: ClusteringProblem) -> None:
+    """Refuse k-center training whose ``n × n`` tensors (:data:`PAIR_TRAINING_BYTES`) would not fit in memory."""
+    if isinstance(training, KCenter):
+        check_pair_memory(len(training.nodes), PAIR_TRAINING_BYTES, "ClusterNet's k-center training tensors")
 
 
 def _start(net: ClusterNet, task: _Task) -> torch.Tensor:

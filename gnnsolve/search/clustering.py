@@ -18,7 +18,7 @@ adjacency :math:`W = A` and its degrees, :math:`F` is :math:`2m` times the modul
 :math:`2 \sum_c \sum_{u<v} W_{uv} x_{uc} x_{vc}` (the pairwise form
 :class:`~gnnsolve.adapters.pairwise.PairwiseClustering` reads from a CQM).
 
-It alternates two descents until neither improves. The first is the first phase of the Louvain
+It alternates three descents until none improves. The first is the first phase of the Louvain
 method (Blondel, Guillaume, Lambiotte and Lefebvre 2008) with the number of clusters capped at
 ``k``: nodes are visited in turn and each moves to the cluster (among the ``k``, empty ones
 included) that raises :math:`F` most, until a full pass moves nobody. With cluster degree
@@ -33,7 +33,14 @@ The second merges clusters greedily, as Clauset, Newman and Moore (2004) do: mer
 :math:`a` and :math:`b`, joined by weight :math:`e_{ab}`, changes :math:`F` by
 :math:`2(e_{ab} - D_a D_b / 2m)`, a quantity that adds up when clusters merge, so the best merge
 is made while one gains. Node moves cannot empty a cluster that is one too many (each node alone
-would lose by leaving it); merges can.
+would lose by leaving it); merges can. The third is the refinement and aggregation of the Leiden
+algorithm (Traag, Waltman and van Eck 2019), which moves groups of nodes where single nodes are
+stuck: within each cluster, nodes visited in turn leave their singleton for the sub-cluster (of
+that cluster, among their neighbours') that raises :math:`F` most, if any does; the sub-clusters
+then become the nodes of the aggregate graph (:math:`W' = S^\top W S`, :math:`d' = S^\top d`
+for the membership :math:`S`), each starting in its cluster, where node moves and merges run
+again, whole sub-clusters now moving between the ``k`` clusters. Without it, the polish of
+ClusterNet's decisions stopped at 0.983 and 0.985 of Leiden's modularity on football and cora.
 
 :func:`k_center_swaps` is vertex substitution (Teitz and Bart 1968) for the k-center objective:
 each step makes the swap of one facility for one other node that most lowers the largest
@@ -66,6 +73,9 @@ References:
 
     A. Clauset, M. E. J. Newman and C. Moore, "Finding community structure in very large
     networks", Physical Review E 70 (2004).
+
+    V. A. Traag, L. Waltman and N. J. van Eck, "From Louvain to Leiden: guaranteeing well-connected
+    communities", Scientific Reports 9 (2019).
 
     M. B. Teitz and P. Bart, "Heuristic methods for estimating the generalized vertex median of a
     weighted graph", Operations Research 16 (1968).
@@ -100,7 +110,8 @@ def partition_moves(
     deadline: float = math.inf,
     moves: bool = True,
 ) -> np.ndarray:
-    r"""Move single nodes between at most ``k`` clusters, and merge clusters, while the objective rises.
+    r"""Move single nodes and groups of nodes between at most ``k`` clusters, and merge clusters, while
+    the objective rises (see the module docstring).
 
     Maximises, over one-hot assignments :math:`x_c` (one column per cluster),
 
@@ -122,12 +133,13 @@ def partition_moves(
             None for no degree term.
         max_passes: most passes over the nodes in each round of node moves.
         deadline: a :func:`time.perf_counter` value after which no further move or merge is made.
-        moves: ``False`` makes the merges only (whole clusters; no node changes cluster alone).
+        moves: ``False`` makes the merges only (whole clusters; no node or group of nodes
+            changes cluster alone).
 
     Returns:
         The improved labels (a new array) in ``0..k-1``; :math:`F` is never lower than that of
         ``labels``, and, unless the deadline stopped the descent, no merge of two clusters
-        raises it, nor (with ``moves``) any single node move.
+        raises it, nor (with ``moves``) any single node move or move of a refined sub-cluster.
 
     Raises:
         ValueError: labels outside ``0..k-1`` or of the wrong length, ``weights`` not square and
@@ -155,11 +167,16 @@ def partition_moves(
         if degree.shape != (n,) or not total > 0:
             raise ValueError(f"degree must hold {n} non-negative weights with a positive sum")
     tolerance = GAIN_TOLERANCE * float(abs(W).sum())
+    if not moves:
+        if time.perf_counter() < deadline:
+            _merge_clusters(W, labels, k, degree, total, tolerance)
+        return labels
     while True:
-        if moves:
-            _node_moves(W, labels, k, degree, total, tolerance, max_passes, deadline)
-        if (time.perf_counter() >= deadline or not _merge_clusters(W, labels, k, degree, total, tolerance)
-                or not moves):
+        _node_moves(W, labels, k, degree, total, tolerance, max_passes, deadline)
+        if time.perf_counter() >= deadline:
+            return labels
+        merged = _merge_clusters(W, labels, k, degree, total, tolerance)
+        if not merged and not _refine_and_aggregate(W, labels, k, degree, total, tolerance, max_passes, deadline):
             return labels
 
 
@@ -221,6 +238,67 @@ def _node_moves(W: scipy.sparse.csr_matrix, labels: np.ndarray, k: int, degree: 
                 moved += 1
         if not moved:
             return
+
+
+def _refine_and_aggregate(W: scipy.sparse.csr_matrix, labels: np.ndarray, k: int, degree: np.ndarray,
+                          total: float, tolerance: float, max_passes: int, deadline: float) -> bool:
+    """Leiden's refinement of ``labels`` into sub-clusters, then node moves and merges of the
+    sub-clusters on the aggregate graph, in place; whether the objective rose."""
+    sub = _refine(W, labels, degree, total, deadline)
+    count = int(sub.max()) + 1
+    membership = scipy.sparse.csr_matrix((np.ones(len(labels)), (np.arange(len(labels)), sub)),
+                                         shape=(len(labels), count))
+    aggregate = (membership.T @ W @ membership).tocsr()
+    group_degree = np.bincount(sub, degree, minlength=count)
+    group_labels = np.zeros(count, dtype=np.int64)
+    group_labels[sub] = labels
+    before = _objective(aggregate, group_labels, k, group_degree, total)
+    _node_moves(aggregate, group_labels, k, group_degree, total, tolerance, max_passes, deadline)
+    _merge_clusters(aggregate, group_labels, k, group_degree, total, tolerance)
+    if _objective(aggregate, group_labels, k, group_degree, total) <= before + tolerance:
+        return False
+    labels[:] = group_labels[sub]
+    return True
+
+
+def _refine(W: scipy.sparse.csr_matrix, labels: np.ndarray, degree: np.ndarray, total: float,
+            deadline: float) -> np.ndarray:
+    """Sub-clusters of ``labels``, numbered ``0..s-1``: nodes visited in turn, each still alone joins the
+    sub-cluster of its own cluster, among its neighbours', that raises the objective most, if any does."""
+    n = len(labels)
+    sub = np.arange(n)
+    sub_degree = degree.astype(np.float64).copy()
+    alone = np.ones(n, dtype=bool)
+    indptr, indices, data = W.indptr, W.indices, W.data
+    for i in range(n):
+        if i % CLOCK_EVERY == 0 and time.perf_counter() >= deadline:
+            break
+        if not alone[i]:
+            continue
+        neighbours, weights = indices[indptr[i]:indptr[i + 1]], data[indptr[i]:indptr[i + 1]]
+        keep = (neighbours != i) & (labels[neighbours] == labels[i])
+        if not keep.any():
+            continue
+        groups, position = np.unique(sub[neighbours[keep]], return_inverse=True)
+        links = np.bincount(position, weights[keep])
+        gain = links - degree[i] * sub_degree[groups] / total
+        best = int(gain.argmax())
+        if gain[best] > 0:
+            target = groups[best]
+            sub[i] = target
+            sub_degree[target] += degree[i]
+            sub_degree[i] = 0.0
+            alone[target] = False
+            alone[i] = False
+    return np.unique(sub, return_inverse=True)[1]
+
+
+def _objective(W: scipy.sparse.csr_matrix, labels: np.ndarray, k: int, degree: np.ndarray, total: float) -> float:
+    """:math:`F` of ``labels`` (with the diagonal of ``W``, a constant under every move)."""
+    membership = scipy.sparse.csr_matrix((np.ones(len(labels)), (np.arange(len(labels)), labels)),
+                                         shape=(len(labels), k))
+    totals = np.bincount(labels, degree, minlength=k)
+    return float((membership.T @ W @ membership).diagonal().sum() - totals @ totals / total)
 
 
 def _merge_clusters(W: scipy.sparse.csr_matrix, labels: np.ndarray, k: int, degree: np.ndarray, total: float,
