@@ -134,3 +134,15 @@ def test_clusternet_refuses_kcenter_training_that_would_not_fit(monkeypatch):
         ClusterNetSampler().fit([problem], features=[np.ones((40, 2))], epochs=5)
     monkeypatch.setattr(kcenter_module, "available_memory", available_memory)
     assert ClusterNetSampler().sample(problem, epochs=5, seed=0).first.energy < 40
+
+
+def test_a_planted_partition_is_recovered_from_the_graph_alone():
+    """Without features the network starts from the graph's spectral embedding: the paper's random
+    start merged every node of a 20,000-node planted partition into one cluster."""
+    planted = nx.planted_partition_graph(8, 150, 0.06, 0.003, seed=2)
+    G = nx.Graph()
+    G.add_nodes_from(planted)
+    G.add_edges_from(planted.edges)
+    truth = Modularity(G, 8).evaluate({v: planted.nodes[v]["block"] for v in planted})
+    sampleset = ClusterNetSampler().sample(Modularity(G, 8), seed=0, epochs=150)
+    assert -sampleset.first.energy >= 0.95 * truth

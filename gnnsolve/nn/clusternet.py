@@ -36,7 +36,7 @@ become k-means++ picks among the embeddings (Arthur and Vassilvitskii 2007), lef
 to a k-means fixed point first, the assignments are so hard at :math:`\beta = 30` that training
 from them stalled on small graphs (karate, caveman graphs with random features). From a random table the soft k-means merges every node into one cluster
 within a few epochs on a 20,000-node planted partition (modularity 0 after 1001 epochs); from
-the spectral one the first decision already has 0.998 of the planted modularity.
+the spectral one the first decision already has 0.994 of the planted modularity.
 
 For k-center, :meth:`ClusterNet.facility_weights` turns the clustering into soft facility
 selections: with unit-length embeddings :math:`\hat z_i`,

@@ -28,7 +28,7 @@ A fresh network starts from the graph rather than at random
 table is a spectral embedding of the graph, and the k-means centres are k-means++ picks among the
 first embeddings. From the paper's random start, the k-means merged all 20,000 nodes of a planted
 partition into one cluster (modularity 0 after 1001 epochs); from the graph's, the first
-decision already holds 0.998 of the planted modularity. The GCN's products are sparse
+decision already holds 0.994 of the planted modularity. The GCN's products are sparse
 (:func:`~gnnsolve.nn.clusternet.normalized_adjacency` built once per call), so an epoch costs
 :math:`O(|E|(h + d) + nkd)`.
 
