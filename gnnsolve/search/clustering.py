@@ -169,13 +169,13 @@ def partition_moves(
     tolerance = GAIN_TOLERANCE * float(abs(W).sum())
     if not moves:
         if time.perf_counter() < deadline:
-            _merge_clusters(W, labels, k, degree, total, tolerance)
+            _merge_clusters(W, labels, k, degree, total, tolerance, deadline)
         return labels
     while True:
         _node_moves(W, labels, k, degree, total, tolerance, max_passes, deadline)
         if time.perf_counter() >= deadline:
             return labels
-        merged = _merge_clusters(W, labels, k, degree, total, tolerance)
+        merged = _merge_clusters(W, labels, k, degree, total, tolerance, deadline)
         if not merged and not _refine_and_aggregate(W, labels, k, degree, total, tolerance, max_passes, deadline):
             return labels
 
@@ -254,7 +254,7 @@ def _refine_and_aggregate(W: scipy.sparse.csr_matrix, labels: np.ndarray, k: int
     group_labels[sub] = labels
     before = _objective(aggregate, group_labels, k, group_degree, total)
     _node_moves(aggregate, group_labels, k, group_degree, total, tolerance, max_passes, deadline)
-    _merge_clusters(aggregate, group_labels, k, group_degree, total, tolerance)
+    _merge_clusters(aggregate, group_labels, k, group_degree, total, tolerance, deadline)
     if _objective(aggregate, group_labels, k, group_degree, total) <= before + tolerance:
         return False
     labels[:] = group_labels[sub]
@@ -302,8 +302,9 @@ def _objective(W: scipy.sparse.csr_matrix, labels: np.ndarray, k: int, degree: n
 
 
 def _merge_clusters(W: scipy.sparse.csr_matrix, labels: np.ndarray, k: int, degree: np.ndarray, total: float,
-                    tolerance: float) -> bool:
-    """Greedy merges of whole clusters while one raises :math:`F`, in place; whether any did.
+                    tolerance: float, deadline: float) -> bool:
+    """Greedy merges of whole clusters while one raises :math:`F` and the deadline is not past (each
+    merge costs :math:`O(k^2)`), in place; whether any did.
 
     ``gain[a, b]`` is half the change of :math:`F` when ``a`` and ``b`` merge; a merge adds
     ``b``'s row and column into ``a``'s.
@@ -318,7 +319,7 @@ def _merge_clusters(W: scipy.sparse.csr_matrix, labels: np.ndarray, k: int, degr
     gain[:, empty] = -np.inf
     parent = np.arange(k)
     merged = False
-    while True:
+    while time.perf_counter() < deadline:
         a, b = np.unravel_index(int(gain.argmax()), gain.shape)
         if gain[a, b] <= tolerance:
             break
