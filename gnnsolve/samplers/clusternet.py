@@ -53,8 +53,8 @@ A ``KeyboardInterrupt`` (Ctrl-C) during a read's training stops it as its budget
 at once: the read decides from its best checkpoint so far (at random before the first, which
 follows epoch 0) by the argmax alone, skips the merges and ``polish``, and its ``stop_reason`` is
 ``"interrupted"``; no further read runs, so the SampleSet holds the reads up to that one. In
-:meth:`ClusterNetSampler.fit` it keeps the best checkpoint so far. An interrupt anywhere else is raised to the caller, and the
-sampler (its fitted network and ``fit_info``) is left as it was.
+:meth:`ClusterNetSampler.fit` it keeps the best checkpoint so far. An interrupt anywhere else is
+raised to the caller, and the sampler (its fitted network and ``fit_info``) is left as it was.
 
 The network sees the graph's structure unweighted; the loss and the energies use the problem's
 edge weights (``Modularity(G, k, weight=...)``, ``KCenter(G, k, weight=...)``). In the partially
