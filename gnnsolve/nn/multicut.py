@@ -26,7 +26,8 @@ adjacent to :math:`v`):
 
 For one state both sums are products of a dense :math:`c \times c` matrix with the embeddings,
 which on a CPU is faster than gathering and scattering messages along the edges; stacked states
-(training) use block-diagonal sparse matrices, the same arithmetic.
+(training) use block-diagonal sparse matrices, the same arithmetic, and a batch of states at
+search time (:meth:`ContractionPolicy.forward_padded`) dense matrices padded to the largest.
 
 The policy scores each contractible pair :math:`\{k, l\}` by
 :math:`w^\top \mathrm{ReLU}\big(A(h_k + h_l) + (B h_k) \odot (B h_l) + C e_{kl} + b\big)`,

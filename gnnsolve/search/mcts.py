@@ -18,6 +18,12 @@ most visited contraction; the subtree below it is kept for the next step.
   function's value estimate by ``value_weight``. A state with nothing left to contract (done)
   is worth 0 and is never expanded.
 
+The search holds one state, walked down each selected path by undoable contractions and back
+(:meth:`~gnnsolve.search.contraction.ContractionEnv.undo`); a searched node keeps only its
+children's statistics. With ``batch_size > 1`` a simulation gathers several leaves, each descent
+leaving a virtual visit (no return) on its path so that the next turns elsewhere, and evaluates
+their prior in one call of a :class:`BatchedPrior`; batches of one are the plain sequential search.
+
 Every rollout is a complete partition: the search keeps the cheapest one it has seen, the root's
 own GAEC rollout (plain GAEC on the graph) included, and the committed episode's final state.
 So :func:`plan` never returns a partition worse than GAEC, and a ``time_limit`` only shortens

@@ -457,6 +457,11 @@ def _gaec(graph: SignedGraph, deadline: float | None = None) -> np.ndarray:
             parent = _contract_while_untied(n, rows, cols, weights, deadline)
         if parent is None:
             parent = _contract_in_heap_order(graph.num_nodes, rows, cols, weights, deadline)
+    return _survivors(parent)
+
+
+def _survivors(parent: list[int]) -> np.ndarray:
+    """Each node's cluster survivor, from each node's parent (``parent[v] == v`` for a survivor)."""
     labels = np.array(parent, dtype=np.int64)
     while True:  # pointer jumping: every node points at its cluster's survivor
         jumped = labels[labels]
@@ -574,7 +579,6 @@ def _contract_dense(weights: np.ndarray, deadline: float | None = None, stop_at_
         weights[:, kept] = row
         weights[removed] = 0.0
         weights[:, removed] = 0.0
-        best[removed] = -np.inf
         # a row's largest entry moved only if it was in a merged column and that column's entry fell
         stale = np.flatnonzero((where == removed) | ((where == kept) & (row < best)))
         if len(stale):
