@@ -108,17 +108,8 @@ ROUNDING_WORK = 2e7
 """Most spin-and-interaction terms evaluated by :func:`sample_rounding` in all: fewer draws on
 large models, 50 per replica at 100,000 variables and 150,000 interactions (about 0.1 s)."""
 
-EPOCH_RATE = 2e9
-"""Multiply-adds per second (:func:`epoch_work`) assumed before the first epoch is timed, on the
-low side: measured on one thread of a 2-core machine, whole training calls of 6 epochs ran at
-3.5e9 (a 3-regular graph of 10⁵ nodes, 4 reads) to 2.8e10 (a 150-city TSP model, 4 reads), and
-a competing busy process per core halves that.
-
-Training starts only where :data:`FIRST_EPOCHS` epochs at this rate fit before the polish's
-share of the budget; otherwise the polish starts from random states."""
-
-FIRST_EPOCHS = 2
-"""How many epochs must fit, at :data:`EPOCH_RATE`, for training to start (see there)."""
+EPOCH_RATE = 1e9
+"""Multiply-adds per second assumed before the first epoch is timed (deliberately low)."""
 
 
 @dataclass(frozen=True)
@@ -482,7 +473,7 @@ def train_and_polish(
     reserve = max(share * left, anneal_cost + descent_cost + finish_cost)
     train_until = watch.elapsed() + left - reserve if left < math.inf else math.inf
     net = None
-    if watch.elapsed() + FIRST_EPOCHS * work / EPOCH_RATE < train_until:
+    if watch.elapsed() + 4 * work / EPOCH_RATE < train_until:
         with watch.phase("preprocessing"):
             net, graph = build()
         with watch.phase("sampling"):
