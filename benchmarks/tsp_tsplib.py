@@ -28,13 +28,14 @@ wall seconds, epochs. Targets: the 150-city build in at most 2 s; the GNN's call
 
 Run under the shared lock: ``flock /tmp/gnnsolve-bench.lock python benchmarks/tsp_tsplib.py
 [--budget 60] [--reads 16] [--gnn-reads 4] [--loads idle,loaded] [--out docs/benchmarks]``.
-``--loads loaded`` repeats everything beside one busy process.
+``--loads loaded`` repeats everything beside one busy process per core.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -177,7 +178,7 @@ def main() -> None:
     parser.add_argument("--gnn-reads", type=int, default=4, help="reads of the GNN and SA")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
-    parser.add_argument("--loads", default="idle", help="comma-separated: idle, loaded (one busy process)")
+    parser.add_argument("--loads", default="idle", help="comma-separated: idle, loaded (one busy process per core)")
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
     args = parser.parse_args()
     data = shared_data_dir()
@@ -189,7 +190,7 @@ def main() -> None:
     print("| load | instance | method | length | ratio | raw ratio | seconds | budget | epochs |")
     print("|---|---|---|---:|---:|---|---:|---:|---|")
     for load in args.loads.split(","):
-        with competing_load(1 if load == "loaded" else 0):
+        with competing_load((os.cpu_count() or 1) if load == "loaded" else 0):
             for name, D, optimum in chosen:
                 record = run_instance(name, D, optimum, args)
                 results["runs"].setdefault(load, {})[name] = record
