@@ -65,6 +65,7 @@ from gnnsolve.adapters.multicut import Multicut
 
 from gnnsolve.nn.multicut import encode_state
 from gnnsolve.samplers.multicut import MulticutSampler
+from gnnsolve.samplers.references import elf_input
 from gnnsolve.search.contraction import ContractionEnv
 from gnnsolve.search.multicut import _gaec, _kernighan_lin_joins
 from gnnsolve.search.multicut_ilp import solve_multicut_ilp
@@ -139,14 +140,7 @@ def run_elf(elf: Any, problem: Multicut) -> dict[str, tuple[np.ndarray, float]]:
     convention of :class:`Multicut`, so the weights go in unchanged (zero weights left out).
     """
     module, bic = elf
-    graph = problem.signed_graph
-    keep = graph.weights != 0
-    uv = np.stack([graph.rows[keep], graph.cols[keep]], axis=1).astype("uint64")
-    elf_graph = bic.graph.UndirectedGraph.from_edges(graph.num_nodes, uv)
-    # costs in elf's edge order, whatever order it stores the edges in
-    weight_of = {(int(u), int(v)): float(w) for (u, v), w in zip(uv.tolist(), graph.weights[keep].tolist())}
-    stored = np.asarray(elf_graph.uv_ids(), dtype=np.int64)
-    costs = np.array([weight_of[(min(u, v), max(u, v))] for u, v in stored.tolist()], dtype=np.float64)
+    elf_graph, costs = elf_input(problem, bic)
     results = {}
     for key, solve in (("elf-gaec", module.multicut_gaec), ("elf-kl", module.multicut_kernighan_lin)):
         started = time.perf_counter()

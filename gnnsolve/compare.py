@@ -351,15 +351,13 @@ def _model_for(name: str, sampler: dimod.Sampler, bqm: dimod.BinaryQuadraticMode
             sampler cannot take in any form.
     """
     natives = (getattr(sampler, "properties", None) or {}).get("problems", ())
-    if problem is not None:
-        if problem.samples_natively(sampler) or (problem.prefers_cqm and hasattr(sampler, "sample_cqm")):
-            return problem.model_for(sampler)
-        if natives:
-            raise UnsupportedModelError(f"{name} takes {_names(natives)} problems, not {type(problem).__name__}")
-        return (bqm if bqm is not None else problem.model_for(sampler)[0]), sampler.sample
-    if natives:
-        raise UnsupportedModelError(f"{name} takes {_names(natives)} problems, not a BQM")
-    return bqm, sampler.sample
+    if natives and (problem is None or not problem.samples_natively(sampler)):
+        taken = "a BQM" if problem is None else type(problem).__name__
+        raise UnsupportedModelError(f"{name} takes {_names(natives)} problems, not {taken}")
+    if problem is None or (bqm is not None and not natives
+                           and not (problem.prefers_cqm and hasattr(sampler, "sample_cqm"))):
+        return bqm, sampler.sample
+    return problem.model_for(sampler)
 
 
 def _names(classes: Sequence[type]) -> str:

@@ -56,7 +56,7 @@ from gnnsolve.baselines.clustering import merge_communities
 from gnnsolve.errors import MissingDependencyError
 from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_seed, check_time_limit
 
-__all__ = ["LouvainSampler", "LeidenSampler", "GonzalezSampler", "ElfMulticutSampler"]
+__all__ = ["LouvainSampler", "LeidenSampler", "GonzalezSampler", "ElfMulticutSampler", "elf_input"]
 
 
 class _GraphReference(dimod.Sampler):
@@ -223,15 +223,21 @@ class ElfMulticutSampler(_GraphReference):
         self._bioimage = _optional("bioimage_cpp", "python-elf")
 
     def _read(self, problem: Multicut, seed: int) -> dict:
-        graph = problem.signed_graph
-        keep = graph.weights != 0
-        uv = np.stack([graph.rows[keep], graph.cols[keep]], axis=1).astype("uint64")
-        elf_graph = self._bioimage.graph.UndirectedGraph.from_edges(graph.num_nodes, uv)
-        weight = dict(zip(map(tuple, uv.tolist()), graph.weights[keep].tolist()))
-        stored = np.asarray(elf_graph.uv_ids(), dtype=np.int64).tolist()  # elf's own edge order
-        costs = np.array([weight[(min(u, v), max(u, v))] for u, v in stored], dtype=np.float64)
+        elf_graph, costs = elf_input(problem, self._bioimage)
         labels = np.asarray(self._multicut.multicut_kernighan_lin(elf_graph, costs, warmstart=True))
         return dict(zip(problem.nodes, labels.tolist()))
+
+
+def elf_input(problem: Multicut, bioimage: Any) -> tuple[Any, np.ndarray]:
+    """The problem as elf takes it: bioimage-cpp's graph of the nonzero weights, and the weights
+    in the graph's own edge order (``bioimage``: the ``bioimage_cpp`` module)."""
+    graph = problem.signed_graph
+    keep = graph.weights != 0
+    uv = np.stack([graph.rows[keep], graph.cols[keep]], axis=1).astype("uint64")
+    elf_graph = bioimage.graph.UndirectedGraph.from_edges(graph.num_nodes, uv)
+    weight = dict(zip(map(tuple, uv.tolist()), graph.weights[keep].tolist()))
+    stored = np.asarray(elf_graph.uv_ids(), dtype=np.int64).tolist()
+    return elf_graph, np.array([weight[(min(u, v), max(u, v))] for u, v in stored], dtype=np.float64)
 
 
 def _optional(module: str, package: str) -> Any:
