@@ -3,8 +3,10 @@
 After ``import gnnsolve`` a Pyomo user swaps ``SolverFactory("appsi_highs")`` for
 ``SolverFactory("gnnsolve", sampler="gnn")`` and solves the same model. The model goes through
 :func:`gnnsolve.adapters.pyomo.to_cqm`; exact samplers (``highs``, ``gurobi``) solve that CQM
-directly, every other sampler gets its BQM (:class:`~gnnsolve.adapters.pyomo.PenaltyModel`), and
-each sample is mapped back to the model's variables and checked against every constraint.
+directly, every other sampler samples it through
+:class:`~gnnsolve.samplers.penalty.PenaltyComposite` (a penalty BQM, rising while nothing is
+feasible, and repair on the model's own variables), and each sample is checked against every
+constraint.
 
 The termination condition says what is known, no more:
 
@@ -16,8 +18,7 @@ The termination condition says what is known, no more:
 - ``feasible``: a heuristic sampler's best sample satisfies every constraint;
 - ``infeasible``: a constraint cannot hold for any values within its variables' bounds (it is
   named), an exact sampler proved that nothing is feasible, or no heuristic sample was
-  feasible, even after raising the penalty (``penalty="auto"`` starts low and multiplies it by
-  4, up to :data:`PENALTY_RETRIES` times; see :data:`AUTO_PENALTY_START`). The violated constraints are listed in
+  feasible, even after raising the penalty (the composite's schedule). The violated constraints are listed in
   ``results.solver.message`` and nothing is loaded into the model.
 
 Options (given to ``SolverFactory``, set in ``opt.options`` or passed to ``solve``):
@@ -26,19 +27,16 @@ Options (given to ``SolverFactory``, set in ``opt.options`` or passed to ``solve
 (``"auto"`` or a number) and ``repair`` (default ``True``). The last two concern samplers that
 need the BQM: with ``repair`` each sample, mapped back to the model's variables, is repaired
 towards feasibility and then descended while feasible by single-variable moves
-(:mod:`gnnsolve.search.cqm_repair`), which the slack variables of the BQM make impossible for
-the sampler itself; the message says how many answers the repair made feasible.
+(:mod:`gnnsolve.search.cqm_repair`); the message says how many answers the repair made feasible.
 
 ``time_limit`` is in seconds for the whole solve, from entering ``solve`` to returning: the
 translation to a CQM and to the penalty BQM, every sampler call, the repair and the load-back
 (only importing the sampler's module on its first use in a process, seconds for torch, comes
 before the clock starts).
-Each penalty attempt gets half of what is left (the last one all of it); within an attempt the
-sampler gets the attempt's time less :data:`REPAIR_SHARE`, kept for mapping its samples back
-and repairing them, which stops at the attempt's end with the states reached. Without
-``time_limit``, an exact sampler runs its own default budget (its one call is the whole solve)
-and the others share :func:`default_time_limit` of the penalty BQM's size in the same way, so
-the retries never multiply a sampler's default; ``math.inf`` asks for no limit at all.
+What is left after translating goes to the sampler's call (the composite shares it among its
+penalty attempts). Without ``time_limit``, an exact sampler runs its own default budget and the
+others the composite's (:func:`gnnsolve.samplers.penalty.default_time_limit` of the penalty
+BQM's size); ``math.inf`` asks for no limit at all.
 
 Example:
     >>> import pyomo.environ as pyo
@@ -76,27 +74,12 @@ from gnnsolve.errors import InfeasibleModelError, NoSolutionError
 
 if TYPE_CHECKING:
     import dimod
-    import numpy as np
 
     from gnnsolve.samplers._common import Stopwatch
 
 __all__ = [
-    "GnnsolveSolver", "register", "default_time_limit", "PENALTY_RETRIES", "AUTO_PENALTY_START", "REPAIR_SHARE", "OPTIONS",
+    "GnnsolveSolver", "register", "OPTIONS",
 ]
-
-PENALTY_RETRIES = 4
-"""How many times ``penalty="auto"`` is multiplied by 4 when no sample comes back feasible."""
-
-AUTO_PENALTY_START = 32
-"""``penalty="auto"`` starts at :func:`~gnnsolve.adapters.pyomo.auto_penalty` divided by this.
-
-Every answer is checked against the constraints, so the penalty can start low, where the
-landscape is smooth and samplers find good feasible points (on the knapsack example simulated
-annealing finds the optimum at 1/32 of that scale and 25% less at the full scale), and rise only
-when no sample is feasible: 1/32, 1/8, 1/2, 2 and 8 times the scale."""
-
-REPAIR_SHARE = 0.2
-"""The share of each penalty attempt's time kept for mapping samples back and repairing them."""
 
 OPTIONS = ("sampler", "time_limit", "num_reads", "seed", "penalty", "repair")
 """The options the solver understands."""
@@ -104,24 +87,6 @@ OPTIONS = ("sampler", "time_limit", "num_reads", "seed", "penalty", "repair")
 _DEFAULTS: dict[str, Any] = {
     "sampler": "gnn", "time_limit": None, "num_reads": 10, "seed": None, "penalty": "auto", "repair": True,
 }
-
-
-def default_time_limit(num_variables: int, num_interactions: int) -> float:
-    """Seconds for a whole solve without ``time_limit`` by a sampler that takes the BQM.
-
-    ``min(300, 5 + 2e-4 (n + m))`` for a penalty BQM of ``n`` variables and ``m`` interactions,
-    the scale of :func:`gnnsolve.samplers.pignn.default_time_limit` for that BQM, so the first
-    attempt gets about half of what PI-GNN would take on it alone: 5 s for a knapsack of 20
-    items, 31 s for one of 500 (a constraint over ``k`` items couples ``k²/2`` pairs), 144 s for
-    a set cover of 20,000 sets and 80,000 memberships (53,000 variables, 640,000 interactions;
-    translating it takes about 5 s of that).
-
-    Example:
-        >>> from gnnsolve.adapters.pyomo_solver import default_time_limit
-        >>> default_time_limit(29, 406), default_time_limit(514, 131841)
-        (5.087, 31.471)
-    """
-    return float(min(300.0, 5.0 + 2e-4 * (num_variables + num_interactions)))
 
 
 @dataclass
@@ -259,7 +224,7 @@ def _sample(sampler: Any, cqm: dimod.ConstrainedQuadraticModel, settings: dict[s
     name = settings["sampler"]
     if sampler_spec(name).exact:
         return _sample_exact(sampler, cqm, settings, watch)
-    return _sample_bqm(sampler, name, cqm, settings, watch)
+    return _sample_bqm(sampler, cqm, settings, watch)
 
 
 def _sample_exact(sampler: Any, cqm: dimod.ConstrainedQuadraticModel, settings: dict[str, Any], watch: Stopwatch) -> _Outcome:
@@ -280,87 +245,61 @@ def _sample_exact(sampler: Any, cqm: dimod.ConstrainedQuadraticModel, settings: 
                     bound=None if bound is None or not math.isfinite(bound) else float(bound))
 
 
-def _sample_bqm(sampler: Any, name: str, cqm: dimod.ConstrainedQuadraticModel, settings: dict[str, Any],
-                watch: Stopwatch) -> _Outcome:
-    """Penalty attempts until a sample is feasible, the penalties are tried or the time is spent."""
+def _sample_bqm(sampler: Any, cqm: dimod.ConstrainedQuadraticModel, settings: dict[str, Any], watch: Stopwatch) -> _Outcome:
+    """The model's CQM through :class:`~gnnsolve.samplers.penalty.PenaltyComposite`; its best feasible sample."""
     import numpy as np
 
-    from gnnsolve.adapters.pyomo import PenaltyModel, auto_penalty
-    from gnnsolve.registry import check_model_size, sample_kwargs
-    from gnnsolve.search.cqm_repair import CompiledCQM
+    from gnnsolve.samplers.penalty import PenaltyComposite
 
     if watch.expired():
         return _stopped("the time limit ran out while translating the model; raise time_limit")
     try:
-        compiled = CompiledCQM(cqm, time_limit=watch.remaining())
-        form = PenaltyModel(cqm, time_limit=watch.remaining())
+        sampleset = PenaltyComposite(sampler).sample_cqm(
+            cqm, time_limit=None if settings["time_limit"] is None else watch.remaining(),
+            num_reads=settings["num_reads"], seed=settings["seed"], penalty=settings["penalty"], repair=settings["repair"],
+        )
     except TimeoutError as err:
         return _stopped(f"{err}; raise time_limit")
-    if settings["time_limit"] is None:
-        watch.time_limit = default_time_limit(form.num_variables, form.num_interactions)
-    penalty, tries = settings["penalty"], 1
-    if penalty == "auto":
-        penalty, tries = auto_penalty(cqm, compiled) / AUTO_PENALTY_START, 1 + PENALTY_RETRIES
-    penalties: list[float] = []
-    closest: tuple[float, np.ndarray] | None = None
-    for attempt in range(tries):
-        if watch.expired():
-            break
-        end = watch.deadline(1.0 if attempt == tries - 1 else 0.5)
-        bqm = form.bqm(penalty)
-        penalties.append(penalty)
-        check_model_size(name, bqm)
-        sampling = max((end - watch.elapsed()) * (1 - REPAIR_SHARE), 1e-3)
-        keywords = sample_kwargs(name, time_limit=sampling, num_reads=settings["num_reads"], seed=settings["seed"], bqm=bqm)
-        samples = form.invert_samples(sampler.sample(bqm, **keywords))
-        sampled_feasible = int(compiled.feasible(samples).sum())
-        if settings["repair"]:
-            samples = _repair(compiled, samples, lambda: end - watch.elapsed())
-        feasible = compiled.feasible(samples)
-        if feasible.any():
-            energies = np.where(feasible, compiled.objective(samples), np.inf)
-            best = int(np.argmin(energies))
-            message = f"best of {int(feasible.sum())} feasible answers from {len(samples)} samples, penalty {penalty:g}"
-            if settings["repair"]:
-                message += f"; {sampled_feasible} were feasible as sampled, the rest after repair"
-            if cqm.objective.num_variables == 0:  # a feasibility model: every feasible answer is optimal
-                return _Outcome(TerminationCondition.optimal, compiled.to_sample(samples[best]), float(energies[best]),
-                                message, bound=float(energies[best]))
-            return _Outcome(TerminationCondition.feasible, compiled.to_sample(samples[best]), float(energies[best]), message)
-        violations = compiled.violation(samples)
-        nearest = int(np.argmin(violations))
-        if closest is None or violations[nearest] < closest[0]:
-            closest = (float(violations[nearest]), samples[nearest])
-        penalty *= 4
-    tried = f"penalties tried: {', '.join(f'{p:g}' for p in penalties)}"
-    if closest is None:
+    info = sampleset.info
+    tried = f"penalties tried: {', '.join(f'{p:g}' for p in info['penalties'])}"
+    if not len(sampleset):
         return _stopped("the time limit ran out before sampling; raise time_limit")
-    violated = cqm.violations(compiled.to_sample(closest[1]), skip_satisfied=True)
+    record = sampleset.record
+    if record.is_feasible.any():
+        energies = np.where(record.is_feasible, record.energy, np.inf)
+        best = int(np.argmin(energies))
+        penalty = float(record.penalty[best])
+        drawn = int((record.penalty == penalty).sum())
+        message = f"best of {int(record.is_feasible.sum())} feasible answers from {drawn} samples, penalty {penalty:g}"
+        if settings["repair"]:
+            message += f"; {info['feasible_as_sampled']} were feasible as sampled, {info['repaired']} after repair"
+        sample = _plain(sampleset, best)
+        if cqm.objective.num_variables == 0:  # a feasibility model: every feasible answer is optimal
+            return _Outcome(TerminationCondition.optimal, sample, float(energies[best]), message, bound=float(energies[best]))
+        return _Outcome(TerminationCondition.feasible, sample, float(energies[best]), message)
+    closest = min(range(len(sampleset)), key=lambda row: _total_violation(cqm, _plain(sampleset, row)))
+    violated = cqm.violations(_plain(sampleset, closest), skip_satisfied=True)
     listed = ", ".join(f"{label} (by {abs(amount):g})" for label, amount in list(violated.items())[:10])
-    if len(penalties) < tries:
+    if info["stop_reason"] in ("time_limit", "interrupted"):
         return _stopped(f"the time limit ran out before any sample satisfied every constraint ({tried}); "
                         f"the closest violates {listed}")
     return _Outcome(TerminationCondition.infeasible, None, None,
                     f"no sample satisfied every constraint ({tried}); the closest violates {listed}", status=SolverStatus.warning)
 
 
+def _plain(sampleset: dimod.SampleSet, row: int) -> dict[str, float]:
+    """Row ``row`` of ``sampleset`` as a dict of Python numbers."""
+    values = sampleset.record.sample[row]
+    return {v: values[i].item() for i, v in enumerate(sampleset.variables)}
+
+
+def _total_violation(cqm: dimod.ConstrainedQuadraticModel, sample: dict[str, float]) -> float:
+    return float(sum(abs(amount) for amount in cqm.violations(sample, skip_satisfied=True).values()))
+
+
 def _stopped(message: str) -> _Outcome:
     """The time limit ran out before anything feasible was found: nothing to load."""
     return _Outcome(TerminationCondition.maxTimeLimit, None, None, message, status=SolverStatus.warning)
-
-
-def _repair(compiled: Any, samples: np.ndarray, remaining: Any) -> np.ndarray:
-    """Each sample repaired and descended, nearest to feasible first, while ``remaining()`` seconds are left."""
-    import numpy as np
-
-    repaired = samples.copy()
-    order = np.lexsort((compiled.objective(samples), compiled.violation(samples)))
-    for row in order:
-        left = remaining()
-        if left <= 0:
-            break
-        repaired[row] = compiled.repair_array(samples[row], time_limit=left)
-    return repaired
 
 
 def _results(model: Any, cqm: dimod.ConstrainedQuadraticModel | None, settings: dict[str, Any], outcome: _Outcome,

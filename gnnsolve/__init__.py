@@ -44,6 +44,7 @@ _LAZY = {
     "HiGHSSampler": "gnnsolve.samplers.highs",
     "GurobiSampler": "gnnsolve.samplers.gurobi",
     "WarmStartComposite": "gnnsolve.samplers.warm_start",
+    "PenaltyComposite": "gnnsolve.samplers.penalty",
 }
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "ModelTooLargeError",
     "MulticutSampler",
     "NoSolutionError",
+    "PenaltyComposite",
     "UnknownSamplerError",
     "UnsupportedModelError",
     "WarmStartComposite",

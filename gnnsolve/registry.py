@@ -49,6 +49,7 @@ import difflib
 import importlib
 import importlib.util
 import math
+import sys
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
@@ -67,6 +68,7 @@ __all__ = [
     "STEEPEST_SECONDS_PER_VARIABLE",
     "sampler_names",
     "sampler_spec",
+    "spec_of",
     "get_sampler",
     "is_available",
     "sample_kwargs",
@@ -272,6 +274,26 @@ def sampler_spec(name: str) -> SamplerSpec:
     raise UnknownSamplerError(
         f"unknown sampler {name!r}; {hint}valid names: {', '.join(_REGISTRY)}"
     )
+
+
+def spec_of(sampler: object) -> SamplerSpec | None:
+    """The table entry whose class ``sampler`` is an instance of (``None`` for any other sampler).
+
+    Only modules already imported are looked at, so asking imports nothing.
+
+    Example:
+        >>> from dwave.samplers import TabuSampler
+        >>> from gnnsolve.registry import spec_of
+        >>> spec_of(TabuSampler()).name, spec_of(object())
+        ('tabu', None)
+    """
+    for spec in _SPECS:
+        module_name, _, class_name = spec.target.partition(":")
+        module = sys.modules.get(module_name)
+        cls = getattr(module, class_name, None) if module is not None else None
+        if cls is not None and type(sampler) is cls:
+            return spec
+    return None
 
 
 def is_available(name: str) -> bool:

@@ -411,7 +411,7 @@ def test_bqm_of_shifted_integers_and_ranges_has_the_cqm_optimum(seed):
 class SleepingSampler(dimod.Sampler):
     """Stands in for a heuristic sampler: spends its whole time limit, answers all zeros, records the limits."""
 
-    parameters: dict = {}
+    parameters: dict = {"num_reads": [], "seed": [], "time_limit": []}
     properties: dict = {}
 
     def __init__(self) -> None:
@@ -446,7 +446,7 @@ def never_all_zero() -> pyo.ConcreteModel:
 
 
 def test_time_limit_covers_every_penalty_attempt(sleeping):
-    from gnnsolve.adapters.pyomo_solver import PENALTY_RETRIES
+    from gnnsolve.samplers.penalty import PENALTY_RETRIES
 
     start = time.perf_counter()
     results = pyo.SolverFactory("gnnsolve", sampler="gnn", time_limit=2, repair=False).solve(never_all_zero())
@@ -460,10 +460,10 @@ def test_time_limit_covers_every_penalty_attempt(sleeping):
 
 
 def test_default_solve_shares_the_default_budget_among_attempts(sleeping, monkeypatch):
-    from gnnsolve.adapters import pyomo_solver
+    from gnnsolve.samplers import penalty
 
     budgets = []
-    monkeypatch.setattr(pyomo_solver, "default_time_limit", lambda n, m: budgets.append((n, m)) or 1.0)
+    monkeypatch.setattr(penalty, "default_time_limit", lambda n, m: budgets.append((n, m)) or 1.0)
     start = time.perf_counter()
     pyo.SolverFactory("gnnsolve", sampler="gnn", repair=False).solve(never_all_zero())
     form = PenaltyModel(to_cqm(never_all_zero()))

@@ -20,11 +20,13 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import dimod
 import numpy as np
 
 __all__ = ["Stopwatch", "check_time_limit", "resolve_time_limit", "check_positive_int", "check_seed", "seed_generator",
-           "MAX_SEED", "available_memory"]
+           "MAX_SEED", "available_memory", "cqm_sampleset"]
 
 
 @dataclass
@@ -185,3 +187,24 @@ def _read_text(path: str) -> str:
         return Path(path).read_text()
     except OSError:
         return ""
+
+
+def cqm_sampleset(samples: dimod.typing.SamplesLike, cqm: dimod.ConstrainedQuadraticModel,
+                  **vectors: Any) -> dimod.SampleSet:
+    """:meth:`dimod.SampleSet.from_samples_cqm` (data ``vectors`` included), with the energy of an
+    objective of no variables set to its constant (dimod 0.12 gives 0 there, dropping a
+    feasibility model's constant).
+
+    Example:
+        >>> import dimod
+        >>> cqm = dimod.ConstrainedQuadraticModel()
+        >>> cqm.set_objective(dimod.QuadraticModel() + 3.0)
+        >>> x = dimod.Binary("x")
+        >>> _ = cqm.add_constraint(x == 1, label="one")
+        >>> float(cqm_sampleset({"x": 1}, cqm).first.energy)
+        3.0
+    """
+    sampleset = dimod.SampleSet.from_samples_cqm(samples, cqm, **vectors)
+    if cqm.objective.num_variables == 0:
+        sampleset.record.energy[:] = cqm.objective.offset
+    return sampleset

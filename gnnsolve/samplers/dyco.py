@@ -56,6 +56,7 @@ import torch
 from gnnsolve.nn.pignn import CONVOLUTIONS, PIGNN, GraphOperators
 from gnnsolve.qubo import CompiledBQM
 from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_seed, resolve_time_limit
+from gnnsolve.samplers.penalty import CQMByPenalty
 from gnnsolve.samplers._torch import check_threads, resolve_device, seeded_generator, torch_threads
 from gnnsolve.samplers.pignn import (
     check_polish,
@@ -72,7 +73,7 @@ Mode = Literal["full", "embedding", "gnn", "warm", "static"]
 MODES: tuple[str, ...] = ("full", "embedding", "gnn", "warm", "static")
 
 
-class DyCOSampler(dimod.Sampler):
+class DyCOSampler(CQMByPenalty, dimod.Sampler):
     """A stateful PI-GNN sampler for sequences of related models (DyCO-GNN).
 
     Args:

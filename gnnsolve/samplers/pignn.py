@@ -65,6 +65,7 @@ import torch
 from gnnsolve.nn.pignn import CONVOLUTIONS, PIGNN, GraphOperators
 from gnnsolve.qubo import CompiledBQM
 from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_seed, resolve_time_limit
+from gnnsolve.samplers.penalty import CQMByPenalty
 from gnnsolve.samplers._torch import check_threads, resolve_device, seeded_generator, torch_threads
 from gnnsolve.search.descent import descend
 from gnnsolve.search.finish import finish_seconds, finish_states
@@ -149,7 +150,7 @@ def check_polish(polish: bool | str, sweeps: int | None, time_limit: float | Non
     return Polish(method, sweeps)
 
 
-class GNNSampler(dimod.Sampler):
+class GNNSampler(CQMByPenalty, dimod.Sampler):
     """PI-GNN sampler: a graph network trained on the model's own relaxed energy.
 
     Example:
