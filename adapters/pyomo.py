@@ -1,7 +1,8 @@
 """Pyomo models as dimod models, and samples loaded back into Pyomo models.
 
-:func:`to_cqm` states a Pyomo model as a :class:`dimod.ConstrainedQuadraticModel`: binary and
-bounded integer variables, one linear or quadratic objective (minimised, or maximised by
+:func:`to_cqm` states a Pyomo model as a :class:`dimod.ConstrainedQuadraticModel`: binary,
+integer (BINARY, INTEGER) and continuous (REAL) variables, a missing bound becoming dimod's
+widest (:data:`MAX_INTEGER`, :data:`MAX_REAL`), one linear or quadratic objective (minimised, or maximised by
 negation), linear constraints (``==``, ``<=``, ``>=`` and ranges, a range becoming two
 constraints). Indexed components are walked element by element; fixed variables become
 constants; deactivated components are skipped; variables that appear in no active component
@@ -53,7 +54,7 @@ from gnnsolve.penalty_model import MAX_PENALTY_INTERACTIONS, TERMS_PER_CHECK, Pe
 
 __all__ = [
     "to_cqm", "to_bqm", "PenaltyModel", "MAX_PENALTY_INTERACTIONS", "auto_penalty", "load_solution", "objective_value",
-    "active_objective", "TERMS_PER_CHECK", "translate",
+    "active_objective", "TERMS_PER_CHECK", "translate", "MAX_INTEGER", "MAX_REAL",
 ]
 
 
@@ -85,8 +86,7 @@ def to_cqm(model: pyo.Block, time_limit: float | None = None) -> dimod.Constrain
             (fixed variables substituted); the constraint is named.
         InvalidModelError: no or several active objectives, no free variable, or a NaN or
             infinite coefficient; the component is named.
-        UnsupportedModelError: a continuous or unbounded integer variable, a nonlinear or
-            higher-degree objective, a quadratic or nonlinear constraint; the component is named
+        UnsupportedModelError: a nonlinear or higher-degree objective, a quadratic or nonlinear constraint; the component is named
             with what to change.
     """
     return translate(model, time_limit)[0]
@@ -158,7 +158,7 @@ def to_bqm(
 def load_solution(model: pyo.Block, sample: Mapping[str, float], variables: Mapping[str, VarData] | None = None) -> None:
     """Set the model's variables named in ``sample`` (Pyomo names, as :func:`to_cqm` labels them).
 
-    Integer and binary values are rounded to the nearest integer; fixed variables and variables
+    Integer and binary values are rounded to the nearest integer, continuous ones kept; fixed variables and variables
     not in ``sample`` are left alone. ``variables``, the map :func:`translate` returned, saves
     naming every variable of the model again (0.2 s per 10⁵ variables).
 
@@ -173,29 +173,33 @@ def load_solution(model: pyo.Block, sample: Mapping[str, float], variables: Mapp
         if var is None:
             raise InvalidModelError(f"the sample names {label!r}, which is not a variable of model {model.name!r}")
         if not var.fixed:
-            var.set_value(int(round(float(value))), skip_validation=True)
+            var.set_value(float(value) if var.is_continuous() else int(round(float(value))), skip_validation=True)
 
 
 def _variable_domain(var: VarData, component: str) -> tuple[dimod.Vartype, float, float]:
-    """The dimod vartype and bounds of a Pyomo variable, or why it has none."""
+    """The dimod vartype and bounds of a Pyomo variable; a missing bound is dimod's widest."""
+    lower, upper = var.lb, var.ub
+    if lower is not None and upper is not None and upper < lower:
+        raise InvalidModelError(f"variable {var.name} (in {component}) has bounds ({lower}, {upper}), an empty range")
     if var.is_binary():
         return dimod.BINARY, 0.0, 1.0
     if var.is_integer():
-        lower, upper = var.lb, var.ub
-        if lower is None or upper is None:
-            raise UnsupportedModelError(
-                f"variable {var.name} (in {component}) is an integer without "
-                f"{'a lower' if lower is None else 'an upper'} bound; give it finite bounds, e.g. bounds=(0, 10)"
-            )
+        lower = -MAX_INTEGER if lower is None else max(math.ceil(lower), -MAX_INTEGER)
+        upper = MAX_INTEGER if upper is None else min(math.floor(upper), MAX_INTEGER)
         if upper < lower:
-            raise InvalidModelError(f"variable {var.name} has bounds ({lower}, {upper}) with no integer between them")
+            raise InvalidModelError(f"variable {var.name} has bounds ({var.lb}, {var.ub}) with no integer between them")
         return dimod.INTEGER, float(lower), float(upper)
-    raise UnsupportedModelError(
-        f"variable {var.name} (in {component}) is continuous; gnnsolve samplers take binary and bounded integer "
-        "variables: declare it within=pyo.Binary or pyo.Integers with bounds, or solve with a MILP solver such as appsi_highs"
-    )
+    if var.is_continuous():
+        return (dimod.REAL, -MAX_REAL if lower is None else max(float(lower), -MAX_REAL),
+                MAX_REAL if upper is None else min(float(upper), MAX_REAL))
+    raise UnsupportedModelError(f"variable {var.name} (in {component}) has domain {var.domain}, which is neither integer nor continuous")
 
 
+MAX_INTEGER = 2**53 - 1
+"""dimod's widest INTEGER bound: an integer variable without a bound gets this one."""
+
+MAX_REAL = 1e30
+"""dimod's widest REAL bound: a continuous variable without a bound gets this one."""
 
 
 class _Translator:

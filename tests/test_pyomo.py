@@ -158,10 +158,6 @@ def test_load_solution_round_trips_and_rejects_unknown_labels():
 @pytest.mark.parametrize(
     ("build", "error", "words"),
     [
-        (lambda m: (setattr(m, "z", pyo.Var()), setattr(m, "o", pyo.Objective(expr=m.z))), UnsupportedModelError,
-         ["variable z", "continuous", "appsi_highs"]),
-        (lambda m: (setattr(m, "k", pyo.Var(domain=pyo.NonNegativeIntegers)), setattr(m, "o", pyo.Objective(expr=m.k))),
-         UnsupportedModelError, ["variable k", "upper bound", "bounds="]),
         (lambda m: (setattr(m, "x", pyo.Var([1, 2, 3], domain=pyo.Binary)),
                     setattr(m, "o", pyo.Objective(expr=m.x[1] * m.x[2] * m.x[3]))), UnsupportedModelError,
          ["objective o", "degree 3"]),
@@ -178,7 +174,7 @@ def test_load_solution_round_trips_and_rejects_unknown_labels():
                     setattr(m, "c", pyo.Constraint(expr=m.x[1] + m.x[2] >= 3))), InfeasibleModelError,
          ["constraint c", "never hold", "within [0, 2]"]),
     ],
-    ids=["continuous", "unbounded-integer", "cubic", "nonlinear", "quadratic-constraint", "no-objective", "empty",
+    ids=["cubic", "nonlinear", "quadratic-constraint", "no-objective", "empty",
          "fixed-infeasible", "unreachable"],
 )
 def test_bad_models_get_one_clear_error(build, error, words):
@@ -352,10 +348,37 @@ def test_bad_options_and_samplers_are_named():
         pyo.SolverFactory("gnnsolve", reads=3).solve(model)
     with pytest.raises(UnknownSamplerError, match="annealing"):
         pyo.SolverFactory("gnnsolve", sampler="annealing").solve(model)
-    with pytest.raises(UnsupportedModelError, match="continuous"):
+    with pytest.raises(UnsupportedModelError, match="'r' is REAL.*HiGHSSampler"):
         model.r = pyo.Var()
         model.extra = pyo.Constraint(expr=model.r <= 1)
-        pyo.SolverFactory("gnnsolve", sampler="highs").solve(model)
+        pyo.SolverFactory("gnnsolve", sampler="sa").solve(model)
+
+
+def test_continuous_and_unbounded_integer_variables_keep_their_domains():
+    m = pyo.ConcreteModel()
+    m.z = pyo.Var()
+    m.w = pyo.Var(bounds=(-2.5, 4))
+    m.k = pyo.Var(domain=pyo.NonNegativeIntegers)
+    m.j = pyo.Var(domain=pyo.Integers, bounds=(-3.5, 7.2))
+    m.o = pyo.Objective(expr=m.z + m.w + m.k + m.j)
+    m.c = pyo.Constraint(expr=m.z >= -1)
+    cqm = to_cqm(m)
+    domains = {v: (cqm.vartype(v), cqm.lower_bound(v), cqm.upper_bound(v)) for v in cqm.variables}
+    assert domains == {
+        "z": (dimod.REAL, -1e30, 1e30), "w": (dimod.REAL, -2.5, 4.0),
+        "k": (dimod.INTEGER, 0.0, 2.0**53 - 1), "j": (dimod.INTEGER, -3.0, 7.0),
+    }
+    load_solution(m, {"z": -0.25, "w": 1.5, "k": 2.0000001, "j": -3})
+    assert (m.z.value, m.w.value, m.k.value, m.j.value) == (-0.25, 1.5, 2, -3)
+
+
+def test_heuristic_samplers_refuse_an_integer_without_bounds_by_name():
+    m = pyo.ConcreteModel()
+    m.k = pyo.Var(domain=pyo.NonNegativeIntegers)
+    m.o = pyo.Objective(expr=m.k)
+    m.c = pyo.Constraint(expr=m.k >= 1)
+    with pytest.raises(UnsupportedModelError, match="'k' is an INTEGER without a finite bound.*bounds="):
+        pyo.SolverFactory("gnnsolve", sampler="sa").solve(m)
 
 
 def test_timelimit_keyword_and_load_solutions_false():

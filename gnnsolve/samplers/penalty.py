@@ -90,6 +90,9 @@ when no sample is feasible: 1/32, 1/8, 1/2, 2 and 8 times the scale."""
 REPAIR_SHARE = 0.2
 """The share of each penalty attempt's time kept for mapping samples back and repairing them."""
 
+UNBOUNDED_INTEGER = 2**53 - 1
+"""dimod's widest INTEGER bound: an integer at it has no bound a penalty's bits could hold."""
+
 
 def default_time_limit(num_variables: int, num_interactions: int) -> float:
     """Seconds for a whole ``sample_cqm`` call without ``time_limit``.
@@ -316,10 +319,17 @@ def _schedule(penalty: float | str) -> list[float]:
 
 def _check_supported(cqm: dimod.ConstrainedQuadraticModel) -> None:
     for v in cqm.variables:
-        if cqm.vartype(v) is dimod.REAL:
+        vartype = cqm.vartype(v)
+        if vartype is dimod.REAL:
             raise UnsupportedModelError(
                 f"variable {v!r} is REAL (continuous); samplers of BQMs take BINARY, SPIN and bounded INTEGER "
                 "variables: solve the model with an exact sampler (HiGHSSampler, GurobiSampler), or make it an INTEGER"
+            )
+        if vartype is dimod.INTEGER and max(-cqm.lower_bound(v), cqm.upper_bound(v)) >= UNBOUNDED_INTEGER:
+            raise UnsupportedModelError(
+                f"variable {v!r} is an INTEGER without a finite bound (dimod's widest, ±{UNBOUNDED_INTEGER}); "
+                "samplers of BQMs encode an integer in bits: give it bounds, e.g. bounds=(0, 10), "
+                "or solve with an exact sampler (HiGHSSampler, GurobiSampler)"
             )
     for label, constraint in cqm.constraints.items():
         if constraint.lhs.is_soft():
