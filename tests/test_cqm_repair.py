@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import dimod
 import numpy as np
 import pytest
@@ -73,3 +75,51 @@ def test_real_variables_and_quadratic_constraints_are_refused():
     cqm.add_constraint(a * b <= 0)
     with pytest.raises(ValueError, match="linear constraints"):
         CompiledCQM(cqm)
+
+
+def single_and_pair_moves(cqm: dimod.ConstrainedQuadraticModel, sample: dict):
+    """Every sample one ±1 move, or two moves of different variables, away from ``sample`` within the bounds."""
+    steps = [(v, s) for v in cqm.variables for s in (1, -1)
+             if cqm.lower_bound(v) <= sample[v] + s <= cqm.upper_bound(v)]
+    for v, s in steps:
+        yield {**sample, v: sample[v] + s}
+    for (v, s), (w, t) in itertools.combinations(steps, 2):
+        if v != w:
+            yield {**sample, v: sample[v] + s, w: sample[w] + t}
+
+
+@settings(max_examples=80, deadline=None)
+@given(small_cqms())
+def test_a_feasible_answer_with_a_linear_objective_has_no_improving_single_or_pair_move(case):
+    """With a linear objective two individually harmless moves cannot gain together, so the
+    pair search (one move breaks constraints, the other mends them) leaves no improving pair."""
+    cqm, start = case
+    cqm.set_objective(cqm.objective - sum(
+        bias * dimod.Binary(u) * dimod.Binary(v) for u, v, bias in cqm.objective.iter_quadratic()
+        if cqm.vartype(u) is dimod.BINARY and cqm.vartype(v) is dimod.BINARY))
+    if not cqm.objective.is_linear():
+        return
+    repaired = CompiledCQM(cqm).repair(start)
+    if not cqm.check_feasible(repaired):
+        return
+    energy = cqm.objective.energy(repaired)
+    for neighbour in single_and_pair_moves(cqm, repaired):
+        if cqm.check_feasible(neighbour):
+            assert cqm.objective.energy(neighbour) >= energy - 1e-9, neighbour
+
+
+def test_a_customer_moves_to_a_cheaper_open_facility_by_a_pair_of_moves():
+    """Facility 1 is open (at no cost) and unused; each single move of an ``x`` breaks ``served``
+    or ``open``: moving a customer from facility 0 to 1 needs two moves."""
+    x = {(f, c): dimod.Binary(f"x{f}{c}") for f in range(2) for c in range(2)}
+    y = [dimod.Binary(f"y{f}") for f in range(2)]
+    cqm = dimod.ConstrainedQuadraticModel()
+    cqm.set_objective(5 * y[0] + 0 * y[1] + 4 * x[0, 0] + 4 * x[0, 1] + 1 * x[1, 0] + 1 * x[1, 1])
+    for c in range(2):
+        cqm.add_constraint(x[0, c] + x[1, c] == 1, label=f"served{c}")
+        for f in range(2):
+            cqm.add_constraint(x[f, c] - y[f] <= 0, label=f"open{f}{c}")
+    start = {"y0": 1, "y1": 1, "x00": 1, "x01": 1, "x10": 0, "x11": 0}
+    repaired = CompiledCQM(cqm).repair(start)
+    assert cqm.check_feasible(repaired)
+    assert repaired == {"y0": 0, "y1": 1, "x00": 0, "x01": 0, "x10": 1, "x11": 1}  # then y0 closes alone

@@ -10,7 +10,10 @@ binary).
    :math:`\\sum_c \\mathrm{dist}(a_c^\\top x, [l_c, u_c])` most, ties to the smaller objective;
    stop when no move lowers it.
 2. Descent: while some move keeps every constraint satisfied and lowers the objective, make the
-   one that lowers it most.
+   one that lowers it most; where none does, make the pair of moves that does (the first breaks
+   some constraints, the second moves a variable of each of them and mends them: a customer
+   moved to another facility, a one-hot choice changed, one item swapped for another under a
+   capacity), then go on with single moves.
 
 The constraint matrix and the objective's quadratic part are kept sparse, and the row
 activities, the objective's gradient and each move's change of violation are updated move by
@@ -158,35 +161,70 @@ class CompiledCQM:
     def repair_array(self, x: np.ndarray, max_moves: int | None = None, time_limit: float | None = None) -> np.ndarray:
         """:meth:`repair` on a vector in :attr:`variables` order; returns a new vector."""
         deadline = time.perf_counter() + (math.inf if time_limit is None else time_limit)
-        x = np.array(x, dtype=float)
-        activity = np.asarray(self._matrix @ x).ravel()
-        distance = _distance(activity, self.row_lower, self.row_upper)
-        gradient = self.linear + 2 * np.asarray(self._quadratic @ x).ravel()
-        everything = np.arange(len(x))
-        steps = (1.0, -1.0)
-        deltas = {step: self._violation_deltas(activity, distance, step, everything) for step in steps}
-        changes = {step: step * gradient + self._quadratic_diagonal for step in steps}
-        allowed = {step: self._allowed(x, step) for step in steps}
-        budget = 10 * len(x) if max_moves is None else max_moves
-        for _ in range(budget):
-            if time.perf_counter() >= deadline:
+        state = _State(self, x)
+        budget = 10 * len(state.x) if max_moves is None else max_moves
+        moves = 0
+        while moves < budget and time.perf_counter() < deadline:
+            move = self._best_move(float(state.distance.sum()), state.deltas, state.changes, state.allowed)
+            if move is not None:
+                state.apply(*move)
+                moves += 1
+                continue
+            if state.distance.sum() > _TOLERANCE or moves + 2 > budget:
                 break
-            move = self._best_move(float(distance.sum()), deltas, changes, allowed)
-            if move is None:
+            pair = self._improving_pair(state, deadline)
+            if pair is None:
                 break
-            variable, step = move
-            x[variable] += step
-            rows, values = _column(self._matrix, variable)
-            activity[rows] += step * values
-            distance[rows] = _distance(activity[rows], self.row_lower[rows], self.row_upper[rows])
-            neighbours, values = _column(self._quadratic, variable)
-            gradient[neighbours] += 2 * step * values
-            touched = np.unique(self._by_row.indices[_entries(self._by_row, rows)])
-            for sign in steps:
-                deltas[sign][touched] = self._violation_deltas(activity, distance, sign, touched)
-                changes[sign][neighbours] = sign * gradient[neighbours] + self._quadratic_diagonal[neighbours]
-                allowed[sign][variable] = self._allowed(x[variable : variable + 1], sign, variable)[0]
-        return x
+            for variable, step in pair:
+                state.apply(variable, step)
+            moves += 2
+        return state.x
+
+    def _improving_pair(self, state: "_State", deadline: float) -> tuple[tuple[int, float], tuple[int, float]] | None:
+        """The pair of moves that keeps a feasible ``state`` feasible and lowers the objective most, if any.
+
+        Searched once no single move does: the first move breaks some constraints and the
+        second, a move of a variable in every constraint broken, mends them (a customer moved
+        from one facility to another, a one-hot choice changed, an item swapped for another under
+        a capacity). Ties go to the lowest indices.
+        """
+        best: tuple[float, tuple[int, float], tuple[int, float]] | None = None
+        for first_step in _STEPS:
+            movable = np.flatnonzero(state.allowed[first_step] & (state.deltas[first_step] > _TOLERANCE))
+            for first in movable:
+                if time.perf_counter() >= deadline:
+                    return None if best is None else (best[1], best[2])
+                rows, values = _column(self._matrix, int(first))
+                activity = state.activity[rows] + first_step * values
+                broken = rows[_distance(activity, self.row_lower[rows], self.row_upper[rows]) > _TOLERANCE]
+                partners = self._shared_columns(broken, int(first))
+                if len(partners) == 0:
+                    continue
+                saved_activity, saved_distance = state.activity[rows].copy(), state.distance[rows].copy()
+                state.activity[rows] = activity
+                state.distance[rows] = _distance(activity, self.row_lower[rows], self.row_upper[rows])
+                neighbours, couplings = _column(self._quadratic, int(first))
+                coupling = np.zeros(len(state.x))
+                coupling[neighbours] = couplings
+                for second_step in _STEPS:
+                    violation = state.distance.sum() + self._violation_deltas(state.activity, state.distance, second_step, partners)
+                    change = (state.changes[first_step][first] + state.changes[second_step][partners]
+                              + 2 * first_step * second_step * coupling[partners])
+                    good = state.allowed[second_step][partners] & (violation <= _TOLERANCE) & (change < -_TOLERANCE)
+                    if good.any():
+                        k = int(np.argmin(np.where(good, change, np.inf)))
+                        if best is None or change[k] < best[0]:
+                            best = (float(change[k]), (int(first), first_step), (int(partners[k]), second_step))
+                state.activity[rows], state.distance[rows] = saved_activity, saved_distance
+        return None if best is None else (best[1], best[2])
+
+    def _shared_columns(self, rows: np.ndarray, exclude: int) -> np.ndarray:
+        """The variables that appear in every one of ``rows`` (none if ``rows`` is empty), ``exclude`` left out."""
+        if len(rows) == 0:
+            return np.zeros(0, dtype=int)
+        columns, counts = np.unique(self._by_row.indices[_entries(self._by_row, rows)], return_counts=True)
+        shared = columns[counts == len(rows)]
+        return shared[shared != exclude]
 
     def _allowed(self, x: np.ndarray, step: float, start: int = 0) -> np.ndarray:
         """Whether ``x`` (the variables from ``start`` on) may move by ``step`` within their bounds."""
@@ -224,6 +262,41 @@ class CompiledCQM:
             if best is None or key < best[0]:
                 best = (key, candidate, step)
         return None if best is None else (best[1], best[2])
+
+
+_STEPS = (1.0, -1.0)
+
+
+class _State:
+    """A sample under repair: its values, the constraints' activities and distances to their
+    ranges, the objective's gradient, and for each step (+1, -1) every variable's change of total
+    violation and of objective and whether the step stays within its bounds."""
+
+    def __init__(self, compiled: CompiledCQM, x: np.ndarray) -> None:
+        self.compiled = compiled
+        self.x = np.array(x, dtype=float)
+        self.activity = np.asarray(compiled._matrix @ self.x).ravel()
+        self.distance = _distance(self.activity, compiled.row_lower, compiled.row_upper)
+        self.gradient = compiled.linear + 2 * np.asarray(compiled._quadratic @ self.x).ravel()
+        everything = np.arange(len(self.x))
+        self.deltas = {step: compiled._violation_deltas(self.activity, self.distance, step, everything) for step in _STEPS}
+        self.changes = {step: step * self.gradient + compiled._quadratic_diagonal for step in _STEPS}
+        self.allowed = {step: compiled._allowed(self.x, step) for step in _STEPS}
+
+    def apply(self, variable: int, step: float) -> None:
+        """Move ``variable`` by ``step`` and update what depends on it."""
+        compiled = self.compiled
+        self.x[variable] += step
+        rows, values = _column(compiled._matrix, variable)
+        self.activity[rows] += step * values
+        self.distance[rows] = _distance(self.activity[rows], compiled.row_lower[rows], compiled.row_upper[rows])
+        neighbours, values = _column(compiled._quadratic, variable)
+        self.gradient[neighbours] += 2 * step * values
+        touched = np.unique(compiled._by_row.indices[_entries(compiled._by_row, rows)])
+        for sign in _STEPS:
+            self.deltas[sign][touched] = compiled._violation_deltas(self.activity, self.distance, sign, touched)
+            self.changes[sign][neighbours] = sign * self.gradient[neighbours] + compiled._quadratic_diagonal[neighbours]
+            self.allowed[sign][variable] = compiled._allowed(self.x[variable : variable + 1], sign, variable)[0]
 
 
 def _column(matrix: sparse.csc_matrix, j: int) -> tuple[np.ndarray, np.ndarray]:
