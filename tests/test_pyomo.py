@@ -344,8 +344,11 @@ def test_a_constant_objective_keeps_its_constant_and_a_feasible_answer_is_optima
 
 def test_bad_options_and_samplers_are_named():
     model = knapsack(0, n=4)
-    with pytest.raises(ValueError, match="unknown gnnsolve option.*'reads'"):
-        pyo.SolverFactory("gnnsolve", reads=3).solve(model)
+    with pytest.warns(UserWarning, match="unknown option.*'reads'"):  # warned about, not fatal
+        results = pyo.SolverFactory("gnnsolve", sampler="highs", reads=3).solve(model)
+    assert results.solver.termination_condition == TC.optimal
+    with pytest.raises(ValueError, match="num_reads must be a positive integer"):
+        pyo.SolverFactory("gnnsolve", sampler="sa", num_reads=0).solve(model)
     with pytest.raises(UnknownSamplerError, match="annealing"):
         pyo.SolverFactory("gnnsolve", sampler="annealing").solve(model)
     with pytest.raises(UnsupportedModelError, match="'r' is REAL.*HiGHSSampler"):

@@ -53,6 +53,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -69,6 +70,11 @@ from gnnsolve.samplers.penalty import CQMByPenalty
 from gnnsolve.samplers._torch import check_threads, resolve_device, seeded_generator, torch_threads
 from gnnsolve.search.descent import descend
 from gnnsolve.search.finish import finish_seconds, finish_states
+
+logger = logging.getLogger(__name__)
+
+_PROGRESS_SECONDS = 2.0
+"""Seconds between the training loop's progress lines on the ``gnnsolve`` logger (level INFO)."""
 
 __all__ = ["GNNSampler", "Polish", "check_polish", "default_time_limit", "default_widths", "converged",
            "choose_conv", "annealing_term", "POLISH_SHARE", "FINISH_SHARE", "DEFAULT_SWEEPS",
@@ -473,6 +479,9 @@ def train_and_polish(
     share = FINISH_SHARE if polish.method == "sa" and polish.sweeps is None else POLISH_SHARE
     reserve = max(share * left, anneal_cost + descent_cost + finish_cost)
     train_until = watch.elapsed() + left - reserve if left < math.inf else math.inf
+    if logger.isEnabledFor(logging.INFO):
+        logger.info("PI-GNN: training %d reads on %d variables and %d interactions; %.3g s to train, %.3g s for the call",
+                    num_reads, model.num_variables, model.num_interactions, train_until - watch.elapsed(), watch.time_limit)
     net = None
     if watch.elapsed() + 4 * work / EPOCH_RATE < train_until:
         with watch.phase("preprocessing"):
@@ -491,9 +500,13 @@ def train_and_polish(
         shape = (num_reads, model.num_variables)
         raw = torch.randint(0, 2, shape, generator=generator, dtype=torch.int8).numpy()
         losses, epochs, stop_reason = np.full(num_reads, np.nan), 0, "time_limit"
+        logger.info("PI-GNN: no time to train; polishing random states")
     with watch.phase("postprocessing"):
         info: dict[str, Any] = {"epochs": epochs, "stop_reason": stop_reason, "relaxed_loss": losses.tolist()}
         info["states"], info["polish"] = _polish(model, raw, polish, watch, generator, descent_cost)
+        if logger.isEnabledFor(logging.INFO):
+            logger.info("PI-GNN: polish (%s) finished at %.2f s: best energy %.6g",
+                        info["polish"]["method"], watch.elapsed(), float(model.binary_energies(info["states"]).min()))
     return raw, info, net
 
 
@@ -627,6 +640,7 @@ def _train(
     settled = torch.ones(replicas, dtype=torch.bool, device=device)
     stop_reason = "max_epochs"
     epochs = 0
+    reported = start
     try:
         for epochs in range(1, max_epochs + 1):
             probs = net(graph)
@@ -658,9 +672,15 @@ def _train(
                     stop_reason = "converged"
                     break
             elapsed = watch.elapsed()
+            if elapsed - reported >= _PROGRESS_SECONDS and logger.isEnabledFor(logging.INFO):
+                reported = elapsed
+                logger.info("PI-GNN: epoch %d at %.1f s: best energy %.6g", epochs, elapsed, float(best_energy.min()))
             if elapsed + 2 * (elapsed - start) / epochs >= train_until:
                 stop_reason = "time_limit"
                 break
     except KeyboardInterrupt:
         stop_reason = "interrupted"
+    if logger.isEnabledFor(logging.INFO):
+        logger.info("PI-GNN: training stopped after %d epochs (%s) at %.2f s: best energy %.6g",
+                    epochs, stop_reason, watch.elapsed(), float(best_energy.min()))
     return best_state.cpu().numpy().astype(np.int8), previous.cpu().numpy(), epochs, stop_reason
