@@ -123,3 +123,23 @@ def test_a_customer_moves_to_a_cheaper_open_facility_by_a_pair_of_moves():
     repaired = CompiledCQM(cqm).repair(start)
     assert cqm.check_feasible(repaired)
     assert repaired == {"y0": 0, "y1": 1, "x00": 0, "x01": 0, "x10": 1, "x11": 1}  # then y0 closes alone
+
+
+def test_kicks_open_a_facility_that_no_single_or_pair_move_would():
+    """Opening facility 1 costs 3 and each of the three customers saves 2 by moving there: no
+    single or pair move from 'facility 0 serves everyone' pays, the kick and its descent do."""
+    customers = range(3)
+    x = {(f, c): dimod.Binary(f"x{f}{c}") for f in range(2) for c in customers}
+    y = [dimod.Binary(f"y{f}") for f in range(2)]
+    cqm = dimod.ConstrainedQuadraticModel()
+    cqm.set_objective(3 * y[0] + 3 * y[1] + sum(5 * x[0, c] + 3 * x[1, c] for c in customers))
+    for c in customers:
+        cqm.add_constraint(x[0, c] + x[1, c] == 1, label=f"served{c}")
+        for f in range(2):
+            cqm.add_constraint(x[f, c] - y[f] <= 0, label=f"open{f}{c}")
+    compiled = CompiledCQM(cqm)
+    start = compiled.to_array({"y0": 1, "y1": 0, "x00": 1, "x01": 1, "x02": 1, "x10": 0, "x11": 0, "x12": 0})
+    assert compiled.objective(compiled.repair_array(start))[0] == 18  # a local optimum of single and pair moves
+    improved = compiled.improve_array(start)
+    assert compiled.feasible(improved)[0] and compiled.objective(improved)[0] == 12  # all moved to 1, then 0 closed
+    assert compiled.to_sample(improved)["y0"] == 0

@@ -71,7 +71,7 @@ def test_answers_are_over_the_cqms_variables_with_leaps_data_vectors():
         assert datum.is_feasible == cqm.check_feasible(datum.sample)
     assert best_feasible(sampleset).energy == pytest.approx(brute_force(cqm))
     info = sampleset.info
-    assert info["stop_reason"] == "feasible" and len(info["penalties"]) >= 1
+    assert info["stop_reason"] in ("converged", "time_limit") and len(info["penalties"]) >= 1
     assert info["feasible_as_sampled"] + info["repaired"] >= 1
     assert set(info["timing"]) == {"preprocessing_ns", "sampling_ns", "postprocessing_ns"}
 
@@ -131,9 +131,36 @@ def test_the_penalty_rises_while_nothing_is_feasible_and_the_answer_says_so():
 
 def test_repair_makes_infeasible_samples_feasible_and_counts_them():
     sampleset = PenaltyComposite(ZeroSampler()).sample_cqm(cover(), time_limit=5, num_reads=2)
-    assert sampleset.info["stop_reason"] == "feasible" and len(sampleset.info["penalties"]) == 1
-    assert sampleset.info["feasible_as_sampled"] == 0 and sampleset.info["repaired"] == 2
+    info = sampleset.info
+    assert info["stop_reason"] == "converged" and info["repeats"] == 1  # the repeat found nothing better
+    assert len(info["penalties"]) == 2 and info["penalties"][0] == info["penalties"][1]
+    assert info["feasible_as_sampled"] == 0 and info["repaired"] == 4
     assert best_feasible(sampleset).energy == 1.0
+
+
+class ImprovingSampler(dimod.Sampler):
+    """Answers a feasible cover that gets cheaper on each of the first ``better`` calls; records the seeds."""
+
+    parameters = {"num_reads": [], "seed": [], "time_limit": []}
+    properties: dict = {}
+
+    def __init__(self, better: int) -> None:
+        self.seeds: list = []
+        self.better = better
+
+    def sample(self, bqm, num_reads=1, seed=None, time_limit=None):
+        self.seeds.append(seed)
+        chosen = max(0, 2 - min(len(self.seeds) - 1, self.better))  # x2, then x1, then x0 (the cheapest)
+        sample = {v: int(v == chosen) for v in bqm.variables}
+        return dimod.SampleSet.from_samples_bqm([sample] * num_reads, bqm)
+
+
+def test_the_settled_penalty_is_sampled_again_from_other_seeds_while_that_pays():
+    child = ImprovingSampler(better=2)
+    sampleset = PenaltyComposite(child).sample_cqm(cover(), seed=7, time_limit=10, repair=False)
+    info = sampleset.info
+    assert child.seeds == [7, 8, 9, 10] and info["repeats"] == 3 and info["stop_reason"] == "converged"
+    assert best_feasible(sampleset).energy == 1.0 and len(set(info["penalties"])) == 1
 
 
 def test_a_given_penalty_is_tried_once():

@@ -11,19 +11,28 @@ therefore starts low and rises only while nothing comes back feasible:
    :data:`AUTO_PENALTY_START` and is multiplied by 4 after an attempt with no feasible sample,
    up to :data:`PENALTY_RETRIES` times (a number given as ``penalty`` is tried once);
 2. each sample, mapped back to the CQM's own variables (slacks dropped, integer bits summed), is
-   repaired towards feasibility and then descended while feasible by single-variable moves
-   (:class:`~gnnsolve.search.cqm_repair.CompiledCQM`): moves the slack variables make
-   impossible for the sampler itself;
-3. the answer holds every sample of every attempt over the CQM's variables, as
+   repaired towards feasibility and then descended while feasible by single moves and pairs of
+   moves (:class:`~gnnsolve.search.cqm_repair.CompiledCQM`): moves the slack variables make
+   impossible for the sampler itself; the best feasible sample of the attempt is then improved
+   by kicks (a move that keeps it feasible, such as opening a facility, followed by the descent)
+   for the rest of the attempt's repair time, and the best of all attempts once more with
+   whatever time the call has left at the end;
+3. once an attempt has a feasible sample, the same penalty model is sampled again from other
+   seeds (``seed + 1``, ``seed + 2``, ...) while each attempt lowers the best feasible objective
+   and time is left: a sampler that finishes early (simulated annealing's 1000 sweeps take a
+   fraction of a second) gets restarts, and a call on an easy model ends as soon as a restart
+   finds nothing better;
+4. the answer holds every sample of every attempt over the CQM's variables, as
    :meth:`dimod.SampleSet.from_samples_cqm` states them (``energy`` is the objective,
    ``is_satisfied`` per constraint, ``is_feasible``), with a ``penalty`` data vector saying
    which attempt drew it. As with Leap's hybrid CQM solver, take
    ``sampleset.filter(lambda row: row.is_feasible).first`` for the best feasible answer.
 
-``info`` holds ``penalties`` (the values tried, in order), ``feasible_as_sampled`` and
-``repaired`` (samples feasible before repair, and those only repair made feasible),
-``stop_reason`` (``"feasible"``, ``"penalties_tried"``, ``"time_limit"`` or ``"interrupted"``
-where the child reported an interrupt), ``time_limit``, ``timing`` (integer nanoseconds) and
+``info`` holds ``penalties`` (the value of every attempt, in order), ``repeats`` (attempts
+after the first feasible one), ``feasible_as_sampled`` and ``repaired`` (samples feasible before
+repair, and those only repair made feasible), ``stop_reason`` (``"converged"``: a repeat found
+nothing better; ``"penalties_tried"``: nothing was feasible at any penalty; ``"time_limit"``;
+``"interrupted"``: the child reported an interrupt), ``time_limit``, ``timing`` (integer nanoseconds) and
 ``child_info``, the child's own ``info`` of its last call, and ``problem_label`` where a
 ``label`` was given.
 
@@ -54,8 +63,8 @@ Example:
     >>> best = sampleset.filter(lambda row: row.is_feasible).first
     >>> [v for v, value in best.sample.items() if value], float(best.energy)
     (['x1', 'x2'], -4.0)
-    >>> sampleset.info["stop_reason"], len(sampleset.info["penalties"])
-    ('feasible', 1)
+    >>> sampleset.info["stop_reason"], sampleset.info["repeats"]
+    ('converged', 1)
 
 Penalty methods for constrained binary optimisation: F. Glover, G. Kochenberger and Y. Du,
 "Quantum Bridge Analytics I: a tutorial on formulating and using QUBO models", 4OR 17 (2019).
@@ -71,7 +80,14 @@ import numpy as np
 
 from gnnsolve.errors import UnsupportedModelError
 from gnnsolve.penalty_model import PenaltyModel, auto_penalty
-from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_seed, check_time_limit, cqm_sampleset
+from gnnsolve.samplers._common import (
+    MAX_SEED,
+    Stopwatch,
+    check_positive_int,
+    check_seed,
+    check_time_limit,
+    cqm_sampleset,
+)
 from gnnsolve.search.cqm_repair import CompiledCQM
 
 __all__ = ["PenaltyComposite", "CQMByPenalty", "default_time_limit", "PENALTY_RETRIES", "AUTO_PENALTY_START", "REPAIR_SHARE"]
@@ -89,6 +105,9 @@ when no sample is feasible: 1/32, 1/8, 1/2, 2 and 8 times the scale."""
 
 REPAIR_SHARE = 0.2
 """The share of each penalty attempt's time kept for mapping samples back and repairing them."""
+
+_IMPROVEMENT = 1e-9
+"""A repeated attempt pays when it lowers the best feasible objective by more than this, relative."""
 
 UNBOUNDED_INTEGER = 2**53 - 1
 """dimod's widest INTEGER bound: an integer at it has no bound a penalty's bits could hold."""
@@ -208,20 +227,30 @@ class PenaltyComposite(dimod.ComposedSampler):
             penalties = [start * 4.0**k for k in range(1 + PENALTY_RETRIES)]
         rows: list[np.ndarray] = []
         used: list[float] = []
-        sampled_feasible = repaired = 0
+        sampled_feasible = repaired = repeats = 0
         child_info: dict[str, Any] = {}
+        best, settled = math.inf, None  # the best feasible objective, and the penalty that reached it
         stop_reason = "penalties_tried"
-        for attempt, value in enumerate(penalties):
+        rising = iter(penalties)
+        while True:
             if watch.expired():
                 stop_reason = "time_limit"
                 break
-            end = watch.deadline(1.0 if attempt == len(penalties) - 1 else 0.5)
+            if settled is None:
+                value = next(rising, None)
+                if value is None:
+                    break
+                attempt_seed, last = seed, len(used) == len(penalties) - 1
+            else:  # the same model again, from other seeds, while that pays
+                repeats += 1
+                value, attempt_seed, last = settled, None if seed is None else (seed + repeats) % (MAX_SEED + 1), False
+            end = watch.deadline(1.0 if last else 0.5)
             bqm = form.bqm(value)
             self._check_size(bqm)
             used.append(value)
             seconds = max((end - watch.elapsed()) * (1 - REPAIR_SHARE), 1e-3)
             keywords = {**self._child_keywords(bqm, seconds if math.isfinite(watch.time_limit) else math.inf,
-                                               num_reads, seed), **kwargs}
+                                               num_reads, attempt_seed), **kwargs}
             with watch.phase("sampling"):
                 answer = self._child.sample(bqm, **keywords)
             child_info = dict(answer.info)
@@ -231,19 +260,28 @@ class PenaltyComposite(dimod.ComposedSampler):
                 if repair:
                     samples = _repair(compiled, samples, lambda: end - watch.elapsed())
                 after = compiled.feasible(samples)
+                if repair and after.any() and end > watch.elapsed():
+                    incumbent = int(np.argmin(np.where(after, compiled.objective(samples), np.inf)))
+                    samples[incumbent] = compiled.improve_array(samples[incumbent], time_limit=end - watch.elapsed())
             sampled_feasible += int(before.sum())
             repaired += int((after & ~before).sum())
             rows.append(np.column_stack([samples, np.full(len(samples), value)]))
-            if after.any():
-                stop_reason = "feasible"
-                break
+            found = float(np.min(compiled.objective(samples[after]), initial=math.inf))
             if child_info.get("stop_reason") == "interrupted":
                 stop_reason = "interrupted"
                 break
+            if settled is not None and not found < best - _IMPROVEMENT * max(1.0, abs(best)):
+                stop_reason = "converged"
+                break
+            if found < math.inf:
+                best, settled = min(best, found), value
+        if repair and rows and not watch.expired():
+            with watch.phase("postprocessing"):
+                _improve_incumbent(compiled, rows, watch)
         with watch.phase("postprocessing"):
             sampleset = _sampleset(cqm, compiled, rows, spins)
         sampleset.info.update(
-            penalties=used, feasible_as_sampled=sampled_feasible, repaired=repaired, stop_reason=stop_reason,
+            penalties=used, repeats=repeats, feasible_as_sampled=sampled_feasible, repaired=repaired, stop_reason=stop_reason,
             time_limit=watch.time_limit, timing=watch.timing(), child_info=child_info,
         )
         if label is not None:
@@ -354,6 +392,21 @@ def _repair(compiled: CompiledCQM, samples: np.ndarray, remaining: Any) -> np.nd
             break
         fixed[row] = compiled.repair_array(samples[row], time_limit=left)
     return fixed
+
+
+def _improve_incumbent(compiled: CompiledCQM, rows: list[np.ndarray], watch: Stopwatch) -> None:
+    """The best feasible sample of all attempts (the last column of ``rows`` is the penalty)
+    improved by kicks in place, with the time left."""
+    table = np.concatenate(rows)
+    feasible = compiled.feasible(table[:, :-1])
+    if not feasible.any():
+        return
+    best = int(np.argmin(np.where(feasible, compiled.objective(table[:, :-1]), np.inf)))
+    for block in rows:
+        if best < len(block):
+            block[best, :-1] = compiled.improve_array(block[best, :-1], time_limit=watch.remaining())
+            return
+        best -= len(block)
 
 
 def _sampleset(cqm: dimod.ConstrainedQuadraticModel, compiled: CompiledCQM, rows: list[np.ndarray],

@@ -14,6 +14,8 @@ binary).
    some constraints, the second moves a variable of each of them and mends them: a customer
    moved to another facility, a one-hot choice changed, one item swapped for another under a
    capacity), then go on with single moves.
+3. Kicks (:meth:`CompiledCQM.improve_array`, for the best answer): a move that keeps the sample
+   feasible without lowering the objective, then the descent; kept where the descent ends lower.
 
 The constraint matrix and the objective's quadratic part are kept sparse, and the row
 activities, the objective's gradient and each move's change of violation are updated move by
@@ -38,6 +40,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from typing import Hashable, Mapping
@@ -162,7 +165,29 @@ class CompiledCQM:
         """:meth:`repair` on a vector in :attr:`variables` order; returns a new vector."""
         deadline = time.perf_counter() + (math.inf if time_limit is None else time_limit)
         state = _State(self, x)
-        budget = 10 * len(state.x) if max_moves is None else max_moves
+        self._descend(state, deadline, 10 * len(state.x) if max_moves is None else max_moves)
+        return state.x
+
+    def improve_array(self, x: np.ndarray, time_limit: float | None = None) -> np.ndarray:
+        """A feasible vector improved by kicks: each move that keeps it feasible but does not lower
+        the objective (opening a facility, adding a set to a cover, dropping an item), least costly
+        first, followed by the descent of :meth:`repair_array` with the kicked variable held
+        where the kick put it; the first kick whose descent ends lower is kept, and the kicks start again from there, until none pays or the time is spent.
+
+        An infeasible ``x`` is repaired first; one that stays infeasible is returned as repaired.
+        """
+        deadline = time.perf_counter() + (math.inf if time_limit is None else time_limit)
+        state = _State(self, x)
+        self._descend(state, deadline, 10 * len(state.x))
+        while state.distance.sum() <= _TOLERANCE and time.perf_counter() < deadline:
+            better = self._kicked(state, deadline)
+            if better is None:
+                break
+            state = better
+        return state.x
+
+    def _descend(self, state: "_State", deadline: float, budget: int) -> None:
+        """Repair, then single and pair moves that lower the objective, up to ``budget`` moves."""
         moves = 0
         while moves < budget and time.perf_counter() < deadline:
             move = self._best_move(float(state.distance.sum()), state.deltas, state.changes, state.allowed)
@@ -171,14 +196,29 @@ class CompiledCQM:
                 moves += 1
                 continue
             if state.distance.sum() > _TOLERANCE or moves + 2 > budget:
-                break
+                return
             pair = self._improving_pair(state, deadline)
             if pair is None:
-                break
+                return
             for variable, step in pair:
                 state.apply(variable, step)
             moves += 2
-        return state.x
+
+    def _kicked(self, state: "_State", deadline: float) -> "_State | None":
+        """The first kick of a feasible ``state`` (least costly first) whose descent ends lower, or ``None``."""
+        kicks = [(float(state.changes[step][variable]), int(variable), step) for step in _STEPS
+                 for variable in np.flatnonzero(state.allowed[step] & (state.deltas[step] <= _TOLERANCE))]
+        for _, variable, step in sorted(kicks):
+            if time.perf_counter() >= deadline:
+                return None
+            trial = state.copy()
+            trial.apply(variable, step)
+            trial.allowed[-step][variable] = False  # the descent may not simply undo the kick
+            self._descend(trial, deadline, 10 * len(trial.x))
+            trial.allowed[-step][variable] = self._allowed(trial.x[variable : variable + 1], -step, variable)[0]
+            if trial.distance.sum() <= _TOLERANCE and trial.value < state.value - _TOLERANCE * max(1.0, abs(state.value)):
+                return trial
+        return None
 
     def _improving_pair(self, state: "_State", deadline: float) -> tuple[tuple[int, float], tuple[int, float]] | None:
         """The pair of moves that keeps a feasible ``state`` feasible and lowers the objective most, if any.
@@ -282,10 +322,20 @@ class _State:
         self.deltas = {step: compiled._violation_deltas(self.activity, self.distance, step, everything) for step in _STEPS}
         self.changes = {step: step * self.gradient + compiled._quadratic_diagonal for step in _STEPS}
         self.allowed = {step: compiled._allowed(self.x, step) for step in _STEPS}
+        self.value = float(compiled.objective(self.x)[0])
+
+    def copy(self) -> "_State":
+        twin = copy.copy(self)
+        for name in ("x", "activity", "distance", "gradient"):
+            setattr(twin, name, getattr(self, name).copy())
+        for name in ("deltas", "changes", "allowed"):
+            setattr(twin, name, {step: values.copy() for step, values in getattr(self, name).items()})
+        return twin
 
     def apply(self, variable: int, step: float) -> None:
         """Move ``variable`` by ``step`` and update what depends on it."""
         compiled = self.compiled
+        self.value += float(self.changes[step][variable])
         self.x[variable] += step
         rows, values = _column(compiled._matrix, variable)
         self.activity[rows] += step * values
