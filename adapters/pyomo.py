@@ -54,7 +54,7 @@ from gnnsolve.penalty_model import MAX_PENALTY_INTERACTIONS, TERMS_PER_CHECK, Pe
 
 __all__ = [
     "to_cqm", "to_bqm", "PenaltyModel", "MAX_PENALTY_INTERACTIONS", "auto_penalty", "load_solution", "objective_value",
-    "active_objective", "TERMS_PER_CHECK", "translate", "MAX_INTEGER", "MAX_REAL",
+    "active_objective", "TERMS_PER_CHECK", "translate", "MAX_INTEGER", "MAX_REAL", "value_for",
 ]
 
 
@@ -173,7 +173,20 @@ def load_solution(model: pyo.Block, sample: Mapping[str, float], variables: Mapp
         if var is None:
             raise InvalidModelError(f"the sample names {label!r}, which is not a variable of model {model.name!r}")
         if not var.fixed:
-            var.set_value(float(value) if var.is_continuous() else int(round(float(value))), skip_validation=True)
+            var.set_value(value_for(var, value), skip_validation=True)
+
+
+def value_for(var: VarData, value: float) -> float:
+    """The value a Pyomo variable gets from a sample: rounded for an integer or binary, kept for a continuous one.
+
+    Example:
+        >>> import pyomo.environ as pyo
+        >>> m = pyo.ConcreteModel()
+        >>> m.k, m.r = pyo.Var(within=pyo.Integers), pyo.Var()
+        >>> value_for(m.k, 2.0000001), value_for(m.r, 0.25)
+        (2, 0.25)
+    """
+    return float(value) if var.is_continuous() else int(round(float(value)))
 
 
 def _variable_domain(var: VarData, component: str) -> tuple[dimod.Vartype, float, float]:

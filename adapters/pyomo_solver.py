@@ -222,11 +222,9 @@ class Solved:
         continuous ones kept); empty without an answer."""
         if self.outcome.sample is None:
             return []
-        pairs = []
-        for label, value in self.outcome.sample.items():
-            var = self.variables[label]
-            pairs.append((var, float(value) if var.is_continuous() else int(round(float(value)))))
-        return pairs
+        from gnnsolve.adapters.pyomo import value_for
+
+        return [(self.variables[label], value_for(self.variables[label], value)) for label, value in self.outcome.sample.items()]
 
     def load(self) -> None:
         """Write the answer into the model's variables (nothing without one)."""
