@@ -45,11 +45,15 @@ _LAZY = {
     "GurobiSampler": "gnnsolve.samplers.gurobi",
     "WarmStartComposite": "gnnsolve.samplers.warm_start",
     "PenaltyComposite": "gnnsolve.samplers.penalty",
+    "DaskComposite": "gnnsolve.distributed",
+    "TaskFailure": "gnnsolve.distributed",
+    "solve_many": "gnnsolve.distributed",
 }
 
 __all__ = [
     "ClusterNetSampler",
     "CompiledBQM",
+    "DaskComposite",
     "DyCOSampler",
     "FileFormatError",
     "GNNSampler",
@@ -63,10 +67,12 @@ __all__ = [
     "MulticutSampler",
     "NoSolutionError",
     "PenaltyComposite",
+    "TaskFailure",
     "UnknownSamplerError",
     "UnsupportedModelError",
     "WarmStartComposite",
     "__version__",
+    "solve_many",
 ]
 
 
