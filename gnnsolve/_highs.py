@@ -14,6 +14,10 @@ its deadline in one of two ways (:class:`HighsJob` says what to run):
   run holds a process-wide lock until HiGHS returns (HiGHS's thread scheduler is process-wide),
   and so does the interpreter's exit.
 
+A job without integer columns is a linear program: HiGHS solves it by simplex, which reads its
+clock as it goes but reports no improving solutions, so a run cut off at the deadline leaves no
+solution; one that returns has its objective as its bound.
+
 Example:
     >>> import numpy as np
     >>> from gnnsolve._highs import HighsJob, run_in_process, run_in_thread
@@ -179,7 +183,8 @@ def status_name(status: highspy.HighsModelStatus, highs: highspy.Highs) -> str:
 
 @dataclass(frozen=True)
 class HighsJob:
-    """A MIP for HiGHS as ``passModel`` takes it (rows in CSR), its options and a start; picklable.
+    """A MIP (or, without integer columns, an LP) for HiGHS as ``passModel`` takes it (rows in
+    CSR), its options and a start; picklable.
 
     ``num_columns`` is how many leading columns make up the solution reported back (the others,
     such as the products of a linearisation, are HiGHS's business).
@@ -242,7 +247,7 @@ def run_in_thread(job: HighsJob, seconds: float, reset_scheduler: bool = False) 
     run = DeadlineRun(highs, job.num_columns)
     if not run.run(seconds, reset_scheduler=reset_scheduler):
         return RunResult(False, None, run.x, run.bound, run.num_nodes)
-    return _finished(highs, job.num_columns)
+    return _finished(highs, job)
 
 
 def run_in_process(job: HighsJob, seconds: float) -> RunResult:
@@ -318,17 +323,26 @@ def _serve() -> None:
     highs.cbMipImprovingSolution += improving
     highs.cbMipInterrupt += progress
     highs.run()
-    done = _finished(highs, job.num_columns)
+    done = _finished(highs, job)
     connection.send(("done", done.x, done.bound, done.num_nodes, done.status))
     connection.close()
 
 
-def _finished(highs: highspy.Highs, num_columns: int) -> RunResult:
-    """The result of a run that returned: HiGHS's status, solution (if feasible), bound and nodes."""
+def _finished(highs: highspy.Highs, job: HighsJob) -> RunResult:
+    """The result of a run that returned: HiGHS's status, solution (if feasible), bound and nodes.
+
+    A job without integer columns is a linear program, which HiGHS solves without its MIP
+    search (no MIP bound, a node count of -1): its bound is its objective where it is optimal
+    (else ``-inf``), and it explores no nodes.
+    """
     info = highs.getInfo()
+    status = status_name(highs.getModelStatus(), highs)
     feasible = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
-    x = np.asarray(highs.getSolution().col_value[:num_columns], dtype=np.float64) if feasible else None
-    return RunResult(True, status_name(highs.getModelStatus(), highs), x, float(info.mip_dual_bound), int(info.mip_node_count))
+    x = np.asarray(highs.getSolution().col_value[: job.num_columns], dtype=np.float64) if feasible else None
+    if not np.any(job.integrality):
+        bound = float(info.objective_function_value) if status == "optimal" else -math.inf
+        return RunResult(True, status, x, bound, 0)
+    return RunResult(True, status, x, float(info.mip_dual_bound), int(info.mip_node_count))
 
 
 def _own_time_limit(seconds: float) -> float:

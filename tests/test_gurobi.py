@@ -156,15 +156,13 @@ def test_sample_cqm_matches_brute_force_and_highs():
 @needs_gurobi
 def test_unsupported_and_infeasible_cqms():
     x, y = dimod.Binaries(["x", "y"])
-    n = dimod.Integer("n", upper_bound=3)
-    integer_product = dimod.CQM()
-    integer_product.set_objective(n * x)
     quadratic_constraint = dimod.CQM()
     quadratic_constraint.set_objective(x + y)
     quadratic_constraint.add_constraint(x * y <= 0, label="quad")
-    real = dimod.CQM()
-    real.set_objective(x + dimod.Real("r", upper_bound=2))
-    for cqm, word in [(integer_product, "INTEGER"), (quadratic_constraint, "quadratic"), (real, "REAL")]:
+    soft = dimod.CQM()
+    soft.set_objective(x + y)
+    soft.add_constraint(x + y >= 1, label="soft", weight=2.0)
+    for cqm, word in [(quadratic_constraint, "quadratic"), (soft, "soft")]:
         with pytest.raises(UnsupportedModelError, match=word):
             GurobiSampler().sample_cqm(cqm)
     infeasible = dimod.CQM()

@@ -229,17 +229,17 @@ def unsupported_cqms():
     quadratic_constraint = dimod.CQM()
     quadratic_constraint.set_objective(x + y)
     quadratic_constraint.add_constraint(x * y <= 0, label="quad")
-    real = dimod.CQM()
-    real.set_objective(x + dimod.Real("r", upper_bound=2))
     integer_product = dimod.CQM()
-    integer_product.set_objective(n * x)
+    integer_product.set_objective(n * dimod.Integer("m", upper_bound=2))
+    unbounded_factor = dimod.CQM()
+    unbounded_factor.set_objective(x * dimod.Integer("k"))
     soft = dimod.CQM()
     soft.set_objective(x + y)
     soft.add_constraint(x + y >= 1, label="soft", weight=2.0)
     return {
         "quadratic constraint": (quadratic_constraint, "quadratic"),
-        "real variable": (real, "REAL"),
-        "integer product": (integer_product, "INTEGER"),
+        "integer product": (integer_product, r"'n' \* 'm'.*not BINARY.*GurobiSampler"),
+        "unbounded factor": (unbounded_factor, r"'x' \* 'k'.*infinite.*GurobiSampler"),
         "soft constraint": (soft, "soft"),
     }
 

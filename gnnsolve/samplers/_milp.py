@@ -7,16 +7,21 @@
     \\min_x \\; c + h^\\top x + \\sum_{(i,j)} J_{ij} x_i x_j
     \\quad \\text{s.t.} \\quad r^{lo} \\le A x \\le r^{up}, \\quad l \\le x \\le u,
 
-where every :math:`x_i` is BINARY or a bounded INTEGER and every product :math:`x_i x_j` joins two
-BINARY variables. A BQM becomes one with no rows (SPIN models through :class:`CompiledBQM`); a
-CQM becomes one after its SPIN variables are rewritten :math:`s = 2x - 1`. What cannot be stated
-this way (REAL variables, products with an INTEGER variable, quadratic or soft constraints) is
-rejected with :class:`UnsupportedModelError` before any solver runs.
+where every :math:`x_i` is of one :class:`Kind`: BINARY, INTEGER or CONTINUOUS (a dimod REAL).
+Bounds may be infinite: a REAL bound of magnitude ``1e30`` or more (dimod's default upper bound
+is ``1e30``) and an INTEGER bound of magnitude ``2**53 - 1`` or more (dimod's default) mean none.
+A BQM becomes one with no rows (SPIN models through :class:`CompiledBQM`); a CQM becomes one after
+its SPIN variables are rewritten :math:`s = 2x - 1`. The objective may multiply any two variables
+(dimod itself allows no product with a REAL one); which products a backend takes is its own
+business: Gurobi takes them all, HiGHS those with a BINARY factor and a bounded other. What cannot
+be stated this way (quadratic or soft constraints, NaN bounds) is rejected with
+:class:`UnsupportedModelError` or :class:`InvalidModelError` before any solver runs.
 
 :class:`ExactSampler` is the ``sample`` / ``sample_cqm`` front door of the MILP and MIQP
 backends: it checks the keywords, compiles the model, hands it to the backend's ``_solve`` and
 returns a one-row SampleSet whose ``info`` holds ``status``, ``bound``, ``gap``, ``num_nodes``
-and ``timing``.
+and ``timing``. Values come back rounded for BINARY and INTEGER variables (``±1`` for SPIN) and
+as the solver gives them, clipped to their bounds, for REAL ones.
 
 Example:
     >>> import dimod
@@ -24,22 +29,27 @@ Example:
     >>> cqm = dimod.CQM()
     >>> x, y = dimod.Binaries(["x", "y"])
     >>> n = dimod.Integer("n", upper_bound=5)
-    >>> cqm.set_objective(-x * y - n)
-    >>> label = cqm.add_constraint(x + y + n <= 4, label="capacity")
+    >>> r = dimod.Real("r")  # dimod's bounds [0, 1e30]: no upper bound
+    >>> cqm.set_objective(-x * y - n * x + r)
+    >>> label = cqm.add_constraint(x + y + n - r <= 4, label="capacity")
     >>> model = IndexModel.from_cqm(cqm)
-    >>> model.variables, model.upper.tolist(), model.constraints.toarray().tolist()
-    (['x', 'y', 'n'], [1.0, 1.0, 5.0], [[1.0, 1.0, 1.0]])
+    >>> model.variables, [kind.name for kind in model.kinds], model.upper.tolist()
+    (['x', 'y', 'n', 'r'], ['BINARY', 'BINARY', 'INTEGER', 'CONTINUOUS'], [1.0, 1.0, 5.0, inf])
+    >>> model.constraints.toarray().tolist()
+    [[1.0, 1.0, 1.0, -1.0]]
 """
 
 from __future__ import annotations
 
 import abc
+import enum
 import math
 from dataclasses import dataclass, replace
 from typing import Any, Hashable
 
 import dimod
 import numpy as np
+import scipy.optimize
 import scipy.sparse
 
 from gnnsolve.errors import (
@@ -52,7 +62,8 @@ from gnnsolve.errors import (
 from gnnsolve.qubo import CompiledBQM
 from gnnsolve.samplers._common import Stopwatch, available_memory, check_positive_int, check_seed, resolve_time_limit
 
-__all__ = ["IndexModel", "SolveOptions", "Outcome", "ExactSampler", "mip_gap", "default_time_limit"]
+__all__ = ["Kind", "IndexModel", "SolveOptions", "Outcome", "ExactSampler", "mip_gap", "default_time_limit",
+           "CONTINUOUS_TOLERANCE"]
 
 #: Objective differences below this (relative to ``max(1, |energy|)``) count as a zero gap:
 #: the scale of both solvers' own optimality tolerances.
@@ -63,17 +74,42 @@ GAP_TOLERANCE = 1e-6
 #: terms, and a bias of 1e20 beside ones of 1 came back "optimal" 1.5 above the optimum.
 MAX_RANGE = 1e9
 
+#: The feasibility tolerance, in the constraints' own units, of :meth:`IndexModel.polish`
+#: (HiGHS's least): below dimod's 1e-8 for a satisfied constraint.
+POLISH_TOLERANCE = 1e-10
+
+#: The feasibility and integrality tolerance the backends get on models with CONTINUOUS
+#: variables (their defaults are 1e-7 to 1e-5). With an INTEGER value 1e-6 off, the continuous
+#: values follow it, and the solver's objective and bound fell 6e-6 below the optimum of the
+#: rounded values, reporting a gap on an optimal answer; rounding moved rows by as much too.
+CONTINUOUS_TOLERANCE = 1e-9
+
+#: A REAL bound of this magnitude or more is no bound (dimod's default upper bound for REAL).
+REAL_INFINITY = 1e30
+
+#: An INTEGER bound of this magnitude or more is no bound (dimod's default upper bound for INTEGER).
+INTEGER_INFINITY = float(2**53 - 1)
+
+
+class Kind(enum.IntEnum):
+    """What values a column of an :class:`IndexModel` takes."""
+
+    BINARY = 0
+    INTEGER = 1
+    CONTINUOUS = 2
+
 
 @dataclass(frozen=True)
 class IndexModel:
-    """A BQM or CQM over BINARY and bounded INTEGER variables, in index form.
+    """A BQM or CQM over BINARY, INTEGER and CONTINUOUS (REAL) variables, in index form.
 
     Attributes:
         variables: the user's labels in index order.
-        integer: ``True`` where a variable is INTEGER (the others are BINARY).
-        lower, upper: variable bounds.
+        kind: each variable's :class:`Kind`, as ``int8`` codes (SPIN variables are BINARY here).
+        lower, upper: variable bounds, ``-inf`` / ``inf`` where there is none.
         linear: linear objective coefficients :math:`h`.
-        rows, cols, quadratic: objective products :math:`J_{ij} x_i x_j` as COO arrays, ``rows < cols``.
+        rows, cols, quadratic: objective products :math:`J_{ij} x_i x_j` as COO arrays, ``rows < cols``
+            (``rows == cols`` for the square of an INTEGER variable).
         offset: objective constant :math:`c`.
         constraints: the linear constraint matrix :math:`A` (CSR, one row per constraint).
         row_lower, row_upper: the constraints' bounds (``-inf`` / ``inf`` where open).
@@ -82,7 +118,7 @@ class IndexModel:
     """
 
     variables: list[Hashable]
-    integer: np.ndarray
+    kind: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
     linear: np.ndarray
@@ -105,6 +141,26 @@ class IndexModel:
         return self.constraints.shape[0]
 
     @property
+    def kinds(self) -> list[Kind]:
+        """Each variable's :class:`Kind`, in index order."""
+        return [Kind(code) for code in self.kind]
+
+    @property
+    def binary(self) -> np.ndarray:
+        """``True`` where a variable is BINARY (or SPIN, solved as BINARY)."""
+        return self.kind == Kind.BINARY
+
+    @property
+    def integer(self) -> np.ndarray:
+        """``True`` where a variable is INTEGER."""
+        return self.kind == Kind.INTEGER
+
+    @property
+    def continuous(self) -> np.ndarray:
+        """``True`` where a variable is CONTINUOUS (a dimod REAL)."""
+        return self.kind == Kind.CONTINUOUS
+
+    @property
     def scale(self) -> float:
         """The objective's largest coefficient in magnitude (1 where it has none)."""
         largest = max(float(np.abs(self.linear).max(initial=0.0)), float(np.abs(self.quadratic).max(initial=0.0)))
@@ -120,6 +176,9 @@ class IndexModel:
     def conditioned_rows(self) -> "IndexModel":
         """The same model with each constraint row divided by its largest coefficient, and each
         bound that no values within the variables' bounds can pass opened (``±inf``).
+
+        A row with a variable of infinite bound reaches ``±inf`` on that side: its bound there
+        is kept, and it is never called infeasible on that side.
 
         Rows so scaled mean the same to the backends' absolute feasibility tolerances (about
         1e-7) at every scale, coefficients of 1e-300 and 1e300 included, and a right-hand side
@@ -138,8 +197,8 @@ class IndexModel:
         with np.errstate(over="ignore", invalid="ignore"):  # a reach beyond floats is infinite: no bound is cut
             low = positive @ self.lower + negative @ self.upper
             high = positive @ self.upper + negative @ self.lower
-        slack = 1e-9 * np.maximum(1.0, np.maximum(np.abs(low), np.abs(high)))
-        for r in np.flatnonzero((high < self.row_lower - slack) | (low > self.row_upper + slack)):
+        # Each side's own slack: an infinite reach on one side must not excuse the other.
+        for r in np.flatnonzero((high < self.row_lower - _slack(high)) | (low > self.row_upper + _slack(low))):
             raise InfeasibleModelError(
                 f"constraint {self.row_labels[r]!r} can never hold: its left side lies within [{low[r]:g}, {high[r]:g}] "
                 f"for every value of its variables, and it must lie within [{self.row_lower[r]:g}, {self.row_upper[r]:g}]"
@@ -185,7 +244,7 @@ class IndexModel:
         n = compiled.num_variables
         return cls(
             variables=compiled.variables,
-            integer=np.zeros(n, dtype=bool),
+            kind=np.full(n, Kind.BINARY, dtype=np.int8),
             lower=np.zeros(n),
             upper=np.ones(n),
             linear=compiled.linear,
@@ -201,32 +260,32 @@ class IndexModel:
 
     @classmethod
     def from_cqm(cls, cqm: dimod.ConstrainedQuadraticModel) -> "IndexModel":
-        """A CQM with a binary-quadratic objective and linear hard constraints.
+        """A CQM with a quadratic objective and linear hard constraints.
+
+        BINARY and SPIN variables become BINARY columns, INTEGER ones INTEGER columns and REAL
+        ones CONTINUOUS columns; a REAL bound of magnitude :data:`REAL_INFINITY` or more and an
+        INTEGER bound of magnitude :data:`INTEGER_INFINITY` or more become infinite.
 
         Raises:
-            UnsupportedModelError: a REAL variable, an objective product involving an INTEGER
-                variable, a quadratic constraint or a soft constraint.
-            InvalidModelError: a NaN or infinite bias, offset, right-hand side or bound.
+            UnsupportedModelError: a quadratic constraint or a soft constraint (named).
+            InvalidModelError: a NaN or infinite bias, offset or right-hand side, or a NaN bound.
             TypeError: ``cqm`` is not a constrained quadratic model.
         """
         _check_cqm(cqm)
         variables = list(cqm.variables)
         vartypes = [cqm.vartype(v) for v in variables]
-        for v, vartype in zip(variables, vartypes):
-            if vartype is dimod.REAL:
-                raise UnsupportedModelError(
-                    f"variable {v!r} is REAL; the exact samplers solve models over BINARY, SPIN and "
-                    "bounded INTEGER variables: make it an INTEGER (dimod.Integer) over a scaled range"
-                )
         spin = np.array([vartype is dimod.SPIN for vartype in vartypes], dtype=bool)
         if spin.any():
             cqm = cqm.spin_to_binary(inplace=False)
-        integer = np.array([vartype is dimod.INTEGER for vartype in vartypes], dtype=bool)
+        kind = np.array([_KINDS[vartype] for vartype in vartypes], dtype=np.int8)
         lower = np.array([cqm.lower_bound(v) for v in variables], dtype=np.float64)
         upper = np.array([cqm.upper_bound(v) for v in variables], dtype=np.float64)
         for v, lo, up in zip(variables, lower, upper):
-            if not (math.isfinite(lo) and math.isfinite(up)):
-                raise InvalidModelError(f"variable {v!r} has bounds [{lo}, {up}]; bounds must be finite")
+            if math.isnan(lo) or math.isnan(up):
+                raise InvalidModelError(f"variable {v!r} has bounds [{lo}, {up}]; bounds must be numbers, not NaN")
+        infinity = np.select([kind == Kind.CONTINUOUS, kind == Kind.INTEGER], [REAL_INFINITY, INTEGER_INFINITY], np.inf)
+        lower = np.where(lower <= -infinity, -np.inf, lower)
+        upper = np.where(upper >= infinity, np.inf, upper)
         index = {v: i for i, v in enumerate(variables)}
 
         objective = cqm.objective
@@ -238,12 +297,6 @@ class IndexModel:
         rows, cols, quadratic = [], [], []
         for u, v, bias in objective.iter_quadratic():
             _check_finite(bias, f"the objective's quadratic bias on ({u!r}, {v!r})")
-            if integer[index[u]] or integer[index[v]]:
-                raise UnsupportedModelError(
-                    f"the objective term {bias} * {u!r} * {v!r} multiplies an INTEGER variable; "
-                    "only products of BINARY or SPIN variables are supported: write the integer "
-                    "as a sum of binaries (x = sum_k 2^k b_k) or keep it in linear terms"
-                )
             i, j = sorted((index[u], index[v]))
             rows.append(i)
             cols.append(j)
@@ -281,7 +334,7 @@ class IndexModel:
         )
         return cls(
             variables=variables,
-            integer=integer,
+            kind=kind,
             lower=lower,
             upper=upper,
             linear=linear,
@@ -297,14 +350,72 @@ class IndexModel:
         )
 
     def to_user(self, x: np.ndarray) -> np.ndarray:
-        """Solver values (BINARY/INTEGER form) as the user's values: rounded, SPIN as ``±1``."""
-        values = np.rint(np.asarray(x, dtype=np.float64))
+        """Solver values as the user's values: BINARY and INTEGER rounded (SPIN as ``±1``),
+        CONTINUOUS clipped to their bounds (solvers may pass a bound by their tolerance)."""
+        x = np.asarray(x, dtype=np.float64)
+        values = np.where(self.continuous, np.clip(x, self.lower, self.upper), np.rint(x) + 0.0)  # no -0.0
         return np.where(self.spin, 2 * values - 1, values)
 
     def from_user(self, values: np.ndarray) -> np.ndarray:
         """The user's values as solver values: SPIN ``±1`` as ``0/1``."""
         values = np.asarray(values, dtype=np.float64)
         return np.where(self.spin, (values + 1) / 2, values)
+
+    def polish(self, x: np.ndarray, seconds: float = math.inf) -> np.ndarray | None:
+        """``x`` with its BINARY and INTEGER values rounded and its CONTINUOUS values solved
+        again for them: the linear program over the CONTINUOUS variables alone, with a feasibility
+        tolerance of :data:`POLISH_TOLERANCE` in the constraints' own units.
+
+        A solver's continuous values meet its rows within its tolerance (of the rows as it scales
+        them), and rounding the other values can move a row by as much; dimod counts a
+        constraint satisfied within 1e-8 (plus 1e-6 of its right-hand side). The values this
+        returns are the least objective for the rounded ones, so they are never worse than
+        ``x``'s beyond the solver's tolerance.
+
+        Returns:
+            The polished solver values, or ``None`` where there is nothing to polish (no
+            CONTINUOUS variable, or a product of two) or the linear program has no solution
+            within ``seconds``.
+        """
+        free = self.continuous
+        both = free[self.rows] & free[self.cols] & (self.quadratic != 0)
+        if not free.any() or both.any():
+            return None
+        fixed = np.where(free, 0.0, np.rint(np.asarray(x, dtype=np.float64)))
+        cost = self.linear.copy()
+        for ends in ((self.rows, self.cols), (self.cols, self.rows)):  # J x_i x_j with x_j fixed: linear in x_i
+            one = free[ends[0]] & ~free[ends[1]]
+            np.add.at(cost, ends[0][one], self.quadratic[one] * fixed[ends[1][one]])
+        matrix = self.constraints.tocsc()
+        shift = matrix @ fixed
+        matrix = matrix[:, np.flatnonzero(free)].tocsr()
+        lower, upper = self.row_lower - shift, self.row_upper - shift
+        equal = lower == upper
+        above, below = ~equal & np.isfinite(upper), ~equal & np.isfinite(lower)
+        solution = scipy.optimize.linprog(
+            cost[free],
+            A_ub=scipy.sparse.vstack([matrix[above], -matrix[below]]) if (above | below).any() else None,
+            b_ub=np.concatenate([upper[above], -lower[below]]) if (above | below).any() else None,
+            A_eq=matrix[equal] if equal.any() else None,
+            b_eq=upper[equal] if equal.any() else None,
+            bounds=np.stack([self.lower[free], self.upper[free]], axis=1),
+            method="highs",
+            options={"primal_feasibility_tolerance": POLISH_TOLERANCE, "time_limit": max(seconds, 0.1)},
+        )
+        if solution.status != 0:
+            return None
+        fixed[free] = solution.x
+        return fixed
+
+
+#: The column kind of each dimod vartype (SPIN is solved as BINARY).
+_KINDS = {dimod.BINARY: Kind.BINARY, dimod.SPIN: Kind.BINARY, dimod.INTEGER: Kind.INTEGER, dimod.REAL: Kind.CONTINUOUS}
+
+
+def _slack(reach: np.ndarray) -> np.ndarray:
+    """How far a row's bound may lie beyond its reach before the row is called infeasible: 1e-9
+    of the reach (at least of 1); ``inf`` where the reach is infinite."""
+    return 1e-9 * np.maximum(1.0, np.abs(reach))
 
 
 def _check_cqm(cqm: dimod.ConstrainedQuadraticModel) -> None:
@@ -545,21 +656,29 @@ class ExactSampler(dimod.Sampler):
     ) -> dimod.SampleSet:
         """Solve a CQM to optimality, or to ``time_limit``; return the incumbent as one row.
 
-        The objective may hold products of BINARY (or SPIN) variables and linear terms in
-        INTEGER ones; constraints must be linear (``==``, ``<=``, ``>=``) and hard. SPIN
-        variables are solved as ``s = 2x - 1`` and returned as ``±1``. The keywords are those of
+        Variables may be BINARY, SPIN, INTEGER or REAL, bounded or not (a REAL bound of
+        magnitude ``1e30`` or more, an INTEGER one of ``2**53 - 1`` or more, means none); the
+        objective may hold the products the backend takes (Gurobi any, HiGHS those with a BINARY
+        factor and a bounded other); constraints must be linear (``==``, ``<=``, ``>=``) and
+        hard. SPIN variables are solved as ``s = 2x - 1`` and returned as ``±1``, BINARY and
+        INTEGER values rounded, REAL values as the solver gives them, clipped to their bounds.
+        The backends meet rows within :data:`CONTINUOUS_TOLERANCE` of the rows as they scale
+        them, dimod within 1e-8 of the rows as written (plus 1e-6 of the right-hand side): where
+        the values fail one of dimod's checks, the REAL values are solved again for the others
+        (:meth:`IndexModel.polish`). The keywords are those of
         :meth:`sample` (the default budget counts the constraints' coefficients too);
         ``initial_states`` gives the lowest-energy feasible sample (or the lowest-energy one) as a
         starting incumbent.
 
         Returns:
             One row from :meth:`dimod.SampleSet.from_samples_cqm` (energy, ``is_satisfied``,
-            ``is_feasible``).
+            ``is_feasible``), of floats where the model has REAL variables, else of integers.
 
         Raises:
-            UnsupportedModelError: REAL variables, objective products with an INTEGER variable,
-                quadratic or soft constraints.
-            InvalidModelError: a NaN or infinite value, or a CQM proven infeasible.
+            UnsupportedModelError: quadratic or soft constraints, or an objective product the
+                backend cannot take.
+            InvalidModelError: a NaN or infinite value, a NaN bound, or a CQM proven infeasible
+                or unbounded.
             ModelTooLargeError: the backend cannot hold the model in the memory available.
             NoSolutionError: the solver stopped (e.g. at ``time_limit``) before finding a feasible
                 point, and no ``initial_states`` were given.
@@ -587,8 +706,12 @@ class ExactSampler(dimod.Sampler):
             return self._finish(start, NOT_STARTED, watch)
         outcome = self._run(model, solver_start, options, watch, extra)
         with watch.phase("postprocessing"):
-            values = model.to_user(outcome.x).astype(np.int64)[None, :]
-            sampleset = _cqm_sampleset((values, variables), cqm)
+            sampleset = _solution_sampleset(cqm, model, outcome.x)
+            if model.continuous.any() and not sampleset.first.is_feasible:
+                polished = model.polish(outcome.x, watch.remaining())
+                if polished is not None:
+                    again = _solution_sampleset(cqm, model, polished)
+                    sampleset = again if again.first.is_feasible else sampleset
         return self._finish(sampleset, outcome, watch, model.absolute_gap())
 
     def _affordable(self, watch: Stopwatch, num_variables: int, num_products: int, num_entries: int) -> bool:
@@ -628,22 +751,29 @@ class ExactSampler(dimod.Sampler):
                 )
             outcome = self._solve(model.conditioned_rows().normalised(), start, options, watch, **extra)
             outcome = replace(outcome, bound=outcome.bound * scale + model.offset)
-        if outcome.x is None:
+        if outcome.x is None or outcome.status == "unbounded":
             raise self._error(outcome)
         return outcome
 
     def _error(self, outcome: Outcome) -> Exception:
-        """The error for an outcome without a solution."""
-        if outcome.status in ("infeasible", "infeasible_or_unbounded"):
+        """The error for an outcome without a solution, or an unbounded one."""
+        if outcome.status == "infeasible":
             return InfeasibleModelError(
                 f"the model is infeasible: {self.solver_name} proved that no assignment within the "
                 "variables' bounds satisfies every constraint; check the constraints' senses, "
-                "right-hand sides and the integer bounds"
+                "right-hand sides and the variables' bounds"
+            )
+        if outcome.status == "infeasible_or_unbounded":
+            return InfeasibleModelError(
+                f"the model is infeasible or unbounded: {self.solver_name} proved that it has no optimum "
+                "(no assignment within the variables' bounds satisfies every constraint, or the objective "
+                "falls without limit); check the constraints' senses, right-hand sides and the variables' "
+                "bounds, and give the INTEGER and REAL variables finite bounds"
             )
         if outcome.status == "unbounded":
             return InvalidModelError(
                 f"the model is unbounded: {self.solver_name} can lower the objective without limit; "
-                "give the integer variables finite bounds"
+                "give the INTEGER and REAL variables finite bounds, or constraints that bound them"
             )
         return NoSolutionError(
             f"{self.solver_name} stopped with status {outcome.status!r} before finding a feasible "
@@ -704,6 +834,15 @@ def _cqm_sampleset(samples: dimod.typing.SamplesLike, cqm: dimod.ConstrainedQuad
     if cqm.objective.num_variables == 0:
         sampleset.record.energy[:] = cqm.objective.offset
     return sampleset
+
+
+def _solution_sampleset(cqm: dimod.ConstrainedQuadraticModel, model: IndexModel, x: np.ndarray) -> dimod.SampleSet:
+    """Solver values ``x`` of ``model`` as a one-row SampleSet of ``cqm``: floats where the model
+    has CONTINUOUS variables, else integers."""
+    values = model.to_user(x)[None, :]
+    if not model.continuous.any():
+        values = values.astype(np.int64)
+    return _cqm_sampleset((values, model.variables), cqm)
 
 
 def _cqm_start(

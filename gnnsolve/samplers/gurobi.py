@@ -1,9 +1,11 @@
 """GurobiSampler: BQMs and CQMs solved exactly as mixed-integer quadratic programs by Gurobi.
 
 Gurobi takes the quadratic objective as it is, :math:`\\min\\, c + h^\\top x + x^\\top J x` over
-binary (and, for CQMs, bounded integer) :math:`x` with the CQM's linear constraints, and handles
-its non-convexity itself; the model is built in bulk from numpy arrays and a SciPy sparse
-:math:`J` (``addMVar``, ``x @ J @ x``, ``addMConstr``).
+binary and, for CQMs, integer and continuous (REAL) :math:`x`, bounded or not, with the CQM's
+linear constraints: any product, of binaries, of a binary with an integer or of two integers.
+Gurobi (11 on) handles a non-convex objective itself (its ``NonConvex`` default); the model is
+built in bulk from numpy arrays and a SciPy sparse :math:`J` (``addMVar``, ``x @ J @ x``,
+``addMConstr``). A model without integer variables or products is a linear program.
 
 gurobipy is optional (``pip install "gnnsolve[gurobi]"``) and imported only when a
 :class:`GurobiSampler` is made, so this module always imports. The pip package's size-limited
@@ -35,7 +37,7 @@ import scipy.sparse
 
 from gnnsolve.errors import MissingDependencyError, ModelTooLargeError
 from gnnsolve.samplers._common import Stopwatch
-from gnnsolve.samplers._milp import ExactSampler, IndexModel, Outcome, SolveOptions
+from gnnsolve.samplers._milp import CONTINUOUS_TOLERANCE, ExactSampler, IndexModel, Outcome, SolveOptions
 
 __all__ = ["GurobiSampler"]
 
@@ -79,7 +81,9 @@ class GurobiSampler(ExactSampler):
     ``sample(bqm, ...)`` and ``sample_cqm(cqm, ...)`` return one row, the incumbent, with
     ``info`` keys ``status`` (``"optimal"``, ``"time_limit"``, ...), ``bound`` (Gurobi's
     ``ObjBound``, offset included), ``gap`` (relative, 0 when optimal), ``num_nodes`` and
-    ``timing``. CQMs take the same models as :class:`~gnnsolve.samplers.highs.HiGHSSampler`.
+    ``timing``. CQMs may hold BINARY, SPIN, INTEGER and REAL variables, bounded or not, and any
+    product in the objective (those :class:`~gnnsolve.samplers.highs.HiGHSSampler` refuses too);
+    REAL values come back unrounded.
 
     Keywords: ``time_limit``, ``mip_rel_gap`` (Gurobi's ``MIPGap``; default 0, so "optimal"
     means proven optimal, where Gurobi's own default is 1e-4), ``threads``, ``seed`` (Gurobi's
@@ -128,6 +132,9 @@ class GurobiSampler(ExactSampler):
                 x = _build(gp, miqp, model, start)
                 miqp.Params.MIPGap = float(options.mip_rel_gap)
                 miqp.Params.MIPGapAbs = model.absolute_gap()
+                if model.continuous.any():
+                    miqp.Params.IntFeasTol = CONTINUOUS_TOLERANCE
+                    miqp.Params.FeasibilityTol = CONTINUOUS_TOLERANCE
                 if options.threads is not None:
                     miqp.Params.Threads = int(options.threads)
                 if options.seed is not None:
@@ -141,13 +148,17 @@ class GurobiSampler(ExactSampler):
                     if err.errno == SIZE_LIMIT_EXCEEDED:
                         raise ModelTooLargeError(_too_large(model)) from err
                     raise
+            status = _STATUS.get(miqp.Status, f"gurobi_status_{miqp.Status}")
             has_solution = miqp.SolCount > 0
-            bound = float(miqp.ObjBound) if has_solution else -math.inf
+            if miqp.IsMIP:
+                bound = float(miqp.ObjBound) if has_solution else -math.inf
+            else:  # a linear or convex quadratic program: no branching, its optimum is its bound
+                bound = float(miqp.ObjVal) if has_solution and status == "optimal" else -math.inf
             return Outcome(
-                status=_STATUS.get(miqp.Status, f"gurobi_status_{miqp.Status}"),
+                status=status,
                 x=np.asarray(x.X) if has_solution else None,
                 bound=-math.inf if bound <= -gp.GRB.INFINITY else bound,
-                num_nodes=int(miqp.NodeCount),
+                num_nodes=int(miqp.NodeCount) if miqp.IsMIP else 0,
             )
 
 
@@ -155,9 +166,8 @@ def _build(gp: ModuleType, miqp: Any, model: IndexModel, start: np.ndarray | Non
     """Variables, objective, constraints and start of ``model`` on the Gurobi model ``miqp``."""
     GRB = gp.GRB
     n = model.num_variables
-    x = miqp.addMVar(
-        n, lb=model.lower, ub=model.upper, vtype=np.where(model.integer, GRB.INTEGER, GRB.BINARY)
-    )
+    vtype = np.array([GRB.BINARY, GRB.INTEGER, GRB.CONTINUOUS])[model.kind]
+    x = miqp.addMVar(n, lb=_bound(GRB, model.lower), ub=_bound(GRB, model.upper), vtype=vtype)
     objective = model.linear @ x + model.offset
     if len(model.quadratic):
         coupling = scipy.sparse.csr_matrix((model.quadratic, (model.rows, model.cols)), shape=(n, n))
@@ -177,6 +187,11 @@ def _build(gp: ModuleType, miqp: Any, model: IndexModel, start: np.ndarray | Non
     return x
 
 
+def _bound(GRB: Any, values: np.ndarray) -> np.ndarray:
+    """Bounds with ``±inf`` as Gurobi's ``±GRB.INFINITY``."""
+    return np.clip(values, -GRB.INFINITY, GRB.INFINITY)
+
+
 def _too_large(model: IndexModel) -> str:
     quadratic = len(model.quadratic) > 0
     return (
@@ -184,5 +199,5 @@ def _too_large(model: IndexModel) -> str:
         f"constraints{' with a quadratic objective' if quadratic else ''}, too large for the installed "
         "Gurobi licence (the size-limited pip licence takes 2000 variables and 2000 linear "
         "constraints, and only 200 variables once the objective is quadratic); install a full "
-        "Gurobi licence, or use HiGHSSampler"
+        "Gurobi licence, or use HiGHSSampler (for products with a BINARY factor and a bounded other)"
     )

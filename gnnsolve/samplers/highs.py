@@ -1,18 +1,26 @@
 """HiGHSSampler: BQMs and CQMs solved exactly as mixed-integer linear programs by HiGHS.
 
-HiGHS solves linear, not quadratic, programs, so every product of binaries is replaced by a
-continuous :math:`y_{ij} \\in [0, 1]` held to :math:`x_i x_j` by only the inequalities that the
-sign of its coefficient needs (Fortet's linearisation). Minimising pushes :math:`y_{ij}` down when
-:math:`J_{ij} > 0` and up when :math:`J_{ij} < 0`, so
+HiGHS solves linear, not quadratic, programs, so every product of the objective, :math:`J\\, b\\, y`
+with :math:`b` BINARY and :math:`y` a BINARY, INTEGER or REAL variable in :math:`[l, u]`, is
+replaced by a continuous :math:`z` held to :math:`b y` by McCormick's inequalities, which are exact
+where one factor is binary. Only those that the sign of :math:`J` needs are written: minimising
+pushes :math:`z` down when :math:`J > 0` and up when :math:`J < 0`, so
 
 .. math::
 
-    J_{ij} > 0:\\; y_{ij} \\ge x_i + x_j - 1, \\qquad
-    J_{ij} < 0:\\; y_{ij} \\le x_i,\\; y_{ij} \\le x_j,
+    J > 0:\\; z \\ge y - u (1 - b),\\; z \\ge l b, \\qquad
+    J < 0:\\; z \\le y - l (1 - b),\\; z \\le u b,
 
-and the MILP :math:`\\min\\, c + h^\\top x + J^\\top y` has the BQM's optimum. A model with
-:math:`n` variables and :math:`m` interactions becomes :math:`n + m` columns and at most
-:math:`2m` rows (plus a CQM's own linear constraints), built in bulk from numpy arrays.
+with :math:`z \\in [\\min(l, 0), \\max(u, 0)]`, which makes :math:`z \\ge l b` redundant where
+:math:`l \\ge 0` and :math:`z \\le u b` where :math:`u \\le 0`. For two binaries (:math:`l = 0`,
+:math:`u = 1`) these are Fortet's :math:`z \\ge x_i + x_j - 1` and :math:`z \\le x_i,\\; z \\le x_j`.
+The MILP :math:`\\min\\, c + h^\\top x + J^\\top z` has the model's optimum. A model with
+:math:`n` variables and :math:`m` products becomes :math:`n + m` columns and at most :math:`2m`
+rows (plus a CQM's own linear constraints), built in bulk from numpy arrays. A product of two
+variables that are not BINARY, or with a factor that is unbounded (or bounded beyond
+:data:`~gnnsolve.samplers._milp.MAX_RANGE`), has no exact linear form and is refused with
+:class:`~gnnsolve.errors.UnsupportedModelError`: GurobiSampler takes it. REAL variables are
+continuous columns: a CQM without BINARY or INTEGER variables is a linear program.
 
 Example:
     >>> import dimod
@@ -23,6 +31,8 @@ Example:
     -1.5 optimal 0.0
 
 References:
+    G. P. McCormick, "Computability of global solutions to factorable nonconvex programs: Part I —
+    Convex underestimating problems", Mathematical Programming 10 (1976).
     R. Fortet, "Applications de l'algèbre de Boole en recherche opérationnelle",
     Revue française de recherche opérationnelle 4 (1960).
     Q. Huangfu and J. A. J. Hall, "Parallelizing the dual revised simplex method",
@@ -42,7 +52,8 @@ import scipy.sparse
 
 from gnnsolve._highs import PROCESS_START_SECONDS, PROCESS_STEP_SECONDS, HighsJob, run_in_process, run_in_thread
 from gnnsolve.samplers._common import Stopwatch
-from gnnsolve.samplers._milp import ExactSampler, IndexModel, Outcome, SolveOptions
+from gnnsolve.errors import UnsupportedModelError
+from gnnsolve.samplers._milp import CONTINUOUS_TOLERANCE, MAX_RANGE, ExactSampler, IndexModel, Outcome, SolveOptions
 
 __all__ = ["HiGHSSampler"]
 
@@ -77,7 +88,7 @@ def mean_degree(num_variables: int, num_products: int, num_entries: int) -> floa
 
 @dataclass(frozen=True)
 class LinearisedModel:
-    """The MILP of an :class:`IndexModel`: columns ``x`` then one ``y`` per product, rows CSR."""
+    """The MILP of an :class:`IndexModel`: columns ``x`` then one ``z`` per product, rows CSR."""
 
     cost: np.ndarray
     lower: np.ndarray
@@ -90,44 +101,103 @@ class LinearisedModel:
 
 
 def linearise(model: IndexModel) -> LinearisedModel:
-    """Replace each product :math:`J_{ij} x_i x_j` by :math:`J_{ij} y_{ij}` and the rows its sign needs."""
+    """Replace each product :math:`J\\, b\\, y` (``b`` BINARY, ``y`` in ``[l, u]``) by :math:`J z` and
+    the McCormick rows its sign needs.
+
+    Raises:
+        UnsupportedModelError: a product without a BINARY factor, or whose other factor is
+            unbounded or has a bound beyond :data:`~gnnsolve.samplers._milp.MAX_RANGE`.
+    """
     n, k = model.num_variables, len(model.quadratic)
-    y = n + np.arange(k)
-    pos = np.flatnonzero(model.quadratic > 0)
-    neg = np.flatnonzero(model.quadratic < 0)
-    # J > 0:  x_i + x_j - y <= 1          J < 0:  y - x_i <= 0,  y - x_j <= 0
-    num_rows = len(pos) + 2 * len(neg)
-    row_index = np.concatenate([
-        np.repeat(np.arange(len(pos)), 3),
-        len(pos) + np.repeat(np.arange(2 * len(neg)), 2),
-    ])
-    col_index = np.concatenate([
-        np.stack([model.rows[pos], model.cols[pos], y[pos]], axis=1).ravel(),
-        np.stack([y[neg], model.rows[neg], y[neg], model.cols[neg]], axis=1).ravel(),
-    ])
-    values = np.concatenate([np.tile([1.0, 1.0, -1.0], len(pos)), np.tile([1.0, -1.0], 2 * len(neg))])
-    products = scipy.sparse.csr_matrix((values, (row_index, col_index)), shape=(num_rows, n + k))
+    _check_products(model)
+    # The BINARY factor b and the other y of each product (of two binaries: either, the first).
+    first_binary = model.binary[model.rows]
+    b = np.where(first_binary, model.rows, model.cols)
+    y = np.where(first_binary, model.cols, model.rows)
+    low, up = model.lower[y], model.upper[y]
+    z = n + np.arange(k)
+    ones, zeros = np.ones(k), np.zeros(k)
+    positive, negative = model.quadratic > 0, model.quadratic < 0
+    # The rows of the products with J > 0 first, then of those with J < 0, each product's
+    # together: one row each, and a second where the other factor's bound 0 does not do its work.
+    order = np.concatenate([np.flatnonzero(positive), np.flatnonzero(negative)])
+    second = np.where(positive, low < 0, up > 0)
+    count = np.zeros(k, dtype=np.int64)
+    count[order] = 1 + second[order]
+    first = np.zeros(k, dtype=np.int64)
+    first[order] = np.cumsum(count[order]) - count[order]
+    # Each row type: (its products, their rows, [(column, coefficient), ...], right-hand side); all "<=".
+    types = [
+        (positive, first, [(y, ones), (b, up), (z, -ones)], up),  # z >= y - u (1 - b)
+        (positive & (low < 0), first + 1, [(b, low), (z, -ones)], zeros),  # z >= l b
+        (negative & (up > 0), first, [(z, ones), (b, -up)], zeros),  # z <= u b
+        (negative, first + (up > 0), [(z, ones), (y, -ones), (b, -low)], -low),  # z <= y - l (1 - b)
+    ]
+    num_rows = int(count.sum())
+    row_index, col_index, values = [], [], []
+    right = np.zeros(num_rows)
+    for mask, row, terms, rhs in types:
+        which = np.flatnonzero(mask)
+        for column, value in terms:
+            row_index.append(row[which])
+            col_index.append(column[which])
+            values.append(value[which])
+        right[row[which]] = rhs[which]
+    products = scipy.sparse.csr_matrix(
+        (np.concatenate(values), (np.concatenate(row_index), np.concatenate(col_index))), shape=(num_rows, n + k)
+    )
+    products.eliminate_zeros()  # l = 0 leaves z <= y - l (1 - b) without its b, u = 0 z >= y - u (1 - b)
     padding = scipy.sparse.csr_matrix((model.num_constraints, k))
     constraints = scipy.sparse.hstack([model.constraints, padding])
     return LinearisedModel(
         cost=np.concatenate([model.linear, model.quadratic]),
-        lower=np.concatenate([model.lower, np.zeros(k)]),
-        upper=np.concatenate([model.upper, np.ones(k)]),
-        integrality=np.concatenate([np.ones(n, dtype=np.int32), np.zeros(k, dtype=np.int32)]),
+        lower=np.concatenate([model.lower, np.minimum(low, 0.0)]),
+        upper=np.concatenate([model.upper, np.maximum(up, 0.0)]),
+        integrality=np.concatenate([(~model.continuous).astype(np.int32), np.zeros(k, dtype=np.int32)]),
         matrix=scipy.sparse.vstack([constraints, products], format="csr"),
         row_lower=np.concatenate([model.row_lower, np.full(num_rows, -np.inf)]),
-        row_upper=np.concatenate([model.row_upper, np.ones(len(pos)), np.zeros(2 * len(neg))]),
+        row_upper=np.concatenate([model.row_upper, right]),
         offset=model.offset,
     )
 
 
+def _check_products(model: IndexModel) -> None:
+    """Refuse a product McCormick's rows cannot state exactly and soundly: one without a BINARY
+    factor, or whose other factor is unbounded or spans more than ``MAX_RANGE``."""
+    binary = model.binary
+    neither = ~(binary[model.rows] | binary[model.cols])
+    other = np.where(binary[model.rows], model.cols, model.rows)
+    wide = np.maximum(np.abs(model.lower[other]), np.abs(model.upper[other])) > MAX_RANGE
+    for p in np.flatnonzero(neither | wide)[:1]:
+        i, j = model.rows[p], model.cols[p]
+        u, v = model.variables[i], model.variables[j]
+        term = f"{u!r} * {v!r}" if i != j else f"{u!r} ** 2"
+        if neither[p]:
+            kinds = model.kinds
+            raise UnsupportedModelError(
+                f"the objective term {term} multiplies two variables that are not BINARY ({kinds[i].name} and "
+                f"{kinds[j].name}); HiGHS solves linear programs and linearises only products with a BINARY "
+                "factor: use GurobiSampler, which takes any product"
+            )
+        label, low, up = model.variables[other[p]], model.lower[other[p]], model.upper[other[p]]
+        how = "infinite" if math.isinf(max(abs(low), abs(up))) else f"wider than {MAX_RANGE:g}"
+        raise UnsupportedModelError(
+            f"the objective term {term} multiplies a BINARY by {label!r}, whose bounds [{low:g}, {up:g}] are "
+            f"{how}; HiGHS linearises a product b * y exactly only where y has finite, moderate bounds: give "
+            f"{label!r} such bounds, or use GurobiSampler, which takes any product"
+        )
+
+
 class HiGHSSampler(ExactSampler):
-    """Exact sampler: BQMs and CQMs linearised (Fortet) and solved by HiGHS's MILP solver.
+    """Exact sampler: BQMs and CQMs linearised (McCormick) and solved by HiGHS's MILP solver.
 
     ``sample(bqm, ...)`` and ``sample_cqm(cqm, ...)`` return one row, the incumbent, with
     ``info`` keys ``status`` (``"optimal"``, ``"time_limit"``, ...), ``bound`` (HiGHS's dual
-    bound, offset included), ``gap`` (relative, 0 when optimal), ``num_nodes``, ``time_limit``
-    and ``timing``.
+    bound, offset included; a linear program's optimum), ``gap`` (relative, 0 when optimal),
+    ``num_nodes``, ``time_limit`` and ``timing``.
+
+    CQMs may hold BINARY, SPIN, INTEGER and REAL variables, bounded or not, and products in the
+    objective of a BINARY (or SPIN) variable with a bounded one; REAL values come back unrounded.
 
     Keywords: ``time_limit``, ``mip_rel_gap`` (default 0: "optimal" means proven optimal;
     HiGHS's own default is 1e-4), ``threads`` (sets HiGHS's process-wide scheduler), ``seed``
@@ -168,6 +238,17 @@ class HiGHSSampler(ExactSampler):
         >>> best = HiGHSSampler().sample_cqm(cqm).first
         >>> best.sample == {"n": 2, "x": 0, "y": 1}, float(best.energy), bool(best.is_feasible)
         (True, -5.0, True)
+
+        A REAL variable, limited by a binary, and a product of a binary with a bounded integer:
+
+        >>> cqm = dimod.CQM()
+        >>> build, r = dimod.Binary("build"), dimod.Real("r")  # r in [0, 1e30]: unbounded above
+        >>> m = dimod.Integer("m", lower_bound=1, upper_bound=4)
+        >>> cqm.set_objective(3 * build - 2 * r + m - 2 * build * m)
+        >>> label = cqm.add_constraint(r - 2.5 * build <= 0, label="r needs build")
+        >>> best = HiGHSSampler().sample_cqm(cqm).first
+        >>> best.sample == {"build": 1, "m": 4, "r": 2.5}, float(best.energy), bool(best.is_feasible)
+        (True, -6.0, True)
     """
 
     solver_name = "HiGHS"
@@ -212,6 +293,9 @@ class HiGHSSampler(ExactSampler):
                 "mip_abs_gap": model.absolute_gap(),
                 "presolve": "on" if (model.num_constraints > 0 if presolve is None else presolve) else "off",
             }
+            if model.continuous.any():
+                settings["mip_feasibility_tolerance"] = CONTINUOUS_TOLERANCE
+                settings["primal_feasibility_tolerance"] = CONTINUOUS_TOLERANCE
             if options.seed is not None:
                 settings["random_seed"] = int(options.seed)
             if options.threads is not None:
@@ -242,7 +326,8 @@ class HiGHSSampler(ExactSampler):
 
 
 def _nonzeros(num_products: int, num_entries: int) -> int:
-    """The MILP's nonzeros, at most: each product adds at most two rows of two entries."""
+    """The MILP's nonzeros, about: a product's rows hold four at most (three for J > 0, two and
+    two for J < 0), five where its non-binary factor's lower bound is not 0."""
     return 4 * num_products + num_entries
 
 
