@@ -204,7 +204,7 @@ class KCenter(GraphProblem[frozenset]):
             \\sum_j y_j = k, \\quad z \\ge \\sum_j d_{ij} x_{ij}.
 
         :math:`z` is INTEGER when every distance is an integer (always for hop distances), else
-        REAL; the exact samplers take only the former (scale fractional lengths to integers).
+        REAL; the exact samplers take both.
 
         Raises:
             ModelTooLargeError: about :math:`2n^2` terms exceed :data:`~gnnsolve.adapters.clustering.MAX_MODEL_TERMS`.

@@ -274,13 +274,15 @@ def test_k_center_cqm_solved_by_highs_matches_brute_force(G):
     assert problem.cqm.vartype("radius") is dimod.INTEGER
 
 
-def test_k_center_cqm_with_fractional_lengths_has_a_real_radius_that_highs_rejects():
+def test_k_center_cqm_with_fractional_lengths_has_a_real_radius_that_highs_solves():
     G = nx.Graph()
     G.add_weighted_edges_from([(0, 1, 0.5), (1, 2, 1.5)])
     problem = KCenter(G, 1, weight="weight")
     assert problem.cqm.vartype("radius") is dimod.REAL
-    with pytest.raises(UnsupportedModelError, match="REAL"):
-        problem.solve(HiGHSSampler())
+    sampleset = HiGHSSampler().sample_cqm(problem.cqm)
+    best = sampleset.first
+    assert best.is_feasible and best.energy == pytest.approx(1.5) and best.sample[1] == 1  # the centre 1, radius 1.5
+    assert sampleset.info["status"] == "optimal"
 
 
 def test_k_center_decodes_and_repairs_selections():

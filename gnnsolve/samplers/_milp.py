@@ -60,7 +60,14 @@ from gnnsolve.errors import (
     UnsupportedModelError,
 )
 from gnnsolve.qubo import CompiledBQM
-from gnnsolve.samplers._common import Stopwatch, available_memory, check_positive_int, check_seed, resolve_time_limit
+from gnnsolve.samplers._common import (
+    Stopwatch,
+    available_memory,
+    check_positive_int,
+    check_seed,
+    cqm_sampleset,
+    resolve_time_limit,
+)
 
 __all__ = ["Kind", "IndexModel", "SolveOptions", "Outcome", "ExactSampler", "mip_gap", "default_time_limit",
            "CONTINUOUS_TOLERANCE"]
@@ -827,29 +834,20 @@ def _bqm_start(
     return dimod.SampleSet.from_samples_bqm((samples, variables), bqm).truncate(1)
 
 
-def _cqm_sampleset(samples: dimod.typing.SamplesLike, cqm: dimod.ConstrainedQuadraticModel) -> dimod.SampleSet:
-    """:meth:`dimod.SampleSet.from_samples_cqm`, with the energy of an objective of no variables
-    set to its constant (dimod 0.12 gives 0 there, dropping a feasibility model's constant)."""
-    sampleset = dimod.SampleSet.from_samples_cqm(samples, cqm)
-    if cqm.objective.num_variables == 0:
-        sampleset.record.energy[:] = cqm.objective.offset
-    return sampleset
-
-
 def _solution_sampleset(cqm: dimod.ConstrainedQuadraticModel, model: IndexModel, x: np.ndarray) -> dimod.SampleSet:
     """Solver values ``x`` of ``model`` as a one-row SampleSet of ``cqm``: floats where the model
     has CONTINUOUS variables, else integers."""
     values = model.to_user(x)[None, :]
     if not model.continuous.any():
         values = values.astype(np.int64)
-    return _cqm_sampleset((values, model.variables), cqm)
+    return cqm_sampleset((values, model.variables), cqm)
 
 
 def _cqm_start(
     cqm: dimod.ConstrainedQuadraticModel, variables: list[Hashable], initial_states: dimod.typing.SamplesLike
 ) -> dimod.SampleSet:
     """The lowest-energy feasible sample of ``initial_states`` (or the lowest-energy one) as one row."""
-    given = _cqm_sampleset((_as_samples(initial_states, variables), variables), cqm)
+    given = cqm_sampleset((_as_samples(initial_states, variables), variables), cqm)
     feasible = given.filter(lambda datum: datum.is_feasible)
     return (feasible if len(feasible) else given).truncate(1)
 
