@@ -16,6 +16,12 @@ nodes whose maximum cut, 137, is proven. Progress goes to stderr; stdout holds o
 the JSON. A user's mistake (an unreadable file, an unknown sampler, a model too large for a
 sampler, NaN biases) is one message on stderr and exit status 2.
 
+``--workers N`` starts a local Dask cluster of N worker processes (one thread each) for the run
+and closes it after; ``--scheduler ADDRESS`` connects to a running cluster's scheduler (given up
+after :data:`CONNECT_TIMEOUT` seconds, a usage error naming the address). Either way each
+sampler's run is one task on a worker and the table is the same, its times measured on the
+workers; both need the ``distributed`` package (``pip install 'gnnsolve[dask]'``).
+
 Example:
     >>> from gnnsolve.cli import main
     >>> main(["compare", "--samplers", "sa,steepest", "--num-reads", "2"])  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
@@ -30,9 +36,12 @@ Example:
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.util
 import json
 import sys
-from typing import Callable, Sequence
+from collections.abc import Iterator
+from typing import Any, Callable, Sequence
 
 from gnnsolve.compare import DEFAULT_SAMPLERS, compare
 from gnnsolve.errors import GnnsolveError
@@ -42,6 +51,9 @@ from gnnsolve.samplers._common import MAX_SEED, check_seed
 
 __all__ = ["main"]
 
+CONNECT_TIMEOUT = 5.0
+"""Seconds ``--scheduler`` waits for the scheduler to answer before giving up."""
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command with ``argv`` (``sys.argv[1:]`` when ``None``); returns the exit status."""
@@ -49,10 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         _check_problem_options(parser, args)
+        _check_cluster_options(parser, args)
+        return args.run(parser, args)
     except SystemExit as stop:  # argparse's own --help (0) and usage errors (2)
         return stop.code if isinstance(stop.code, int) else 2
-    try:
-        return args.run(args)
     except GnnsolveError as err:
         print(f"gnnsolve: error: {err}", file=sys.stderr)
         return 2
@@ -97,6 +109,13 @@ def _parser() -> argparse.ArgumentParser:
     compare_parser.add_argument("--optimum", type=float, metavar="VALUE",
                                 help="known optimum (the problem's objective for a graph problem, else an energy) for the ratio column")
     compare_parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    cluster = compare_parser.add_mutually_exclusive_group()
+    cluster.add_argument("--scheduler", metavar="ADDRESS",
+                         help="run each sampler as a task on the Dask cluster whose scheduler is at ADDRESS "
+                         "(e.g. tcp://10.0.0.5:8786); needs gnnsolve[dask]")
+    cluster.add_argument("--workers", type=_positive(int), metavar="N",
+                         help="run each sampler as a task on a local Dask cluster of N worker processes (one thread "
+                         "each), started for the run and closed after it; needs gnnsolve[dask]")
     compare_parser.set_defaults(run=_run_compare)
     return parser
 
@@ -107,6 +126,41 @@ def _check_problem_options(parser: argparse.ArgumentParser, args: argparse.Names
         parser.error(f"--k applies to --problem modularity and kcenter, not {args.problem}")
     if getattr(args, "max_cities", None) is not None and args.problem != "tsp":
         parser.error(f"--max-cities applies to --problem tsp, not {args.problem}")
+
+
+def _check_cluster_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse, as a usage error, --scheduler or --workers without the distributed package."""
+    option = "--scheduler" if getattr(args, "scheduler", None) else "--workers" if getattr(args, "workers", None) else None
+    if option is not None and importlib.util.find_spec("distributed") is None:
+        parser.error(f"{option} needs the distributed package: pip install 'gnnsolve[dask]'")
+
+
+@contextlib.contextmanager
+def _cluster(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Iterator[Any]:
+    """A Dask client for --scheduler or --workers, closed after the block; ``None`` without them."""
+    if not args.scheduler and not args.workers:
+        yield None
+        return
+    import distributed
+
+    if args.workers:
+        _progress(f"starting a local Dask cluster of {args.workers} worker processes")
+        with distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = distributed.Client(args.scheduler, timeout=CONNECT_TIMEOUT)
+    except ValueError as err:
+        parser.error(f"--scheduler {args.scheduler!r} is not a Dask scheduler address ({err})")
+    except (OSError, TimeoutError) as err:  # refused or unanswered
+        parser.error(f"cannot reach the Dask scheduler at {args.scheduler} within {CONNECT_TIMEOUT:g} s ({err})")
+    with client:
+        yield client
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _positive(kind: type) -> Callable[[str], float]:
@@ -140,21 +194,23 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer from 0 to {MAX_SEED}, got {text!r}") from None
 
 
-def _run_compare(args: argparse.Namespace) -> int:
+def _run_compare(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     options = {"k": args.k, "max_cities": args.max_cities}
     instance = read_instance(args.file, args.problem, **options) if args.file is not None else \
         builtin_instance(args.problem, **options)
     samplers = [name.strip() for name in args.samplers.split(",") if name.strip()] if args.samplers else None
-    result = compare(
-        instance.bqm,
-        samplers,
-        time_limit=args.time_limit,
-        num_reads=args.num_reads,
-        seed=args.seed,
-        problem=instance.problem,
-        optimum=args.optimum if args.optimum is not None else instance.optimum,
-        progress=lambda line: print(line, file=sys.stderr, flush=True),
-    )
+    with _cluster(parser, args) as client:
+        result = compare(
+            instance.bqm,
+            samplers,
+            time_limit=args.time_limit,
+            num_reads=args.num_reads,
+            seed=args.seed,
+            problem=instance.problem,
+            optimum=args.optimum if args.optimum is not None else instance.optimum,
+            progress=_progress,
+            client=client,
+        )
     if args.json:
         print(json.dumps({"instance": instance.description, **result.to_dict()}, indent=2))
     else:

@@ -17,6 +17,10 @@ sampler names, optional packages and size limits. Samplers the caller named expl
 usable, else the error is raised; from the default list the unusable ones are skipped with a
 note.
 
+The runs go one after another in this process, or, given a ``client`` (a Dask client, or any
+:class:`concurrent.futures.Executor`), each sampler's whole run is one task on a worker
+(:func:`gnnsolve.distributed.solve_many`) and its time is measured there: the same table.
+
 Example:
     >>> import dimod
     >>> from gnnsolve.compare import compare
@@ -227,8 +231,10 @@ def compare(
     problem: Problem | None = None,
     optimum: float | None = None,
     progress: Callable[[str], None] | None = None,
+    client: Any = None,
 ) -> ComparisonResult:
-    """Run each sampler on ``bqm`` (or on ``problem``) in this process and gather the results.
+    """Run each sampler on ``bqm`` (or on ``problem``) and gather the results: in this process,
+    or each sampler's run as a task on ``client``'s workers.
 
     Args:
         bqm: the model; ``None`` with a ``problem`` whose samplers take the problem itself or its
@@ -250,7 +256,17 @@ def compare(
         optimum: a known optimum, in the problem's objective if ``problem`` is given and in
             energy otherwise; each run's ``ratio`` is its value divided by it (none if it is 0).
             Without it, given a problem, the ratio is to the best feasible row's objective.
-        progress: called with one line when each sampler starts, finishes or is skipped.
+        progress: called with one line when each sampler starts, finishes or is skipped (on a
+            client: when the runs are submitted and as each finishes).
+        client: ``None`` (default) runs the samplers one after another in this process; a
+            ``dask.distributed.Client`` or a :class:`concurrent.futures.Executor` runs each
+            sampler's whole run (its call and the decoding) as one task on a worker, through
+            :func:`gnnsolve.distributed.solve_many`: the model and the problem are shipped once
+            (scattered to a Dask cluster's workers), each run's time is measured on its worker
+            around the sampler's call and decoding (not the scheduling), and its SampleSet's
+            ``info["task"]`` says where it ran. The checks above still run here, before
+            anything is submitted; a run that raises on a worker is raised here with the
+            worker's traceback attached as a note.
 
     Raises:
         UnknownSamplerError: a name is not in the registry (before anything runs).
@@ -290,28 +306,26 @@ def compare(
             model, sample = _model_for(name, sampler, bqm, problem)
             if isinstance(model, dimod.BinaryQuadraticModel):
                 check_model_size(name, model)
-            prepared.append((name, model, sample))
+            prepared.append((name, sampler, model, sample))
         except (MissingDependencyError, ModelTooLargeError, UnsupportedModelError) as err:
             skip_or_raise(name, err)
 
-    runs = []
-    for position, (name, model, sample) in enumerate(prepared, start=1):
-        prefix = f"[{position}/{len(prepared)}] "
-        report(f"{prefix}{name}: running")
-        start = time.perf_counter()
-        sampling = time_limit if problem is None else problem.sampling_time_limit(time_limit)
-        as_bqm = model if isinstance(model, dimod.BinaryQuadraticModel) else None
-        keywords = sample_kwargs(name, time_limit=sampling, num_reads=num_reads, seed=seed, bqm=as_bqm)
-        try:
-            sampleset = sample(model, **keywords)
-        except (MissingDependencyError, ModelTooLargeError) as err:  # limits only known when running
-            skip_or_raise(name, err, prefix)
-            continue
-        decoding = None if time_limit is None else max(time_limit - (time.perf_counter() - start), 0.0)
-        decoded = None if problem is None else problem.best_solution(sampleset, decoding)
-        run = _summarise(name, sampleset, time.perf_counter() - start, decoded)
-        runs.append(run)
-        report(f"{prefix}{name}: done in {run.seconds:.2f} s, best energy {_number(run.best_energy)}")
+    settings = {"time_limit": time_limit, "num_reads": num_reads, "seed": seed}
+    if client is not None:
+        runs = _runs_on_workers(client, prepared, _Instance(bqm, problem, settings), explicit, skip_or_raise, report)
+    else:
+        runs = []
+        for position, (name, _, model, sample) in enumerate(prepared, start=1):
+            prefix = f"[{position}/{len(prepared)}] "
+            report(f"{prefix}{name}: running")
+            try:
+                sampleset, seconds, decoded = _timed_run(name, model, sample, problem, **settings)
+            except (MissingDependencyError, ModelTooLargeError) as err:  # limits only known when running
+                skip_or_raise(name, err, prefix)
+                continue
+            run = _summarise(name, sampleset, seconds, decoded)
+            runs.append(run)
+            report(f"{prefix}{name}: done in {run.seconds:.2f} s, best energy {_number(run.best_energy)}")
 
     best_energy = min((run.best_energy for run in runs), default=None)
     bound = max((run.bound for run in runs if run.bound is not None), default=None)
@@ -325,7 +339,7 @@ def compare(
         runs=runs,
         num_variables=None if bqm is None else bqm.num_variables,
         num_interactions=None if bqm is None else bqm.num_interactions,
-        settings={"time_limit": time_limit, "num_reads": num_reads, "seed": seed},
+        settings=settings,
         best_energy=best_energy,
         bound=bound,
         objective_name=problem.objective_name if problem is not None else None,
@@ -333,6 +347,100 @@ def compare(
         ratio_to=None if not reference else "optimum" if optimum is not None else "best row",
         notes=notes,
     )
+
+
+def _timed_run(name: str, model: Any, sample: Callable[..., dimod.SampleSet], problem: Problem | None, *,
+               time_limit: float | None, num_reads: int, seed: int | None
+               ) -> tuple[dimod.SampleSet, float, Decoded | None]:
+    """One sampler's whole run: its call with the common settings translated for it, and decoding
+    the answer given a problem, within ``time_limit``; its SampleSet, seconds and decoded solution."""
+    start = time.perf_counter()
+    sampling = time_limit if problem is None else problem.sampling_time_limit(time_limit)
+    as_bqm = model if isinstance(model, dimod.BinaryQuadraticModel) else None
+    keywords = sample_kwargs(name, time_limit=sampling, num_reads=num_reads, seed=seed, bqm=as_bqm)
+    sampleset = sample(model, **keywords)
+    decoding = None if time_limit is None else max(time_limit - (time.perf_counter() - start), 0.0)
+    decoded = None if problem is None else problem.best_solution(sampleset, decoding)
+    return sampleset, time.perf_counter() - start, decoded
+
+
+@dataclass(frozen=True)
+class _Objective:
+    """A decoded solution reduced to what the table shows, to travel back from a worker."""
+
+    objective: float
+    feasible: bool
+
+
+@dataclass(frozen=True)
+class _Instance:
+    """What every run on a worker shares, shipped once: the model, the problem and the settings."""
+
+    bqm: dimod.BinaryQuadraticModel | None
+    problem: Problem | None
+    settings: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Cell:
+    """One sampler's run as a task: :func:`~gnnsolve.distributed.solve_many` calls
+    ``cell.solve(instance)`` on a worker, the :class:`_Instance` standing where a sampler would."""
+
+    name: str
+    sampler: dimod.Sampler
+
+    def solve(self, instance: _Instance) -> tuple[tuple[float, _Objective | None], dimod.SampleSet]:
+        model, sample = _model_for(self.name, self.sampler, instance.bqm, instance.problem)
+        sampleset, seconds, decoded = _timed_run(self.name, model, sample, instance.problem, **instance.settings)
+        objective = None if decoded is None else _Objective(float(decoded.objective), bool(decoded.feasible))
+        return (seconds, objective), sampleset
+
+
+def _runs_on_workers(client: Any, prepared: Sequence[tuple[str, dimod.Sampler, Any, Callable]], instance: _Instance,
+                     explicit: bool, skip_or_raise: Callable[..., None],
+                     report: Callable[[str], None]) -> list[SamplerRun]:
+    """The prepared runs as tasks on ``client``, summarised in the order asked for. A run that
+    raised is raised here (the first to arrive, the others cancelled), except a size limit or a
+    missing package found while running, which skips a sampler of the default list."""
+    from gnnsolve.distributed import TaskFailure, _raise, solve_many
+
+    cells = [_Cell(name, sampler) for name, sampler, _, _ in prepared]
+    skippable = (MissingDependencyError, ModelTooLargeError)
+    finished = 0
+
+    def arrived(index: int, result: Any) -> None:
+        nonlocal finished
+        finished += 1
+        name = cells[index].name
+        if isinstance(result, TaskFailure):
+            if explicit or not isinstance(result.exception, skippable):
+                _raise(result)
+            return
+        (seconds, _), sampleset = result
+        task = sampleset.info.get("task", {})
+        report(f"[{finished}/{len(cells)}] {name}: done in {seconds:.2f} s on {task.get('worker')}, "
+               f"best energy {_number(float(sampleset.first.energy))}")
+
+    if not cells:
+        return []
+    report(f"running {len(cells)} samplers as tasks on {_describe(client)}")
+    results = solve_many(cells, instance, client, on_result=arrived)
+    runs = []
+    for cell, result in zip(cells, results):
+        if isinstance(result, TaskFailure):
+            skip_or_raise(cell.name, result.exception)
+            continue
+        (seconds, decoded), sampleset = result
+        runs.append(_summarise(cell.name, sampleset, seconds, decoded))
+    return runs
+
+
+def _describe(client: Any) -> str:
+    """Where tasks run, in words: a Dask client's scheduler and workers, or an executor's class."""
+    scheduler = getattr(getattr(client, "scheduler", None), "address", None)
+    if scheduler is not None:
+        return f"{len(client.nthreads())} Dask workers ({scheduler})"
+    return type(client).__name__
 
 
 def default_samplers(problem: Problem | None) -> tuple[str, ...]:
