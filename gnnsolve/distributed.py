@@ -61,7 +61,6 @@ import concurrent.futures
 import contextlib
 import copyreg
 import importlib
-import inspect
 import io
 import itertools
 import math
@@ -79,6 +78,7 @@ from typing import TYPE_CHECKING, Any
 import dimod
 import numpy as np
 
+from gnnsolve.registry import child_keywords
 from gnnsolve.samplers._common import (
     MAX_SEED,
     Stopwatch,
@@ -305,32 +305,11 @@ def _chunk_task(sampler_blob: bytes, model_blob: bytes, keywords_blob: bytes, nu
     def call(sampler: Any, model: Any, keywords: dict[str, Any]) -> dimod.SampleSet:
         constrained = isinstance(model, dimod.ConstrainedQuadraticModel)
         method = sampler.sample_cqm if constrained else sampler.sample
-        translated = _child_keywords(sampler, method, time_limit, num_reads, seed, None if constrained else model)
+        translated = child_keywords(sampler, time_limit=time_limit, num_reads=num_reads, seed=seed,
+                                    bqm=None if constrained else model, method=method)
         return method(model, **{**translated, **keywords})
 
     return _run(call, sampler_blob, model_blob, keywords_blob)
-
-
-def _child_keywords(child: Any, method: Callable, time_limit: float | None, num_reads: int, seed: int,
-                    bqm: dimod.BinaryQuadraticModel | None) -> dict[str, Any]:
-    """A chunk's reads, seed and budget in the child's own keywords: translated by the registry
-    for a registered sampler, else those the child's ``parameters`` or ``method`` name."""
-    from gnnsolve.registry import sample_kwargs, spec_of
-
-    spec = spec_of(child)
-    if spec is not None:
-        return sample_kwargs(spec.name, time_limit=time_limit, num_reads=num_reads, seed=seed, bqm=bqm)
-    accepted = set(getattr(child, "parameters", {})) | _named_keywords(method)
-    keywords = {"num_reads": num_reads, "seed": seed, "time_limit": time_limit}
-    return {key: value for key, value in keywords.items() if key in accepted and value is not None}
-
-
-def _named_keywords(method: Callable) -> set[str]:
-    try:
-        parameters = inspect.signature(method).parameters.values()
-    except (TypeError, ValueError):
-        return set()
-    return {p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
 
 
 # --- where the tasks run ----------------------------------------------------------------------

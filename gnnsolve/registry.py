@@ -48,6 +48,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.util
+import inspect
 import math
 import sys
 import time
@@ -72,6 +73,7 @@ __all__ = [
     "get_sampler",
     "is_available",
     "sample_kwargs",
+    "child_keywords",
     "check_model_size",
 ]
 
@@ -351,6 +353,45 @@ def sample_kwargs(
 
     keywords = sampler_spec(name).translate(check_time_limit(time_limit), num_reads, seed, bqm)
     return {key: value for key, value in keywords.items() if value is not None}
+
+
+def child_keywords(
+    sampler: object,
+    *,
+    time_limit: float | None,
+    num_reads: int,
+    seed: int | None,
+    bqm: dimod.BinaryQuadraticModel | None = None,
+    method: Callable | None = None,
+) -> dict[str, Any]:
+    """Reads, seed and budget in any sampler's own keywords, for composites that call a child.
+
+    A sampler of the table gets :func:`sample_kwargs` (simulated annealing a deadline between
+    reads, tabu a timeout per read); any other gets those of ``num_reads``, ``seed`` and
+    ``time_limit`` that its ``parameters`` or the signature of ``method`` (default its
+    ``sample``) name, with ``None`` values left out.
+
+    Example:
+        >>> from dwave.samplers import SteepestDescentSolver
+        >>> from gnnsolve.registry import child_keywords
+        >>> child_keywords(SteepestDescentSolver(), time_limit=None, num_reads=3, seed=1)
+        {'num_reads': 3, 'seed': 1}
+    """
+    spec = spec_of(sampler)
+    if spec is not None:
+        return sample_kwargs(spec.name, time_limit=time_limit, num_reads=num_reads, seed=seed, bqm=bqm)
+    accepted = set(getattr(sampler, "parameters", {})) | _named_keywords(method or getattr(sampler, "sample", None))
+    keywords = {"num_reads": num_reads, "seed": seed, "time_limit": time_limit}
+    return {key: value for key, value in keywords.items() if key in accepted and value is not None}
+
+
+def _named_keywords(method: Callable | None) -> set[str]:
+    """The names ``method`` takes as keywords (none where it has no signature)."""
+    try:
+        parameters = inspect.signature(method).parameters.values()  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return set()
+    return {p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
 
 
 def check_model_size(name: str, bqm: dimod.BinaryQuadraticModel) -> None:

@@ -143,3 +143,22 @@ def test_kicks_open_a_facility_that_no_single_or_pair_move_would():
     improved = compiled.improve_array(start)
     assert compiled.feasible(improved)[0] and compiled.objective(improved)[0] == 12  # all moved to 1, then 0 closed
     assert compiled.to_sample(improved)["y0"] == 0
+
+
+def test_repair_closes_a_facility_by_a_kick_when_too_many_are_open():
+    """p = 2 of 3 facilities, all open, each serving one customer: closing one adds as much
+    violation as it removes, and its customer must then move (a pair); single moves alone stall."""
+    x = {(f, c): dimod.Binary(f"x{f}{c}") for f in range(3) for c in range(3)}
+    y = [dimod.Binary(f"y{f}") for f in range(3)]
+    cqm = dimod.ConstrainedQuadraticModel()
+    cqm.set_objective(sum((1 + abs(f - c)) * x[f, c] for f in range(3) for c in range(3)))
+    cqm.add_constraint(sum(y) == 2, label="p")
+    for c in range(3):
+        cqm.add_constraint(sum(x[f, c] for f in range(3)) == 1, label=f"served{c}")
+        for f in range(3):
+            cqm.add_constraint(x[f, c] - y[f] <= 0, label=f"open{f}{c}")
+    start = {**{f"y{f}": 1 for f in range(3)}, **{f"x{f}{c}": int(f == c) for f in range(3) for c in range(3)}}
+    compiled = CompiledCQM(cqm)
+    repaired = compiled.repair(start)
+    assert cqm.check_feasible(repaired)
+    assert cqm.objective.energy(repaired) == 4  # the optimum: two open, one customer one step away

@@ -2,7 +2,8 @@
 
 Exact samplers solve each model as written (continuous variables included) to the optimum
 Pyomo's own ``appsi_highs`` proves; heuristic samplers, through the penalty composite, return a
-feasible answer on the binary forms, or say ``infeasible`` and name the violated constraints.
+feasible answer on the binary forms, or say ``infeasible`` (or ``maxTimeLimit`` where the budget
+ended the search first) and name the violated constraints.
 """
 
 from __future__ import annotations
@@ -42,8 +43,15 @@ def test_the_binary_forms_have_the_same_optimum(name):
     assert appsi_highs_optimum(build(name, binary=True)) == pytest.approx(appsi_highs_optimum(build(name)))
 
 
-@pytest.mark.parametrize("name", list(MODELS))
-@pytest.mark.parametrize("sampler", ["sa", "tabu", "gnn"])
+FEASIBLE_TARGETS = ("knapsack", "set_cover", "graph_colouring", "warehouse")
+"""The models on which ``sa`` and ``gnn`` must be feasible (tested below); the others are checked here."""
+
+
+@pytest.mark.parametrize(
+    ("name", "sampler"),
+    [(name, "tabu") for name in MODELS]
+    + [(name, sampler) for name in MODELS if name not in FEASIBLE_TARGETS for sampler in ("sa", "gnn")],
+)
 def test_heuristic_samplers_answer_feasibly_or_name_what_they_violate(name, sampler):
     model = build(name, binary=True)
     results = pyo.SolverFactory("gnnsolve", sampler=sampler, seed=0).solve(model)
@@ -53,12 +61,12 @@ def test_heuristic_samplers_answer_feasibly_or_name_what_they_violate(name, samp
         assert objective_of(model) * (-1 if name == "knapsack" else 1) >= appsi_highs_optimum(model) * (
             -1 if name == "knapsack" else 1) - 1e-6
     else:
-        assert condition == TC.infeasible, results.solver.message
+        assert condition in (TC.infeasible, TC.maxTimeLimit), results.solver.message
         assert "the closest violates" in results.solver.message
         assert all(v.value is None for v in model.component_data_objects(pyo.Var) if not v.fixed)
 
 
-@pytest.mark.parametrize("name", ["knapsack", "set_cover", "graph_colouring", "warehouse"])
+@pytest.mark.parametrize("name", FEASIBLE_TARGETS)
 @pytest.mark.parametrize("sampler", ["sa", "gnn"])
 def test_sa_and_gnn_are_feasible_on_the_binary_forms_of_these_models(name, sampler):
     model = build(name, binary=True)

@@ -80,6 +80,7 @@ import numpy as np
 
 from gnnsolve.errors import UnsupportedModelError
 from gnnsolve.penalty_model import PenaltyModel, auto_penalty
+from gnnsolve.registry import check_model_size, child_keywords, spec_of
 from gnnsolve.samplers._common import (
     MAX_SEED,
     Stopwatch,
@@ -249,8 +250,9 @@ class PenaltyComposite(dimod.ComposedSampler):
             self._check_size(bqm)
             used.append(value)
             seconds = max((end - watch.elapsed()) * (1 - REPAIR_SHARE), 1e-3)
-            keywords = {**self._child_keywords(bqm, seconds if math.isfinite(watch.time_limit) else math.inf,
-                                               num_reads, attempt_seed), **kwargs}
+            budget = seconds if math.isfinite(watch.time_limit) else math.inf
+            keywords = {**child_keywords(self._child, time_limit=budget, num_reads=num_reads, seed=attempt_seed, bqm=bqm),
+                        **kwargs}
             with watch.phase("sampling"):
                 answer = self._child.sample(bqm, **keywords)
             child_info = dict(answer.info)
@@ -290,24 +292,9 @@ class PenaltyComposite(dimod.ComposedSampler):
 
     def _check_size(self, bqm: dimod.BinaryQuadraticModel) -> None:
         """A registered child's size limit (tabu's dense matrix), checked before it is called."""
-        from gnnsolve.registry import check_model_size, spec_of
-
         spec = spec_of(self._child)
         if spec is not None:
             check_model_size(spec.name, bqm)
-
-    def _child_keywords(self, bqm: dimod.BinaryQuadraticModel, seconds: float, num_reads: int,
-                        seed: int | None) -> dict[str, Any]:
-        """The child's keywords for one attempt of ``seconds`` (``inf``: no limit)."""
-        from gnnsolve.registry import sample_kwargs, spec_of
-
-        spec = spec_of(self._child)
-        if spec is not None:
-            return sample_kwargs(spec.name, time_limit=seconds, num_reads=num_reads, seed=seed, bqm=bqm)
-        accepted = self._child.parameters
-        keywords = {"num_reads": num_reads, "seed": seed, "time_limit": seconds}
-        return {key: value for key, value in keywords.items() if key in accepted and value is not None}
-
 
 class CQMByPenalty:
     """``sample_cqm`` for a BQM sampler class, through :class:`PenaltyComposite` around the instance.
@@ -383,14 +370,15 @@ def _check_supported(cqm: dimod.ConstrainedQuadraticModel) -> None:
 
 
 def _repair(compiled: CompiledCQM, samples: np.ndarray, remaining: Any) -> np.ndarray:
-    """Each sample repaired and descended, nearest to feasible first, while ``remaining()`` seconds are left."""
+    """Each sample repaired and descended, nearest to feasible first, each within an equal share
+    of the ``remaining()`` seconds left to those not yet repaired."""
     fixed = samples.copy()
     order = np.lexsort((compiled.objective(samples), compiled.violation(samples)))
-    for row in order:
+    for position, row in enumerate(order):
         left = remaining()
         if left <= 0:
             break
-        fixed[row] = compiled.repair_array(samples[row], time_limit=left)
+        fixed[row] = compiled.repair_array(samples[row], time_limit=left / (len(order) - position))
     return fixed
 
 

@@ -8,7 +8,8 @@ binary).
 
 1. Repair: while some constraint is violated, make the move that lowers the total violation
    :math:`\\sum_c \\mathrm{dist}(a_c^\\top x, [l_c, u_c])` most, ties to the smaller objective;
-   stop when no move lowers it.
+   where none does, the pair of moves that does, and where none does either, a kick (below) on
+   the violation; stop when nothing lowers it.
 2. Descent: while some move keeps every constraint satisfied and lowers the objective, make the
    one that lowers it most; where none does, make the pair of moves that does (the first breaks
    some constraints, the second moves a variable of each of them and mends them: a customer
@@ -162,32 +163,45 @@ class CompiledCQM:
         return self.to_sample(self.repair_array(self.to_array(sample), max_moves, time_limit))
 
     def repair_array(self, x: np.ndarray, max_moves: int | None = None, time_limit: float | None = None) -> np.ndarray:
-        """:meth:`repair` on a vector in :attr:`variables` order; returns a new vector."""
-        deadline = time.perf_counter() + (math.inf if time_limit is None else time_limit)
-        state = _State(self, x)
-        self._descend(state, deadline, 10 * len(state.x) if max_moves is None else max_moves)
-        return state.x
+        """:meth:`repair` on a vector in :attr:`variables` order; returns a new vector.
 
-    def improve_array(self, x: np.ndarray, time_limit: float | None = None) -> np.ndarray:
-        """A feasible vector improved by kicks: each move that keeps it feasible but does not lower
-        the objective (opening a facility, adding a set to a cover, dropping an item), least costly
-        first, followed by the descent of :meth:`repair_array` with the kicked variable held
-        where the kick put it; the first kick whose descent ends lower is kept, and the kicks start again from there, until none pays or the time is spent.
-
-        An infeasible ``x`` is repaired first; one that stays infeasible is returned as repaired.
+        Where single and pair moves cannot lower the violation, kicks are tried as in
+        :meth:`improve_array`, on the violation: a move that does not lower it (closing a
+        facility that serves one customer when too many are open), then the descent.
         """
         deadline = time.perf_counter() + (math.inf if time_limit is None else time_limit)
         state = _State(self, x)
-        self._descend(state, deadline, 10 * len(state.x))
-        while state.distance.sum() <= _TOLERANCE and time.perf_counter() < deadline:
-            better = self._kicked(state, deadline)
+        budget = 10 * len(state.x) if max_moves is None else max_moves
+        self._descend(state, deadline, budget)
+        return self._kick_while_paying(state, deadline, budget, feasible=False).x
+
+    def improve_array(self, x: np.ndarray, time_limit: float | None = None) -> np.ndarray:
+        """A vector repaired, then improved by kicks while feasible: each move that keeps it
+        feasible but does not lower the objective (opening a facility, adding a set to a cover,
+        dropping an item), least costly first, followed by the descent of :meth:`repair_array`
+        with the kicked variable held where the kick put it; the first kick whose descent ends
+        lower is kept, and the kicks start again from there, until none pays or the time is spent.
+        """
+        deadline = time.perf_counter() + (math.inf if time_limit is None else time_limit)
+        state = _State(self, x)
+        budget = 10 * len(state.x)
+        self._descend(state, deadline, budget)
+        state = self._kick_while_paying(state, deadline, budget, feasible=False)
+        return self._kick_while_paying(state, deadline, budget, feasible=True).x
+
+    def _kick_while_paying(self, state: "_State", deadline: float, budget: int, feasible: bool) -> "_State":
+        """Kicks while one pays: on the objective of a feasible ``state`` where ``feasible``, else
+        on the violation of an infeasible one (a state of the other kind is returned as it is)."""
+        while (state.distance.sum() <= _TOLERANCE) == feasible and time.perf_counter() < deadline:
+            better = self._kicked(state, deadline, budget)
             if better is None:
                 break
             state = better
-        return state.x
+        return state
 
     def _descend(self, state: "_State", deadline: float, budget: int) -> None:
-        """Repair, then single and pair moves that lower the objective, up to ``budget`` moves."""
+        """Single moves, then pairs of moves, lowering the violation while there is one and the
+        objective after, up to ``budget`` moves."""
         moves = 0
         while moves < budget and time.perf_counter() < deadline:
             move = self._best_move(float(state.distance.sum()), state.deltas, state.changes, state.allowed)
@@ -195,7 +209,7 @@ class CompiledCQM:
                 state.apply(*move)
                 moves += 1
                 continue
-            if state.distance.sum() > _TOLERANCE or moves + 2 > budget:
+            if moves + 2 > budget:
                 return
             pair = self._improving_pair(state, deadline)
             if pair is None:
@@ -204,45 +218,61 @@ class CompiledCQM:
                 state.apply(variable, step)
             moves += 2
 
-    def _kicked(self, state: "_State", deadline: float) -> "_State | None":
-        """The first kick of a feasible ``state`` (least costly first) whose descent ends lower, or ``None``."""
-        kicks = [(float(state.changes[step][variable]), int(variable), step) for step in _STEPS
-                 for variable in np.flatnonzero(state.allowed[step] & (state.deltas[step] <= _TOLERANCE))]
-        for _, variable, step in sorted(kicks):
+    def _kicked(self, state: "_State", deadline: float, budget: int) -> "_State | None":
+        """The first kick of ``state`` whose descent ends better, or ``None``.
+
+        For a feasible state a kick keeps it feasible, least objective cost first, and pays where
+        the objective ends lower; for an infeasible one a kick is any move, least added violation
+        first, and pays where the violation ends lower.
+        """
+        current = float(state.distance.sum())
+        feasible = current <= _TOLERANCE
+        kicks = []
+        for step in _STEPS:
+            movable = state.allowed[step] & (state.deltas[step] <= _TOLERANCE) if feasible else state.allowed[step]
+            for variable in np.flatnonzero(movable):
+                cost = state.changes[step][variable] if feasible else state.deltas[step][variable]
+                kicks.append((float(cost), float(state.changes[step][variable]), int(variable), step))
+        for *_, variable, step in sorted(kicks):
             if time.perf_counter() >= deadline:
                 return None
             trial = state.copy()
             trial.apply(variable, step)
             trial.allowed[-step][variable] = False  # the descent may not simply undo the kick
-            self._descend(trial, deadline, 10 * len(trial.x))
+            self._descend(trial, deadline, budget)
             trial.allowed[-step][variable] = self._allowed(trial.x[variable : variable + 1], -step, variable)[0]
-            if trial.distance.sum() <= _TOLERANCE and trial.value < state.value - _TOLERANCE * max(1.0, abs(state.value)):
+            violation = float(trial.distance.sum())
+            if feasible and violation <= _TOLERANCE and trial.value < state.value - _TOLERANCE * max(1.0, abs(state.value)):
+                return trial
+            if not feasible and violation < current - _TOLERANCE:
                 return trial
         return None
 
     def _improving_pair(self, state: "_State", deadline: float) -> tuple[tuple[int, float], tuple[int, float]] | None:
-        """The pair of moves that keeps a feasible ``state`` feasible and lowers the objective most, if any.
+        """The best pair of moves where no single move helps, if any: one that lowers the violation
+        most (then the objective) while the state is infeasible, one that keeps a feasible state
+        feasible and lowers the objective most otherwise.
 
-        Searched once no single move does: the first move breaks some constraints and the
-        second, a move of a variable in every constraint broken, mends them (a customer moved
-        from one facility to another, a one-hot choice changed, an item swapped for another under
-        a capacity). Ties go to the lowest indices.
+        The first move makes some constraints worse and the second, a move of a variable in every
+        one of them, mends them (a customer moved from one facility to another, a one-hot choice
+        changed, an item swapped for another under a capacity). Ties go to the lowest indices.
         """
-        best: tuple[float, tuple[int, float], tuple[int, float]] | None = None
+        current = float(state.distance.sum())
+        feasible = current <= _TOLERANCE
+        best: tuple[tuple[float, float], tuple[int, float], tuple[int, float]] | None = None
         for first_step in _STEPS:
-            movable = np.flatnonzero(state.allowed[first_step] & (state.deltas[first_step] > _TOLERANCE))
-            for first in movable:
+            movable = state.allowed[first_step] & (state.deltas[first_step] > _TOLERANCE) if feasible else state.allowed[first_step]
+            for first in np.flatnonzero(movable):
                 if time.perf_counter() >= deadline:
                     return None if best is None else (best[1], best[2])
                 rows, values = _column(self._matrix, int(first))
                 activity = state.activity[rows] + first_step * values
-                broken = rows[_distance(activity, self.row_lower[rows], self.row_upper[rows]) > _TOLERANCE]
-                partners = self._shared_columns(broken, int(first))
+                moved = _distance(activity, self.row_lower[rows], self.row_upper[rows])
+                partners = self._shared_columns(rows[moved > state.distance[rows] + _TOLERANCE], int(first))
                 if len(partners) == 0:
                     continue
                 saved_activity, saved_distance = state.activity[rows].copy(), state.distance[rows].copy()
-                state.activity[rows] = activity
-                state.distance[rows] = _distance(activity, self.row_lower[rows], self.row_upper[rows])
+                state.activity[rows], state.distance[rows] = activity, moved
                 neighbours, couplings = _column(self._quadratic, int(first))
                 coupling = np.zeros(len(state.x))
                 coupling[neighbours] = couplings
@@ -250,11 +280,16 @@ class CompiledCQM:
                     violation = state.distance.sum() + self._violation_deltas(state.activity, state.distance, second_step, partners)
                     change = (state.changes[first_step][first] + state.changes[second_step][partners]
                               + 2 * first_step * second_step * coupling[partners])
-                    good = state.allowed[second_step][partners] & (violation <= _TOLERANCE) & (change < -_TOLERANCE)
+                    allowed = state.allowed[second_step][partners]
+                    if feasible:
+                        good, key = allowed & (violation <= _TOLERANCE) & (change < -_TOLERANCE), np.zeros(len(partners))
+                    else:
+                        good, key = allowed & (violation < current - _TOLERANCE), violation
                     if good.any():
-                        k = int(np.argmin(np.where(good, change, np.inf)))
-                        if best is None or change[k] < best[0]:
-                            best = (float(change[k]), (int(first), first_step), (int(partners[k]), second_step))
+                        k = int(np.lexsort((np.where(good, change, np.inf), np.where(good, key, np.inf)))[0])
+                        score = (float(key[k]), float(change[k]))
+                        if best is None or score < best[0]:
+                            best = (score, (int(first), first_step), (int(partners[k]), second_step))
                 state.activity[rows], state.distance[rows] = saved_activity, saved_distance
         return None if best is None else (best[1], best[2])
 
