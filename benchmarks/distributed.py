@@ -1,0 +1,534 @@
+"""Models and reads across workers: one process against a 2-worker Dask LocalCluster.
+
+Three parts, on one machine (its cores: ``machine`` in the JSON):
+
+``many``
+    32 MaxCut models — G-set G1–G22 (from the shared data folder; a missing file is skipped
+    with a message) and ten random 3-regular graphs (``networkx.random_regular_graph(3, 800,
+    seed=s)``, s = 0..9) — solved with :func:`gnnsolve.distributed.solve_many`, once with
+    ``client=None`` (one task after another in this process: the same tasks, pickled and loaded
+    the same way) and once on a ``LocalCluster(n_workers=2, threads_per_worker=1,
+    processes=True)``, for dwave-samplers' ``SimulatedAnnealingSampler`` with its defaults
+    (``sa``) and ``GNNSampler`` with ``time_limit=10`` (``gnn``), and as fixed work, whatever
+    the machine's speed, SA with 16 reads (``sa-16``) and GNNSampler with ``max_epochs=300,
+    time_limit=math.inf`` (``gnn-epochs``); ``seed=0`` everywhere. Reported: the walls
+    and their ratio (target ≥ 1.7 on 2 cores), the per-task overhead — the wall per task
+    (wall × workers / tasks) less the mean ``info["task"]["run_ns"]`` (the sampler's call on the
+    worker) — of which ``load_ns`` (unpickling the sampler and model), whether each model's best
+    energy is the same both ways, GNNSampler's epochs and ``info["threads"]`` (the library
+    chooses per call; every call here must use one thread).
+``reads``
+    ``GNNSampler`` with ``num_reads=16`` and ``time_limit=10`` on a few of the models and on
+    3-regular graphs of 3,000 and 5,000 nodes (``regularN-s``: N nodes, seed s): one call
+    in this process (the library's thread count) against
+    ``DaskComposite(GNNSampler(), client)`` splitting the reads into 2 chunks of 8, one per
+    worker, each with ``threads=1`` and its own seed derived from ``seed=0``. Both end at the
+    time limit, so the wall ratio is about 1; what the workers can buy is training (reads ×
+    epochs: each chunk trains 8 replicas on its own core instead of 16 in one process), and the
+    best energies say what that is worth. ``info["scheduling_overhead_ns"]`` is reported.
+``memory``
+    Peak resident memory (``VmHWM`` of ``/proc/self/status``, reset through
+    ``/proc/self/clear_refs`` once the model is built) of ``GNNSampler`` on a 100,000-node
+    random 3-regular graph, training a few epochs with 1 and with 16 reads (``time_limit=inf``,
+    ``polish=False``, one thread), and with 1 read on a random graph of mean degree 30, each in
+    a fresh process, beside the per-node and per-edge arithmetic of ``docs/distributed.md``
+    (:func:`predicted_bytes`).
+
+The cluster is started once before the timed parts and warmed (every worker imports torch and
+runs one small call of each sampler); its start-up time is reported apart. The process of the
+serial runs is warmed the same way. ``--load N`` runs everything beside N busy processes
+(``benchmarks/_load.py``; default none: the ratio is about free cores).
+
+Run: ``python benchmarks/distributed.py [--parts many,reads,memory] [--many sa,sa-16,gnn,gnn-epochs]
+[--quick] [--out docs/benchmarks]``; ``--report JSON`` renders an earlier run's page again. A run of
+some parts (or some rows of ``many``) replaces those in the JSON and keeps the others, the page
+saying when each was measured. The full run takes 13 to 15 minutes on a 2-core machine (the GNN
+models: 32 × 10 s serial, about 160 s on the cluster; the reads: 2 × 10 s a model); ``--quick``
+(G1, G2 and two regular graphs, ``time_limit=2``, the reads part on G1, the memory part at
+20,000 nodes) takes about two minutes and writes files only with ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import dimod
+import networkx as nx
+import numpy as np
+
+# This file is benchmarks/distributed.py: with its folder first on sys.path, `import distributed` would
+# find it (here and in the cluster's worker processes, which start from this process's path), not dask's
+# package. The folder goes last, where the helpers beside this file are still found.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE] + [str(HERE)]
+
+import distributed  # noqa: E402
+
+from _cli import fill_defaults  # noqa: E402  (benchmarks/_cli.py)
+from _load import competing_load  # noqa: E402  (benchmarks/_load.py)
+from budget import machine  # noqa: E402  (benchmarks/budget.py)
+from gnnsolve import DaskComposite, GNNSampler, TaskFailure, solve_many  # noqa: E402
+from gnnsolve.adapters.datasets import read_gset, shared_data_dir  # noqa: E402
+from gnnsolve.adapters.graphs import maxcut_bqm  # noqa: E402
+from gnnsolve.samplers.pignn import ROUNDING_SAMPLES, ROUNDING_WORK, default_widths  # noqa: E402
+
+PARTS = ("many", "reads", "memory")
+TARGET = 1.7
+FULL = {"many": "sa,sa-16,gnn,gnn-epochs", "gset": ",".join(f"G{i}" for i in range(1, 23)), "regular": 10,
+        "regular_n": 800, "time_limit": 10.0,
+        "reads_models": "G1,G11,G14,G22,regular-0,regular-1,regular3000-0,regular5000-0", "memory_n": 100_000, "memory_epochs": 3}
+QUICK = {"many": "sa,sa-16,gnn,gnn-epochs", "gset": "G1,G2", "regular": 2, "regular_n": 800, "time_limit": 2.0, "reads_models": "G1",
+         "memory_n": 20_000, "memory_epochs": 2}
+READS = 16
+EPOCHS = 300
+PER_NODE = 250
+"""Bytes per node of one call, whatever the reads: labels and index (Python), linear terms, row pointers."""
+PER_EDGE = 110
+"""Bytes per interaction kept through training: COO (rows, cols, bias), scipy CSR, two torch CSR operators."""
+BUILD_EDGE = 330
+"""Bytes per interaction while the operators are built (edge index and weights, self loops added, COO stacked
+and sorted into CSR), before training."""
+
+
+# ------------------------------------------------------------------------------------------------ models
+
+
+def models(args: argparse.Namespace) -> dict[str, dimod.BinaryQuadraticModel]:
+    """The G-set graphs found and the generated 3-regular graphs, as MaxCut BQMs, by name."""
+    found: dict[str, dimod.BinaryQuadraticModel] = {}
+    data = shared_data_dir()
+    names = [name for name in args.gset.split(",") if name]
+    if data is None and names:
+        print(f"benchmark data not found (../shared/data or $GNNSOLVE_DATA): {', '.join(names)} skipped")
+    for name in names if data is not None else []:
+        path = data / "gset" / f"{name}.txt"
+        if not path.is_file():
+            print(f"{path} is missing: {name} skipped")
+            continue
+        found[name] = maxcut_bqm(read_gset(path))
+    for seed in range(args.regular):
+        found[f"regular-{seed}"] = maxcut_bqm(nx.random_regular_graph(3, args.regular_n, seed=seed))
+    return found
+
+
+MANY = {
+    "sa": ("SA (defaults)", {}),
+    "sa-16": ("SA (16 reads)", {"num_reads": READS}),
+    "gnn": ("GNN (time_limit={limit:g})", {"time_limit": None}),
+    "gnn-epochs": (f"GNN ({EPOCHS} epochs, no time limit)", {"max_epochs": EPOCHS, "time_limit": math.inf}),
+}
+"""The rows of the ``many`` part: a name, its label and its keywords beside ``seed=0`` (``time_limit: None``:
+``--time-limit``). ``sa-16`` and ``gnn-epochs`` are fixed work, whatever the machine's speed."""
+
+
+def sampler_of(name: str) -> Any:
+    if name.startswith("sa"):
+        from dwave.samplers import SimulatedAnnealingSampler
+
+        return SimulatedAnnealingSampler()
+    return GNNSampler()
+
+
+def keywords_of(name: str, time_limit: float) -> dict[str, Any]:
+    extra = MANY[name][1]
+    return {"seed": 0, **extra, **({"time_limit": time_limit} if extra.get("time_limit", 0) is None else {})}
+
+
+def warm_up() -> int:
+    """One small call of each sampler in this process (imports, first-call costs); its pid."""
+    import os
+
+    bqm = maxcut_bqm(nx.random_regular_graph(3, 60, seed=0))
+    sampler_of("sa").sample(bqm, seed=0)
+    GNNSampler().sample(bqm, seed=0, time_limit=0.5)
+    return os.getpid()
+
+
+# ------------------------------------------------------------------------------------------------- parts
+
+
+def many(bqms: dict[str, dimod.BinaryQuadraticModel], client: Any, args: argparse.Namespace) -> list[dict]:
+    rows = []
+    for sampler in args.many.split(","):
+        keywords = keywords_of(sampler, args.time_limit)
+        row: dict[str, Any] = {"sampler": sampler, "label": MANY[sampler][0].format(limit=args.time_limit),
+                               "keywords": {key: "inf" if value == math.inf else value for key, value in keywords.items()},
+                               "tasks": len(bqms)}
+        for where, target, workers in (("serial", None, 1), ("cluster", client, args.workers)):
+            print(f"\n== many: {sampler}, {where}", flush=True)
+            row[where] = run_many(list(bqms.values()), sampler, target, workers, args)
+        serial, cluster = row["serial"], row["cluster"]
+        row["ratio"] = serial["wall"] / cluster["wall"]
+        row["same_best"] = [a == b for a, b in zip(serial["best"], cluster["best"])]
+        row["names"] = list(bqms)
+        row["date"] = datetime.datetime.now().isoformat(timespec="seconds")
+        row["commit"] = machine()["commit"]
+        print(f"{sampler}: serial {serial['wall']:.1f} s, {args.workers} workers {cluster['wall']:.1f} s, "
+              f"ratio {row['ratio']:.2f}; same best energy on {sum(row['same_best'])}/{len(bqms)}", flush=True)
+        rows.append(row)
+    return rows
+
+
+def run_many(bqms: list[dimod.BinaryQuadraticModel], sampler: str, client: Any, workers: int,
+             args: argparse.Namespace) -> dict[str, Any]:
+    finished = []
+
+    def arrived(index: int, result: Any) -> None:
+        finished.append(time.perf_counter() - start)
+        if isinstance(result, TaskFailure):
+            print(f"  task {index} failed: {result}", flush=True)
+
+    start = time.perf_counter()
+    results = solve_many(bqms, sampler_of(sampler), client, on_result=arrived, **keywords_of(sampler, args.time_limit))
+    wall = time.perf_counter() - start
+    failures = [str(result) for result in results if isinstance(result, TaskFailure)]
+    answers = [result for result in results if not isinstance(result, TaskFailure)]
+    tasks = [answer.info["task"] for answer in answers]
+    run = np.array([task["run_ns"] for task in tasks]) / 1e9
+    load = np.array([task["load_ns"] for task in tasks]) / 1e9
+    part = {
+        "wall": wall,
+        "workers": workers,
+        "failures": failures,
+        "best": [None if isinstance(r, TaskFailure) else float(r.first.energy) for r in results],
+        "run_s": run.tolist(),
+        "load_s": load.tolist(),
+        "finished_s": finished,
+        "overhead_per_task_s": (wall * workers - run.sum()) / len(bqms),
+        "workers_used": sorted({task["worker"] for task in tasks}),
+        "threads": sorted({int(answer.info["threads"]) for answer in answers if "threads" in answer.info}),
+        "epochs": [answer.info.get("epochs") for answer in answers],
+        "stop_reasons": sorted({answer.info["stop_reason"] for answer in answers if "stop_reason" in answer.info}),
+    }
+    print(f"  wall {wall:.2f} s, mean run {run.mean():.3f} s, overhead per task "
+          f"{1e3 * part['overhead_per_task_s']:.1f} ms, threads {part['threads']}", flush=True)
+    return part
+
+
+def reads(bqms: dict[str, dimod.BinaryQuadraticModel], client: Any, args: argparse.Namespace) -> list[dict]:
+    rows = []
+    composite = DaskComposite(GNNSampler(), client)
+    for name in [name for name in args.reads_models.split(",") if name]:
+        larger = re.fullmatch(r"regular(\d+)-(\d+)", name)  # e.g. regular5000-0: 5,000 nodes, seed 0
+        if larger:
+            bqm = maxcut_bqm(nx.random_regular_graph(3, int(larger[1]), seed=int(larger[2])))
+        elif name in bqms:
+            bqm = bqms[name]
+        else:
+            print(f"reads: {name} is not among the models: skipped")
+            continue
+        print(f"\n== reads: {name}", flush=True)
+        start = time.perf_counter()
+        one = GNNSampler().sample(bqm, num_reads=READS, seed=0, time_limit=args.time_limit)
+        one_wall = time.perf_counter() - start
+        start = time.perf_counter()
+        spread = composite.sample(bqm, num_reads=READS, seed=0, time_limit=args.time_limit, threads=1)
+        spread_wall = time.perf_counter() - start
+        chunks = spread.info["chunks"]
+        row = {
+            "model": name,
+            "nodes": bqm.num_variables,
+            "one": {"wall": one_wall, "best": float(one.first.energy), "mean": float(one.record.energy.mean()),
+                    "epochs": one.info["epochs"], "threads": one.info["threads"],
+                    "stop_reason": one.info["stop_reason"]},
+            "spread": {"wall": spread_wall, "best": float(spread.first.energy),
+                       "mean": float(spread.record.energy.mean()),
+                       "epochs": [chunk["info"]["epochs"] for chunk in chunks],
+                       "stop_reasons": [chunk["info"]["stop_reason"] for chunk in chunks],
+                       "threads": [chunk["info"]["threads"] for chunk in chunks],
+                       "reads": [chunk["num_reads"] for chunk in chunks],
+                       "workers": [chunk["worker"] for chunk in chunks],
+                       "sampling_s": [chunk["sampling_ns"] / 1e9 for chunk in chunks],
+                       "load_s": [chunk["load_ns"] / 1e9 for chunk in chunks],
+                       "scheduling_overhead_s": spread.info["scheduling_overhead_ns"] / 1e9},
+        }
+        row["ratio"] = one_wall / spread_wall
+        print(f"  one process {one_wall:.2f} s best {row['one']['best']:g} ({row['one']['epochs']} epochs, "
+              f"{row['one']['threads']} threads); {len(chunks)} chunks {spread_wall:.2f} s best "
+              f"{row['spread']['best']:g} (epochs {row['spread']['epochs']}, threads {row['spread']['threads']}, "
+              f"overhead {row['spread']['scheduling_overhead_s']:.3f} s)", flush=True)
+        rows.append(row)
+    return rows
+
+
+MEMORY_PROBE = """
+import json, sys, time
+import networkx as nx
+from gnnsolve import GNNSampler
+from gnnsolve.adapters.graphs import maxcut_bqm
+
+n, degree, reads, epochs = (int(x) for x in sys.argv[1:5])
+graph = nx.random_regular_graph(3, n, seed=0) if degree == 3 else nx.gnm_random_graph(n, degree * n // 2, seed=0)
+bqm = maxcut_bqm(graph)
+del graph
+
+def status(key):
+    with open("/proc/self/status") as file:
+        return next(int(line.split()[1]) * 1024 for line in file if line.startswith(key + ":"))
+
+GNNSampler().sample(maxcut_bqm(nx.cycle_graph(40)), max_epochs=5, time_limit=float("inf"), polish=False)
+before = status("VmRSS")
+with open("/proc/self/clear_refs", "w") as file:
+    file.write("5")  # the peak (VmHWM) starts again from the resident size now
+start = time.perf_counter()
+sampleset = GNNSampler().sample(bqm, num_reads=reads, seed=0, max_epochs=epochs, time_limit=float("inf"),
+                                polish=False, threads=1)
+print(json.dumps({"nodes": n, "edges": bqm.num_interactions, "reads": reads, "epochs": sampleset.info["epochs"],
+                  "conv": sampleset.info["conv"], "seconds": time.perf_counter() - start,
+                  "rss_before": before, "peak": status("VmHWM")}))
+"""
+MEMORY_RUNS = ((3, 1), (3, READS), (30, 1))
+"""(mean degree, reads) of the memory part: 3-regular graphs, and a random graph of mean degree 30 where the
+edges' share dominates."""
+
+
+def predicted_bytes(nodes: int, edges: int, reads: int) -> dict[str, float]:
+    """The peak of one PI-GNN call above the process before it, by the arithmetic of
+    ``docs/distributed.md`` (GCN, default widths E and H, float32 training, float64 model arrays)."""
+    emb, hid = default_widths(nodes, None, None)
+    per_node_read = 16 * emb + 12 * hid + 40  # embedding, its gradient and Adam's two moments; activations; output
+    training = nodes * reads * per_node_read
+    # the sampling-based rounding draws up to 2**22 variables at a time (fewer where fewer draws are made), about
+    # 25 bytes each (float64 draws, int8 states, the exact energy's float64 copies): at most about 100 MiB
+    draws = min(ROUNDING_SAMPLES, int(ROUNDING_WORK / (reads * (nodes + 2 * edges))), max(1, 2**22 // (reads * nodes)))
+    rounding = nodes * reads * (8 * emb + 25 * draws)  # parameters and gradients still held while states are drawn
+    total = nodes * PER_NODE + max(edges * BUILD_EDGE, edges * PER_EDGE + max(training, rounding))
+    return {"embedding": emb, "hidden": hid, "per_node_per_read": per_node_read, "per_node": PER_NODE,
+            "per_edge": PER_EDGE, "build_edge": BUILD_EDGE, "total": float(total)}
+
+
+def memory(args: argparse.Namespace) -> list[dict]:
+    rows = []
+    for degree, reads_ in MEMORY_RUNS:
+        print(f"\n== memory: {args.memory_n} nodes, mean degree {degree}, {reads_} reads", flush=True)
+        done = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(args.memory_n), str(degree), str(reads_),
+                               str(args.memory_epochs)], capture_output=True, text=True, check=True)
+        row = json.loads(done.stdout.strip().splitlines()[-1])
+        row["added"] = row["peak"] - row["rss_before"]
+        predicted = predicted_bytes(row["nodes"], row["edges"], reads_)["total"]
+        print(f"  peak {row['peak'] / 2**20:.0f} MiB, {row['added'] / 2**20:.0f} MiB above the process before the "
+              f"call; predicted {predicted / 2**20:.0f} MiB", flush=True)
+        rows.append(row)
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------- page
+
+
+def render(record: dict[str, Any]) -> str:
+    m = record["machine"]
+    lines = ["# Models and reads across workers (Dask)", "",
+             "Rendered by `benchmarks/distributed.py` from its JSON; how each part is measured is in the script's "
+             "docstring. One process (`solve_many(..., client=None)`) against a `LocalCluster` of "
+             f"{record['workers']} worker processes with one thread each, on the same machine.", "",
+             f"Machine: {m['usable_cores']} usable cores of {m['cores']}, {m['platform']}, Python {m['python']}, "
+             f"torch {m['torch']}, commit {m['commit']}{' with uncommitted changes' if m['uncommitted_changes'] else ''}; "
+             f"load average at start {', '.join(f'{x:.1f}' for x in m['loadavg_at_start'])}; busy processes beside "
+             f"the benchmark: {record['load']}. Cluster start-up (not in any wall below): "
+             f"{record.get('cluster_start_s', math.nan):.1f} s, warm-up {record.get('warm_s', math.nan):.1f} s. "
+             "Measured: " + ", ".join(f"{part} {date}" for part, date in measured(record).items()) + ".",
+             "", *(f"- {line}" for line in summary(record))]
+    if record.get("many"):
+        first = record["many"][0]
+        lines += ["", "## Many models: one task a model", "",
+                  f"{first['tasks']} MaxCut models ({', '.join(first['names'])}), `seed=0`; `SA (16 reads)` and "
+                  f"`GNN ({EPOCHS} epochs, ...)` are fixed work (`max_epochs={EPOCHS}, time_limit=math.inf`: "
+                  "training and the annealing finisher's 1,000 sweeps do not depend on the clock).", "",
+                  "| sampler | serial wall (s) | 2 workers wall (s) | ratio | mean run, serial · 2 workers (s) | "
+                  "overhead / task, serial · 2 workers (ms) | of which loading (ms) | threads | same best energy | "
+                  "failures |",
+                  "|---|---:|---:|---:|---|---|---:|---|---:|---:|"]
+        for row in record["many"]:
+            s, c = row["serial"], row["cluster"]
+            label = row.get("label") or MANY[row["sampler"]][0].format(limit=record["time_limit"])
+            lines.append(f"| {label} | {s['wall']:.1f} | {c['wall']:.1f} | {row['ratio']:.2f} | "
+                         f"{np.mean(s['run_s']):.3f} · {np.mean(c['run_s']):.3f} | "
+                         f"{1e3 * s['overhead_per_task_s']:.1f} · {1e3 * c['overhead_per_task_s']:.1f} | "
+                         f"{1e3 * np.mean(c['load_s']):.1f} | "
+                         f"{'/'.join(map(str, s['threads'])) or '-'} · {'/'.join(map(str, c['threads'])) or '-'} | "
+                         f"{sum(row['same_best'])}/{row['tasks']} | {len(s['failures']) + len(c['failures'])} |")
+        lines += ["", "Mean run: the sampler's call on the worker (`info[\"task\"][\"run_ns\"]`); serial · 2 workers "
+                  "shows what a worker loses when both cores are busy. Overhead per task: wall × workers / tasks less "
+                  "the mean run; it includes the pickling before submission, loading on the worker, the scheduler's "
+                  "round trips and the idle end where one worker finishes before the other. Threads: "
+                  "`info[\"threads\"]`, serial · 2 workers."]
+        for row in record["many"]:
+            if row["sampler"] == "gnn":
+                s, c = row["serial"], row["cluster"]
+                gap = [(b - a) / abs(a) for a, b in zip(s["best"], c["best"]) if a is not None and b is not None and a]
+                same_epochs = s["epochs"] == c["epochs"]
+                lines += ["", f"GNN with `time_limit={record['time_limit']:g}`: training stopped "
+                          f"({', '.join(sorted(set(s['stop_reasons']) | set(c['stop_reasons'])))}) "
+                          f"{'at the same epoch on every model both ways (it is seeded)' if same_epochs else 'at other epochs on some models'}"
+                          f" (mean {np.mean(s['epochs']):.0f}); the annealing finisher then runs until the deadline, "
+                          "so how far it gets depends on the machine's speed at that moment. The best energies differ "
+                          f"on {row['tasks'] - sum(row['same_best'])} of {row['tasks']} models (mean relative "
+                          f"difference 2 workers − serial {100 * np.mean(gap):+.3f} %). With a time limit every "
+                          "task lasts its limit, so the wall ratio measures the scheduling, not the throughput; the "
+                          "fixed-work rows measure that."]
+    if record.get("reads"):
+        lines += ["", f"## {READS} reads of GNNSampler: one process against DaskComposite on 2 workers", "",
+                  "| model | one process: wall (s) | best | epochs | threads | 2 × 8 reads: wall (s) | best | "
+                  "epochs per chunk | threads | scheduling overhead (s) | wall ratio | read-epochs, 2 × 8 / 16 |",
+                  "|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|"]
+        for row in record["reads"]:
+            o, s = row["one"], row["spread"]
+            gain = sum(r * e for r, e in zip(s["reads"], s["epochs"])) / (READS * o["epochs"]) if o["epochs"] else math.nan
+            stops = s.get("stop_reasons")
+            lines.append(f"| {row['model']} | {o['wall']:.2f} | {o['best']:g} | {o['epochs']} ({o['stop_reason']}) | "
+                         f"{o['threads']} | {s['wall']:.2f} | {s['best']:g} | "
+                         f"{', '.join(f'{e} ({r})' for e, r in zip(s['epochs'], stops)) if stops else ', '.join(map(str, s['epochs']))} | "
+                         f"{', '.join(map(str, s['threads']))} | {s['scheduling_overhead_s']:.3f} | {row['ratio']:.2f} | "
+                         f"{gain:.2f} |")
+        gains = [sum(r * e for r, e in zip(row["spread"]["reads"], row["spread"]["epochs"])) / (READS * row["one"]["epochs"])
+                 for row in record["reads"] if row["one"]["epochs"]]
+        better = sum(row["spread"]["best"] < row["one"]["best"] for row in record["reads"])
+        same = sum(row["spread"]["best"] == row["one"]["best"] for row in record["reads"])
+        lines += ["", f"Best energy: lower with the 2 chunks on {better}, the same on {same}, higher on "
+                  f"{len(record['reads']) - better - same} of {len(record['reads'])} models. Both calls end at the time "
+                  "limit; read-epochs (reads × epochs, the training done) say what the second core bought. The chunks' "
+                  "seeds are derived from the caller's (`SeedSequence(0).spawn`), so their samples are not those of the "
+                  "one-process call: the comparison is of quality at equal wall time, not of identical answers. "
+                  "`regularN-s`: a random 3-regular graph of N nodes (seed s) beside the models of the part above."]
+        if gains:
+            lines += ["", f"Read-epochs of the 2 chunks / the one process: {min(gains):.2f} to {max(gains):.2f} "
+                      f"(mean {np.mean(gains):.2f}). " + (
+                          "On one machine, one process training 16 replicas in one batched pass (with the threads the "
+                          "library chooses) trains about as much as two single-threaded workers with 8 each, or more: "
+                          "an epoch's cost here grows less than in proportion to the reads. Splitting reads pays where "
+                          "the workers are other machines' cores, not this machine's."
+                          if np.mean(gains) < 1.1 else
+                          f"The second worker bought {np.mean(gains):.2f}× the training at the same wall time.")]
+    if record.get("memory"):
+        lines += ["", "## Memory of one call (checks the arithmetic of docs/distributed.md)", "",
+                  "| nodes | edges | reads | epochs | seconds | peak RSS (MiB) | above the process before the call (MiB) | "
+                  "predicted (MiB) | measured / predicted |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for row in record["memory"]:
+            predicted = predicted_bytes(row["nodes"], row["edges"], row["reads"])  # the arithmetic as it is now
+            lines.append(f"| {row['nodes']:,} | {row['edges']:,} | {row['reads']} | {row['epochs']} | "
+                         f"{row['seconds']:.1f} | {row['peak'] / 2**20:.0f} | {row['added'] / 2**20:.0f} | "
+                         f"{predicted['total'] / 2**20:.0f} | {row['added'] / predicted['total']:.2f} |")
+        widths = predicted_bytes(record["memory"][0]["nodes"], 0, 1)
+        lines += ["", f"Predicted: n × {PER_NODE} B + max(m × {BUILD_EDGE} B while the operators are built, "
+                  f"m × {PER_EDGE} B + the training's n × reads × (16 E + 12 H + 40) B, or the rounding's "
+                  f"n × reads × 8 E B + its draws, at most 100 MiB), E and H the default widths ({widths['embedding']} and "
+                  f"{widths['hidden']} here). Measured by `VmHWM`, reset once the model is built, in a fresh process "
+                  "with one thread; resident memory also counts what the allocator keeps after a free."]
+    return "\n".join(lines) + "\n"
+
+
+def measured(record: dict[str, Any]) -> dict[str, str]:
+    """When each part (each row of ``many``) was measured, and at which commit where a row says."""
+    dates = dict(record.get("dates") or {"all": record.get("date", "?")})
+    if "many" in dates and record.get("many"):
+        del dates["many"]
+        for row in record["many"]:
+            commit = f", commit {row['commit']}" if "commit" in row else ""
+            dates[f"many ({row['sampler']})"] = f"{row.get('date', '?')}{commit}"
+    return dates
+
+
+def summary(record: dict[str, Any]) -> list[str]:
+    out = []
+    for row in record.get("many", []):
+        label = row.get("label") or MANY[row["sampler"]][0].format(limit=record["time_limit"])
+        verdict = "meets" if row["ratio"] >= TARGET else "misses"
+        out.append(f"{label}, {row['tasks']} models: serial / 2 workers = {row['ratio']:.2f} ({verdict} the target "
+                   f"{TARGET}); same best energy on {sum(row['same_best'])} of {row['tasks']}.")
+    return out
+
+
+def publish(record: dict[str, Any], json_path: Path | None) -> None:
+    page = render(record)
+    if json_path is not None:
+        json_path.write_text(json.dumps(record, indent=1))
+        json_path.with_suffix(".md").write_text(page)
+    print(page)
+
+
+# ------------------------------------------------------------------------------------------------- main
+
+
+def parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default=",".join(PARTS), help="comma-separated, of " + ", ".join(PARTS))
+    parser.add_argument("--many", help=f"rows of the many part, of {', '.join(MANY)} (default all)")
+    parser.add_argument("--gset", help=f"G-set instances (default {FULL['gset']})")
+    parser.add_argument("--regular", type=int, help=f"generated 3-regular graphs (default {FULL['regular']})")
+    parser.add_argument("--regular-n", type=int, help=f"their nodes (default {FULL['regular_n']})")
+    parser.add_argument("--time-limit", type=float, help=f"GNNSampler's seconds per call (default {FULL['time_limit']:g})")
+    parser.add_argument("--reads-models", help=f"models of the reads part (default {FULL['reads_models']})")
+    parser.add_argument("--memory-n", type=int, help=f"nodes of the memory part (default {FULL['memory_n']})")
+    parser.add_argument("--memory-epochs", type=int, help=f"epochs of the memory part (default {FULL['memory_epochs']})")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes of the LocalCluster (default 2)")
+    parser.add_argument("--load", type=int, default=0, help="busy processes beside the benchmark (default 0)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run of about two minutes (see the docstring)")
+    parser.add_argument("--out", type=Path, help="folder of the JSON and page (default docs/benchmarks; none with --quick)")
+    parser.add_argument("--report", type=Path, help="render the page of this JSON again and exit")
+    args = parser.parse_args()
+    fill_defaults(args, QUICK, FULL)
+    for option, value, known in (("parts", args.parts, PARTS), ("many", args.many, tuple(MANY))):
+        unknown = set(value.split(",")) - set(known)
+        if unknown:
+            parser.error(f"--{option}: unknown {sorted(unknown)}; choose from {', '.join(known)}")
+    return args
+
+
+def main() -> None:
+    args = parse()
+    if args.report:
+        publish(json.loads(args.report.read_text()), args.report)
+        return
+    parts = args.parts.split(",")
+    now = datetime.datetime.now().isoformat(timespec="seconds")
+    record: dict[str, Any] = {"machine": machine(), "date": now, "dates": {part: now for part in parts},
+                              "workers": args.workers, "load": args.load, "quick": args.quick,
+                              "time_limit": args.time_limit}
+    bqms = models(args) if "many" in parts or "reads" in parts else {}
+    if bqms:
+        record["models"] = {name: {"nodes": bqm.num_variables, "edges": bqm.num_interactions}
+                            for name, bqm in bqms.items()}
+    with competing_load(args.load):
+        if "memory" in parts:
+            record["memory"] = memory(args)
+        if "many" in parts or "reads" in parts:
+            start = time.perf_counter()
+            with distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                                          dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+                record["cluster_start_s"] = time.perf_counter() - start
+                start = time.perf_counter()
+                warm_up()
+                pids = client.run(warm_up)
+                record["warm_s"] = time.perf_counter() - start
+                print(f"cluster of {len(pids)} workers up in {record['cluster_start_s']:.1f} s, warm in "
+                      f"{record['warm_s']:.1f} s", flush=True)
+                if "many" in parts:
+                    record["many"] = many(bqms, client, args)
+                if "reads" in parts:
+                    record["reads"] = reads(bqms, client, args)
+    json_path = None
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        json_path = args.out / "distributed.json"
+        if json_path.exists():  # a run of some parts replaces those and keeps the others
+            earlier = json.loads(json_path.read_text())
+            record = {**{key: value for key, value in earlier.items() if key not in record}, **record}
+            dated = {part: earlier["date"] for part in PARTS if part in earlier and "date" in earlier}
+            record["dates"] = {**dated, **earlier.get("dates", {}), **record["dates"]}
+            if "many" in record and "many" in earlier:  # rows measured again replace theirs, the others are kept
+                rows = {row["sampler"]: row for row in [*earlier["many"], *record["many"]]}
+                record["many"] = [rows[name] for name in MANY if name in rows]
+    publish(record, json_path)
+
+
+if __name__ == "__main__":
+    main()
