@@ -39,7 +39,7 @@ runs one small call of each sampler); its start-up time is reported apart. The p
 serial runs is warmed the same way. ``--load N`` runs everything beside N busy processes
 (``benchmarks/_load.py``; default none: the ratio is about free cores).
 
-Run: ``python benchmarks/distributed.py [--parts many,reads,memory] [--many sa,sa-16,gnn,gnn-epochs]
+Run: ``python benchmarks/cluster_scaling.py [--parts many,reads,memory] [--many sa,sa-16,gnn,gnn-epochs]
 [--quick] [--out docs/benchmarks]``; ``--report JSON`` renders an earlier run's page again. A run of
 some parts (or some rows of ``many``) replaces those in the JSON and keeps the others, the page
 saying when each was measured. The full run takes 13 to 15 minutes on a 2-core machine (the GNN
@@ -65,21 +65,15 @@ import dimod
 import networkx as nx
 import numpy as np
 
-# This file is benchmarks/distributed.py: with its folder first on sys.path, `import distributed` would
-# find it (here and in the cluster's worker processes, which start from this process's path), not dask's
-# package. The folder goes last, where the helpers beside this file are still found.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE] + [str(HERE)]
+import distributed
+from _cli import fill_defaults  # benchmarks/_cli.py
+from _load import competing_load  # benchmarks/_load.py
+from budget import machine  # benchmarks/budget.py
 
-import distributed  # noqa: E402
-
-from _cli import fill_defaults  # noqa: E402  (benchmarks/_cli.py)
-from _load import competing_load  # noqa: E402  (benchmarks/_load.py)
-from budget import machine  # noqa: E402  (benchmarks/budget.py)
-from gnnsolve import DaskComposite, GNNSampler, TaskFailure, solve_many  # noqa: E402
-from gnnsolve.adapters.datasets import read_gset, shared_data_dir  # noqa: E402
-from gnnsolve.adapters.graphs import maxcut_bqm  # noqa: E402
-from gnnsolve.samplers.pignn import ROUNDING_SAMPLES, ROUNDING_WORK, default_widths  # noqa: E402
+from gnnsolve import DaskComposite, GNNSampler, TaskFailure, solve_many
+from gnnsolve.adapters.datasets import read_gset, shared_data_dir
+from gnnsolve.adapters.graphs import maxcut_bqm
+from gnnsolve.samplers.pignn import ROUNDING_SAMPLES, ROUNDING_WORK, default_widths
 
 PARTS = ("many", "reads", "memory")
 TARGET = 1.7
@@ -327,7 +321,7 @@ def memory(args: argparse.Namespace) -> list[dict]:
 def render(record: dict[str, Any]) -> str:
     m = record["machine"]
     lines = ["# Models and reads across workers (Dask)", "",
-             "Rendered by `benchmarks/distributed.py` from its JSON; how each part is measured is in the script's "
+             "Rendered by `benchmarks/cluster_scaling.py` from its JSON; how each part is measured is in the script's "
              "docstring. One process (`solve_many(..., client=None)`) against a `LocalCluster` of "
              f"{record['workers']} worker processes with one thread each, on the same machine.", "",
              f"Machine: {m['usable_cores']} usable cores of {m['cores']}, {m['platform']}, Python {m['python']}, "
