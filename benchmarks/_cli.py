@@ -15,3 +15,12 @@ def fill_defaults(args: argparse.Namespace, quick: dict[str, Any], full: dict[st
             setattr(args, key, value)
     if args.out is None and not args.quick:
         args.out = Path("docs/benchmarks")
+
+
+def check_lists(parser: argparse.ArgumentParser, lists: tuple[tuple[str, str, Any], ...]) -> None:
+    """Each ``(option, comma-separated value, known names)`` names only known items, else the
+    parser's usage error naming the unknown ones and the choices."""
+    for option, value, known in lists:
+        unknown = set(value.split(",")) - set(known)
+        if unknown:
+            parser.error(f"--{option}: unknown {sorted(unknown)}; choose from {', '.join(known)}")

@@ -78,7 +78,7 @@ import pyomo.environ as pyo
 import torch
 from dwave.samplers import SteepestDescentSolver
 
-from _cli import fill_defaults  # benchmarks/_cli.py
+from _cli import check_lists, fill_defaults  # benchmarks/_cli.py
 from _load import competing_load  # benchmarks/_load.py
 from clusternet import timed  # benchmarks/clusternet.py
 from gnnsolve import ClusterNetSampler, DyCOSampler, GNNSampler, GurobiSampler, HiGHSSampler, MulticutSampler
@@ -745,12 +745,9 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--report", type=Path, help="render the page of this JSON again and exit")
     args = parser.parse_args()
     fill_defaults(args, QUICK, FULL)
-    for name, value, known in (("sections", args.sections, SECTIONS), ("loads", args.loads, LOADS),
-                               ("samplers", args.samplers, SAMPLERS), ("sizes", args.sizes, SIZES),
-                               ("imports", args.imports, ("highs", "help", "gnn"))):
-        unknown = set(value.split(",")) - set(known)
-        if unknown:
-            parser.error(f"--{name}: unknown {sorted(unknown)}; choose from {', '.join(known)}")
+    check_lists(parser, (("sections", args.sections, SECTIONS), ("loads", args.loads, LOADS),
+                         ("samplers", args.samplers, SAMPLERS), ("sizes", args.sizes, SIZES),
+                         ("imports", args.imports, ("highs", "help", "gnn"))))
     return args
 
 

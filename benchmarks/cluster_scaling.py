@@ -66,7 +66,7 @@ import networkx as nx
 import numpy as np
 
 import distributed
-from _cli import fill_defaults  # benchmarks/_cli.py
+from _cli import check_lists, fill_defaults  # benchmarks/_cli.py
 from _load import competing_load  # benchmarks/_load.py
 from budget import machine  # benchmarks/budget.py
 
@@ -470,10 +470,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--report", type=Path, help="render the page of this JSON again and exit")
     args = parser.parse_args()
     fill_defaults(args, QUICK, FULL)
-    for option, value, known in (("parts", args.parts, PARTS), ("many", args.many, tuple(MANY))):
-        unknown = set(value.split(",")) - set(known)
-        if unknown:
-            parser.error(f"--{option}: unknown {sorted(unknown)}; choose from {', '.join(known)}")
+    check_lists(parser, (("parts", args.parts, PARTS), ("many", args.many, tuple(MANY))))
     return args
 
 
