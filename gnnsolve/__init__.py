@@ -15,11 +15,14 @@ learned sampler is asked for (the exact samplers never load it). Importing gnnso
 if Pyomo is loaded, otherwise as soon as it is, so gnnsolve alone does not import Pyomo.
 """
 
+import logging
 from importlib import import_module
 from types import ModuleType
 from typing import Any
 
 from gnnsolve._import_hooks import when_imported
+
+logging.getLogger("gnnsolve").addHandler(logging.NullHandler())
 
 from gnnsolve.errors import (
     FileFormatError,

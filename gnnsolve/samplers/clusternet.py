@@ -86,6 +86,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import logging
 import math
 import time
 from collections.abc import Iterator, Sequence
@@ -112,10 +113,13 @@ from gnnsolve.nn.sparse import SparseOperator
 from gnnsolve.samplers._common import (
     Stopwatch, check_positive_int, check_time_limit, resolve_time_limit, seed_generator,
 )
+from gnnsolve.samplers._progress import STOP_REASON, Callback, Watcher, check_callback, check_progress
 from gnnsolve.samplers._torch import check_threads, resolve_device, torch_threads
 from gnnsolve.search.clustering import k_center_swaps, modularity_moves, partition_moves
 
 __all__ = ["ClusterNetSampler", "OBJECTIVES"]
+
+logger = logging.getLogger(__name__)
 
 OBJECTIVES = ("modularity", "kcenter")
 CHECKPOINT_EVERY = 100
@@ -341,7 +345,7 @@ class ClusterNetSampler(dimod.Sampler):
         ``stop_reason``, ``training_loss``, ``best_training_loss``, ``objective``, ``graphs``."""
         self.parameters = {key: [] for key in (
             "k", "objective", "features", "observed", "num_reads", "seed", "epochs", "time_limit", "polish",
-            "threads")}
+            "threads", "progress", "callback")}
         self.properties = {
             "problems": (Modularity, KCenter, PairwiseClustering),
             "objectives": OBJECTIVES,
@@ -363,6 +367,8 @@ class ClusterNetSampler(dimod.Sampler):
         time_limit: float | None = None,
         polish: bool = False,
         threads: int | None = None,
+        progress: bool = False,
+        callback: Callback | None = None,
         **kwargs: Any,
     ) -> dimod.SampleSet:
         """Train ClusterNet on ``problem`` (or apply the fitted network) and decide.
@@ -396,6 +402,17 @@ class ClusterNetSampler(dimod.Sampler):
             threads: torch's intra-op threads for the call; ``None`` chooses from an epoch's work
                 (:func:`~gnnsolve.samplers._torch.default_threads`). The caller's setting is
                 restored afterwards.
+            progress: draw a tqdm bar on ``stderr`` over the epochs of all reads (the best
+                checkpoint loss in its postfix), closed when the call ends. Off by default; it
+                does not change the result.
+            callback: ``callback(state) -> bool | None``, called after every epoch with a
+                read-only :class:`~gnnsolve.samplers._progress.TrainingState` (``epoch`` within
+                the read, ``elapsed``, ``best_energy``: the best checkpoint's training loss, ``inf``
+                before the first,
+                ``loss``: the epoch's, ``phase``: ``"training read i/r"``). Returning ``True``
+                stops the read as its time limit would (a last checkpoint, then the decision,
+                merges and ``polish``) with ``stop_reason`` ``"callback"``, and no further read
+                runs. An exception it raises ends the call and reaches the caller unchanged.
 
         Returns:
             A SampleSet over the nodes: for modularity INTEGER community labels ``0..k-1`` with
@@ -404,7 +421,8 @@ class ClusterNetSampler(dimod.Sampler):
             facilities with energy the largest distance to the nearest facility (``inf`` if
             some node cannot reach one). ``info`` holds ``timing`` (ns), ``time_limit`` (the
             budget applied, seconds; ``inf`` for none), ``threads`` and, one entry per read in row
-            order, ``epochs``, ``stop_reason`` (``"epochs"``, ``"time_limit"`` or ``"interrupted"``:
+            order, ``epochs``, ``stop_reason`` (``"epochs"``, ``"time_limit"``, ``"callback"`` (the
+            callback stopped that read, the last row) or ``"interrupted"``:
             Ctrl-C stopped that read's training, it is the last row and was not polished; see the
             module docstring), ``training_loss`` (the curve) and ``best_training_loss``; also ``objective``, ``features``
             (``"given"`` or ``"learned embeddings (no node features)"``), ``start``
@@ -429,9 +447,10 @@ class ClusterNetSampler(dimod.Sampler):
         watch = Stopwatch()
         self.remove_unknown_kwargs(**kwargs)
         settings = _Settings.check(num_reads, seed, epochs, time_limit, polish, threads)
+        watching = check_progress(progress), check_callback(callback)
         with watch.phase("preprocessing"):
             problem = _resolve_problem(problem, k, objective)
-        rows, energies, info = self._run(problem, watch, features, observed, settings)
+        rows, energies, info = self._run(problem, watch, features, observed, settings, *watching)
         with watch.phase("postprocessing"):
             vartype = dimod.BINARY if isinstance(problem, KCenter) else dimod.INTEGER
             sampleset = dimod.SampleSet.from_samples((rows, problem.nodes), vartype, energy=energies, info=info,
@@ -450,6 +469,8 @@ class ClusterNetSampler(dimod.Sampler):
         time_limit: float | None = None,
         polish: bool = False,
         threads: int | None = None,
+        progress: bool = False,
+        callback: Callback | None = None,
         **kwargs: Any,
     ) -> dimod.SampleSet:
         r"""Train ClusterNet on the k-way assignment form of a CQM; one row per read, over the CQM's variables.
@@ -470,7 +491,7 @@ class ClusterNetSampler(dimod.Sampler):
             cqm: the assignment form.
             features: node features as in :meth:`sample`, rows in the order of the nodes'
                 first appearance among ``cqm.variables``.
-            num_reads, seed, epochs, time_limit, polish, threads: as in :meth:`sample` (``polish``
+            num_reads, seed, epochs, time_limit, polish, threads, progress, callback: as in :meth:`sample` (``polish``
                 runs :func:`~gnnsolve.search.clustering.partition_moves` on :math:`W`; the budget
                 includes reading the CQM).
 
@@ -508,9 +529,10 @@ class ClusterNetSampler(dimod.Sampler):
         watch = Stopwatch()
         self.remove_unknown_kwargs(**kwargs)
         settings = _Settings.check(num_reads, seed, epochs, time_limit, polish, threads)
+        watching = check_progress(progress), check_callback(callback)
         with watch.phase("preprocessing"):
             problem = PairwiseClustering.from_cqm(cqm)
-        rows, _, info = self._run(problem, watch, features, None, settings)
+        rows, _, info = self._run(problem, watch, features, None, settings, *watching)
         with watch.phase("postprocessing"):
             samples = problem.encode(rows, cqm.variables)
             energies = cqm.objective.energies(samples)
@@ -524,10 +546,11 @@ class ClusterNetSampler(dimod.Sampler):
         return sampleset
 
     def _run(self, problem: ClusteringProblem, watch: Stopwatch, features: np.ndarray | str | None,
-             observed: nx.Graph | None, settings: _Settings) -> tuple[np.ndarray, list[float], dict[str, Any]]:
+             observed: nx.Graph | None, settings: _Settings, progress: bool = False,
+             callback: Callback | None = None) -> tuple[np.ndarray, list[float], dict[str, Any]]:
         """Train (or apply) one network per read on ``problem``, decide and polish, within the budget:
         the rows (one value per node), their energies on ``problem``, and :meth:`sample`'s ``info``
-        but its ``timing``."""
+        but its ``timing``. ``progress`` and ``callback`` as :meth:`sample` takes them."""
         cpu_start, wall_start = time.process_time(), watch.elapsed()
         with watch.phase("preprocessing"):
             name = _objective_name(problem)
@@ -542,10 +565,17 @@ class ClusterNetSampler(dimod.Sampler):
             watch.time_limit = resolve_time_limit(
                 settings.time_limit, cost.default_budget(settings.epochs, len(settings.read_seeds)))
         pace = _core_share(cpu_start, wall_start, watch)
+        num_reads = len(settings.read_seeds)
+        if logger.isEnabledFor(logging.INFO):
+            logger.info("ClusterNet: built the %s problem at %.2f s: %d nodes, %d observed edges; %d reads of %d epochs "
+                        "(%s start) within %.3g s", name, watch.elapsed(), len(problem.nodes), observed_edges, num_reads,
+                        settings.epochs, start, watch.time_limit)
 
         reads: list[_Training] = []
         rows, energies, raw_energies, argmax_energies = [], [], [], []
-        with torch_threads(settings.threads, cost.work) as threads:
+        watcher = Watcher("ClusterNet", logger=logger, progress=progress and settings.epochs > 0, callback=callback,
+                          total=settings.epochs * num_reads, clock=watch.elapsed)
+        with torch_threads(settings.threads, cost.work) as threads, watcher:
             for position, read_seed in enumerate(settings.read_seeds):
                 end = watch.deadline(1 / (len(settings.read_seeds) - position))
                 kept = _Reserve.after_training(training, settings.polish, end - watch.elapsed())
@@ -553,7 +583,16 @@ class ClusterNetSampler(dimod.Sampler):
                     net = self._network(problem, node_features, self._fitted)
                     task.centres = None if self._fitted else _start(net, task)
                     if settings.epochs:
-                        read = self._train(net, [task], settings.epochs, end - kept.total, watch, cost, pace)
+                        phase = f"training read {position + 1}/{num_reads}"
+                        if logger.isEnabledFor(logging.INFO):
+                            logger.info("ClusterNet: %s: up to %d epochs, until %.3g s", phase, settings.epochs,
+                                        end - kept.total)
+                        watcher.restart()
+                        read = self._train(net, [task], settings.epochs, end - kept.total, watch, cost, pace,
+                                           watcher, phase)
+                        if logger.isEnabledFor(logging.INFO):
+                            logger.info("ClusterNet: %s stopped after %d epochs (%s) at %.2f s: best loss %.6g", phase,
+                                        len(read.curve), read.stop_reason, watch.elapsed(), read.best_loss)
                     else:
                         _build_loss(task, self.device)
                         read = _apply(net, [task], INFERENCE_ITERATIONS)
@@ -574,7 +613,11 @@ class ClusterNetSampler(dimod.Sampler):
                             row = _polish(training, row, _clock(watch, end - kept.finish))
                     rows.append(row)
                     energies.append(_energy(problem, row))
-                if interrupted:
+                if logger.isEnabledFor(logging.INFO):
+                    logger.info("ClusterNet: read %d/%d decided%s at %.2f s: energy %.6g", position + 1, num_reads,
+                                " and polished" if settings.polish and not interrupted else "", watch.elapsed(),
+                                energies[-1])
+                if interrupted or read.stop_reason == STOP_REASON:
                     break
         info = {
             "time_limit": watch.time_limit,
@@ -752,7 +795,7 @@ class ClusterNetSampler(dimod.Sampler):
         return _EpochCost(work, seconds, EDGE_BUILD_SECONDS * messages)
 
     def _train(self, net: ClusterNet, tasks: list[_Task], epochs: int, deadline: float, watch: Stopwatch,
-               cost: _EpochCost, pace: float) -> _Training:
+               cost: _EpochCost, pace: float, watcher: Watcher | None = None, phase: str = "training") -> _Training:
         """Adam on the mean training loss over ``tasks``, keeping the best checkpoint.
 
         Stops after ``epochs``, or once another epoch and a last checkpoint would end after
@@ -762,8 +805,12 @@ class ClusterNetSampler(dimod.Sampler):
         forward pass) is expected to take half an epoch until one is timed. No epoch starts that
         cannot end in time; without one, the result holds no solution. A ``KeyboardInterrupt``
         during the epochs stops them with ``stop_reason="interrupted"`` and the best checkpoint so
-        far (none before the first).
+        far (none before the first). ``watcher`` sees every epoch (as ``phase``); its callback's true
+        answer stops them after a last checkpoint with ``stop_reason="callback"``. The watcher
+        sees the best checkpoint before this epoch's (``inf`` at the first epoch).
         """
+        if watcher is None:
+            watcher = Watcher("ClusterNet", logger=logger, clock=watch.elapsed)
         optimizer = torch.optim.Adam(net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay,
                                      fused=True)
         result = _Training()
@@ -795,7 +842,8 @@ class ClusterNetSampler(dimod.Sampler):
                 checkpoint = epoch % CHECKPOINT_EVERY == 0
                 out_of_time = watch.elapsed() + checkpoint * check_cost + epoch_cost + check_cost > deadline
                 last = epoch + 1 == epochs or out_of_time
-                if checkpoint or last:
+                stop = watcher.due() and watcher.update(epoch + 1, result.best_loss, result.curve[-1], phase) and not last
+                if checkpoint or last or stop:
                     began = watch.elapsed()
                     applied = _apply(net, tasks, iterations)
                     if not result.best_relaxed or applied.best_loss < result.best_loss:
@@ -803,8 +851,8 @@ class ClusterNetSampler(dimod.Sampler):
                         result.best_loss, result.best_relaxed, result.best_state = (
                             applied.best_loss, applied.best_relaxed, state)
                     check_cost = watch.elapsed() - began
-                if last:
-                    result.stop_reason = "time_limit" if epoch + 1 < epochs else "epochs"
+                if last or stop:
+                    result.stop_reason = STOP_REASON if stop else "time_limit" if epoch + 1 < epochs else "epochs"
                     break
         except KeyboardInterrupt:
             result.stop_reason = "interrupted"

@@ -46,6 +46,7 @@ Example:
 from __future__ import annotations
 
 import copy
+import logging
 import math
 from typing import Any, Hashable, Iterable, Literal
 
@@ -56,6 +57,7 @@ import torch
 from gnnsolve.nn.pignn import CONVOLUTIONS, PIGNN, GraphOperators
 from gnnsolve.qubo import CompiledBQM
 from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_seed, resolve_time_limit
+from gnnsolve.samplers._progress import Callback, check_callback, check_progress
 from gnnsolve.samplers.penalty import CQMByPenalty
 from gnnsolve.samplers._torch import check_threads, resolve_device, seeded_generator, torch_threads
 from gnnsolve.samplers.pignn import (
@@ -65,7 +67,10 @@ from gnnsolve.samplers.pignn import (
     epoch_work,
     finish,
     train_and_polish,
+    training_watcher,
 )
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["DyCOSampler", "MODES"]
 
@@ -128,7 +133,8 @@ class DyCOSampler(CQMByPenalty, dimod.Sampler):
         self.dropout, self.learning_rate = float(dropout), float(learning_rate)
         self.device = resolve_device(device)
         self.parameters = {key: [] for key in (
-            "num_reads", "seed", "time_limit", "max_epochs", "tol", "patience", "polish", "threads")}
+            "num_reads", "seed", "time_limit", "max_epochs", "tol", "patience", "polish", "threads", "progress",
+            "callback")}
         self.properties = {
             "mode": mode,
             "shrink": self.shrink,
@@ -158,6 +164,8 @@ class DyCOSampler(CQMByPenalty, dimod.Sampler):
         patience: int = 100,
         polish: bool | str = True,
         threads: int | None = None,
+        progress: bool = False,
+        callback: Callback | None = None,
         **kwargs: Any,
     ) -> dimod.SampleSet:
         """Train on the next snapshot, starting from the last one's replicas as ``mode`` says.
@@ -176,10 +184,15 @@ class DyCOSampler(CQMByPenalty, dimod.Sampler):
                 saves along a sequence is training time, which an anneal filling the time
                 limit would hide; ``polish="sa"`` finishes as GNNSampler does (anneal, kicks
                 on small models, descent).
+            progress, callback: as for :class:`~gnnsolve.samplers.pignn.GNNSampler`: a tqdm bar
+                over this snapshot's epochs, and ``callback(state)`` after each epoch, whose
+                ``True`` stops training with ``stop_reason == "callback"`` (the snapshot counts,
+                as one the time limit stopped does; an exception it raises changes nothing and
+                reaches the caller).
 
         Returns:
-            A SampleSet as GNNSampler's (``stop_reason`` ``"interrupted"`` when Ctrl-C stopped
-            training: the snapshot then counts, see the module docstring), with ``info`` adding
+            A SampleSet as GNNSampler's (``stop_reason`` ``"callback"`` when the callback stopped
+            training, ``"interrupted"`` when Ctrl-C stopped it: the snapshot then counts, see the module docstring), with ``info`` adding
             ``snapshot`` (0, 1, ...),
             ``start`` (``"fresh"``, ``"warm"``, ``"shrink_perturb"``, or ``"skipped"`` when the
             time limit left no room to train), ``fallback`` (why a fresh start replaced a warm
@@ -197,6 +210,8 @@ class DyCOSampler(CQMByPenalty, dimod.Sampler):
         threads = check_threads(threads)
         seed = check_seed(seed)
         finisher = check_polish(polish, None, time_limit)
+        progress = check_progress(progress)
+        callback = check_callback(callback)
         with watch.phase("preprocessing"):
             model = CompiledBQM(bqm)
             watch.time_limit = resolve_time_limit(
@@ -219,16 +234,22 @@ class DyCOSampler(CQMByPenalty, dimod.Sampler):
         def build() -> tuple[PIGNN, GraphOperators]:
             nonlocal start, fallback, counts
             net, start, fallback, counts = self._next_network(model, num_reads, widths, generator)
+            if logger.isEnabledFor(logging.INFO):
+                logger.info("DyCO: snapshot %d: %s start%s; %d variables carried, %d new, %d dropped",
+                            self._snapshot, start, f" ({fallback})" if fallback else "", counts["carried"],
+                            counts["new"], counts["dropped"])
             graph = GraphOperators.build(model.edge_index(), model.num_variables, self.conv, model.edge_weights()).to(self.device)
             model.torch_terms(self.device, torch.float32)
             return net, graph
 
-        with torch_threads(threads, work) as used:
+        with torch_threads(threads, work) as used, training_watcher(watch, max_epochs, progress, callback) as watcher:
             raw, info, net = train_and_polish(
                 model, build, watch, num_reads=num_reads, generator=generator,
                 learning_rate=self.learning_rate, max_epochs=max_epochs, tol=tol, patience=patience, polish=finisher,
-                work=work,
+                work=work, watcher=watcher,
             )
+            if start == "skipped":
+                logger.info("DyCO: snapshot %d: skipped (the time limit left no room to train)", self._snapshot)
         info.update(snapshot=self._snapshot, start=start, fallback=fallback, threads=used, **counts)
         sampleset = finish(bqm, model, raw, info, watch)
         sampleset.info["budget"] = {"epochs": info["epochs"], "seconds": watch.elapsed()}

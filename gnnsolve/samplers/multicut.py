@@ -62,6 +62,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
@@ -81,12 +82,15 @@ from gnnsolve.nn.multicut import ContractionPolicy, load_policy
 from gnnsolve.samplers._common import (
     Stopwatch, check_positive_int, check_time_limit, resolve_time_limit, seed_generator,
 )
+from gnnsolve.samplers._progress import STOP_REASON, Callback, Watcher, check_callback, check_progress
 from gnnsolve.samplers._torch import check_threads, resolve_device, torch_threads
 from gnnsolve.search.contraction import ContractionEnv
 from gnnsolve.search.mcts import PlanResult, PriorFunction, greedy_policy, plan
 from gnnsolve.search.multicut import SignedGraph, _gaec, _kernighan_lin_joins, _late
 
 __all__ = ["MulticutSampler", "METHODS", "MAX_SEARCH_NODES", "default_time_limit"]
+
+logger = logging.getLogger(__name__)
 
 METHODS = ("mcts", "greedy-policy", "gaec", "gaec+kl")
 
@@ -144,7 +148,7 @@ class MulticutSampler(dimod.Sampler):
         self._networks: dict[str | None, tuple[ContractionPolicy, dict]] = {}
         self.parameters = {key: [] for key in (
             "method", "num_reads", "seed", "time_limit", "simulations", "top_k", "refine", "value_weight", "checkpoint",
-            "threads", "batch_size", "weight")}
+            "threads", "batch_size", "weight", "progress", "callback")}
         self.properties = {
             "methods": METHODS,
             "problems": (Multicut,),
@@ -181,6 +185,8 @@ class MulticutSampler(dimod.Sampler):
         threads: int | None = None,
         batch_size: int = 1,
         weight: str | None = "weight",
+        progress: bool = False,
+        callback: Callback | None = None,
         **kwargs: Any,
     ) -> dimod.SampleSet:
         """Partition the graph; one row per read.
@@ -225,6 +231,17 @@ class MulticutSampler(dimod.Sampler):
                 does not share; 8 states of 500 clusters: 64 ms one by one, 190 ms padded into one
                 batch), so batches serve a GPU (``device="cuda"``).
             weight: the edge attribute holding the weight, for a networkx graph.
+            progress: draw a tqdm bar on ``stderr`` over the tree search's simulations (``"mcts"``
+                only; the cost of the best partition known before the search in its postfix),
+                closed when the call ends. Off by default; it does not change the result.
+            callback: ``callback(state) -> bool | None``, called after every simulation batch of
+                the tree search with a read-only :class:`~gnnsolve.samplers._progress.TrainingState`
+                (``epoch``: simulations of the read so far, ``elapsed``, ``best_energy``: the cost
+                of the best partition known before the search, GAEC + KLj or the greedy episode,
+                ``loss`` ``None``, ``phase`` ``"search read i/r"``). Returning ``True`` stops the
+                search as Ctrl-C does: the read keeps the cheaper of the search's best partition
+                and that one, unrefined, with ``stop_reason`` ``"callback"``, and no further read
+                runs. An exception it raises ends the call and reaches the caller unchanged.
 
         Returns:
             A SampleSet over the nodes with INTEGER cluster labels numbered ``0..c-1`` in node
@@ -234,7 +251,7 @@ class MulticutSampler(dimod.Sampler):
             (a phase was cut short by the budget) or, for ``"mcts"``, ``"too_large"`` on a graph
             of more than :data:`MAX_SEARCH_NODES` nodes (the answer is GAEC + KLj) and
             ``"interrupted"`` (Ctrl-C stopped the read's search: it is the last row, unrefined;
-            see the module docstring). For ``"mcts"`` also: ``reference_cost`` (GAEC + KLj),
+            see the module docstring) or ``"callback"`` (the callback stopped it, likewise). For ``"mcts"`` also: ``reference_cost`` (GAEC + KLj),
             ``policy_cost`` (the greedy
             episode of the network, finished by GAEC if the budget cut it, before KLj;
             ``nan`` when not played), and per read ``rollout_cost`` (GAEC), ``search_cost``
@@ -257,9 +274,10 @@ class MulticutSampler(dimod.Sampler):
             method, num_reads, seed, time_limit, simulations, top_k, refine, value_weight, checkpoint, threads,
             batch_size,
         )
+        watching = check_progress(progress), check_callback(callback)
         with watch.phase("preprocessing"):
             problem = _resolve_problem(problem, weight)
-        labels, info = self._partition(problem.signed_graph, search, watch)
+        labels, info = self._partition(problem.signed_graph, search, watch, *watching)
         with watch.phase("postprocessing"):
             energies = [problem.signed_graph.cost(row) for row in labels]  # Multicut.evaluate of each row
         info["timing"] = watch.timing()
@@ -282,6 +300,8 @@ class MulticutSampler(dimod.Sampler):
         checkpoint: str | os.PathLike | None = None,
         threads: int | None = None,
         batch_size: int = 1,
+        progress: bool = False,
+        callback: Callback | None = None,
         **kwargs: Any,
     ) -> dimod.SampleSet:
         r"""Partition the signed graph of a multicut edge form; one row per read, over the CQM's variables.
@@ -300,7 +320,7 @@ class MulticutSampler(dimod.Sampler):
         Args:
             cqm: the edge form.
             method, num_reads, seed, time_limit, simulations, top_k, refine, value_weight, checkpoint, threads,
-            batch_size: as in :meth:`sample`. Other keywords (an exact sampler's ``mip_rel_gap``, for
+            batch_size, progress, callback: as in :meth:`sample`. Other keywords (an exact sampler's ``mip_rel_gap``, for
                 instance) are ignored with a warning.
 
         Returns:
@@ -345,9 +365,10 @@ class MulticutSampler(dimod.Sampler):
             method, num_reads, seed, time_limit, simulations, top_k, refine, value_weight, checkpoint, threads,
             batch_size,
         )
+        watching = check_progress(progress), check_callback(callback)
         with watch.phase("preprocessing"):
             graph, ends = _read_edge_form(cqm)
-        labels, info = self._partition(graph, search, watch)
+        labels, info = self._partition(graph, search, watch, *watching)
         with watch.phase("postprocessing"):
             samples = ((labels[:, ends[:, 0]] != labels[:, ends[:, 1]]).astype(np.int8), cqm.variables)
             info.update(nodes=graph.nodes, constraint_labels=list(cqm.constraints))
@@ -359,9 +380,10 @@ class MulticutSampler(dimod.Sampler):
         sampleset.info["timing"] = watch.timing()
         return sampleset
 
-    def _partition(self, graph: SignedGraph, search: _Search, watch: Stopwatch) -> tuple[np.ndarray, dict[str, Any]]:
+    def _partition(self, graph: SignedGraph, search: _Search, watch: Stopwatch, progress: bool = False,
+                   callback: Callback | None = None) -> tuple[np.ndarray, dict[str, Any]]:
         """Run ``search`` on ``graph`` within the budget: canonical labels, one row per read, and
-        the search's ``info``."""
+        the search's ``info``. ``progress`` and ``callback`` watch the tree search."""
         method, num_reads, n = search.method, search.num_reads, graph.num_nodes
         watch.time_limit = resolve_time_limit(search.time_limit, default_time_limit(n, num_reads))
         if method == "greedy-policy" and n > MAX_SEARCH_NODES:
@@ -373,7 +395,12 @@ class MulticutSampler(dimod.Sampler):
         # postprocessing (canonical labels, costs, the SampleSet) gets a few microseconds per label
         end = _clock_deadline(watch, reserve=min(0.05 * watch.time_limit, 2e-6 * n * num_reads))
         info: dict[str, Any] = {"method": method, "time_limit": watch.time_limit}
-        with torch_threads(search.threads) as threads:
+        if logger.isEnabledFor(logging.INFO):
+            logger.info("multicut: %s on %d nodes and %d edges, %d reads, within %.3g s", method, n,
+                        len(graph.weights), num_reads, watch.time_limit)
+        watcher = Watcher("multicut", logger=logger, progress=progress and method == "mcts", callback=callback,
+                          unit="sim", clock=watch.elapsed, step_name="simulation")
+        with torch_threads(search.threads) as threads, watcher:
             info["threads"] = threads
             with watch.phase("preprocessing"):
                 net = env = None
@@ -387,6 +414,8 @@ class MulticutSampler(dimod.Sampler):
                         labels = _kernighan_lin_joins(graph, labels, end)
                     rows = [labels] * num_reads
                     info["stop_reason"] = ["time_limit" if _late(end) else "done"] * num_reads
+                    logger.info("multicut: %s finished at %.2f s: cost %.6g", method.upper(), watch.elapsed(),
+                                graph.cost(labels))
                 elif method == "greedy-policy":
                     results = [
                         greedy_policy(env, net.evaluate, rng=search.rng if read else None,
@@ -395,8 +424,14 @@ class MulticutSampler(dimod.Sampler):
                     ]
                     rows = [result.labels for result in results]
                     info["stop_reason"] = [result.stop_reason for result in results]
+                    if logger.isEnabledFor(logging.INFO):
+                        logger.info("multicut: greedy episodes finished at %.2f s: best cost %.6g", watch.elapsed(),
+                                    min(result.cost for result in results))
                 else:
-                    rows = _tree_search(graph, env, net, search, end, info)
+                    rows = _tree_search(graph, env, net, search, end, info, watcher)
+        if logger.isEnabledFor(logging.INFO):
+            logger.info("multicut: stopped at %.2f s (%s): best cost %.6g", watch.elapsed(),
+                        ", ".join(sorted(set(info["stop_reason"]))), min(graph.cost(row) for row in rows))
         with watch.phase("postprocessing"):
             labels = np.array([graph.canonical(row) for row in rows], dtype=np.int64)
         return labels.reshape(len(rows), n), info
@@ -409,17 +444,23 @@ def _tree_search(
     search: _Search,
     end: float | None,
     info: dict[str, Any],
+    watcher: Watcher | None = None,
 ) -> list[np.ndarray]:
     """Method ``"mcts"`` until ``end`` (a :func:`time.perf_counter` reading; ``None``: no limit):
     GAEC + KLj, the greedy episode + KLj, then per read a search and KLj from its candidates;
     the cheapest of each read's partitions and those two. Fills ``info``; returns one row per read
-    run: a search stopped by a ``KeyboardInterrupt`` is not refined and is the last."""
+    run: a search stopped by a ``KeyboardInterrupt`` or by ``watcher``'s callback is not refined
+    and is the last."""
+    if watcher is None:
+        watcher = Watcher("multicut", logger=logger, step_name="simulation")
     num_reads, n = search.num_reads, graph.num_nodes
     started = time.perf_counter()
     reference = _gaec(graph, end)
     gaec_seconds = time.perf_counter() - started
     reference = _kernighan_lin_joins(graph, reference, end)
     info["reference_cost"] = graph.cost(reference)
+    if logger.isEnabledFor(logging.INFO):
+        logger.info("multicut: GAEC + KLj reference at %.2f s: cost %.6g", watcher.clock(), info["reference_cost"])
     if env is None:  # too large to search
         info.update(policy_cost=math.nan, refined=[0] * num_reads, rollout_cost=[math.nan] * num_reads,
                     search_cost=[math.nan] * num_reads, simulations=[0] * num_reads,
@@ -440,6 +481,10 @@ def _tree_search(
             graph, policy.labels, policy_end)
         fallback = min(reference, finished, key=graph.cost)
     info["policy_cost"] = math.nan if policy is None else policy.cost
+    if logger.isEnabledFor(logging.INFO):
+        logger.info("multicut: greedy episode %s at %.2f s: cost %.6g, best so far %.6g",
+                    "skipped" if policy is None else f"({policy.stop_reason})", watcher.clock(), info["policy_cost"],
+                    graph.cost(fallback))
     root_seconds = gaec_seconds + prior.longest  # one simulation from the whole graph
     rows, results, refined = [], [], []
     for read in range(num_reads):
@@ -448,19 +493,32 @@ def _tree_search(
             result, best, count = None, fallback, 0
         else:
             read_end = None if share is None else time.perf_counter() + share
+            phase = f"search read {read + 1}/{num_reads}"
+            if logger.isEnabledFor(logging.INFO):
+                logger.info("multicut: %s: %d simulations a step, %s", phase, search.simulations,
+                            "no limit" if share is None else f"{share / 2:.3g} s")
+            watcher.restart()
+            prior = net if not watcher.active and not logger.isEnabledFor(logging.INFO) else _WatchedPrior(
+                net, watcher, phase, graph.cost(fallback))
             result = plan(
-                env, net, simulations=search.simulations, top_k=search.top_k, value_weight=search.value_weight,
+                env, prior, simulations=search.simulations, top_k=search.top_k, value_weight=search.value_weight,
                 temperature=1.0 if read else 0.0, rng=search.rng, time_limit=None if share is None else share / 2,
                 batch_size=search.batch_size,
             )
-            if result.stop_reason == "interrupted":
+            if result.stop_reason == "interrupted" and watcher.stopped:
+                result.stop_reason = STOP_REASON
+            if result.stop_reason in ("interrupted", STOP_REASON):
                 best, count = result.labels, 0
             else:
                 best, count = _refine_candidates(graph, result.candidates[:search.refine], read_end)
+            if logger.isEnabledFor(logging.INFO):
+                logger.info("multicut: %s: %d simulations (%s), search cost %.6g; refinement of %d partitions at "
+                            "%.2f s: cost %.6g", phase, result.simulations, result.stop_reason, result.cost, count,
+                            watcher.clock(), graph.cost(best))
         rows.append(best if graph.cost(best) <= graph.cost(fallback) else fallback)
         results.append(result)
         refined.append(count)
-        if result is not None and result.stop_reason == "interrupted":
+        if result is not None and result.stop_reason in ("interrupted", STOP_REASON):
             break
     info.update(
         refined=refined,
@@ -475,10 +533,34 @@ def _tree_search(
 def _read_stop_reason(result: PlanResult | None, policy: PlanResult | None, end: float | None) -> str:
     """``"interrupted"`` when Ctrl-C stopped the read's search, ``"time_limit"`` when the budget cut
     any phase a read's answer went through, else ``"done"``."""
-    if result is not None and result.stop_reason == "interrupted":
-        return "interrupted"
+    if result is not None and result.stop_reason in ("interrupted", STOP_REASON):
+        return result.stop_reason
     skipped_or_cut = any(phase is None or phase.stop_reason == "time_limit" for phase in (result, policy))
     return "time_limit" if skipped_or_cut or _late(end) else "done"
+
+
+class _CallbackStop(KeyboardInterrupt):
+    """Raised inside :func:`~gnnsolve.search.mcts.plan` when the callback asks to stop: the search
+    stops as it does on Ctrl-C, with its best partition so far."""
+
+
+class _WatchedPrior:
+    """The network as :func:`~gnnsolve.search.mcts.plan`'s batched prior, reporting each batch of
+    simulations to a :class:`~gnnsolve.samplers._progress.Watcher`."""
+
+    def __init__(self, net: ContractionPolicy, watcher: Watcher, phase: str, best_cost: float) -> None:
+        self.net, self.watcher, self.phase, self.best_cost = net, watcher, phase, float(best_cost)
+        self.simulations = 0
+
+    def encode(self, env: ContractionEnv) -> Any:
+        return self.net.encode(env)
+
+    def evaluate_batch(self, encoded: list[Any]) -> list[tuple[np.ndarray, np.ndarray, float]]:
+        answers = self.net.evaluate_batch(encoded)
+        self.simulations += len(encoded)
+        if self.watcher.due() and self.watcher.update(self.simulations, self.best_cost, phase=self.phase):
+            raise _CallbackStop
+        return answers
 
 
 class _TimedPrior:

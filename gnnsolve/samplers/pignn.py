@@ -66,15 +66,13 @@ import torch
 from gnnsolve.nn.pignn import CONVOLUTIONS, PIGNN, GraphOperators
 from gnnsolve.qubo import CompiledBQM
 from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_seed, resolve_time_limit
+from gnnsolve.samplers._progress import STOP_REASON, Callback, Watcher, check_callback, check_progress
 from gnnsolve.samplers.penalty import CQMByPenalty
 from gnnsolve.samplers._torch import check_threads, resolve_device, seeded_generator, torch_threads
 from gnnsolve.search.descent import descend
 from gnnsolve.search.finish import finish_seconds, finish_states
 
 logger = logging.getLogger(__name__)
-
-_PROGRESS_SECONDS = 2.0
-"""Seconds between the training loop's progress lines on the ``gnnsolve`` logger (level INFO)."""
 
 __all__ = ["GNNSampler", "Polish", "check_polish", "default_time_limit", "default_widths", "converged",
            "choose_conv", "annealing_term", "POLISH_SHARE", "FINISH_SHARE", "DEFAULT_SWEEPS",
@@ -190,6 +188,8 @@ class GNNSampler(CQMByPenalty, dimod.Sampler):
             "threads": [],
             "anneal": [],
             "anneal_epochs": [],
+            "progress": [],
+            "callback": [],
         }
         self.properties = {
             "convolutions": CONVOLUTIONS,
@@ -217,6 +217,8 @@ class GNNSampler(CQMByPenalty, dimod.Sampler):
         threads: int | None = None,
         anneal: float = 0.0,
         anneal_epochs: int = 1000,
+        progress: bool = False,
+        callback: Callback | None = None,
         **kwargs: Any,
     ) -> dimod.SampleSet:
         """Train ``num_reads`` PI-GNN replicas on ``bqm`` and return one sample per replica.
@@ -260,6 +262,15 @@ class GNNSampler(CQMByPenalty, dimod.Sampler):
                 signed convolution and 3,000 epochs it lowers the energy of the two spin
                 glasses above by a further 2-3 %; on MaxCut (G14) it costs 1 %, hence off by default.
             anneal_epochs: Length of the annealing schedule in epochs.
+            progress: Draw a tqdm bar over the epochs on ``stderr`` (best rounded energy in its
+                postfix), closed when the call ends. Off by default; it does not change the result.
+            callback: ``callback(state) -> bool | None``, called after every epoch with a
+                read-only :class:`~gnnsolve.samplers._progress.TrainingState` (``epoch``,
+                ``elapsed``, ``best_energy``: the best rounded energy in BINARY form, ``loss``:
+                the mean relaxed loss, ``phase``). Returning ``True`` stops training as the time
+                limit does: rounding and polish still run on the best states so far and
+                ``stop_reason`` is ``"callback"``. An exception it raises ends the call and
+                reaches the caller unchanged.
 
         Returns:
             A SampleSet with ``num_reads`` rows in the user's labels and vartype, energies
@@ -267,8 +278,8 @@ class GNNSampler(CQMByPenalty, dimod.Sampler):
             or drawn state, before polishing).
             ``info`` holds ``timing`` (ns), ``time_limit`` (seconds), ``threads``, ``conv`` (the
             convolution used), ``epochs``,
-            ``stop_reason`` (``"converged"``, ``"max_epochs"``, ``"time_limit"`` or
-            ``"interrupted"``: a ``KeyboardInterrupt`` stopped training, and the rows are the
+            ``stop_reason`` (``"converged"``, ``"max_epochs"``, ``"time_limit"``, ``"callback"``
+            (the callback asked to stop) or ``"interrupted"``: a ``KeyboardInterrupt`` stopped training, and the rows are the
             replicas' best rounded states, unpolished; see the module docstring),
             ``relaxed_loss`` (final loss per read) and ``polish`` (``method``; for ``"sa"``,
             ``chains``, ``sweeps`` per chain and ``beta_range``, ``kick_rounds`` and ``kicks_kept``
@@ -283,6 +294,8 @@ class GNNSampler(CQMByPenalty, dimod.Sampler):
         threads = check_threads(threads)
         seed = check_seed(seed)
         finisher = check_polish(polish, polish_sweeps, time_limit)
+        progress = check_progress(progress)
+        callback = check_callback(callback)
         if conv not in (*CONVOLUTIONS, "auto"):
             raise ValueError(f"conv must be one of {(*CONVOLUTIONS, 'auto')}, got {conv!r}")
         for name, value in (("learning_rate", learning_rate), ("anneal", anneal), ("tol", tol)):
@@ -312,14 +325,21 @@ class GNNSampler(CQMByPenalty, dimod.Sampler):
             model.torch_terms(torch_device, torch.float32)
             return net, graph
 
-        with torch_threads(threads, work) as used:
+        with torch_threads(threads, work) as used, training_watcher(watch, max_epochs, progress, callback) as watcher:
             raw, info, _ = train_and_polish(
                 model, build, watch, num_reads=num_reads, generator=generator, learning_rate=learning_rate,
                 max_epochs=max_epochs, tol=tol, patience=patience, polish=finisher, work=work,
-                anneal=anneal, anneal_epochs=anneal_epochs,
+                anneal=anneal, anneal_epochs=anneal_epochs, watcher=watcher,
             )
         info.update(threads=used, conv=conv)
         return finish(bqm, model, raw, info, watch)
+
+
+def training_watcher(watch: Stopwatch, max_epochs: int, progress: bool, callback: Callback | None) -> Watcher:
+    """The :class:`~gnnsolve.samplers._progress.Watcher` of PI-GNN's training loop (a context
+    manager that closes its bar)."""
+    return Watcher("PI-GNN", logger=logger, progress=progress, callback=callback, total=max_epochs,
+                   clock=watch.elapsed)
 
 
 def choose_conv(model: CompiledBQM) -> str:
@@ -456,6 +476,7 @@ def train_and_polish(
     work: float,
     anneal: float = 0.0,
     anneal_epochs: int = 0,
+    watcher: Watcher | None = None,
 ) -> tuple[np.ndarray, dict[str, Any], PIGNN | None]:
     """Train within the budget on ``watch``, keeping the polish's share, then polish to the deadline.
 
@@ -465,6 +486,8 @@ def train_and_polish(
 
     Training stopped by a ``KeyboardInterrupt`` (``stop_reason == "interrupted"``) skips the
     sampling-based rounding and the polish: the states are the replicas' best rounded ones.
+    ``watcher`` (:func:`training_watcher`) draws the bar, calls the callback after each epoch
+    (a true answer stops training with ``stop_reason == "callback"``) and logs progress.
 
     Returns the raw (rounded) states, the ``info`` entries of training and polishing (the
     polished states in ``info["states"]``, which :func:`finish` takes out) and the trained
@@ -488,7 +511,8 @@ def train_and_polish(
             net, graph = build()
         with watch.phase("sampling"):
             raw, losses, epochs, stop_reason = _train(
-                model, net, graph, learning_rate, max_epochs, tol, patience, train_until, watch, anneal, anneal_epochs
+                model, net, graph, learning_rate, max_epochs, tol, patience, train_until, watch, anneal, anneal_epochs,
+                watcher,
             )
             if stop_reason == "interrupted":
                 polish = Polish(method=None)
@@ -609,6 +633,7 @@ def _train(
     watch: Stopwatch,
     anneal: float = 0.0,
     anneal_epochs: int = 0,
+    watcher: Watcher | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int, str]:
     """Adam on the relaxed energy until converged, ``max_epochs`` or ``train_until`` (on ``watch``).
 
@@ -618,7 +643,8 @@ def _train(
     only once the schedule is done.
 
     A ``KeyboardInterrupt`` during the epochs stops them with ``stop_reason="interrupted"``
-    (the epoch it cut short is counted); one before the first epoch is raised.
+    (the epoch it cut short is counted); one before the first epoch is raised. ``watcher``
+    sees every epoch; its callback's true answer stops them with ``stop_reason="callback"``.
 
     Returns the best rounded state of each replica, the last loss, the epochs run and the
     reason it stopped.
@@ -640,7 +666,8 @@ def _train(
     settled = torch.ones(replicas, dtype=torch.bool, device=device)
     stop_reason = "max_epochs"
     epochs = 0
-    reported = start
+    if watcher is None:
+        watcher = Watcher("PI-GNN", logger=logger, clock=watch.elapsed)
     try:
         for epochs in range(1, max_epochs + 1):
             probs = net(graph)
@@ -671,10 +698,10 @@ def _train(
                 if bool(done.all()):
                     stop_reason = "converged"
                     break
+            if watcher.due() and watcher.update(epochs, float(best_energy.min()), float(previous.mean())):
+                stop_reason = STOP_REASON
+                break
             elapsed = watch.elapsed()
-            if elapsed - reported >= _PROGRESS_SECONDS and logger.isEnabledFor(logging.INFO):
-                reported = elapsed
-                logger.info("PI-GNN: epoch %d at %.1f s: best energy %.6g", epochs, elapsed, float(best_energy.min()))
             if elapsed + 2 * (elapsed - start) / epochs >= train_until:
                 stop_reason = "time_limit"
                 break
