@@ -46,7 +46,7 @@ import numpy as np
 
 from gnnsolve.errors import InvalidModelError, MissingDependencyError, ModelTooLargeError, UnsupportedModelError
 from gnnsolve.qubo import check_finite
-from gnnsolve.registry import check_model_size, get_sampler, sample_kwargs, sampler_spec
+from gnnsolve.registry import check_model_size, get_sampler, sample_kwargs, sampler_names, sampler_spec
 from gnnsolve.samplers._common import check_seed, check_time_limit
 
 __all__ = ["DEFAULT_SAMPLERS", "PROBLEM_SAMPLERS", "SamplerRun", "ComparisonResult", "compare", "default_samplers",
@@ -327,6 +327,10 @@ def compare(
             runs.append(run)
             report(f"{prefix}{name}: done in {run.seconds:.2f} s, best energy {_number(run.best_energy)}")
 
+    if not explicit:
+        others = [name for name in sampler_names() if name not in names]
+        notes.append(f"not in the default list for this model: {', '.join(others)}; name any with samplers "
+                     "(--samplers); the graph-native ones take their own problems (--problem)")
     best_energy = min((run.best_energy for run in runs), default=None)
     bound = max((run.bound for run in runs if run.bound is not None), default=None)
     reference = optimum if optimum is not None else _best_objective(runs, problem)
