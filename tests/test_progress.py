@@ -179,3 +179,23 @@ def test_clusternet_and_multicut_sample_cqm_take_them(capfd):
     sampleset = ClusterNetSampler().sample_cqm(cqm, seed=0, epochs=30, progress=True, callback=lambda s: s.epoch >= 4)
     assert sampleset.info["stop_reason"] == ["callback"] and sampleset.info["epochs"] == [4]
     assert "epoch" in capfd.readouterr().err
+
+
+def test_dyco_callback_error_leaves_the_sampler_as_it_was():
+    sampler, fresh = DyCOSampler(), DyCOSampler()
+    sampler.sample(BQM, **PIGNN)
+    fresh.sample(BQM, **PIGNN)
+    with pytest.raises(ZeroDivisionError):
+        sampler.sample(BQM, **PIGNN, callback=lambda state: 1 / 0)
+    again, expected = sampler.sample(BQM, **PIGNN), fresh.sample(BQM, **PIGNN)
+    assert again.info["snapshot"] == expected.info["snapshot"] == 1
+    assert (again.record.sample == expected.record.sample).all()
+
+
+def test_gnn_sample_cqm_passes_the_callback_on():
+    cqm = dimod.ConstrainedQuadraticModel.from_bqm(dimod.generators.ran_r(1, 12, seed=0).change_vartype("BINARY", inplace=False))
+    cqm.add_constraint([(0, 1), (1, 1)], "<=", 1)
+    calls = []
+    sampleset = GNNSampler().sample_cqm(cqm, seed=0, max_epochs=40, callback=lambda state: calls.append(state) or True)
+    assert calls and all(state.epoch == 1 for state in calls)
+    assert len(sampleset) >= 1
