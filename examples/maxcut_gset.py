@@ -7,7 +7,7 @@ is decoded into a cut and scored exactly on the graph.
 
 Prints the instance's size and best known cut (11624, from ``gset/best_known.csv``), then one
 line per sampler: the cut weight, its ratio to the best known cut (``cut 11624 ... 1.0000`` for
-both) and the seconds taken (about 1.5 s and 0.3 s on a busy 2-core machine; 6 s in all with the
+both) and the seconds taken (about 2 s and 0.4 s on a busy 2-core machine; 6 s in all with the
 imports). With the epoch budget and seeds fixed, the cuts do not depend on the machine's load. If the benchmark data is missing it prints why and returns.
 
 Run: ``python examples/maxcut_gset.py``
