@@ -388,3 +388,13 @@ def test_large_models_run_in_a_process_and_nothing_runs_on_after_the_call(monkey
     assert ran and sampleset.info["status"] == "time_limit"
     dimod.testing.assert_sampleset_energies(sampleset, bqm)
     assert not [thread for thread in threading.enumerate() if thread.name == "highs"]
+
+
+def test_sample_cqm_keeps_a_label_as_leaps_samplers_do():
+    cqm = dimod.ConstrainedQuadraticModel()
+    x = dimod.Binary("x")
+    cqm.set_objective(-x)
+    cqm.add_constraint(x <= 1, label="c")
+    sampleset = HiGHSSampler().sample_cqm(cqm, label="Example - one variable")
+    assert sampleset.info["problem_label"] == "Example - one variable" and sampleset.first.energy == -1
+    assert "problem_label" not in HiGHSSampler().sample_cqm(cqm).info

@@ -659,6 +659,7 @@ class ExactSampler(dimod.Sampler):
         output: bool = False,
         num_reads: int = 1,
         initial_states: dimod.typing.SamplesLike | None = None,
+        label: str | None = None,
         **kwargs: Any,
     ) -> dimod.SampleSet:
         """Solve a CQM to optimality, or to ``time_limit``; return the incumbent as one row.
@@ -675,7 +676,8 @@ class ExactSampler(dimod.Sampler):
         (:meth:`IndexModel.polish`). The keywords are those of
         :meth:`sample` (the default budget counts the constraints' coefficients too);
         ``initial_states`` gives the lowest-energy feasible sample (or the lowest-energy one) as a
-        starting incumbent.
+        starting incumbent; ``label`` names the problem in ``info["problem_label"]``, as Leap's
+        hybrid samplers keep theirs.
 
         Returns:
             One row from :meth:`dimod.SampleSet.from_samples_cqm` (energy, ``is_satisfied``,
@@ -710,7 +712,7 @@ class ExactSampler(dimod.Sampler):
         if not started:
             if start is None:
                 raise self._error(NOT_STARTED)
-            return self._finish(start, NOT_STARTED, watch)
+            return _labelled(self._finish(start, NOT_STARTED, watch), label)
         outcome = self._run(model, solver_start, options, watch, extra)
         with watch.phase("postprocessing"):
             sampleset = _solution_sampleset(cqm, model, outcome.x)
@@ -719,7 +721,7 @@ class ExactSampler(dimod.Sampler):
                 if polished is not None:
                     again = _solution_sampleset(cqm, model, polished)
                     sampleset = again if again.first.is_feasible else sampleset
-        return self._finish(sampleset, outcome, watch, model.absolute_gap())
+        return _labelled(self._finish(sampleset, outcome, watch, model.absolute_gap()), label)
 
     def _affordable(self, watch: Stopwatch, num_variables: int, num_products: int, num_entries: int) -> bool:
         """Whether the budget left pays for compiling the model and the solver's set-up."""
@@ -832,6 +834,13 @@ def _bqm_start(
         if not np.isin(samples, list(bqm.vartype.value)).all():
             raise ValueError(f"initial_states must hold {bqm.vartype.name} values {sorted(bqm.vartype.value)}")
     return dimod.SampleSet.from_samples_bqm((samples, variables), bqm).truncate(1)
+
+
+def _labelled(sampleset: dimod.SampleSet, label: str | None) -> dimod.SampleSet:
+    """``sampleset`` with ``info["problem_label"]`` set where a ``label`` was given."""
+    if label is not None:
+        sampleset.info["problem_label"] = label
+    return sampleset
 
 
 def _solution_sampleset(cqm: dimod.ConstrainedQuadraticModel, model: IndexModel, x: np.ndarray) -> dimod.SampleSet:
