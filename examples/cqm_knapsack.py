@@ -4,7 +4,7 @@ The workflow of D-Wave's knapsack example: build a ``dimod.ConstrainedQuadraticM
 maximise value within a weight capacity), call ``sampler.sample_cqm(cqm, label=...)``, keep the
 feasible samples and take the best. Where Leap's ``LeapHybridCQMSampler()`` would stand, this
 runs ``GNNSampler()`` (PI-GNN on the CQM's penalty model, a fixed 500 epochs),
-``HiGHSSampler()`` (the proven optimum; its ``sample_cqm`` takes no ``label``) and
+``HiGHSSampler()`` (the proven optimum) and
 ``PenaltyComposite(SimulatedAnnealingSampler())``; the rest of the workflow does not change.
 
 Prints one line per sampler: how many of its samples are feasible, the best feasible value and
@@ -41,8 +41,7 @@ def knapsack_cqm(n: int = 20, seed: int = 0) -> tuple[dimod.ConstrainedQuadratic
 def main() -> None:
     cqm, values, weights, capacity = knapsack_cqm()
     samplers = {
-        # HiGHSSampler.sample_cqm takes no ``label``; the others take it as Leap's sampler does.
-        "HiGHSSampler()": (HiGHSSampler(), {"time_limit": 30}),
+        "HiGHSSampler()": (HiGHSSampler(), {"label": "example - knapsack", "time_limit": 30}),
         "GNNSampler()": (GNNSampler(), {"label": "example - knapsack", "seed": 0, "max_epochs": 500, "time_limit": math.inf}),
         "PenaltyComposite(SA)": (PenaltyComposite(SimulatedAnnealingSampler()), {"label": "example - knapsack", "seed": 0}),
     }
