@@ -202,6 +202,9 @@ class ComparisonResult:
         lines.append("")
         lines.append(f"time limit per sampler: {budget} (time: each sampler's whole run{', decoding included' if self.objective_name else ''})")
         lines.append(f"best energy found: {_number(self.best_energy)}")
+        if self.objective_name:
+            lines.append(f"energies: the sampler's model at its samples as drawn; {self.objective_name}: the best "
+                         "decoded answer, after repair, so the two can differ")
         if self.bound is not None:
             statuses = ", ".join(f"{run.name} {run.status}" for run in self.runs if run.bound is not None)
             lines.append(f"exact lower bound: {_number(self.bound)} ({statuses})")
