@@ -256,7 +256,7 @@ def _csv_records(table: Path, columns: Collection[str], record: Callable[[dict[s
 
 
 def gset_catalogue(data_dir: str | os.PathLike | None = None) -> dict[str, GsetInstance]:
-    """The G-set instances of the benchmark data by name (``"G1"``..``"G22"``).
+    """The G-set instances of the benchmark data by name (``"G1"`` to ``"G22"``).
 
     Args:
         data_dir: the benchmark data folder; :func:`shared_data_dir` when ``None``.

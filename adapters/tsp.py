@@ -163,7 +163,8 @@ class TSP(GraphProblem[tuple]):
 
         Args:
             xy: ``[n, d]`` coordinates, usually ``d = 2``.
-            labels, **options: as for :class:`TSP`.
+            labels: as for :class:`TSP`.
+            **options: as for :class:`TSP`.
 
         Example:
             >>> from gnnsolve.adapters.tsp import TSP

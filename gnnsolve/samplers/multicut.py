@@ -319,9 +319,10 @@ class MulticutSampler(dimod.Sampler):
 
         Args:
             cqm: the edge form.
-            method, num_reads, seed, time_limit, simulations, top_k, refine, value_weight, checkpoint, threads,
-            batch_size, progress, callback: as in :meth:`sample`. Other keywords (an exact sampler's ``mip_rel_gap``, for
-                instance) are ignored with a warning.
+            method, num_reads, seed, time_limit, simulations, top_k, refine: as in :meth:`sample`.
+            value_weight, checkpoint, threads, batch_size, progress, callback: as in :meth:`sample`.
+                Other keywords (an exact sampler's ``mip_rel_gap``, for instance) are ignored with a
+                warning.
 
         Returns:
             A BINARY SampleSet over ``cqm.variables`` in their order: :math:`x_{uv} = 1` exactly
