@@ -104,7 +104,10 @@ html_title = f"gnnsolve {release}"
 html_static_path: list[str] = []
 
 # Doctests of the guide pages (`sphinx-build -b doctest docs ...`).
+# Only the ``{doctest}`` blocks of the guides: pytest's --doctest-modules already runs the
+# docstrings' examples.
 doctest_global_setup = "import gnnsolve"
+doctest_test_doctest_blocks = ""
 
 # Names a module re-exports from a sibling whose own page documents them.
 autosummary_context = {"reexported": {"gnnsolve.adapters.clustering": "KCenter"}}
