@@ -329,3 +329,6 @@ def register() -> None:
     if "gnnsolve" not in SolverFactory:
         SolverFactory.register("gnnsolve", legacy_name=LEGACY_NAME,
                                doc="gnnsolve: learned (PI-GNN) and exact (HiGHS, Gurobi) samplers")(GnnsolveContribSolver)
+
+
+register()  # where Pyomo's factory was imported by this module's own imports, the hook left it to this line

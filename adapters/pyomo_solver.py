@@ -325,7 +325,13 @@ def register() -> None:
 
 
 def _register_contrib(factory_module: Any) -> None:
-    """Register the newer interface; a failure is a warning, never an error in the import that called it."""
+    """Register the newer interface; a failure is a warning, never an error in the import that called it.
+
+    Where :mod:`gnnsolve.adapters.pyomo_contrib` is itself being imported (its import brings in
+    Pyomo's factory, which calls this), it registers itself once its body has run."""
+    contrib = sys.modules.get("gnnsolve.adapters.pyomo_contrib")
+    if contrib is not None and not hasattr(contrib, "register"):
+        return
     try:
         from gnnsolve.adapters.pyomo_contrib import register as register_contrib
 

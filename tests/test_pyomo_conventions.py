@@ -457,3 +457,20 @@ def test_the_contrib_registration_follows_the_legacy_one(imports):
     alone = subprocess.run([sys.executable, "-c", "import sys, gnnsolve\nprint('pyomo' in sys.modules)"],
                            capture_output=True, text=True, check=True)
     assert alone.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("order", [
+    "import gnnsolve; import gnnsolve.adapters.pyomo_contrib; import pyomo.environ",
+    "import gnnsolve; import pyomo.environ; import pyomo.contrib.solver.common.factory",
+    "import pyomo.environ; import gnnsolve; import pyomo.contrib.solver.common.factory",
+])
+def test_both_factories_know_gnnsolve_whatever_the_import_order(order):
+    import subprocess
+    import sys
+
+    check = (f"{order}\nimport pyomo.environ as pyo\nfrom pyomo.contrib.solver.common.factory import SolverFactory\n"
+             "assert 'gnnsolve' in SolverFactory\nprint(type(pyo.SolverFactory('gnnsolve')).__name__)")
+    done = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", check], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "GnnsolveSolver"
