@@ -273,9 +273,9 @@ def test_tee_shows_each_penalty_attempt_of_a_heuristic_sampler(capsys):
 
 
 def test_tee_streams_pignn_training_and_leaves_the_logger_as_it_was(capsys, monkeypatch):
-    from gnnsolve.samplers import pignn
+    from gnnsolve.samplers import _progress
 
-    monkeypatch.setattr(pignn, "_PROGRESS_SECONDS", 0.1)  # the first attempt trains for about half a second
+    monkeypatch.setattr(_progress, "LOG_SECONDS", 0.1)  # the first attempt trains for about half a second
     logger = logging.getLogger("gnnsolve")
     level, handlers, propagate = logger.level, list(logger.handlers), logger.propagate
     results = pyo.SolverFactory("gnnsolve", sampler="gnn", seed=0, num_reads=2, time_limit=3).solve(
