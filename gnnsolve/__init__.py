@@ -21,9 +21,6 @@ from types import ModuleType
 from typing import Any
 
 from gnnsolve._import_hooks import when_imported
-
-logging.getLogger("gnnsolve").addHandler(logging.NullHandler())
-
 from gnnsolve.errors import (
     FileFormatError,
     InfeasibleModelError,
@@ -34,6 +31,8 @@ from gnnsolve.errors import (
     UnknownSamplerError,
     UnsupportedModelError,
 )
+
+logging.getLogger("gnnsolve").addHandler(logging.NullHandler())
 
 __version__ = "0.1.0"
 

@@ -397,7 +397,7 @@ def test_a_model_that_would_not_fit_in_memory_is_refused_before_it_is_built(monk
     monkeypatch.setattr(tsp_module, "available_memory", lambda: 20e6)
     problem = TSP.from_coordinates(random_points(13, 60))
     with pytest.raises(ModelTooLargeError) as err:
-        problem.bqm
+        _ = problem.bqm
     message = str(err.value)
     assert "60 cities" in message and "3,600 variables" in message and f"{2 * 3600 * 59:,} interactions" in message
     assert f"about {tsp_module.model_bytes(60) / 1e9:.1f} GB" in message and "0.0 GB are available" in message

@@ -272,7 +272,7 @@ def _growing_graphs(n=60, steps=6, seed=0):
     rng = np.random.default_rng(seed)
     G = nx.gnm_random_graph(n, 90, seed=seed)
     yield G.copy()
-    for step in range(steps):
+    for _ in range(steps):
         for _ in range(15):
             u, v = rng.integers(0, G.number_of_nodes() + 2, size=2)
             if u != v:

@@ -260,7 +260,7 @@ class PenaltyComposite(dimod.ComposedSampler):
                 samples = form.invert_samples(answer)
                 before = compiled.feasible(samples)
                 if repair:
-                    samples = _repair(compiled, samples, lambda: end - watch.elapsed())
+                    samples = _repair(compiled, samples, lambda end=end: end - watch.elapsed())
                 after = compiled.feasible(samples)
                 if repair and after.any() and end > watch.elapsed():
                     incumbent = int(np.argmin(np.where(after, compiled.objective(samples), np.inf)))
