@@ -209,7 +209,7 @@ class PenaltyComposite(dimod.ComposedSampler):
         limit = check_time_limit(time_limit)
         check_positive_int("num_reads", num_reads)
         check_seed(seed)
-        penalties = _schedule(penalty)
+        _check_penalty(penalty)
         if not isinstance(repair, bool):
             raise ValueError(f"repair must be True or False, got {repair!r}")
         if not isinstance(cqm, dimod.ConstrainedQuadraticModel):
@@ -226,6 +226,8 @@ class PenaltyComposite(dimod.ComposedSampler):
         if penalty == "auto":
             start = auto_penalty(binary, compiled) / AUTO_PENALTY_START
             penalties = [start * 4.0**k for k in range(1 + PENALTY_RETRIES)]
+        else:
+            penalties = [float(penalty)]
         rows: list[np.ndarray] = []
         used: list[float] = []
         sampled_feasible = repaired = repeats = 0
@@ -332,14 +334,13 @@ class CQMByPenalty:
         return PenaltyComposite(self).sample_cqm(cqm, **kwargs)  # type: ignore[arg-type]
 
 
-def _schedule(penalty: float | str) -> list[float]:
-    """The penalties a call tries: one given number, or a placeholder for the ``"auto"`` schedule."""
+def _check_penalty(penalty: float | str) -> None:
+    """``"auto"``, or a positive finite number."""
     if penalty == "auto":
-        return []
+        return
     if isinstance(penalty, bool) or not isinstance(penalty, (int, float, np.integer, np.floating)) \
             or not (0 < penalty < math.inf):
         raise ValueError(f"penalty must be 'auto' or a positive finite number, got {penalty!r}")
-    return [float(penalty)]
 
 
 def _check_supported(cqm: dimod.ConstrainedQuadraticModel) -> None:
