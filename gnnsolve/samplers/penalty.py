@@ -279,11 +279,11 @@ class PenaltyComposite(dimod.ComposedSampler):
                 break
             if found < math.inf:
                 best, settled = min(best, found), value
-        if repair and rows and not watch.expired():
-            with watch.phase("postprocessing"):
-                _improve_incumbent(compiled, rows, watch)
         with watch.phase("postprocessing"):
-            sampleset = _sampleset(cqm, compiled, rows, spins)
+            table = np.concatenate(rows) if rows else np.zeros((0, len(compiled.variables) + 1))
+            if repair and not watch.expired():
+                _improve_incumbent(compiled, table[:, :-1], watch)
+            sampleset = _sampleset(cqm, compiled, table, spins)
         sampleset.info.update(
             penalties=used, repeats=repeats, feasible_as_sampled=sampled_feasible, repaired=repaired, stop_reason=stop_reason,
             time_limit=watch.time_limit, timing=watch.timing(), child_info=child_info,
@@ -383,26 +383,19 @@ def _repair(compiled: CompiledCQM, samples: np.ndarray, remaining: Any) -> np.nd
     return fixed
 
 
-def _improve_incumbent(compiled: CompiledCQM, rows: list[np.ndarray], watch: Stopwatch) -> None:
-    """The best feasible sample of all attempts (the last column of ``rows`` is the penalty)
-    improved by kicks in place, with the time left."""
-    table = np.concatenate(rows)
-    feasible = compiled.feasible(table[:, :-1])
+def _improve_incumbent(compiled: CompiledCQM, samples: np.ndarray, watch: Stopwatch) -> None:
+    """The best feasible row of ``samples`` improved by kicks in place, with the time left."""
+    feasible = compiled.feasible(samples) if len(samples) else np.zeros(0, dtype=bool)
     if not feasible.any():
         return
-    best = int(np.argmin(np.where(feasible, compiled.objective(table[:, :-1]), np.inf)))
-    for block in rows:
-        if best < len(block):
-            block[best, :-1] = compiled.improve_array(block[best, :-1], time_limit=watch.remaining())
-            return
-        best -= len(block)
+    best = int(np.argmin(np.where(feasible, compiled.objective(samples), np.inf)))
+    samples[best] = compiled.improve_array(samples[best], time_limit=watch.remaining())
 
 
-def _sampleset(cqm: dimod.ConstrainedQuadraticModel, compiled: CompiledCQM, rows: list[np.ndarray],
+def _sampleset(cqm: dimod.ConstrainedQuadraticModel, compiled: CompiledCQM, table: np.ndarray,
                spins: list) -> dimod.SampleSet:
     """The samples (the last column their penalty) as a SampleSet over the CQM's variables, the
     ``spins`` (solved as 0/1) back to ±1."""
-    table = np.concatenate(rows) if rows else np.zeros((0, len(compiled.variables) + 1))
     values = np.rint(table[:, :-1]).astype(np.int64)
     if spins:
         columns = [compiled.variables.index(v) for v in spins]
