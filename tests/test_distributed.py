@@ -14,8 +14,10 @@ import pickle
 import signal
 import threading
 import time
+import unittest
 
 import dimod
+import dimod.testing
 import networkx as nx
 import numpy as np
 import pytest
@@ -500,3 +502,15 @@ def test_gurobi_sampler_travels():
 
     [answer] = solve_many([knapsack()], GurobiSampler(), time_limit=20)
     assert answer.first.energy == pytest.approx(-14.0)
+
+
+class _SerialSteepest(DaskComposite):
+    """DaskComposite around SteepestDescentSolver, in-process (client=None), for dimod's sampler tests."""
+
+    def __init__(self) -> None:
+        super().__init__(SteepestDescentSolver())
+
+
+@dimod.testing.load_sampler_bqm_tests(_SerialSteepest)
+class TestDaskCompositeDimodConformance(unittest.TestCase):
+    """dimod's BQM sampler tests on the composite's sample (chunks run in this process)."""
