@@ -36,8 +36,14 @@ if TYPE_CHECKING:
     from gnnsolve.nn.sparse import SparseOperator
 
 __all__ = [
-    "community_index", "is_assignment", "assignment_bqm", "one_hot_cqm", "place", "assignment_operator",
-    "check_assignments", "integer_label",
+    "community_index",
+    "is_assignment",
+    "assignment_bqm",
+    "one_hot_cqm",
+    "place",
+    "assignment_operator",
+    "check_assignments",
+    "integer_label",
 ]
 
 
@@ -52,13 +58,16 @@ def community_index(nodes: Sequence[Hashable], labels: Mapping[Hashable, Hashabl
 
 def is_assignment(value: Mapping[Hashable, Any], nodes: Sequence[Hashable], k: int) -> bool:
     """Whether every node, and nothing else, has a label in ``0..k-1``."""
-    return set(value) == set(nodes) and all(
-        isinstance(label, numbers.Integral) and 0 <= label < k for label in value.values()
-    )
+    return set(value) == set(nodes) and all(isinstance(label, numbers.Integral) and 0 <= label < k for label in value.values())
 
 
 def assignment_bqm(
-    nodes: Sequence[Hashable], k: int, linear: np.ndarray, rows: np.ndarray, cols: np.ndarray, bias: np.ndarray,
+    nodes: Sequence[Hashable],
+    k: int,
+    linear: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    bias: np.ndarray,
     offset: float,
 ) -> dimod.BinaryQuadraticModel:
     """The objective over BINARY ``(v, c)``: ``linear[i]`` on every ``(nodes[i], c)`` and ``bias[t]`` between
@@ -77,9 +86,7 @@ def assignment_bqm(
     )
 
 
-def one_hot_cqm(
-    objective: dimod.BinaryQuadraticModel, nodes: Sequence[Hashable], k: int
-) -> dimod.ConstrainedQuadraticModel:
+def one_hot_cqm(objective: dimod.BinaryQuadraticModel, nodes: Sequence[Hashable], k: int) -> dimod.ConstrainedQuadraticModel:
     """``objective`` with one discrete constraint per node over its ``(v, c)``."""
     cqm = dimod.ConstrainedQuadraticModel.from_bqm(objective)
     for i, node in enumerate(nodes):
@@ -88,7 +95,10 @@ def one_hot_cqm(
 
 
 def place(
-    weights: scipy.sparse.csr_matrix, given: list[list[int]], k: int, degree: np.ndarray | None = None,
+    weights: scipy.sparse.csr_matrix,
+    given: list[list[int]],
+    k: int,
+    degree: np.ndarray | None = None,
     two_m: float = 1.0,
 ) -> np.ndarray:
     """Communities from the ones each node was given: a node given exactly one keeps it; the others

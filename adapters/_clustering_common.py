@@ -64,7 +64,5 @@ def decode_rows(problem: GraphProblem, sampleset: dimod.SampleSet, forms: dict[s
     """Decode every row, once the SampleSet's variables are those of one of ``forms``."""
     variables = set(sampleset.variables)
     if not any(variables == set(labels) for labels in forms.values()):
-        raise InvalidModelError(
-            f"the SampleSet's variables are not those of this problem; expected {' or '.join(forms)}"
-        )
+        raise InvalidModelError(f"the SampleSet's variables are not those of this problem; expected {' or '.join(forms)}")
     return [problem.decode(sample) for sample in sampleset.samples()]

@@ -65,8 +65,14 @@ import numpy as np
 import scipy.sparse
 
 from gnnsolve.adapters._assignment import (
-    assignment_bqm, assignment_operator, check_assignments, community_index, integer_label, is_assignment,
-    one_hot_cqm, place,
+    assignment_bqm,
+    assignment_operator,
+    check_assignments,
+    community_index,
+    integer_label,
+    is_assignment,
+    one_hot_cqm,
+    place,
 )
 from gnnsolve.adapters._clustering_common import MAX_MODEL_TERMS, check_graph, check_k, check_size, decode_rows
 from gnnsolve.adapters.kcenter import KCenter, greedy_k_center, lift_to_k
@@ -80,7 +86,13 @@ if TYPE_CHECKING:
     from gnnsolve.nn.sparse import SparseOperator
 
 __all__ = [
-    "Modularity", "PairwiseClustering", "KCenter", "modularity", "greedy_k_center", "lift_to_k", "observe_edges",
+    "Modularity",
+    "PairwiseClustering",
+    "KCenter",
+    "modularity",
+    "greedy_k_center",
+    "lift_to_k",
+    "observe_edges",
     "MAX_MODEL_TERMS",
 ]
 
@@ -103,16 +115,14 @@ class _WeightedGraph:
         index = {node: i for i, node in enumerate(nodes)}
         edges = edge_weights(G, weight)
         loops: dict[Hashable, float] = {}
-        for u, _, w in nx.selfloop_edges(G, data=weight, default=1) if weight is not None else (
-            (u, u, 1) for u, _ in nx.selfloop_edges(G)
+        for u, _, w in (
+            nx.selfloop_edges(G, data=weight, default=1) if weight is not None else ((u, u, 1) for u, _ in nx.selfloop_edges(G))
         ):
             loops[u] = loops.get(u, 0) + w
         edges += [(u, u, w) for u, w in loops.items()]
         for u, v, w in edges:
             if w < 0:
-                raise InvalidModelError(
-                    f"edge ({u!r}, {v!r}) has {weight!r} = {w!r}; modularity needs non-negative weights"
-                )
+                raise InvalidModelError(f"edge ({u!r}, {v!r}) has {weight!r} = {w!r}; modularity needs non-negative weights")
         rows = np.array([index[u] for u, _, _ in edges], dtype=np.int64)
         cols = np.array([index[v] for _, v, _ in edges], dtype=np.int64)
         weights = np.array([w for _, _, w in edges], dtype=np.float64)
@@ -120,8 +130,7 @@ class _WeightedGraph:
         two_m = float(degree.sum())
         if two_m <= 0:
             raise InvalidModelError(
-                "modularity is undefined on a graph without edges (or of total weight 0): "
-                "every partition divides by 2m = 0"
+                "modularity is undefined on a graph without edges (or of total weight 0): every partition divides by 2m = 0"
             )
         return cls(nodes, index, rows, cols, weights, degree, two_m)
 
@@ -369,9 +378,7 @@ def observe_edges(G: nx.Graph, fraction: float = 0.4, seed: int | np.random.Gene
         or not math.isfinite(fraction)
         or not 0 < fraction <= 1
     ):
-        raise ValueError(
-            f"fraction must be a number with 0 < fraction <= 1 (the share of edges kept), got {fraction!r}"
-        )
+        raise ValueError(f"fraction must be a number with 0 < fraction <= 1 (the share of edges kept), got {fraction!r}")
     edges = list(G.edges(keys=True, data=True)) if G.is_multigraph() else list(G.edges(data=True))
     keep = math.floor(float(fraction) * len(edges) + 0.5)
     picked = np.sort(np.random.default_rng(seed).choice(len(edges), size=keep, replace=False))

@@ -451,7 +451,11 @@ def cplib_catalogue(data_dir: str | os.PathLike | None = None) -> dict[str, Cpli
         table,
         ("family", "instance", "file", "n", "nonzero_weights", "optimal_value_max"),
         lambda row: CplibInstance(
-            row["family"], row["instance"], row["file"], int(row["n"]), int(row["nonzero_weights"]),
+            row["family"],
+            row["instance"],
+            row["file"],
+            int(row["n"]),
+            int(row["nonzero_weights"]),
             int(row["optimal_value_max"]) if row["optimal_value_max"] else None,
         ),
     )
@@ -642,15 +646,14 @@ def pignn_dregular_catalogue(data_dir: str | os.PathLike | None = None) -> dict[
     try:
         instances = [
             RegularGraphInstance(
-                Path(entry["file"]).stem, entry["file"],
+                Path(entry["file"]).stem,
+                entry["file"],
                 *(int(entry[key]) for key in ("n", "d", "seed", "edges", "mis", "maxcut")),
             )
             for entry in entries
         ]
     except (KeyError, TypeError, ValueError) as err:
-        raise FileFormatError(
-            table, f"expected a list of objects with file, n, d, seed, edges, mis, maxcut ({err!r})"
-        ) from None
+        raise FileFormatError(table, f"expected a list of objects with file, n, d, seed, edges, mis, maxcut ({err!r})") from None
     return {instance.name: instance for instance in instances}
 
 
@@ -772,8 +775,12 @@ def _planetoid_pickle(path: Path) -> Any:
     import scipy.sparse
 
     allowed = {
-        ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"), ("__builtin__", "list"), ("builtins", "list"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("__builtin__", "list"),
+        ("builtins", "list"),
         ("_codecs", "encode"),  # bytes in a protocol-2 pickle written by Python 3
     }
 

@@ -222,9 +222,7 @@ def moving_city_snapshots(xy: ArrayLike, num_positions: int = 5, seed: int | Non
     return [np.vstack([points, position]) for position in _moving_positions(points, num_positions, seed)]
 
 
-def moving_city_tsp_snapshots(
-    instance: TSPLIBInstance, num_positions: int = 5, seed: int | None = 0
-) -> list[np.ndarray]:
+def moving_city_tsp_snapshots(instance: TSPLIBInstance, num_positions: int = 5, seed: int | None = 0) -> list[np.ndarray]:
     """Distance matrices of a TSPLIB instance plus one city moving along a straight line.
 
     The line is that of :func:`moving_city_snapshots`. Distances follow the instance's own

@@ -69,9 +69,7 @@ def _shortest_paths(G: nx.Graph, index: Mapping[Hashable, int], weight: str | No
     lengths: dict[tuple[int, int], float] = {}
     for u, v, w in G.edges(data=weight, default=1) if weight is not None else ((u, v, 1) for u, v in G.edges()):
         if isinstance(w, bool) or not isinstance(w, numbers.Real) or not math.isfinite(w) or w < 0:
-            raise InvalidModelError(
-                f"edge ({u!r}, {v!r}) has {weight!r} = {w!r}; distances need finite non-negative weights"
-            )
+            raise InvalidModelError(f"edge ({u!r}, {v!r}) has {weight!r} = {w!r}; distances need finite non-negative weights")
         if u != v:
             key = (min(index[u], index[v]), max(index[u], index[v]))
             lengths[key] = min(lengths.get(key, math.inf), float(w))
@@ -212,9 +210,7 @@ class KCenter(GraphProblem[frozenset]):
         """
         n = len(self.nodes)
         check_size(2 * n * n, "the k-center model")
-        clashes = [
-            node for node in self.nodes if node == "radius" or (isinstance(node, tuple) and node[:1] == ("serve",))
-        ]
+        clashes = [node for node in self.nodes if node == "radius" or (isinstance(node, tuple) and node[:1] == ("serve",))]
         if clashes:
             raise InvalidModelError(f"node {clashes[0]!r} clashes with a label of the k-center model; relabel it")
         distances = self.capped_distances
@@ -231,7 +227,9 @@ class KCenter(GraphProblem[frozenset]):
         for i, row in enumerate(serve):
             cqm.add_constraint_from_iterable([(label, 1.0) for label in row], "==", 1, label=f"served_{i}")
             cqm.add_constraint_from_iterable(
-                [("radius", 1.0)] + [(label, -d) for label, d in zip(row, distances[i]) if d], ">=", 0,
+                [("radius", 1.0)] + [(label, -d) for label, d in zip(row, distances[i]) if d],
+                ">=",
+                0,
                 label=f"radius_{i}",
             )
             for j, label in enumerate(row):
@@ -428,9 +426,7 @@ def _pipage(x: np.ndarray, rng: np.random.Generator, tol: float = 1e-9) -> np.nd
     return x > 0.5
 
 
-def greedy_k_center(
-    G: nx.Graph, k: int, seed: int | np.random.Generator | None = None, weight: str | None = None
-) -> frozenset:
+def greedy_k_center(G: nx.Graph, k: int, seed: int | np.random.Generator | None = None, weight: str | None = None) -> frozenset:
     """Gonzalez's farthest-first traversal: a 2-approximation of k-center.
 
     Starts from a node drawn with ``seed``, then repeatedly adds the node farthest from the

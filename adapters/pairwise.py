@@ -48,8 +48,14 @@ import scipy.sparse
 from numpy.typing import ArrayLike
 
 from gnnsolve.adapters._assignment import (
-    assignment_bqm, assignment_operator, check_assignments, community_index, integer_label, is_assignment,
-    one_hot_cqm, place,
+    assignment_bqm,
+    assignment_operator,
+    check_assignments,
+    community_index,
+    integer_label,
+    is_assignment,
+    one_hot_cqm,
+    place,
 )
 from gnnsolve.adapters._clustering_common import check_k, check_size, decode_rows
 from gnnsolve.adapters.problem import GraphProblem, Solution
@@ -149,8 +155,7 @@ class PairwiseClustering(GraphProblem[dict]):
         self.graph.add_nodes_from(self.nodes)
         attract = self._values > 0
         self.graph.add_weighted_edges_from(
-            (self.nodes[i], self.nodes[j], w)
-            for i, j, w in zip(self._rows[attract], self._cols[attract], self._values[attract])
+            (self.nodes[i], self.nodes[j], w) for i, j, w in zip(self._rows[attract], self._cols[attract], self._values[attract])
         )
         self._operators: dict[tuple[Any, Any], SparseOperator] = {}
 
@@ -185,8 +190,9 @@ class PairwiseClustering(GraphProblem[dict]):
             True
         """
         if not isinstance(cqm, dimod.ConstrainedQuadraticModel):
-            raise UnsupportedModelError(f"expected a dimod.ConstrainedQuadraticModel, got {type(cqm).__name__}. "
-                                        f"{_ASSIGNMENT_FORM}")
+            raise UnsupportedModelError(
+                f"expected a dimod.ConstrainedQuadraticModel, got {type(cqm).__name__}. {_ASSIGNMENT_FORM}"
+            )
         if "radius" in cqm.variables and "k_facilities" in cqm.constraints:
             raise UnsupportedModelError(
                 "this is the k-center MILP of KCenter(G, k).cqm, which ClusterNet does not read: pass the "
@@ -223,9 +229,7 @@ class PairwiseClustering(GraphProblem[dict]):
             "(ClusterNetSampler().sample_cqm(problem.cqm), HiGHSSampler().sample_cqm) or ClusterNetSampler"
         )
 
-    def encode(
-        self, labels: ArrayLike, variables: Iterable[tuple[Hashable, int]] | None = None
-    ) -> tuple[np.ndarray, list]:
+    def encode(self, labels: ArrayLike, variables: Iterable[tuple[Hashable, int]] | None = None) -> tuple[np.ndarray, list]:
         """Cluster labels as samples over the ``(v, c)`` variables, one-hot per node.
 
         Args:
@@ -337,7 +341,9 @@ def _assignment_variables(cqm: dimod.ConstrainedQuadraticModel) -> tuple[list, i
         if vartype is not dimod.BINARY:
             raise UnsupportedModelError(f"variable {label!r} is {vartype.name}, not BINARY. {_ASSIGNMENT_FORM}")
         if not (
-            isinstance(label, tuple) and len(label) == 2 and isinstance(label[1], numbers.Integral)
+            isinstance(label, tuple)
+            and len(label) == 2
+            and isinstance(label[1], numbers.Integral)
             and not isinstance(label[1], bool)
         ):
             raise UnsupportedModelError(
@@ -432,13 +438,11 @@ def _assignment_objective(
     order = np.argsort(pairs, kind="stable")
     keys, starts, counts = np.unique(pairs[order], return_index=True, return_counts=True)
     ordered = biases[order]
-    uneven = np.flatnonzero(
-        (counts != k) | (np.minimum.reduceat(ordered, starts) != np.maximum.reduceat(ordered, starts))
-    )
+    uneven = np.flatnonzero((counts != k) | (np.minimum.reduceat(ordered, starts) != np.maximum.reduceat(ordered, starts)))
     if len(uneven):
         t = uneven[0]
         u, v = nodes[keys[t] // n], nodes[keys[t] % n]
-        given = {terms[j][0][1]: terms[j][2] for j in order[starts[t]:starts[t] + counts[t]]}
+        given = {terms[j][0][1]: terms[j][2] for j in order[starts[t] : starts[t] + counts[t]]}
         by_cluster = ", ".join(f"c={c}: {given.get(c, 0.0):g}" for c in range(k))
         raise UnsupportedModelError(
             f"the objective's bias between ({u!r}, c) and ({v!r}, c) depends on the cluster ({by_cluster}); "

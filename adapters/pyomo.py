@@ -43,8 +43,8 @@ import dimod
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.core.base.var import VarData
-from pyomo.core.expr.numvalue import polynomial_degree
 from pyomo.core.expr.numeric_expr import SumExpression
+from pyomo.core.expr.numvalue import polynomial_degree
 from pyomo.repn.linear import LinearRepnVisitor
 from pyomo.repn.quadratic import QuadraticRepnVisitor
 from pyomo.repn.util import OrderedVarRecorder
@@ -53,8 +53,19 @@ from gnnsolve.errors import InfeasibleModelError, InvalidModelError, Unsupported
 from gnnsolve.penalty_model import MAX_PENALTY_INTERACTIONS, TERMS_PER_CHECK, PenaltyModel, auto_penalty
 
 __all__ = [
-    "to_cqm", "to_bqm", "PenaltyModel", "MAX_PENALTY_INTERACTIONS", "auto_penalty", "load_solution", "objective_value",
-    "active_objective", "TERMS_PER_CHECK", "translate", "MAX_INTEGER", "MAX_REAL", "value_for",
+    "to_cqm",
+    "to_bqm",
+    "PenaltyModel",
+    "MAX_PENALTY_INTERACTIONS",
+    "auto_penalty",
+    "load_solution",
+    "objective_value",
+    "active_objective",
+    "TERMS_PER_CHECK",
+    "translate",
+    "MAX_INTEGER",
+    "MAX_REAL",
+    "value_for",
 ]
 
 
@@ -66,7 +77,9 @@ def active_objective(model: pyo.Block) -> pyo.Objective:
     """
     objectives = list(model.component_data_objects(pyo.Objective, active=True, descend_into=True))
     if not objectives:
-        raise InvalidModelError(f"model {model.name!r} has no active Objective; add one (a constant one states a feasibility problem)")
+        raise InvalidModelError(
+            f"model {model.name!r} has no active Objective; add one (a constant one states a feasibility problem)"
+        )
     if len(objectives) > 1:
         names = ", ".join(objective.name for objective in objectives[:5])
         raise InvalidModelError(f"model {model.name!r} has {len(objectives)} active objectives ({names}); deactivate all but one")
@@ -118,7 +131,9 @@ def translate(model: pyo.Block, time_limit: float | None = None) -> tuple[dimod.
         _add_constraint(cqm, constraint, translator)
     translator.add_unweighted(cqm)
     if not translator.variables:
-        raise InvalidModelError(f"model {model.name!r} has no free variable in its active objective or constraints; there is nothing to solve")
+        raise InvalidModelError(
+            f"model {model.name!r} has no free variable in its active objective or constraints; there is nothing to solve"
+        )
     return cqm, translator.variables
 
 
@@ -165,9 +180,11 @@ def load_solution(model: pyo.Block, sample: Mapping[str, float], variables: Mapp
     Raises:
         InvalidModelError: a label names no variable of the model.
     """
-    by_name = variables if variables is not None else {
-        var.name: var for var in model.component_data_objects(pyo.Var, descend_into=True)
-    }
+    by_name = (
+        variables
+        if variables is not None
+        else {var.name: var for var in model.component_data_objects(pyo.Var, descend_into=True)}
+    )
     for label, value in sample.items():
         var = by_name.get(label)
         if var is None:
@@ -203,9 +220,14 @@ def _variable_domain(var: VarData, component: str) -> tuple[dimod.Vartype, float
             raise InvalidModelError(f"variable {var.name} has bounds ({var.lb}, {var.ub}) with no integer between them")
         return dimod.INTEGER, float(lower), float(upper)
     if var.is_continuous():
-        return (dimod.REAL, -MAX_REAL if lower is None else max(float(lower), -MAX_REAL),
-                MAX_REAL if upper is None else min(float(upper), MAX_REAL))
-    raise UnsupportedModelError(f"variable {var.name} (in {component}) has domain {var.domain}, which is neither integer nor continuous")
+        return (
+            dimod.REAL,
+            -MAX_REAL if lower is None else max(float(lower), -MAX_REAL),
+            MAX_REAL if upper is None else min(float(upper), MAX_REAL),
+        )
+    raise UnsupportedModelError(
+        f"variable {var.name} (in {component}) has domain {var.domain}, which is neither integer nor continuous"
+    )
 
 
 MAX_INTEGER = 2**53 - 1
@@ -253,14 +275,22 @@ class _Translator:
                 degree = polynomial_degree(expr)
                 kind = "nonlinear" if degree is None else f"of degree {degree}"
                 limit = "linear or quadratic" if allow_quadratic else "linear"
-                raise UnsupportedModelError(f"{component} is {kind}; gnnsolve takes {limit} expressions here: linearise it or introduce auxiliary variables")
+                raise UnsupportedModelError(
+                    f"{component} is {kind}; gnnsolve takes {limit} expressions here: linearise it or introduce auxiliary variables"
+                )
             constant += _finite(repn.constant, component)
             _accumulate(linear, repn.linear)
             _accumulate(quadratic, getattr(repn, "quadratic", None) or {})
         return self._build(constant, linear, quadratic, visitor.var_map, component)
 
-    def _build(self, constant: float, linear: dict[int, Any], quadratic: dict[tuple[int, int], Any],
-               var_map: Mapping[int, VarData], component: str) -> dimod.QuadraticModel:
+    def _build(
+        self,
+        constant: float,
+        linear: dict[int, Any],
+        quadratic: dict[tuple[int, int], Any],
+        var_map: Mapping[int, VarData],
+        component: str,
+    ) -> dimod.QuadraticModel:
         qm = dimod.QuadraticModel()
         binaries = []
         for count, vid in enumerate(dict.fromkeys([*linear, *(vid for pair in quadratic for vid in pair)])):
@@ -280,12 +310,15 @@ class _Translator:
             else:
                 pairs.append((self.labels[u], self.labels[v], bias))
         _check_finite_biases([bias for _, bias in linear_terms] + [bias for _, _, bias in pairs], component)
-        for add, items in ((lambda part: qm.add_variables_from(dimod.BINARY, part), binaries),
-                           (qm.add_linear_from, linear_terms), (qm.add_quadratic_from, pairs)):
+        for add, items in (
+            (lambda part: qm.add_variables_from(dimod.BINARY, part), binaries),
+            (qm.add_linear_from, linear_terms),
+            (qm.add_quadratic_from, pairs),
+        ):
             for start in range(0, len(items), TERMS_PER_CHECK):
                 if time.perf_counter() >= self.deadline:
                     raise TimeoutError(f"the time limit ran out while translating {component}")
-                add(items[start:start + TERMS_PER_CHECK])
+                add(items[start : start + TERMS_PER_CHECK])
         qm.offset += constant
         return qm
 
@@ -313,7 +346,7 @@ def _slices(expr: Any) -> list[Any]:
     if not isinstance(expr, SumExpression) or expr.nargs() <= TERMS_PER_CHECK:
         return [expr]
     terms = expr.args
-    return [SumExpression(list(terms[start:start + TERMS_PER_CHECK])) for start in range(0, len(terms), TERMS_PER_CHECK)]
+    return [SumExpression(list(terms[start : start + TERMS_PER_CHECK])) for start in range(0, len(terms), TERMS_PER_CHECK)]
 
 
 def _accumulate(total: dict[Any, Any], part: Mapping[Any, Any]) -> None:

@@ -113,23 +113,50 @@ def _penalty(value: Any) -> float | str:
 class GnnsolveConfig(BranchAndBoundConfig):
     """The options of :class:`GnnsolveContribSolver`: Pyomo's ``BranchAndBoundConfig`` and gnnsolve's own."""
 
-    def __init__(self, description: str | None = None, doc: str | None = None, implicit: bool = False,
-                 implicit_domain: Any = None, visibility: int = 0) -> None:
-        super().__init__(description=description, doc=doc, implicit=implicit, implicit_domain=implicit_domain,
-                         visibility=visibility)
-        self.sampler: str = self.declare("sampler", ConfigValue(
-            domain=str, default="gnn",
-            description="The gnnsolve sampler: a name from gnnsolve.registry.sampler_names() ('gnn', 'sa', 'highs', ...)."))
-        self.num_reads: int = self.declare("num_reads", ConfigValue(
-            domain=PositiveInt, default=10, description="Reads asked of a heuristic sampler in each penalty attempt."))
-        self.penalty: float | str = self.declare("penalty", ConfigValue(
-            domain=_penalty, default="auto",
-            description="The constraints' penalty for samplers of BQMs: 'auto' (rising while nothing is feasible) or a number."))
-        self.repair: bool = self.declare("repair", ConfigValue(
-            domain=Bool, default=True,
-            description="Repair each heuristic sample towards feasibility, then descend while feasible."))
-        self.seed: int | None = self.declare("seed", ConfigValue(
-            domain=NonNegativeInt, default=None, description="The sampler's random seed."))
+    def __init__(
+        self,
+        description: str | None = None,
+        doc: str | None = None,
+        implicit: bool = False,
+        implicit_domain: Any = None,
+        visibility: int = 0,
+    ) -> None:
+        super().__init__(
+            description=description, doc=doc, implicit=implicit, implicit_domain=implicit_domain, visibility=visibility
+        )
+        self.sampler: str = self.declare(
+            "sampler",
+            ConfigValue(
+                domain=str,
+                default="gnn",
+                description="The gnnsolve sampler: a name from gnnsolve.registry.sampler_names() ('gnn', 'sa', 'highs', ...).",
+            ),
+        )
+        self.num_reads: int = self.declare(
+            "num_reads",
+            ConfigValue(
+                domain=PositiveInt, default=10, description="Reads asked of a heuristic sampler in each penalty attempt."
+            ),
+        )
+        self.penalty: float | str = self.declare(
+            "penalty",
+            ConfigValue(
+                domain=_penalty,
+                default="auto",
+                description="The constraints' penalty for samplers of BQMs: 'auto' (rising while nothing is feasible) or a number.",
+            ),
+        )
+        self.repair: bool = self.declare(
+            "repair",
+            ConfigValue(
+                domain=Bool,
+                default=True,
+                description="Repair each heuristic sample towards feasibility, then descend while feasible.",
+            ),
+        )
+        self.seed: int | None = self.declare(
+            "seed", ConfigValue(domain=NonNegativeInt, default=None, description="The sampler's random seed.")
+        )
 
 
 class GnnsolveSolutionLoader(SolutionLoader):
@@ -161,8 +188,9 @@ class GnnsolveSolutionLoader(SolutionLoader):
         chosen = ComponentMap()
         for var in vars_to_load:
             if var not in self._values:
-                raise ValueError(f"variable {var.name} has no value in this solution: it is in no active component "
-                                 "of the model solved")
+                raise ValueError(
+                    f"variable {var.name} has no value in this solution: it is in no active component of the model solved"
+                )
             chosen[var] = self._values[var]
         return chosen
 
@@ -253,18 +281,22 @@ class GnnsolveContribSolver(SolverBase):
         finally:
             timer.stop("solve")
         results = self._results(solved, config)
-        if (results.termination_condition != TerminationCondition.convergenceCriteriaSatisfied
-                and config.raise_exception_on_nonoptimal_result):
+        if (
+            results.termination_condition != TerminationCondition.convergenceCriteriaSatisfied
+            and config.raise_exception_on_nonoptimal_result
+        ):
             raise NoOptimalSolutionError(
                 f"{results.termination_condition.name} ({solved.outcome.message}); set "
-                "raise_exception_on_nonoptimal_result=False to get the results of a heuristic sampler or a limited run")
+                "raise_exception_on_nonoptimal_result=False to get the results of a heuristic sampler or a limited run"
+            )
         if config.load_solutions:
             timer.start("load solution")
             if results.solution_loader.get_number_of_solutions() == 0:
                 timer.stop("load solution")
                 raise NoFeasibleSolutionError(
                     f"no feasible solution to load ({solved.outcome.message}); set load_solutions=False and check "
-                    "results.solution_status")
+                    "results.solution_status"
+                )
             results.solution_loader.load_solution()
             timer.stop("load solution")
         if tee:
@@ -301,8 +333,13 @@ class GnnsolveContribSolver(SolverBase):
 def _options(config: GnnsolveConfig) -> dict[str, Any]:
     """The legacy plugin's options from the config's values (``threads=0``: the default)."""
     return {
-        "sampler": config.sampler, "time_limit": config.time_limit, "num_reads": config.num_reads, "seed": config.seed,
-        "penalty": config.penalty, "repair": config.repair, "mip_rel_gap": config.rel_gap,
+        "sampler": config.sampler,
+        "time_limit": config.time_limit,
+        "num_reads": config.num_reads,
+        "seed": config.seed,
+        "penalty": config.penalty,
+        "repair": config.repair,
+        "mip_rel_gap": config.rel_gap,
         "threads": config.threads or None,
     }
 
@@ -327,8 +364,9 @@ def register() -> None:
     """Register :class:`GnnsolveContribSolver` with ``pyomo.contrib.solver``'s factory as
     ``"gnnsolve"`` (and as :data:`LEGACY_NAME` in Pyomo's legacy factory); idempotent."""
     if "gnnsolve" not in SolverFactory:
-        SolverFactory.register("gnnsolve", legacy_name=LEGACY_NAME,
-                               doc="gnnsolve: learned (PI-GNN) and exact (HiGHS, Gurobi) samplers")(GnnsolveContribSolver)
+        SolverFactory.register(
+            "gnnsolve", legacy_name=LEGACY_NAME, doc="gnnsolve: learned (PI-GNN) and exact (HiGHS, Gurobi) samplers"
+        )(GnnsolveContribSolver)
 
 
 register()  # where Pyomo's factory was imported by this module's own imports, the hook left it to this line

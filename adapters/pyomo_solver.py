@@ -142,7 +142,15 @@ if TYPE_CHECKING:
     from gnnsolve.samplers._common import Stopwatch
 
 __all__ = [
-    "GnnsolveSolver", "register", "OPTIONS", "ALIASES", "DEFAULTS", "Outcome", "Solved", "solve_model", "settings",
+    "GnnsolveSolver",
+    "register",
+    "OPTIONS",
+    "ALIASES",
+    "DEFAULTS",
+    "Outcome",
+    "Solved",
+    "solve_model",
+    "settings",
     "streaming",
 ]
 
@@ -150,16 +158,27 @@ OPTIONS = ("sampler", "time_limit", "num_reads", "seed", "penalty", "repair", "m
 """The options the solver understands."""
 
 ALIASES: dict[str, str] = {
-    "timelimit": "time_limit", "TimeLimit": "time_limit", "time_limit_s": "time_limit",
-    "mipgap": "mip_rel_gap", "MIPGap": "mip_rel_gap", "rel_gap": "mip_rel_gap",
+    "timelimit": "time_limit",
+    "TimeLimit": "time_limit",
+    "time_limit_s": "time_limit",
+    "mipgap": "mip_rel_gap",
+    "MIPGap": "mip_rel_gap",
+    "rel_gap": "mip_rel_gap",
     "Threads": "threads",
-    "Seed": "seed", "random_seed": "seed",
+    "Seed": "seed",
+    "random_seed": "seed",
 }
 """Other names of the options (other solvers' spellings): each maps to one of :data:`OPTIONS`."""
 
 DEFAULTS: dict[str, Any] = {
-    "sampler": "gnn", "time_limit": None, "num_reads": 10, "seed": None, "penalty": "auto", "repair": True,
-    "mip_rel_gap": None, "threads": None,
+    "sampler": "gnn",
+    "time_limit": None,
+    "num_reads": 10,
+    "seed": None,
+    "penalty": "auto",
+    "repair": True,
+    "mip_rel_gap": None,
+    "threads": None,
 }
 """Each option's value when it is not given (``None``: the sampler's own default)."""
 
@@ -337,8 +356,9 @@ def _register_contrib(factory_module: Any) -> None:
 
         register_contrib()
     except Exception as err:  # noqa: BLE001 - this runs inside the user's import of pyomo.contrib.solver
-        warnings.warn(f"gnnsolve could not register with pyomo.contrib.solver's SolverFactory: {err!r}",
-                      RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"gnnsolve could not register with pyomo.contrib.solver's SolverFactory: {err!r}", RuntimeWarning, stacklevel=2
+        )
 
 
 def settings(*sources: Mapping[str, Any] | None, stacklevel: int = 3) -> dict[str, Any]:
@@ -371,8 +391,11 @@ def settings(*sources: Mapping[str, Any] | None, stacklevel: int = 3) -> dict[st
                 unknown.append(name)
     if unknown:
         known = ", ".join([*OPTIONS, *ALIASES])
-        warnings.warn(f"gnnsolve ignores the unknown option(s) {', '.join(map(repr, unknown))}; known options: {known}",
-                      UserWarning, stacklevel=stacklevel)
+        warnings.warn(
+            f"gnnsolve ignores the unknown option(s) {', '.join(map(repr, unknown))}; known options: {known}",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
     chosen = {**DEFAULTS, **{key: value for key, value in given.items() if value is not None}}
     chosen["sampler"] = sampler_spec(str(chosen["sampler"])).name
     chosen["num_reads"] = check_positive_int("num_reads", _integer("num_reads", chosen["num_reads"]))
@@ -493,8 +516,11 @@ def solve_model(model: Any, chosen: dict[str, Any], *, tee: bool = False) -> Sol
         outcome = Outcome(TerminationCondition.infeasible, None, None, str(err), proven=True)
     else:
         if tee:
-            print(f"gnnsolve[{name}]: model {model.name} as a CQM of {cqm.num_variables()} variables and "
-                  f"{len(cqm.constraints)} constraints ({watch.elapsed():.2f} s)", flush=True)
+            print(
+                f"gnnsolve[{name}]: model {model.name} as a CQM of {cqm.num_variables()} variables and "
+                f"{len(cqm.constraints)} constraints ({watch.elapsed():.2f} s)",
+                flush=True,
+            )
         if sampler_spec(name).exact:
             outcome = _sample_exact(sampler, cqm, chosen, keywords, watch, tee)
         else:
@@ -512,19 +538,31 @@ def _sampler_keywords(sampler: Any, chosen: dict[str, Any], exact: bool) -> dict
         if exact:
             keywords["mip_rel_gap"] = chosen["mip_rel_gap"]
         else:
-            warnings.warn(f"sampler {name!r} ignores mip_rel_gap, which applies to exact samplers (highs, gurobi)",
-                          UserWarning, stacklevel=4)
+            warnings.warn(
+                f"sampler {name!r} ignores mip_rel_gap, which applies to exact samplers (highs, gurobi)",
+                UserWarning,
+                stacklevel=4,
+            )
     if chosen["threads"] is not None:
         if "threads" in getattr(sampler, "parameters", {}):
             keywords["threads"] = chosen["threads"]
         else:
-            warnings.warn(f"sampler {name!r} ignores threads; exact samplers (highs, gurobi) and learned ones "
-                          "(gnn, dyco) take it", UserWarning, stacklevel=4)
+            warnings.warn(
+                f"sampler {name!r} ignores threads; exact samplers (highs, gurobi) and learned ones (gnn, dyco) take it",
+                UserWarning,
+                stacklevel=4,
+            )
     return keywords
 
 
-def _sample_exact(sampler: Any, cqm: dimod.ConstrainedQuadraticModel, chosen: dict[str, Any],
-                  keywords: dict[str, Any], watch: Stopwatch, tee: bool) -> Outcome:
+def _sample_exact(
+    sampler: Any,
+    cqm: dimod.ConstrainedQuadraticModel,
+    chosen: dict[str, Any],
+    keywords: dict[str, Any],
+    watch: Stopwatch,
+    tee: bool,
+) -> Outcome:
     time_limit = None if chosen["time_limit"] is None else watch.remaining()
     if time_limit == 0:
         return _stopped("the time limit ran out while translating the model; raise time_limit")
@@ -541,14 +579,20 @@ def _sample_exact(sampler: Any, cqm: dimod.ConstrainedQuadraticModel, chosen: di
     status = sampleset.info.get("status")
     optimal = status == "optimal"
     bound = sampleset.info.get("bound")
-    return Outcome(TerminationCondition.optimal if optimal else TerminationCondition.maxTimeLimit, dict(best.sample),
-                   float(best.energy), f"{status}, gap {sampleset.info.get('gap')}",
-                   bound=None if bound is None or not math.isfinite(bound) else float(bound), proven=optimal,
-                   info=dict(sampleset.info))
+    return Outcome(
+        TerminationCondition.optimal if optimal else TerminationCondition.maxTimeLimit,
+        dict(best.sample),
+        float(best.energy),
+        f"{status}, gap {sampleset.info.get('gap')}",
+        bound=None if bound is None or not math.isfinite(bound) else float(bound),
+        proven=optimal,
+        info=dict(sampleset.info),
+    )
 
 
-def _sample_bqm(sampler: Any, cqm: dimod.ConstrainedQuadraticModel, chosen: dict[str, Any],
-                keywords: dict[str, Any], watch: Stopwatch) -> Outcome:
+def _sample_bqm(
+    sampler: Any, cqm: dimod.ConstrainedQuadraticModel, chosen: dict[str, Any], keywords: dict[str, Any], watch: Stopwatch
+) -> Outcome:
     """The model's CQM through :class:`~gnnsolve.samplers.penalty.PenaltyComposite`; its best feasible sample."""
     import numpy as np
 
@@ -558,8 +602,12 @@ def _sample_bqm(sampler: Any, cqm: dimod.ConstrainedQuadraticModel, chosen: dict
         return _stopped("the time limit ran out while translating the model; raise time_limit")
     try:
         sampleset = PenaltyComposite(sampler).sample_cqm(
-            cqm, time_limit=None if chosen["time_limit"] is None else watch.remaining(),
-            num_reads=chosen["num_reads"], seed=chosen["seed"], penalty=chosen["penalty"], repair=chosen["repair"],
+            cqm,
+            time_limit=None if chosen["time_limit"] is None else watch.remaining(),
+            num_reads=chosen["num_reads"],
+            seed=chosen["seed"],
+            penalty=chosen["penalty"],
+            repair=chosen["repair"],
             **keywords,
         )
     except TimeoutError as err:
@@ -587,11 +635,17 @@ def _sample_bqm(sampler: Any, cqm: dimod.ConstrainedQuadraticModel, chosen: dict
     violated = cqm.violations(_plain(sampleset, closest), skip_satisfied=True)
     listed = ", ".join(f"{label} (by {abs(amount):g})" for label, amount in list(violated.items())[:10])
     if info["stop_reason"] in ("time_limit", "interrupted"):
-        return _stopped(f"the time limit ran out before any sample satisfied every constraint ({tried}); "
-                        f"the closest violates {listed}", info)
-    return Outcome(TerminationCondition.infeasible, None, None,
-                   f"no sample satisfied every constraint ({tried}); the closest violates {listed}",
-                   status=SolverStatus.warning, info=info)
+        return _stopped(
+            f"the time limit ran out before any sample satisfied every constraint ({tried}); the closest violates {listed}", info
+        )
+    return Outcome(
+        TerminationCondition.infeasible,
+        None,
+        None,
+        f"no sample satisfied every constraint ({tried}); the closest violates {listed}",
+        status=SolverStatus.warning,
+        info=info,
+    )
 
 
 def _attempts(sampleset: dimod.SampleSet) -> list[dict[str, Any]]:
@@ -604,8 +658,15 @@ def _attempts(sampleset: dimod.SampleSet) -> list[dict[str, Any]]:
         rows = record.penalty == penalty
         feasible = rows & record.is_feasible
         best = float(record.energy[feasible].min()) if feasible.any() else None
-        attempts.append({"penalty": float(penalty), "attempts": tried.count(penalty), "samples": int(rows.sum()),
-                         "feasible": int(feasible.sum()), "best_energy": best})
+        attempts.append(
+            {
+                "penalty": float(penalty),
+                "attempts": tried.count(penalty),
+                "samples": int(rows.sum()),
+                "feasible": int(feasible.sum()),
+                "best_energy": best,
+            }
+        )
     return attempts
 
 
@@ -614,11 +675,17 @@ def _print_attempts(name: str, info: dict[str, Any], sign: float) -> None:
     for attempt in info.get("attempts", []):
         best = "" if attempt["best_energy"] is None else f", best objective {sign * attempt['best_energy']:g}"
         times = "" if attempt["attempts"] == 1 else f" ({attempt['attempts']} attempts)"
-        print(f"gnnsolve[{name}]: penalty {attempt['penalty']:g}{times}: {attempt['samples']} samples, "
-              f"{attempt['feasible']} feasible{best}", flush=True)
+        print(
+            f"gnnsolve[{name}]: penalty {attempt['penalty']:g}{times}: {attempt['samples']} samples, "
+            f"{attempt['feasible']} feasible{best}",
+            flush=True,
+        )
     if "stop_reason" in info:
-        print(f"gnnsolve[{name}]: stopped ({info['stop_reason']}): {info['feasible_as_sampled']} samples feasible as "
-              f"sampled, {info['repaired']} after repair", flush=True)
+        print(
+            f"gnnsolve[{name}]: stopped ({info['stop_reason']}): {info['feasible_as_sampled']} samples feasible as "
+            f"sampled, {info['repaired']} after repair",
+            flush=True,
+        )
 
 
 def _plain(sampleset: dimod.SampleSet, row: int) -> dict[str, float]:

@@ -66,8 +66,15 @@ from gnnsolve.errors import InvalidModelError, ModelTooLargeError
 from gnnsolve.samplers._common import available_memory
 from gnnsolve.search import tsp as search
 
-__all__ = ["TSP", "DEFAULT_MAX_CITIES", "GNN_DEFAULTS", "BUILD_BYTES_PER_INTERACTION", "position_qubo_coo",
-           "model_bytes", "check_model_memory"]
+__all__ = [
+    "TSP",
+    "DEFAULT_MAX_CITIES",
+    "GNN_DEFAULTS",
+    "BUILD_BYTES_PER_INTERACTION",
+    "position_qubo_coo",
+    "model_bytes",
+    "check_model_memory",
+]
 
 DEFAULT_MAX_CITIES = 300
 """Largest instance :class:`TSP` takes unless told otherwise, set by time rather than memory (which
@@ -254,7 +261,10 @@ class TSP(GraphProblem[tuple]):
         check_model_memory(n)
         rows, cols, biases = position_qubo_coo(self._distances, self._penalty)
         return dimod.BinaryQuadraticModel.from_numpy_vectors(
-            np.full(n * n, -2 * self._penalty), (rows, cols, biases), 2 * n * self._penalty, dimod.BINARY,
+            np.full(n * n, -2 * self._penalty),
+            (rows, cols, biases),
+            2 * n * self._penalty,
+            dimod.BINARY,
             variable_order=self.bqm_variables,
         )
 
@@ -471,8 +481,7 @@ def _check_distances(D: np.ndarray, labels: tuple, max_cities: int) -> np.ndarra
     if asymmetric.any():
         i, j = np.argwhere(asymmetric)[0]
         raise InvalidModelError(
-            f"the distance from {labels[i]!r} to {labels[j]!r} is {D[i, j]} but back is {D[j, i]}; "
-            "TSP takes symmetric distances"
+            f"the distance from {labels[i]!r} to {labels[j]!r} is {D[i, j]} but back is {D[j, i]}; TSP takes symmetric distances"
         )
     D = (D + D.T) / 2
     D.setflags(write=False)
@@ -524,14 +533,20 @@ def position_qubo_coo(D: np.ndarray, penalty: float) -> tuple[np.ndarray, np.nda
     for c in range(n):
         others = np.arange(c + 1, n)
         keep = np.concatenate([later, np.ones((n, 3 * len(others)), dtype=bool)], axis=1)
-        to = np.concatenate([
-            np.broadcast_to(c * n + t, (n, n)),
-            (others[None, :, None] * n + positions[:, None, :]).reshape(n, -1),
-        ], axis=1)
-        bias = np.concatenate([
-            np.full((n, n), 2 * penalty),
-            np.where(at_t[:, None, :], 2 * penalty, D[c, others][None, :, None]).reshape(n, -1),
-        ], axis=1)
+        to = np.concatenate(
+            [
+                np.broadcast_to(c * n + t, (n, n)),
+                (others[None, :, None] * n + positions[:, None, :]).reshape(n, -1),
+            ],
+            axis=1,
+        )
+        bias = np.concatenate(
+            [
+                np.full((n, n), 2 * penalty),
+                np.where(at_t[:, None, :], 2 * penalty, D[c, others][None, :, None]).reshape(n, -1),
+            ],
+            axis=1,
+        )
         start, end = end, end + int(keep.sum())
         rows[start:end] = np.repeat(c * n + t, keep.sum(axis=1))
         cols[start:end] = to[keep]

@@ -68,8 +68,15 @@ _INTEGER = re.compile(r"[+-]?\d+")
 
 _COORDINATE_TYPES = ("EUC_2D", "CEIL_2D", "ATT", "GEO")
 _MATRIX_FORMATS = (
-    "FULL_MATRIX", "UPPER_ROW", "LOWER_ROW", "UPPER_DIAG_ROW", "LOWER_DIAG_ROW",
-    "UPPER_COL", "LOWER_COL", "UPPER_DIAG_COL", "LOWER_DIAG_COL",
+    "FULL_MATRIX",
+    "UPPER_ROW",
+    "LOWER_ROW",
+    "UPPER_DIAG_ROW",
+    "LOWER_DIAG_ROW",
+    "UPPER_COL",
+    "LOWER_COL",
+    "UPPER_DIAG_COL",
+    "LOWER_DIAG_COL",
 )
 _TSP_CHOICES: Mapping[str, Sequence[str] | None] = {
     "NAME": None,
@@ -83,7 +90,10 @@ _TSP_CHOICES: Mapping[str, Sequence[str] | None] = {
 }
 _TSP_SECTIONS = ("NODE_COORD_SECTION", "EDGE_WEIGHT_SECTION", "DISPLAY_DATA_SECTION")
 _TOUR_CHOICES: Mapping[str, Sequence[str] | None] = {
-    "NAME": None, "TYPE": ("TOUR",), "COMMENT": None, "DIMENSION": None,
+    "NAME": None,
+    "TYPE": ("TOUR",),
+    "COMMENT": None,
+    "DIMENSION": None,
 }
 
 _Rows = list[tuple[int, list[str]]]
@@ -155,9 +165,7 @@ class TSPLIBInstance:
         graph.add_nodes_from(range(self.dimension))
         if self.coordinates is not None:
             nx.set_node_attributes(graph, {i: (float(x), float(y)) for i, (x, y) in enumerate(self.coordinates)}, "pos")
-        graph.add_weighted_edges_from(
-            (i, j, float(matrix[i, j])) for i, j in itertools.combinations(range(self.dimension), 2)
-        )
+        graph.add_weighted_edges_from((i, j, float(matrix[i, j])) for i, j in itertools.combinations(range(self.dimension), 2))
         return graph
 
 
@@ -386,7 +394,8 @@ def _explicit_matrix(path: Path, section_line: int, rows: _Rows, weight_format: 
     needed = _entry_count(weight_format, n)  # checked before any array of n x n is allocated
     if len(tokens) < needed:
         raise FileFormatError(
-            path, f"EDGE_WEIGHT_SECTION has {len(tokens)} weights; {weight_format} of {n} cities needs {needed}",
+            path,
+            f"EDGE_WEIGHT_SECTION has {len(tokens)} weights; {weight_format} of {n} cities needs {needed}",
             section_line,
         )
     if len(tokens) > needed:

@@ -101,12 +101,32 @@ GSET_TARGET = 5.0
 CUT_TARGET = 0.998
 IMPORT_TARGET = 1.0
 
-FULL = {"limits": "1,5,30", "sizes": ",".join(SIZES), "thread_instances": "G1,G22,regular-10000,karate",
-        "epochs": 300, "clusternet_epochs": 200, "repeats": 3, "gset": "G1,G2,G3,G4,G5", "seeds": "0,1,2",
-        "old_epochs": 10_000, "imports": "highs,help,gnn", "import_repeats": 3}
-QUICK = {"limits": "1", "sizes": "small,medium", "thread_instances": "G1,karate", "epochs": 100,
-         "clusternet_epochs": 100, "repeats": 1, "gset": "G1", "seeds": "0", "old_epochs": 2_000,
-         "imports": "highs,help", "import_repeats": 1}
+FULL = {
+    "limits": "1,5,30",
+    "sizes": ",".join(SIZES),
+    "thread_instances": "G1,G22,regular-10000,karate",
+    "epochs": 300,
+    "clusternet_epochs": 200,
+    "repeats": 3,
+    "gset": "G1,G2,G3,G4,G5",
+    "seeds": "0,1,2",
+    "old_epochs": 10_000,
+    "imports": "highs,help,gnn",
+    "import_repeats": 3,
+}
+QUICK = {
+    "limits": "1",
+    "sizes": "small,medium",
+    "thread_instances": "G1,karate",
+    "epochs": 100,
+    "clusternet_epochs": 100,
+    "repeats": 1,
+    "gset": "G1",
+    "seeds": "0",
+    "old_epochs": 2_000,
+    "imports": "highs,help",
+    "import_repeats": 1,
+}
 
 
 def allowed(limit: float) -> float:
@@ -118,19 +138,30 @@ def conditions(load: str, processes: int) -> dict[str, Any]:
     """When and under what load a half of a section ran: the load averages and runnable tasks now."""
     with open("/proc/loadavg") as file:
         fields = file.read().split()
-    return {"load": load, "processes": processes if load == "loaded" else 0,
-            "started": datetime.datetime.now().isoformat(timespec="seconds"),
-            "loadavg": [float(x) for x in fields[:3]], "runnable": int(fields[3].partition("/")[0])}
+    return {
+        "load": load,
+        "processes": processes if load == "loaded" else 0,
+        "started": datetime.datetime.now().isoformat(timespec="seconds"),
+        "loadavg": [float(x) for x in fields[:3]],
+        "runnable": int(fields[3].partition("/")[0]),
+    }
 
 
 def machine() -> dict[str, Any]:
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], capture_output=True, text=True, cwd=Path(__file__).parent).stdout.strip()
 
-    return {"cores": os.cpu_count(), "usable_cores": len(os.sched_getaffinity(0)), "platform": platform.platform(),
-            "python": platform.python_version(), "torch": torch.__version__,
-            "torch_default_threads": torch.get_num_threads(), "loadavg_at_start": list(os.getloadavg()),
-            "commit": git("rev-parse", "--short", "HEAD"), "uncommitted_changes": bool(git("status", "--porcelain"))}
+    return {
+        "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torch_default_threads": torch.get_num_threads(),
+        "loadavg_at_start": list(os.getloadavg()),
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "uncommitted_changes": bool(git("status", "--porcelain")),
+    }
 
 
 # ----------------------------------------------------------------------------------------------- inputs
@@ -172,10 +203,11 @@ INPUTS: dict[str, dict[str, tuple[str, Callable[[], Any]]]] = {
     },
     "modularity": {
         "small": ("modularity, karate, k = 4", lambda: Modularity(nx.karate_club_graph(), k=4)),
-        "medium": ("modularity, 1,000 nodes in 10 communities, k = 10",
-                   lambda: Modularity(community_graph(1000, 100), k=10)),
-        "large": ("modularity, 100,000 nodes in 100 communities, k = 100",
-                  lambda: Modularity(community_graph(100_000, 1000), k=100)),
+        "medium": ("modularity, 1,000 nodes in 10 communities, k = 10", lambda: Modularity(community_graph(1000, 100), k=10)),
+        "large": (
+            "modularity, 100,000 nodes in 100 communities, k = 100",
+            lambda: Modularity(community_graph(100_000, 1000), k=100),
+        ),
     },
     "multicut": {
         "small": ("signed Barabási–Albert graph (m = 2), 50 nodes", lambda: generated("ba", 50)),
@@ -200,16 +232,24 @@ def sampleset_facts(sampleset: dimod.SampleSet) -> dict[str, Any]:
     stop = info.get("stop_reason", info.get("status"))
     if isinstance(stop, list):
         stop = "/".join(sorted(set(map(str, stop))))
-    return {"stop": stop, "reported_limit": info.get("time_limit"), "threads": info.get("threads"),
-            "timing_s": {key.removesuffix("_ns"): ns / 1e9 for key, ns in info.get("timing", {}).items()},
-            "energy": float(sampleset.first.energy) if len(sampleset) else None}
+    return {
+        "stop": stop,
+        "reported_limit": info.get("time_limit"),
+        "threads": info.get("threads"),
+        "timing_s": {key.removesuffix("_ns"): ns / 1e9 for key, ns in info.get("timing", {}).items()},
+        "energy": float(sampleset.first.energy) if len(sampleset) else None,
+    }
 
 
 def pyomo_solve(sampler: str) -> Callable[[pyo.ConcreteModel, float], dict[str, Any]]:
     def solve(model: pyo.ConcreteModel, limit: float) -> dict[str, Any]:
         results = pyo.SolverFactory("gnnsolve", sampler=sampler, time_limit=limit, seed=0).solve(model)
-        return {"stop": str(results.solver.termination_condition), "reported_seconds": results.solver.wallclock_time,
-                "message": results.solver.message}
+        return {
+            "stop": str(results.solver.termination_condition),
+            "reported_seconds": results.solver.wallclock_time,
+            "message": results.solver.message,
+        }
+
     return solve
 
 
@@ -230,10 +270,13 @@ class Entry:
 SAMPLERS: dict[str, Entry] = {
     "gnn": Entry("bqm", lambda bqm, limit: sampleset_facts(GNNSampler().sample(bqm, seed=0, time_limit=limit))),
     "dyco": Entry("bqm", lambda bqm, limit: sampleset_facts(DyCOSampler().sample(bqm, seed=0, time_limit=limit))),
-    "clusternet": Entry("modularity", lambda problem, limit: sampleset_facts(
-        ClusterNetSampler().sample(problem, seed=0, time_limit=limit, polish=True))),
-    "multicut": Entry("multicut", lambda problem, limit: sampleset_facts(
-        MulticutSampler().sample(problem, seed=0, time_limit=limit))),
+    "clusternet": Entry(
+        "modularity",
+        lambda problem, limit: sampleset_facts(ClusterNetSampler().sample(problem, seed=0, time_limit=limit, polish=True)),
+    ),
+    "multicut": Entry(
+        "multicut", lambda problem, limit: sampleset_facts(MulticutSampler().sample(problem, seed=0, time_limit=limit))
+    ),
     "highs": Entry("bqm", lambda bqm, limit: sampleset_facts(HiGHSSampler().sample(bqm, seed=0, time_limit=limit))),
     "gurobi": Entry("bqm", lambda bqm, limit: sampleset_facts(GurobiSampler().sample(bqm, seed=0, time_limit=limit))),
     "pyomo-gnn": Entry("pyomo", pyomo_solve("gnn")),
@@ -280,8 +323,11 @@ def settle(threads_before: int, cap: float = 600.0) -> float:
 
 
 def gnn_epoch(bqm: dimod.BinaryQuadraticModel, threads: int | None, epochs: int) -> dict[str, Any]:
-    info = GNNSampler().sample(bqm, max_epochs=epochs, patience=10**6, polish=False, seed=0, time_limit=math.inf,
-                               threads=threads).info
+    info = (
+        GNNSampler()
+        .sample(bqm, max_epochs=epochs, patience=10**6, polish=False, seed=0, time_limit=math.inf, threads=threads)
+        .info
+    )
     return {"ms": info["timing"]["sampling_ns"] / 1e6 / info["epochs"], "threads": info["threads"]}
 
 
@@ -317,13 +363,23 @@ def threads_section(ctx: Context) -> list[dict[str, Any]]:
                 runs[key].append(epoch(model, threads, epochs))
         default = statistics.median(run["ms"] for run in runs["default"])
         one = statistics.median(run["ms"] for run in runs["one"])
-        row = {"instance": name, "sampler": "ClusterNet" if epoch is clusternet_epoch else "GNNSampler",
-               "n": len(model.nodes) if isinstance(model, Modularity) else model.num_variables,
-               "epochs": epochs, "default_ms": default, "one_ms": one, "ratio": default / one,
-               "threads_chosen": sorted({run["threads"] for run in runs["default"]}), "runs": runs,
-               "pass": default / one <= THREAD_TARGET}
-        print(f"  {name}: default {default:.2f} ms/epoch (threads {row['threads_chosen']}), one thread {one:.2f}, "
-              f"ratio {row['ratio']:.2f} {verdict(row['pass'])}", flush=True)
+        row = {
+            "instance": name,
+            "sampler": "ClusterNet" if epoch is clusternet_epoch else "GNNSampler",
+            "n": len(model.nodes) if isinstance(model, Modularity) else model.num_variables,
+            "epochs": epochs,
+            "default_ms": default,
+            "one_ms": one,
+            "ratio": default / one,
+            "threads_chosen": sorted({run["threads"] for run in runs["default"]}),
+            "runs": runs,
+            "pass": default / one <= THREAD_TARGET,
+        }
+        print(
+            f"  {name}: default {default:.2f} ms/epoch (threads {row['threads_chosen']}), one thread {one:.2f}, "
+            f"ratio {row['ratio']:.2f} {verdict(row['pass'])}",
+            flush=True,
+        )
         rows.append(row)
     return rows
 
@@ -341,12 +397,18 @@ def wall_call(entry: Entry, problem: Any, limit: float) -> dict[str, Any]:
     except (ModelTooLargeError, MissingDependencyError) as err:
         return {"limit": limit, "skipped": f"{type(err).__name__}: {err}"}
     except Exception as err:  # noqa: BLE001 - a failing sampler is a result of the benchmark, not its end
-        return {"limit": limit, "wall": time.perf_counter() - start, "error": f"{type(err).__name__}: {err}",
-                "pass": False}
+        return {"limit": limit, "wall": time.perf_counter() - start, "error": f"{type(err).__name__}: {err}", "pass": False}
     wall = time.perf_counter() - start
     bound = max(facts.pop("calls", 1), 1) * allowed(limit)
-    row = {"limit": limit, "wall": wall, "bound": bound, "ratio": wall / bound, "pass": wall <= bound, **facts,
-           "after_return_s": settle(threads_before)}
+    row = {
+        "limit": limit,
+        "wall": wall,
+        "bound": bound,
+        "ratio": wall / bound,
+        "pass": wall <= bound,
+        **facts,
+        "after_return_s": settle(threads_before),
+    }
     if "runs" in row:  # compare: every sampler within its own limit, too
         row["pass"] = row["pass"] and all(run["seconds"] <= allowed(limit) for run in row["runs"])
     return row
@@ -356,8 +418,7 @@ def walls_section(ctx: Context) -> list[dict[str, Any]]:
     names = ctx.args.samplers.split(",")
     limits = [float(x) for x in ctx.args.limits.split(",")]
     if not ctx.warmed:
-        _, seconds = timed(lambda: [wall_call(SAMPLERS[name], ctx.input(SAMPLERS[name].kind, "small"), 1.0)
-                                    for name in names])
+        _, seconds = timed(lambda: [wall_call(SAMPLERS[name], ctx.input(SAMPLERS[name].kind, "small"), 1.0) for name in names])
         print(f"  warm-up calls on the small inputs: {seconds:.1f} s", flush=True)
         ctx.warmed = True
     worst = sum(allowed(limit) for limit in limits) * len(ctx.args.sizes.split(",")) * (len(names) + 4)
@@ -368,8 +429,7 @@ def walls_section(ctx: Context) -> list[dict[str, Any]]:
             entry = SAMPLERS[name]
             problem = ctx.input(entry.kind, size)
             for limit in limits:
-                row = {"sampler": name, "size": size, "input": INPUTS[entry.kind][size][0],
-                       **wall_call(entry, problem, limit)}
+                row = {"sampler": name, "size": size, "input": INPUTS[entry.kind][size][0], **wall_call(entry, problem, limit)}
                 rows.append(row)
                 print(f"  {name:<12} {size:<6} limit {limit:>4g}: {wall_cell(row)}  {row.get('stop', '')}", flush=True)
     return rows
@@ -386,8 +446,9 @@ TINY = {
 
 def former_default(bqm: dimod.BinaryQuadraticModel, seed: int, epochs: int) -> dict[str, Any]:
     """The former default call: ``epochs`` epochs, no convergence test, then steepest descent."""
-    raw, seconds = timed(lambda: GNNSampler().sample(bqm, seed=seed, max_epochs=epochs, patience=10**6,
-                                                      time_limit=math.inf, polish=False))
+    raw, seconds = timed(
+        lambda: GNNSampler().sample(bqm, seed=seed, max_epochs=epochs, patience=10**6, time_limit=math.inf, polish=False)
+    )
     polished, polish_seconds = timed(lambda: SteepestDescentSolver().sample(bqm, initial_states=raw))
     return {"cut": -float(polished.first.energy), "seconds": seconds + polish_seconds, "epochs": epochs}
 
@@ -398,9 +459,15 @@ def defaults_section(ctx: Context) -> dict[str, list[dict[str, Any]]]:
         bqm = build()
         GNNSampler().sample(bqm, num_reads=100, seed=0)  # warm-up
         sampleset, wall = timed(lambda: GNNSampler().sample(bqm, num_reads=100, seed=0))
-        row = {"model": name, "reads": 100, "wall": wall, "epochs": sampleset.info["epochs"],
-               "stop": sampleset.info["stop_reason"], "time_limit": sampleset.info["time_limit"],
-               "pass": wall <= TINY_TARGET}
+        row = {
+            "model": name,
+            "reads": 100,
+            "wall": wall,
+            "epochs": sampleset.info["epochs"],
+            "stop": sampleset.info["stop_reason"],
+            "time_limit": sampleset.info["time_limit"],
+            "pass": wall <= TINY_TARGET,
+        }
         print(f"  {name}: {wall:.2f} s, {row['epochs']} epochs, {row['stop']} {verdict(row['pass'])}", flush=True)
         tiny.append(row)
     gset = []
@@ -415,14 +482,26 @@ def defaults_section(ctx: Context) -> dict[str, list[dict[str, Any]]]:
             gc.collect()
             sampleset, wall = timed(lambda: GNNSampler().sample(bqm, seed=seed))
             cut = -float(sampleset.first.energy)
-            row = {"instance": name, "seed": seed, "wall": wall, "stop": sampleset.info["stop_reason"],
-                   "epochs": sampleset.info["epochs"], "threads": sampleset.info["threads"],
-                   "time_limit": sampleset.info["time_limit"], "cut": cut, "former": former,
-                   "cut_ratio": cut / former["cut"], "converged": sampleset.info["stop_reason"] == "converged",
-                   "wall_pass": wall <= GSET_TARGET}
+            row = {
+                "instance": name,
+                "seed": seed,
+                "wall": wall,
+                "stop": sampleset.info["stop_reason"],
+                "epochs": sampleset.info["epochs"],
+                "threads": sampleset.info["threads"],
+                "time_limit": sampleset.info["time_limit"],
+                "cut": cut,
+                "former": former,
+                "cut_ratio": cut / former["cut"],
+                "converged": sampleset.info["stop_reason"] == "converged",
+                "wall_pass": wall <= GSET_TARGET,
+            }
             row["cut_pass"] = row["cut_ratio"] >= CUT_TARGET
-            print(f"  {name} seed {seed}: {wall:.2f} s, {row['epochs']} epochs, {row['stop']}, cut {cut:g} "
-                  f"(former {former['cut']:g} in {former['seconds']:.1f} s, ratio {row['cut_ratio']:.4f})", flush=True)
+            print(
+                f"  {name} seed {seed}: {wall:.2f} s, {row['epochs']} epochs, {row['stop']}, cut {cut:g} "
+                f"(former {former['cut']:g} in {former['seconds']:.1f} s, ratio {row['cut_ratio']:.4f})",
+                flush=True,
+            )
             gset.append(row)
     return {"tiny": tiny, "gset": gset}
 
@@ -438,15 +517,26 @@ def import_commands() -> dict[str, tuple[str, list[str], list[str], bool]]:
 
     def statement(name: str, target: bool) -> tuple[str, list[str], list[str], bool]:
         line = f"from gnnsolve import {name}"
-        return (f'python -c "{line}"', [sys.executable, "-c", line],
-                [sys.executable, "-c", f"import sys; {line}; {modules}"], target)
+        return (
+            f'python -c "{line}"',
+            [sys.executable, "-c", line],
+            [sys.executable, "-c", f"import sys; {line}; {modules}"],
+            target,
+        )
 
     return {
         "highs": statement("HiGHSSampler", True),
-        "help": ("gnnsolve --help", [gnnsolve_cli, "--help"],
-                 [sys.executable, "-c", "import contextlib, io, sys\nfrom gnnsolve.cli import main\n"
-                                        f"with contextlib.redirect_stdout(io.StringIO()):\n    main(['--help'])\n{modules}"],
-                 True),
+        "help": (
+            "gnnsolve --help",
+            [gnnsolve_cli, "--help"],
+            [
+                sys.executable,
+                "-c",
+                "import contextlib, io, sys\nfrom gnnsolve.cli import main\n"
+                f"with contextlib.redirect_stdout(io.StringIO()):\n    main(['--help'])\n{modules}",
+            ],
+            True,
+        ),
         "gnn": statement("GNNSampler", False),
     }
 
@@ -460,15 +550,23 @@ def imports_section(ctx: Context) -> list[dict[str, Any]]:
             _, wall = timed(lambda: subprocess.run(command, capture_output=True, check=True))
             walls.append(wall)
         loaded = subprocess.run(probe, capture_output=True, text=True, check=True).stdout.strip()
-        row = {"command": shown, "best": min(walls), "walls": walls, "modules": loaded,
-               "pass": min(walls) <= IMPORT_TARGET if target else None}
+        row = {
+            "command": shown,
+            "best": min(walls),
+            "walls": walls,
+            "modules": loaded,
+            "pass": min(walls) <= IMPORT_TARGET if target else None,
+        }
         print(f"  {shown}: best {row['best']:.2f} s of {len(walls)}, loads {loaded} {verdict(row['pass'])}", flush=True)
         rows.append(row)
     return rows
 
 
 RUNNERS: dict[str, Callable[[Context], Any]] = {
-    "threads": threads_section, "walls": walls_section, "defaults": defaults_section, "imports": imports_section,
+    "threads": threads_section,
+    "walls": walls_section,
+    "defaults": defaults_section,
+    "imports": imports_section,
 }
 
 
@@ -507,6 +605,7 @@ def merge_walls(earlier: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]
     """A walls rerun of some samplers, sizes or limits: its rows replace the same calls of the
     earlier run and the others are kept, in sampler, size and limit order; the earlier run's
     conditions are listed under ``earlier`` while any of its rows remain."""
+
     def key(row: dict[str, Any]) -> tuple[Any, ...]:
         return row["sampler"], row["size"], row["limit"]
 
@@ -526,19 +625,26 @@ def merge_walls(earlier: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]
 def threads_page(parts: dict[str, Any]) -> list[str]:
     rows = {load: {row["instance"]: row for row in part["rows"]} for load, part in parts.items()}
     instances = list(dict.fromkeys(name for load_rows in rows.values() for name in load_rows))
-    lines = ["## Threads: ms/epoch with the default threads against one thread", "",
-             f"Target: default ≤ {THREAD_TARGET} × one thread, idle and loaded. Cells: default / one thread "
-             "(ms/epoch), their ratio, the threads the default chose.", "",
-             "| instance | sampler | n | " + " | ".join(f"{load}: default / 1 thread | {load}: ratio"
-                                                         for load in rows) + " |",
-             "|---|---|---:|" + "---:|---:|" * len(rows)]
+    lines = [
+        "## Threads: ms/epoch with the default threads against one thread",
+        "",
+        f"Target: default ≤ {THREAD_TARGET} × one thread, idle and loaded. Cells: default / one thread "
+        "(ms/epoch), their ratio, the threads the default chose.",
+        "",
+        "| instance | sampler | n | " + " | ".join(f"{load}: default / 1 thread | {load}: ratio" for load in rows) + " |",
+        "|---|---|---:|" + "---:|---:|" * len(rows),
+    ]
     for name in instances:
         first = next(load_rows[name] for load_rows in rows.values() if name in load_rows)
         cells = []
         for load_rows in rows.values():
             row = load_rows.get(name)
-            cells.append("– | –" if row is None else f"{row['default_ms']:.2f} / {row['one_ms']:.2f} "
-                         f"({row['threads_chosen']}) | {row['ratio']:.2f} {verdict(row['pass'])}")
+            cells.append(
+                "– | –"
+                if row is None
+                else f"{row['default_ms']:.2f} / {row['one_ms']:.2f} "
+                f"({row['threads_chosen']}) | {row['ratio']:.2f} {verdict(row['pass'])}"
+            )
         lines.append(f"| {name} | {first['sampler']} | {first['n']} | " + " | ".join(cells) + " |")
     return lines
 
@@ -546,56 +652,88 @@ def threads_page(parts: dict[str, Any]) -> list[str]:
 def walls_page(parts: dict[str, Any]) -> list[str]:
     keyed = {load: {(r["sampler"], r["size"], r["limit"]): r for r in part["rows"]} for load, part in parts.items()}
     keys = list(dict.fromkeys(key for rows in keyed.values() for key in rows))
-    lines = ["## Wall time against time_limit", "",
-             "Target: wall ≤ 1.05 × limit + 0.5 s (for `compare`, the limit is per sampler: the bound is the sum "
-             "over the samplers it ran, and each must keep its own). Cells: wall, wall / bound, verdict.", ""]
+    lines = [
+        "## Wall time against time_limit",
+        "",
+        "Target: wall ≤ 1.05 × limit + 0.5 s (for `compare`, the limit is per sampler: the bound is the sum "
+        "over the samplers it ran, and each must keep its own). Cells: wall, wall / bound, verdict.",
+        "",
+    ]
     for load, rows in keyed.items():
         counted = [r for r in rows.values() if "pass" in r]
-        lines.append(f"- {load}: {sum(r['pass'] for r in counted)} of {len(counted)} calls within the bound"
-                     f"{'' if len(counted) == len(rows) else f' ({len(rows) - len(counted)} skipped)'}")
-    lines += ["", "| sampler | input | limit (s) | " + " | ".join(keyed) + " | stop (" + " / ".join(keyed) + ") |",
-              "|---|---|---:|" + "---|" * len(keyed) + "---|"]
+        lines.append(
+            f"- {load}: {sum(r['pass'] for r in counted)} of {len(counted)} calls within the bound"
+            f"{'' if len(counted) == len(rows) else f' ({len(rows) - len(counted)} skipped)'}"
+        )
+    lines += [
+        "",
+        "| sampler | input | limit (s) | " + " | ".join(keyed) + " | stop (" + " / ".join(keyed) + ") |",
+        "|---|---|---:|" + "---|" * len(keyed) + "---|",
+    ]
     for key in keys:
         found = [rows.get(key) for rows in keyed.values()]
         first = next(row for row in found if row is not None)
-        stops = " / ".join("–" if row is None else "skipped" if "skipped" in row else "error" if "error" in row
-                           else str(row.get("stop")) for row in found)
-        lines.append(f"| {key[0]} | {first['input']} | {key[2]:g} | " + " | ".join(map(wall_cell, found))
-                     + f" | {stops} |")
+        stops = " / ".join(
+            "–" if row is None else "skipped" if "skipped" in row else "error" if "error" in row else str(row.get("stop"))
+            for row in found
+        )
+        lines.append(f"| {key[0]} | {first['input']} | {key[2]:g} | " + " | ".join(map(wall_cell, found)) + f" | {stops} |")
     late = [(load, r) for load, rows in keyed.items() for r in rows.values() if r.get("after_return_s", 0) > 0.1]
     if late:
         lines += ["", "Worker threads still running after the call returned (waited out before the next call):", ""]
-        lines += [f"- {load}: {r['sampler']}, {r['size']}, limit {r['limit']:g} s: {r['after_return_s']:.1f} s"
-                  for load, r in late]
+        lines += [
+            f"- {load}: {r['sampler']}, {r['size']}, limit {r['limit']:g} s: {r['after_return_s']:.1f} s" for load, r in late
+        ]
     runs = [(load, r) for load, rows in keyed.items() for r in rows.values() if "runs" in r]
     if runs:
-        lines += ["", "`compare`, seconds of each sampler it ran:", "",
-                  "| load | input | limit (s) | per sampler (s) | notes |", "|---|---|---:|---|---|"]
-        lines += [f"| {load} | {r['input']} | {r['limit']:g} | "
-                  + ", ".join(f"{run['sampler']} {run['seconds']:.2f}" for run in r["runs"])
-                  + f" | {'; '.join(note[:60] for note in r['notes']) or '–'} |" for load, r in runs]
+        lines += [
+            "",
+            "`compare`, seconds of each sampler it ran:",
+            "",
+            "| load | input | limit (s) | per sampler (s) | notes |",
+            "|---|---|---:|---|---|",
+        ]
+        lines += [
+            f"| {load} | {r['input']} | {r['limit']:g} | "
+            + ", ".join(f"{run['sampler']} {run['seconds']:.2f}" for run in r["runs"])
+            + f" | {'; '.join(note[:60] for note in r['notes']) or '–'} |"
+            for load, r in runs
+        ]
     return lines
 
 
 def defaults_page(parts: dict[str, Any]) -> list[str]:
-    lines = ["## Default calls (no time_limit)", "",
-             f"Targets: a 5-node model with `num_reads=100` ≤ {TINY_TARGET:g} s after a warm-up call; on G1–G5 "
-             f"`stop_reason == \"converged\"`, ≤ {GSET_TARGET:g} s idle, cut ≥ {CUT_TARGET} × the former default's "
-             "(10,000 epochs without a convergence test, then SteepestDescentSolver).", "",
-             "| load | model | wall (s) | default budget (s) | epochs | stop | verdict |",
-             "|---|---|---:|---:|---:|---|---|"]
+    lines = [
+        "## Default calls (no time_limit)",
+        "",
+        f"Targets: a 5-node model with `num_reads=100` ≤ {TINY_TARGET:g} s after a warm-up call; on G1–G5 "
+        f'`stop_reason == "converged"`, ≤ {GSET_TARGET:g} s idle, cut ≥ {CUT_TARGET} × the former default\'s '
+        "(10,000 epochs without a convergence test, then SteepestDescentSolver).",
+        "",
+        "| load | model | wall (s) | default budget (s) | epochs | stop | verdict |",
+        "|---|---|---:|---:|---:|---|---|",
+    ]
     for load, part in parts.items():
-        lines += [f"| {load} | {r['model']} | {r['wall']:.2f} | {r['time_limit']:.3g} | {r['epochs']} | {r['stop']} | "
-                  f"{verdict(r['pass'])} |" for r in part["rows"]["tiny"]]
-    lines += ["", "| load | instance | seed | wall (s) | default budget (s) | epochs | threads | stop | cut | "
-              "former cut (s) | ratio | verdict |", "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|"]
+        lines += [
+            f"| {load} | {r['model']} | {r['wall']:.2f} | {r['time_limit']:.3g} | {r['epochs']} | {r['stop']} | "
+            f"{verdict(r['pass'])} |"
+            for r in part["rows"]["tiny"]
+        ]
+    lines += [
+        "",
+        "| load | instance | seed | wall (s) | default budget (s) | epochs | threads | stop | cut | "
+        "former cut (s) | ratio | verdict |",
+        "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|",
+    ]
     for load, part in parts.items():
         for r in part["rows"]["gset"]:
             ok = r["converged"] and r["cut_pass"] and (r["wall_pass"] or load != "idle")
-            lines.append(f"| {load} | {r['instance']} | {r['seed']} | {r['wall']:.2f} | {r['time_limit']:.3g} | "
-                         f"{r['epochs']} | {r['threads']} | "
-                         f"{r['stop']} | {r['cut']:g} | {r['former']['cut']:g} ({r['former']['seconds']:.1f}) | "
-                         f"{r['cut_ratio']:.4f} | {verdict(ok)} |")
+            lines.append(
+                f"| {load} | {r['instance']} | {r['seed']} | {r['wall']:.2f} | {r['time_limit']:.3g} | "
+                f"{r['epochs']} | {r['threads']} | "
+                f"{r['stop']} | {r['cut']:g} | {r['former']['cut']:g} ({r['former']['seconds']:.1f}) | "
+                f"{r['cut_ratio']:.4f} | {verdict(ok)} |"
+            )
     former_epochs = {r["former"]["epochs"] for part in parts.values() for r in part["rows"]["gset"]}
     if former_epochs - {10_000}:
         lines += ["", f"The former default ran {sorted(former_epochs)} epochs here, not 10,000 (a quick run)."]
@@ -603,30 +741,52 @@ def defaults_page(parts: dict[str, Any]) -> list[str]:
 
 
 def imports_page(parts: dict[str, Any]) -> list[str]:
-    lines = ["## Import cost", "",
-             f"Target: ≤ {IMPORT_TARGET:g} s for the HiGHSSampler import and `gnnsolve --help` (best of the "
-             "repeats, fresh processes); `GNNSampler` is shown for comparison.", "",
-             "| load | command | best (s) | all (s) | loads | verdict |", "|---|---|---:|---|---|---|"]
+    lines = [
+        "## Import cost",
+        "",
+        f"Target: ≤ {IMPORT_TARGET:g} s for the HiGHSSampler import and `gnnsolve --help` (best of the "
+        "repeats, fresh processes); `GNNSampler` is shown for comparison.",
+        "",
+        "| load | command | best (s) | all (s) | loads | verdict |",
+        "|---|---|---:|---|---|---|",
+    ]
     for load, part in parts.items():
-        lines += [f"| {load} | `{r['command']}` | {r['best']:.2f} | {', '.join(f'{w:.2f}' for w in r['walls'])} | "
-                  f"{r['modules']} | {verdict(r['pass'])} |" for r in part["rows"]]
+        lines += [
+            f"| {load} | `{r['command']}` | {r['best']:.2f} | {', '.join(f'{w:.2f}' for w in r['walls'])} | "
+            f"{r['modules']} | {verdict(r['pass'])} |"
+            for r in part["rows"]
+        ]
     return lines
 
 
 TARGETS: tuple[tuple[str, str, Callable[[Any, str], list[bool]]], ...] = (
-    (f"ms/epoch with the default threads ≤ {THREAD_TARGET} × one thread", "threads",
-     lambda rows, load: [r["pass"] for r in rows]),
+    (
+        f"ms/epoch with the default threads ≤ {THREAD_TARGET} × one thread",
+        "threads",
+        lambda rows, load: [r["pass"] for r in rows],
+    ),
     ("every wall ≤ 1.05 × time_limit + 0.5 s", "walls", lambda rows, load: [r["pass"] for r in rows if "pass" in r]),
-    (f"5-node model, 100 reads, no time_limit: ≤ {TINY_TARGET:g} s after a warm-up", "defaults",
-     lambda rows, load: [r["pass"] for r in rows["tiny"]]),
-    ("G-set, no time_limit: stop_reason \"converged\"", "defaults",
-     lambda rows, load: [r["converged"] for r in rows["gset"]]),
-    (f"G-set, no time_limit: ≤ {GSET_TARGET:g} s (idle)", "defaults",
-     lambda rows, load: [r["wall_pass"] for r in rows["gset"]] if load == "idle" else []),
-    (f"G-set, no time_limit: cut ≥ {CUT_TARGET} × the former default's", "defaults",
-     lambda rows, load: [r["cut_pass"] for r in rows["gset"]]),
-    (f"import of HiGHSSampler and `gnnsolve --help` ≤ {IMPORT_TARGET:g} s", "imports",
-     lambda rows, load: [r["pass"] for r in rows if r["pass"] is not None]),
+    (
+        f"5-node model, 100 reads, no time_limit: ≤ {TINY_TARGET:g} s after a warm-up",
+        "defaults",
+        lambda rows, load: [r["pass"] for r in rows["tiny"]],
+    ),
+    ('G-set, no time_limit: stop_reason "converged"', "defaults", lambda rows, load: [r["converged"] for r in rows["gset"]]),
+    (
+        f"G-set, no time_limit: ≤ {GSET_TARGET:g} s (idle)",
+        "defaults",
+        lambda rows, load: [r["wall_pass"] for r in rows["gset"]] if load == "idle" else [],
+    ),
+    (
+        f"G-set, no time_limit: cut ≥ {CUT_TARGET} × the former default's",
+        "defaults",
+        lambda rows, load: [r["cut_pass"] for r in rows["gset"]],
+    ),
+    (
+        f"import of HiGHSSampler and `gnnsolve --help` ≤ {IMPORT_TARGET:g} s",
+        "imports",
+        lambda rows, load: [r["pass"] for r in rows if r["pass"] is not None],
+    ),
 )
 """Each target's line in the summary: which section's rows it reads, and the verdicts it counts in them."""
 
@@ -651,14 +811,20 @@ PAGES = {"threads": threads_page, "walls": walls_page, "defaults": defaults_page
 
 def render(record: dict[str, Any], plot: Path | None) -> str:
     m = record["machine"]
-    lines = ["# Budgets, threads and default calls", "",
-             "Rendered by `benchmarks/budget.py` from its JSON; how each section is measured is in the script's "
-             "docstring. Every section ran on the machine as it was (`idle`) and again with one busy process per "
-             "usable core started by the benchmark (`loaded`).", "",
-             f"Machine: {m['usable_cores']} usable cores of {m['cores']}, {m['platform']}, Python {m['python']}, "
-             f"torch {m['torch']} (default intra-op threads {m['torch_default_threads']}), commit {m['commit']}"
-             f"{' with uncommitted changes' if m['uncommitted_changes'] else ''}; load average at start "
-             f"{', '.join(f'{x:.1f}' for x in m['loadavg_at_start'])}.", "", *summary(record)]
+    lines = [
+        "# Budgets, threads and default calls",
+        "",
+        "Rendered by `benchmarks/budget.py` from its JSON; how each section is measured is in the script's "
+        "docstring. Every section ran on the machine as it was (`idle`) and again with one busy process per "
+        "usable core started by the benchmark (`loaded`).",
+        "",
+        f"Machine: {m['usable_cores']} usable cores of {m['cores']}, {m['platform']}, Python {m['python']}, "
+        f"torch {m['torch']} (default intra-op threads {m['torch_default_threads']}), commit {m['commit']}"
+        f"{' with uncommitted changes' if m['uncommitted_changes'] else ''}; load average at start "
+        f"{', '.join(f'{x:.1f}' for x in m['loadavg_at_start'])}.",
+        "",
+        *summary(record),
+    ]
     for section in SECTIONS:
         parts = halves(record, section)
         if parts:
@@ -686,8 +852,12 @@ def plot_walls(parts: dict[str, Any], path: Path) -> bool:
         for k, name in enumerate(names):
             mine = [r for r in rows if r["sampler"] == name]
             offset = 0.6 * (k / max(len(names) - 1, 1) - 0.5)
-            ax.scatter([groups.index((r["limit"], SIZES.index(r["size"]))) + offset for r in mine],
-                       [r["ratio"] for r in mine], label=name, s=18)
+            ax.scatter(
+                [groups.index((r["limit"], SIZES.index(r["size"]))) + offset for r in mine],
+                [r["ratio"] for r in mine],
+                label=name,
+                s=18,
+            )
         ax.axhline(1.0, color="k", linestyle="--", linewidth=1)
         ax.set_xticks(range(len(groups)), [f"{limit:g} s\n{SIZES[size]}" for limit, size in groups], fontsize=8)
         ax.set_yscale("log")
@@ -722,32 +892,46 @@ def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sections", default=",".join(SECTIONS), help="comma-separated, of " + ", ".join(SECTIONS))
     parser.add_argument("--loads", default=",".join(LOADS), help="idle, loaded or both, in that order")
-    parser.add_argument("--processes", type=int, default=len(os.sched_getaffinity(0)),
-                        help="busy processes of the loaded half (default: one per usable core)")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=len(os.sched_getaffinity(0)),
+        help="busy processes of the loaded half (default: one per usable core)",
+    )
     parser.add_argument("--samplers", default=",".join(SAMPLERS), help="walls: comma-separated, of " + ", ".join(SAMPLERS))
     parser.add_argument("--limits", help=f"walls: seconds (default {FULL['limits']})")
     parser.add_argument("--sizes", help=f"walls: of {', '.join(SIZES)} (default all)")
     parser.add_argument("--thread-instances", help=f"threads: default {FULL['thread_instances']}")
     parser.add_argument("--epochs", type=int, help=f"threads: GNNSampler epochs per call (default {FULL['epochs']})")
-    parser.add_argument("--clusternet-epochs", type=int,
-                        help=f"threads: ClusterNet epochs per call (default {FULL['clusternet_epochs']})")
-    parser.add_argument("--repeats", type=int,
-                        help=f"threads: calls per setting, alternating, median kept (default {FULL['repeats']})")
+    parser.add_argument(
+        "--clusternet-epochs", type=int, help=f"threads: ClusterNet epochs per call (default {FULL['clusternet_epochs']})"
+    )
+    parser.add_argument(
+        "--repeats", type=int, help=f"threads: calls per setting, alternating, median kept (default {FULL['repeats']})"
+    )
     parser.add_argument("--gset", help=f"defaults: instances (default {FULL['gset']})")
     parser.add_argument("--seeds", help=f"defaults: seeds (default {FULL['seeds']})")
     parser.add_argument("--old-epochs", type=int, help=f"defaults: the former default's epochs ({FULL['old_epochs']})")
     parser.add_argument("--imports", help=f"imports: of highs, help, gnn (default {FULL['imports']})")
-    parser.add_argument("--import-repeats", type=int, help=f"imports: runs per command, best kept "
-                                                           f"(default {FULL['import_repeats']})")
+    parser.add_argument(
+        "--import-repeats", type=int, help=f"imports: runs per command, best kept (default {FULL['import_repeats']})"
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few minutes (see the docstring)")
     parser.add_argument("--out", type=Path, help="folder of the JSON and page (default docs/benchmarks; none with --quick)")
     parser.add_argument("--tag", help="names the files budget_<tag>.*")
     parser.add_argument("--report", type=Path, help="render the page of this JSON again and exit")
     args = parser.parse_args()
     fill_defaults(args, QUICK, FULL)
-    check_lists(parser, (("sections", args.sections, SECTIONS), ("loads", args.loads, LOADS),
-                         ("samplers", args.samplers, SAMPLERS), ("sizes", args.sizes, SIZES),
-                         ("imports", args.imports, ("highs", "help", "gnn"))))
+    check_lists(
+        parser,
+        (
+            ("sections", args.sections, SECTIONS),
+            ("loads", args.loads, LOADS),
+            ("samplers", args.samplers, SAMPLERS),
+            ("sizes", args.sizes, SIZES),
+            ("imports", args.imports, ("highs", "help", "gnn")),
+        ),
+    )
     return args
 
 

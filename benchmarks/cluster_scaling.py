@@ -62,14 +62,13 @@ from pathlib import Path
 from typing import Any
 
 import dimod
+import distributed
 import networkx as nx
 import numpy as np
 
-import distributed
 from _cli import check_lists, fill_defaults  # benchmarks/_cli.py
 from _load import competing_load  # benchmarks/_load.py
 from budget import machine  # benchmarks/budget.py
-
 from gnnsolve import DaskComposite, GNNSampler, TaskFailure, solve_many
 from gnnsolve.adapters.datasets import read_gset, shared_data_dir
 from gnnsolve.adapters.graphs import maxcut_bqm
@@ -77,11 +76,26 @@ from gnnsolve.samplers.pignn import ROUNDING_SAMPLES, ROUNDING_WORK, default_wid
 
 PARTS = ("many", "reads", "memory")
 TARGET = 1.7
-FULL = {"many": "sa,sa-16,gnn,gnn-epochs", "gset": ",".join(f"G{i}" for i in range(1, 23)), "regular": 10,
-        "regular_n": 800, "time_limit": 10.0,
-        "reads_models": "G1,G11,G14,G22,regular-0,regular-1,regular3000-0,regular5000-0", "memory_n": 100_000, "memory_epochs": 3}
-QUICK = {"many": "sa,sa-16,gnn,gnn-epochs", "gset": "G1,G2", "regular": 2, "regular_n": 800, "time_limit": 2.0, "reads_models": "G1",
-         "memory_n": 20_000, "memory_epochs": 2}
+FULL = {
+    "many": "sa,sa-16,gnn,gnn-epochs",
+    "gset": ",".join(f"G{i}" for i in range(1, 23)),
+    "regular": 10,
+    "regular_n": 800,
+    "time_limit": 10.0,
+    "reads_models": "G1,G11,G14,G22,regular-0,regular-1,regular3000-0,regular5000-0",
+    "memory_n": 100_000,
+    "memory_epochs": 3,
+}
+QUICK = {
+    "many": "sa,sa-16,gnn,gnn-epochs",
+    "gset": "G1,G2",
+    "regular": 2,
+    "regular_n": 800,
+    "time_limit": 2.0,
+    "reads_models": "G1",
+    "memory_n": 20_000,
+    "memory_epochs": 2,
+}
 READS = 16
 EPOCHS = 300
 PER_NODE = 250
@@ -154,9 +168,12 @@ def many(bqms: dict[str, dimod.BinaryQuadraticModel], client: Any, args: argpars
     rows = []
     for sampler in args.many.split(","):
         keywords = keywords_of(sampler, args.time_limit)
-        row: dict[str, Any] = {"sampler": sampler, "label": MANY[sampler][0].format(limit=args.time_limit),
-                               "keywords": {key: "inf" if value == math.inf else value for key, value in keywords.items()},
-                               "tasks": len(bqms)}
+        row: dict[str, Any] = {
+            "sampler": sampler,
+            "label": MANY[sampler][0].format(limit=args.time_limit),
+            "keywords": {key: "inf" if value == math.inf else value for key, value in keywords.items()},
+            "tasks": len(bqms),
+        }
         for where, target, workers in (("serial", None, 1), ("cluster", client, args.workers)):
             print(f"\n== many: {sampler}, {where}", flush=True)
             row[where] = run_many(list(bqms.values()), sampler, target, workers, args)
@@ -166,14 +183,18 @@ def many(bqms: dict[str, dimod.BinaryQuadraticModel], client: Any, args: argpars
         row["names"] = list(bqms)
         row["date"] = datetime.datetime.now().isoformat(timespec="seconds")
         row["commit"] = machine()["commit"]
-        print(f"{sampler}: serial {serial['wall']:.1f} s, {args.workers} workers {cluster['wall']:.1f} s, "
-              f"ratio {row['ratio']:.2f}; same best energy on {sum(row['same_best'])}/{len(bqms)}", flush=True)
+        print(
+            f"{sampler}: serial {serial['wall']:.1f} s, {args.workers} workers {cluster['wall']:.1f} s, "
+            f"ratio {row['ratio']:.2f}; same best energy on {sum(row['same_best'])}/{len(bqms)}",
+            flush=True,
+        )
         rows.append(row)
     return rows
 
 
-def run_many(bqms: list[dimod.BinaryQuadraticModel], sampler: str, client: Any, workers: int,
-             args: argparse.Namespace) -> dict[str, Any]:
+def run_many(
+    bqms: list[dimod.BinaryQuadraticModel], sampler: str, client: Any, workers: int, args: argparse.Namespace
+) -> dict[str, Any]:
     finished = []
 
     def arrived(index: int, result: Any) -> None:
@@ -203,8 +224,11 @@ def run_many(bqms: list[dimod.BinaryQuadraticModel], sampler: str, client: Any, 
         "epochs": [answer.info.get("epochs") for answer in answers],
         "stop_reasons": sorted({answer.info["stop_reason"] for answer in answers if "stop_reason" in answer.info}),
     }
-    print(f"  wall {wall:.2f} s, mean run {run.mean():.3f} s, overhead per task "
-          f"{1e3 * part['overhead_per_task_s']:.1f} ms, threads {part['threads']}", flush=True)
+    print(
+        f"  wall {wall:.2f} s, mean run {run.mean():.3f} s, overhead per task "
+        f"{1e3 * part['overhead_per_task_s']:.1f} ms, threads {part['threads']}",
+        flush=True,
+    )
     return part
 
 
@@ -231,25 +255,36 @@ def reads(bqms: dict[str, dimod.BinaryQuadraticModel], client: Any, args: argpar
         row = {
             "model": name,
             "nodes": bqm.num_variables,
-            "one": {"wall": one_wall, "best": float(one.first.energy), "mean": float(one.record.energy.mean()),
-                    "epochs": one.info["epochs"], "threads": one.info["threads"],
-                    "stop_reason": one.info["stop_reason"]},
-            "spread": {"wall": spread_wall, "best": float(spread.first.energy),
-                       "mean": float(spread.record.energy.mean()),
-                       "epochs": [chunk["info"]["epochs"] for chunk in chunks],
-                       "stop_reasons": [chunk["info"]["stop_reason"] for chunk in chunks],
-                       "threads": [chunk["info"]["threads"] for chunk in chunks],
-                       "reads": [chunk["num_reads"] for chunk in chunks],
-                       "workers": [chunk["worker"] for chunk in chunks],
-                       "sampling_s": [chunk["sampling_ns"] / 1e9 for chunk in chunks],
-                       "load_s": [chunk["load_ns"] / 1e9 for chunk in chunks],
-                       "scheduling_overhead_s": spread.info["scheduling_overhead_ns"] / 1e9},
+            "one": {
+                "wall": one_wall,
+                "best": float(one.first.energy),
+                "mean": float(one.record.energy.mean()),
+                "epochs": one.info["epochs"],
+                "threads": one.info["threads"],
+                "stop_reason": one.info["stop_reason"],
+            },
+            "spread": {
+                "wall": spread_wall,
+                "best": float(spread.first.energy),
+                "mean": float(spread.record.energy.mean()),
+                "epochs": [chunk["info"]["epochs"] for chunk in chunks],
+                "stop_reasons": [chunk["info"]["stop_reason"] for chunk in chunks],
+                "threads": [chunk["info"]["threads"] for chunk in chunks],
+                "reads": [chunk["num_reads"] for chunk in chunks],
+                "workers": [chunk["worker"] for chunk in chunks],
+                "sampling_s": [chunk["sampling_ns"] / 1e9 for chunk in chunks],
+                "load_s": [chunk["load_ns"] / 1e9 for chunk in chunks],
+                "scheduling_overhead_s": spread.info["scheduling_overhead_ns"] / 1e9,
+            },
         }
         row["ratio"] = one_wall / spread_wall
-        print(f"  one process {one_wall:.2f} s best {row['one']['best']:g} ({row['one']['epochs']} epochs, "
-              f"{row['one']['threads']} threads); {len(chunks)} chunks {spread_wall:.2f} s best "
-              f"{row['spread']['best']:g} (epochs {row['spread']['epochs']}, threads {row['spread']['threads']}, "
-              f"overhead {row['spread']['scheduling_overhead_s']:.3f} s)", flush=True)
+        print(
+            f"  one process {one_wall:.2f} s best {row['one']['best']:g} ({row['one']['epochs']} epochs, "
+            f"{row['one']['threads']} threads); {len(chunks)} chunks {spread_wall:.2f} s best "
+            f"{row['spread']['best']:g} (epochs {row['spread']['epochs']}, threads {row['spread']['threads']}, "
+            f"overhead {row['spread']['scheduling_overhead_s']:.3f} s)",
+            flush=True,
+        )
         rows.append(row)
     return rows
 
@@ -296,21 +331,35 @@ def predicted_bytes(nodes: int, edges: int, reads: int) -> dict[str, float]:
     draws = min(ROUNDING_SAMPLES, int(ROUNDING_WORK / (reads * (nodes + 2 * edges))), max(1, 2**22 // (reads * nodes)))
     rounding = nodes * reads * (8 * emb + 25 * draws)  # parameters and gradients still held while states are drawn
     total = nodes * PER_NODE + max(edges * BUILD_EDGE, edges * PER_EDGE + max(training, rounding))
-    return {"embedding": emb, "hidden": hid, "per_node_per_read": per_node_read, "per_node": PER_NODE,
-            "per_edge": PER_EDGE, "build_edge": BUILD_EDGE, "total": float(total)}
+    return {
+        "embedding": emb,
+        "hidden": hid,
+        "per_node_per_read": per_node_read,
+        "per_node": PER_NODE,
+        "per_edge": PER_EDGE,
+        "build_edge": BUILD_EDGE,
+        "total": float(total),
+    }
 
 
 def memory(args: argparse.Namespace) -> list[dict]:
     rows = []
     for degree, reads_ in MEMORY_RUNS:
         print(f"\n== memory: {args.memory_n} nodes, mean degree {degree}, {reads_} reads", flush=True)
-        done = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(args.memory_n), str(degree), str(reads_),
-                               str(args.memory_epochs)], capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", MEMORY_PROBE, str(args.memory_n), str(degree), str(reads_), str(args.memory_epochs)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         row = json.loads(done.stdout.strip().splitlines()[-1])
         row["added"] = row["peak"] - row["rss_before"]
         predicted = predicted_bytes(row["nodes"], row["edges"], reads_)["total"]
-        print(f"  peak {row['peak'] / 2**20:.0f} MiB, {row['added'] / 2**20:.0f} MiB above the process before the "
-              f"call; predicted {predicted / 2**20:.0f} MiB", flush=True)
+        print(
+            f"  peak {row['peak'] / 2**20:.0f} MiB, {row['added'] / 2**20:.0f} MiB above the process before the "
+            f"call; predicted {predicted / 2**20:.0f} MiB",
+            flush=True,
+        )
         rows.append(row)
     return rows
 
@@ -320,103 +369,148 @@ def memory(args: argparse.Namespace) -> list[dict]:
 
 def render(record: dict[str, Any]) -> str:
     m = record["machine"]
-    lines = ["# Models and reads across workers (Dask)", "",
-             "Rendered by `benchmarks/cluster_scaling.py` from its JSON; how each part is measured is in the script's "
-             "docstring. One process (`solve_many(..., client=None)`) against a `LocalCluster` of "
-             f"{record['workers']} worker processes with one thread each, on the same machine.", "",
-             f"Machine: {m['usable_cores']} usable cores of {m['cores']}, {m['platform']}, Python {m['python']}, "
-             f"torch {m['torch']}, commit {m['commit']}{' with uncommitted changes' if m['uncommitted_changes'] else ''}; "
-             f"load average at start {', '.join(f'{x:.1f}' for x in m['loadavg_at_start'])}; busy processes beside "
-             f"the benchmark: {record['load']}. Cluster start-up (not in any wall below): "
-             f"{record.get('cluster_start_s', math.nan):.1f} s, warm-up {record.get('warm_s', math.nan):.1f} s. "
-             "Measured: " + ", ".join(f"{part} {date}" for part, date in measured(record).items()) + ".",
-             "", *(f"- {line}" for line in summary(record))]
+    lines = [
+        "# Models and reads across workers (Dask)",
+        "",
+        "Rendered by `benchmarks/cluster_scaling.py` from its JSON; how each part is measured is in the script's "
+        "docstring. One process (`solve_many(..., client=None)`) against a `LocalCluster` of "
+        f"{record['workers']} worker processes with one thread each, on the same machine.",
+        "",
+        f"Machine: {m['usable_cores']} usable cores of {m['cores']}, {m['platform']}, Python {m['python']}, "
+        f"torch {m['torch']}, commit {m['commit']}{' with uncommitted changes' if m['uncommitted_changes'] else ''}; "
+        f"load average at start {', '.join(f'{x:.1f}' for x in m['loadavg_at_start'])}; busy processes beside "
+        f"the benchmark: {record['load']}. Cluster start-up (not in any wall below): "
+        f"{record.get('cluster_start_s', math.nan):.1f} s, warm-up {record.get('warm_s', math.nan):.1f} s. "
+        "Measured: " + ", ".join(f"{part} {date}" for part, date in measured(record).items()) + ".",
+        "",
+        *(f"- {line}" for line in summary(record)),
+    ]
     if record.get("many"):
         first = record["many"][0]
-        lines += ["", "## Many models: one task a model", "",
-                  f"{first['tasks']} MaxCut models ({', '.join(first['names'])}), `seed=0`; `SA (16 reads)` and "
-                  f"`GNN ({EPOCHS} epochs, ...)` are fixed work (`max_epochs={EPOCHS}, time_limit=math.inf`: "
-                  "training and the annealing finisher's 1,000 sweeps do not depend on the clock).", "",
-                  "| sampler | serial wall (s) | 2 workers wall (s) | ratio | mean run, serial · 2 workers (s) | "
-                  "overhead / task, serial · 2 workers (ms) | of which loading (ms) | threads | same best energy | "
-                  "failures |",
-                  "|---|---:|---:|---:|---|---|---:|---|---:|---:|"]
+        lines += [
+            "",
+            "## Many models: one task a model",
+            "",
+            f"{first['tasks']} MaxCut models ({', '.join(first['names'])}), `seed=0`; `SA (16 reads)` and "
+            f"`GNN ({EPOCHS} epochs, ...)` are fixed work (`max_epochs={EPOCHS}, time_limit=math.inf`: "
+            "training and the annealing finisher's 1,000 sweeps do not depend on the clock).",
+            "",
+            "| sampler | serial wall (s) | 2 workers wall (s) | ratio | mean run, serial · 2 workers (s) | "
+            "overhead / task, serial · 2 workers (ms) | of which loading (ms) | threads | same best energy | "
+            "failures |",
+            "|---|---:|---:|---:|---|---|---:|---|---:|---:|",
+        ]
         for row in record["many"]:
             s, c = row["serial"], row["cluster"]
             label = row.get("label") or MANY[row["sampler"]][0].format(limit=record["time_limit"])
-            lines.append(f"| {label} | {s['wall']:.1f} | {c['wall']:.1f} | {row['ratio']:.2f} | "
-                         f"{np.mean(s['run_s']):.3f} · {np.mean(c['run_s']):.3f} | "
-                         f"{1e3 * s['overhead_per_task_s']:.1f} · {1e3 * c['overhead_per_task_s']:.1f} | "
-                         f"{1e3 * np.mean(c['load_s']):.1f} | "
-                         f"{'/'.join(map(str, s['threads'])) or '-'} · {'/'.join(map(str, c['threads'])) or '-'} | "
-                         f"{sum(row['same_best'])}/{row['tasks']} | {len(s['failures']) + len(c['failures'])} |")
-        lines += ["", "Mean run: the sampler's call on the worker (`info[\"task\"][\"run_ns\"]`); serial · 2 workers "
-                  "shows what a worker loses when both cores are busy. Overhead per task: wall × workers / tasks less "
-                  "the mean run; it includes the pickling before submission, loading on the worker, the scheduler's "
-                  "round trips and the idle end where one worker finishes before the other. Threads: "
-                  "`info[\"threads\"]`, serial · 2 workers."]
+            lines.append(
+                f"| {label} | {s['wall']:.1f} | {c['wall']:.1f} | {row['ratio']:.2f} | "
+                f"{np.mean(s['run_s']):.3f} · {np.mean(c['run_s']):.3f} | "
+                f"{1e3 * s['overhead_per_task_s']:.1f} · {1e3 * c['overhead_per_task_s']:.1f} | "
+                f"{1e3 * np.mean(c['load_s']):.1f} | "
+                f"{'/'.join(map(str, s['threads'])) or '-'} · {'/'.join(map(str, c['threads'])) or '-'} | "
+                f"{sum(row['same_best'])}/{row['tasks']} | {len(s['failures']) + len(c['failures'])} |"
+            )
+        lines += [
+            "",
+            'Mean run: the sampler\'s call on the worker (`info["task"]["run_ns"]`); serial · 2 workers '
+            "shows what a worker loses when both cores are busy. Overhead per task: wall × workers / tasks less "
+            "the mean run; it includes the pickling before submission, loading on the worker, the scheduler's "
+            "round trips and the idle end where one worker finishes before the other. Threads: "
+            '`info["threads"]`, serial · 2 workers.',
+        ]
         for row in record["many"]:
             if row["sampler"] == "gnn":
                 s, c = row["serial"], row["cluster"]
                 gap = [(b - a) / abs(a) for a, b in zip(s["best"], c["best"]) if a is not None and b is not None and a]
                 same_epochs = s["epochs"] == c["epochs"]
-                lines += ["", f"GNN with `time_limit={record['time_limit']:g}`: training stopped "
-                          f"({', '.join(sorted(set(s['stop_reasons']) | set(c['stop_reasons'])))}) "
-                          f"{'at the same epoch on every model both ways (it is seeded)' if same_epochs else 'at other epochs on some models'}"
-                          f" (mean {np.mean(s['epochs']):.0f}); the annealing finisher then runs until the deadline, "
-                          "so how far it gets depends on the machine's speed at that moment. The best energies differ "
-                          f"on {row['tasks'] - sum(row['same_best'])} of {row['tasks']} models (mean relative "
-                          f"difference 2 workers − serial {100 * np.mean(gap):+.3f} %). With a time limit every "
-                          "task lasts its limit, so the wall ratio measures the scheduling, not the throughput; the "
-                          "fixed-work rows measure that."]
+                lines += [
+                    "",
+                    f"GNN with `time_limit={record['time_limit']:g}`: training stopped "
+                    f"({', '.join(sorted(set(s['stop_reasons']) | set(c['stop_reasons'])))}) "
+                    f"{'at the same epoch on every model both ways (it is seeded)' if same_epochs else 'at other epochs on some models'}"
+                    f" (mean {np.mean(s['epochs']):.0f}); the annealing finisher then runs until the deadline, "
+                    "so how far it gets depends on the machine's speed at that moment. The best energies differ "
+                    f"on {row['tasks'] - sum(row['same_best'])} of {row['tasks']} models (mean relative "
+                    f"difference 2 workers − serial {100 * np.mean(gap):+.3f} %). With a time limit every "
+                    "task lasts its limit, so the wall ratio measures the scheduling, not the throughput; the "
+                    "fixed-work rows measure that.",
+                ]
     if record.get("reads"):
-        lines += ["", f"## {READS} reads of GNNSampler: one process against DaskComposite on 2 workers", "",
-                  "| model | one process: wall (s) | best | epochs | threads | 2 × 8 reads: wall (s) | best | "
-                  "epochs per chunk | threads | scheduling overhead (s) | wall ratio | read-epochs, 2 × 8 / 16 |",
-                  "|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|"]
+        lines += [
+            "",
+            f"## {READS} reads of GNNSampler: one process against DaskComposite on 2 workers",
+            "",
+            "| model | one process: wall (s) | best | epochs | threads | 2 × 8 reads: wall (s) | best | "
+            "epochs per chunk | threads | scheduling overhead (s) | wall ratio | read-epochs, 2 × 8 / 16 |",
+            "|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|",
+        ]
         for row in record["reads"]:
             o, s = row["one"], row["spread"]
             gain = sum(r * e for r, e in zip(s["reads"], s["epochs"])) / (READS * o["epochs"]) if o["epochs"] else math.nan
             stops = s.get("stop_reasons")
-            lines.append(f"| {row['model']} | {o['wall']:.2f} | {o['best']:g} | {o['epochs']} ({o['stop_reason']}) | "
-                         f"{o['threads']} | {s['wall']:.2f} | {s['best']:g} | "
-                         f"{', '.join(f'{e} ({r})' for e, r in zip(s['epochs'], stops)) if stops else ', '.join(map(str, s['epochs']))} | "
-                         f"{', '.join(map(str, s['threads']))} | {s['scheduling_overhead_s']:.3f} | {row['ratio']:.2f} | "
-                         f"{gain:.2f} |")
-        gains = [sum(r * e for r, e in zip(row["spread"]["reads"], row["spread"]["epochs"])) / (READS * row["one"]["epochs"])
-                 for row in record["reads"] if row["one"]["epochs"]]
+            lines.append(
+                f"| {row['model']} | {o['wall']:.2f} | {o['best']:g} | {o['epochs']} ({o['stop_reason']}) | "
+                f"{o['threads']} | {s['wall']:.2f} | {s['best']:g} | "
+                f"{', '.join(f'{e} ({r})' for e, r in zip(s['epochs'], stops)) if stops else ', '.join(map(str, s['epochs']))} | "
+                f"{', '.join(map(str, s['threads']))} | {s['scheduling_overhead_s']:.3f} | {row['ratio']:.2f} | "
+                f"{gain:.2f} |"
+            )
+        gains = [
+            sum(r * e for r, e in zip(row["spread"]["reads"], row["spread"]["epochs"])) / (READS * row["one"]["epochs"])
+            for row in record["reads"]
+            if row["one"]["epochs"]
+        ]
         better = sum(row["spread"]["best"] < row["one"]["best"] for row in record["reads"])
         same = sum(row["spread"]["best"] == row["one"]["best"] for row in record["reads"])
-        lines += ["", f"Best energy: lower with the 2 chunks on {better}, the same on {same}, higher on "
-                  f"{len(record['reads']) - better - same} of {len(record['reads'])} models. Both calls end at the time "
-                  "limit; read-epochs (reads × epochs, the training done) say what the second core bought. The chunks' "
-                  "seeds are derived from the caller's (`SeedSequence(0).spawn`), so their samples are not those of the "
-                  "one-process call: the comparison is of quality at equal wall time, not of identical answers. "
-                  "`regularN-s`: a random 3-regular graph of N nodes (seed s) beside the models of the part above."]
+        lines += [
+            "",
+            f"Best energy: lower with the 2 chunks on {better}, the same on {same}, higher on "
+            f"{len(record['reads']) - better - same} of {len(record['reads'])} models. Both calls end at the time "
+            "limit; read-epochs (reads × epochs, the training done) say what the second core bought. The chunks' "
+            "seeds are derived from the caller's (`SeedSequence(0).spawn`), so their samples are not those of the "
+            "one-process call: the comparison is of quality at equal wall time, not of identical answers. "
+            "`regularN-s`: a random 3-regular graph of N nodes (seed s) beside the models of the part above.",
+        ]
         if gains:
-            lines += ["", f"Read-epochs of the 2 chunks / the one process: {min(gains):.2f} to {max(gains):.2f} "
-                      f"(mean {np.mean(gains):.2f}). " + (
-                          "On one machine, one process training 16 replicas in one batched pass (with the threads the "
-                          "library chooses) trains about as much as two single-threaded workers with 8 each, or more: "
-                          "an epoch's cost here grows less than in proportion to the reads. Splitting reads pays where "
-                          "the workers are other machines' cores, not this machine's."
-                          if np.mean(gains) < 1.1 else
-                          f"The second worker bought {np.mean(gains):.2f}× the training at the same wall time.")]
+            lines += [
+                "",
+                f"Read-epochs of the 2 chunks / the one process: {min(gains):.2f} to {max(gains):.2f} "
+                f"(mean {np.mean(gains):.2f}). "
+                + (
+                    "On one machine, one process training 16 replicas in one batched pass (with the threads the "
+                    "library chooses) trains about as much as two single-threaded workers with 8 each, or more: "
+                    "an epoch's cost here grows less than in proportion to the reads. Splitting reads pays where "
+                    "the workers are other machines' cores, not this machine's."
+                    if np.mean(gains) < 1.1
+                    else f"The second worker bought {np.mean(gains):.2f}× the training at the same wall time."
+                ),
+            ]
     if record.get("memory"):
-        lines += ["", "## Memory of one call (checks the arithmetic of docs/distributed.md)", "",
-                  "| nodes | edges | reads | epochs | seconds | peak RSS (MiB) | above the process before the call (MiB) | "
-                  "predicted (MiB) | measured / predicted |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "## Memory of one call (checks the arithmetic of docs/distributed.md)",
+            "",
+            "| nodes | edges | reads | epochs | seconds | peak RSS (MiB) | above the process before the call (MiB) | "
+            "predicted (MiB) | measured / predicted |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for row in record["memory"]:
             predicted = predicted_bytes(row["nodes"], row["edges"], row["reads"])  # the arithmetic as it is now
-            lines.append(f"| {row['nodes']:,} | {row['edges']:,} | {row['reads']} | {row['epochs']} | "
-                         f"{row['seconds']:.1f} | {row['peak'] / 2**20:.0f} | {row['added'] / 2**20:.0f} | "
-                         f"{predicted['total'] / 2**20:.0f} | {row['added'] / predicted['total']:.2f} |")
+            lines.append(
+                f"| {row['nodes']:,} | {row['edges']:,} | {row['reads']} | {row['epochs']} | "
+                f"{row['seconds']:.1f} | {row['peak'] / 2**20:.0f} | {row['added'] / 2**20:.0f} | "
+                f"{predicted['total'] / 2**20:.0f} | {row['added'] / predicted['total']:.2f} |"
+            )
         widths = predicted_bytes(record["memory"][0]["nodes"], 0, 1)
-        lines += ["", f"Predicted: n × {PER_NODE} B + max(m × {BUILD_EDGE} B while the operators are built, "
-                  f"m × {PER_EDGE} B + the training's n × reads × (16 E + 12 H + 40) B, or the rounding's "
-                  f"n × reads × 8 E B + its draws, at most 100 MiB), E and H the default widths ({widths['embedding']} and "
-                  f"{widths['hidden']} here). Measured by `VmHWM`, reset once the model is built, in a fresh process "
-                  "with one thread; resident memory also counts what the allocator keeps after a free."]
+        lines += [
+            "",
+            f"Predicted: n × {PER_NODE} B + max(m × {BUILD_EDGE} B while the operators are built, "
+            f"m × {PER_EDGE} B + the training's n × reads × (16 E + 12 H + 40) B, or the rounding's "
+            f"n × reads × 8 E B + its draws, at most 100 MiB), E and H the default widths ({widths['embedding']} and "
+            f"{widths['hidden']} here). Measured by `VmHWM`, reset once the model is built, in a fresh process "
+            "with one thread; resident memory also counts what the allocator keeps after a free.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -436,8 +530,10 @@ def summary(record: dict[str, Any]) -> list[str]:
     for row in record.get("many", []):
         label = row.get("label") or MANY[row["sampler"]][0].format(limit=record["time_limit"])
         verdict = "meets" if row["ratio"] >= TARGET else "misses"
-        out.append(f"{label}, {row['tasks']} models: serial / 2 workers = {row['ratio']:.2f} ({verdict} the target "
-                   f"{TARGET}); same best energy on {sum(row['same_best'])} of {row['tasks']}.")
+        out.append(
+            f"{label}, {row['tasks']} models: serial / 2 workers = {row['ratio']:.2f} ({verdict} the target "
+            f"{TARGET}); same best energy on {sum(row['same_best'])} of {row['tasks']}."
+        )
     return out
 
 
@@ -481,27 +577,38 @@ def main() -> None:
         return
     parts = args.parts.split(",")
     now = datetime.datetime.now().isoformat(timespec="seconds")
-    record: dict[str, Any] = {"machine": machine(), "date": now, "dates": {part: now for part in parts},
-                              "workers": args.workers, "load": args.load, "quick": args.quick,
-                              "time_limit": args.time_limit}
+    record: dict[str, Any] = {
+        "machine": machine(),
+        "date": now,
+        "dates": {part: now for part in parts},
+        "workers": args.workers,
+        "load": args.load,
+        "quick": args.quick,
+        "time_limit": args.time_limit,
+    }
     bqms = models(args) if "many" in parts or "reads" in parts else {}
     if bqms:
-        record["models"] = {name: {"nodes": bqm.num_variables, "edges": bqm.num_interactions}
-                            for name, bqm in bqms.items()}
+        record["models"] = {name: {"nodes": bqm.num_variables, "edges": bqm.num_interactions} for name, bqm in bqms.items()}
     with competing_load(args.load):
         if "memory" in parts:
             record["memory"] = memory(args)
         if "many" in parts or "reads" in parts:
             start = time.perf_counter()
-            with distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                                          dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+            with (
+                distributed.LocalCluster(
+                    n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None
+                ) as cluster,
+                distributed.Client(cluster) as client,
+            ):
                 record["cluster_start_s"] = time.perf_counter() - start
                 start = time.perf_counter()
                 warm_up()
                 pids = client.run(warm_up)
                 record["warm_s"] = time.perf_counter() - start
-                print(f"cluster of {len(pids)} workers up in {record['cluster_start_s']:.1f} s, warm in "
-                      f"{record['warm_s']:.1f} s", flush=True)
+                print(
+                    f"cluster of {len(pids)} workers up in {record['cluster_start_s']:.1f} s, warm in {record['warm_s']:.1f} s",
+                    flush=True,
+                )
                 if "many" in parts:
                     record["many"] = many(bqms, client, args)
                 if "reads" in parts:

@@ -63,12 +63,11 @@ from typing import Any, Callable
 import networkx as nx
 import numpy as np
 
+from _load import competing_load  # benchmarks/_load.py
 from gnnsolve.adapters.clustering import KCenter, Modularity, modularity, observe_edges
 from gnnsolve.adapters.datasets import read_dblp_temporal, read_gml, read_planetoid, shared_data_dir, static_graph
 from gnnsolve.baselines.clustering import classical_on_observed, gcn_e2e, two_stage
 from gnnsolve.samplers.clusternet import ClusterNetSampler
-
-from _load import competing_load  # benchmarks/_load.py
 
 GRAPHS = ("karate", "dolphins", "football", "polbooks", "cora", "citeseer")
 SCALE_GRAPHS = GRAPHS + ("planted", "dblp")
@@ -111,23 +110,28 @@ def timed(run: Callable[[], Any]) -> tuple[Any, float]:
     return result, time.perf_counter() - start
 
 
-def full_graph_part(
-    name: str, G: nx.Graph, features: np.ndarray | None, epochs: int, reads: int, optima: dict
-) -> dict:
+def full_graph_part(name: str, G: nx.Graph, features: np.ndarray | None, epochs: int, reads: int, optima: dict) -> dict:
     """Louvain, ClusterNet (best of ``reads``, as decided and polished) with Louvain's community count,
     and the proven optimum."""
     communities, louvain_seconds = timed(lambda: nx.community.louvain_communities(G, seed=0))
     louvain_q = nx.community.modularity(G, communities)
     k = len(communities)
     sampleset, seconds = timed(
-        lambda: ClusterNetSampler().sample(Modularity(G, k), features=features, epochs=epochs, num_reads=reads, seed=0,
-                                           polish=True, time_limit=math.inf)
+        lambda: ClusterNetSampler().sample(
+            Modularity(G, k), features=features, epochs=epochs, num_reads=reads, seed=0, polish=True, time_limit=math.inf
+        )
     )
     labels = dict(sampleset.first.sample)
     row = {
-        "graph": name, "n": G.number_of_nodes(), "m": G.number_of_edges(), "k": k, "reads": reads,
-        "louvain": louvain_q, "louvain_seconds": louvain_seconds,
-        "clusternet": -min(sampleset.info["raw_energy"]), "clusternet_seconds": seconds,
+        "graph": name,
+        "n": G.number_of_nodes(),
+        "m": G.number_of_edges(),
+        "k": k,
+        "reads": reads,
+        "louvain": louvain_q,
+        "louvain_seconds": louvain_seconds,
+        "clusternet": -min(sampleset.info["raw_energy"]),
+        "clusternet_seconds": seconds,
         "clusternet_polished": modularity(G, labels),
         "clusternet_communities": len(set(labels.values())),
         "optimum": optima.get(name, {}).get("modularity"),
@@ -146,7 +150,8 @@ def observed_part(
     runs: dict[str, dict[str, list[tuple[float, float]]]] = {objective: {} for objective in objectives}
     component, component_features = largest_component(G, features)
     inputs = {  # each problem is built once: KCenter's distance matrix costs seconds on cora
-        objective: (Modularity(G, K), G, features) if objective == "modularity"
+        objective: (Modularity(G, K), G, features)
+        if objective == "modularity"
         else (KCenter(component, K), component, component_features)
         for objective in objectives
     }
@@ -154,8 +159,11 @@ def observed_part(
         for objective in objectives:
             problem, graph, feats = inputs[objective]
             observed = observe_edges(graph, 0.4, seed=seed)
-            sampleset, seconds = timed(lambda: ClusterNetSampler().sample(
-                problem, features=feats, observed=observed, epochs=epochs, seed=seed, polish=True, time_limit=math.inf))
+            sampleset, seconds = timed(
+                lambda: ClusterNetSampler().sample(
+                    problem, features=feats, observed=observed, epochs=epochs, seed=seed, polish=True, time_limit=math.inf
+                )
+            )
             sign = -1.0 if objective == "modularity" else 1.0
             methods = {
                 "clusternet": (sign * sampleset.info["raw_energy"][0], seconds),
@@ -214,17 +222,28 @@ def scale_part(name: str, G: nx.Graph, features: np.ndarray | None, load: str) -
     leiden_q = modularity(G, leiden_labels)
     k = PLANTED["groups"] if name == "planted" else len(set(leiden_labels.values()))
     reference = modularity(G, planted_partition()[1]) if name == "planted" else leiden_q
-    sampleset, seconds = timed(lambda: ClusterNetSampler().sample(Modularity(G, k), features=features, seed=0,
-                                                                  polish=True))
+    sampleset, seconds = timed(lambda: ClusterNetSampler().sample(Modularity(G, k), features=features, seed=0, polish=True))
     info = sampleset.info
     row = {
-        "graph": name, "load": load, "n": G.number_of_nodes(), "m": G.number_of_edges(), "k": k,
-        "louvain": nx.community.modularity(G, communities), "louvain_seconds": louvain_seconds,
-        "leiden": leiden_q, "leiden_seconds": leiden_seconds, "reference": reference,
-        "argmax": -info["argmax_energy"][0], "decision": -info["raw_energy"][0],
-        "polished": -float(sampleset.first.energy), "seconds": seconds,
-        "epochs": info["epochs"][0], "stop_reason": info["stop_reason"][0], "threads": info["threads"],
-        "time_limit": info["time_limit"], "communities": len(set(dict(sampleset.first.sample).values())),
+        "graph": name,
+        "load": load,
+        "n": G.number_of_nodes(),
+        "m": G.number_of_edges(),
+        "k": k,
+        "louvain": nx.community.modularity(G, communities),
+        "louvain_seconds": louvain_seconds,
+        "leiden": leiden_q,
+        "leiden_seconds": leiden_seconds,
+        "reference": reference,
+        "argmax": -info["argmax_energy"][0],
+        "decision": -info["raw_energy"][0],
+        "polished": -float(sampleset.first.energy),
+        "seconds": seconds,
+        "epochs": info["epochs"][0],
+        "stop_reason": info["stop_reason"][0],
+        "threads": info["threads"],
+        "time_limit": info["time_limit"],
+        "communities": len(set(dict(sampleset.first.sample).values())),
     }
     print(json.dumps(row), flush=True)
     return row
@@ -239,16 +258,17 @@ def profile_part(name: str, G: nx.Graph, features: np.ndarray | None, k: int, th
 
     from gnnsolve.nn.clusternet import ClusterNet
     from gnnsolve.nn.kmeans import soft_kmeans
-    from gnnsolve.samplers.clusternet import _edge_index
     from gnnsolve.samplers._torch import torch_threads
+    from gnnsolve.samplers.clusternet import _edge_index
 
     problem, sampler = Modularity(G, k), ClusterNetSampler()
     graph = sampler._adjacency(_edge_index(G)[0], G.number_of_nodes())
     given = sampler._tensor(features)
     with torch_threads(threads) as used:
         torch.manual_seed(0)
-        net = ClusterNet(None if features is None else features.shape[1], k,
-                         num_nodes=G.number_of_nodes() if features is None else None)
+        net = ClusterNet(
+            None if features is None else features.shape[1], k, num_nodes=G.number_of_nodes() if features is None else None
+        )
         net.start_from(given, graph)
         optimizer = torch.optim.Adam(net.parameters(), lr=0.01, weight_decay=5e-4, fused=True)
         phases = dict.fromkeys(("gcn", "kmeans", "loss", "backward", "adam"), 0.0)
@@ -256,8 +276,7 @@ def profile_part(name: str, G: nx.Graph, features: np.ndarray | None, k: int, th
             marks = [time.perf_counter()]
             embeddings = net.encode(given, graph)
             marks.append(time.perf_counter())
-            clusters = soft_kmeans(embeddings, k, beta=net.beta, init=net.centres, max_iterations=1,
-                                   backward=net.backward)
+            clusters = soft_kmeans(embeddings, k, beta=net.beta, init=net.centres, max_iterations=1, backward=net.backward)
             net.centres = clusters.centres.detach()
             marks.append(time.perf_counter())
             loss = -problem.soft_objective(clusters.assignments)
@@ -270,18 +289,29 @@ def profile_part(name: str, G: nx.Graph, features: np.ndarray | None, k: int, th
             if epoch >= 3:
                 for phase, start, stop in zip(phases, marks, marks[1:]):
                     phases[phase] += (stop - start) / 20
-    row = {"graph": name, "n": G.number_of_nodes(), "m": G.number_of_edges(), "k": k, "threads": used,
-           **{phase: seconds * 1000 for phase, seconds in phases.items()}, "epoch": sum(phases.values()) * 1000}
+    row = {
+        "graph": name,
+        "n": G.number_of_nodes(),
+        "m": G.number_of_edges(),
+        "k": k,
+        "threads": used,
+        **{phase: seconds * 1000 for phase, seconds in phases.items()},
+        "epoch": sum(phases.values()) * 1000,
+    }
     print(json.dumps(row), flush=True)
     return row
 
 
 def markdown_profile(rows: list[dict]) -> str:
-    lines = ["| graph | n | m | k | threads | GCN ms | k-means ms | loss ms | backward ms | Adam ms | epoch ms |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| graph | n | m | k | threads | GCN ms | k-means ms | loss ms | backward ms | Adam ms | epoch ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
-        lines.append(f"| {r['graph']} | {r['n']} | {r['m']} | {r['k']} | {r['threads']} | {r['gcn']:.1f} | "
-                     f"{r['kmeans']:.1f} | {r['loss']:.1f} | {r['backward']:.1f} | {r['adam']:.1f} | {r['epoch']:.1f} |")
+        lines.append(
+            f"| {r['graph']} | {r['n']} | {r['m']} | {r['k']} | {r['threads']} | {r['gcn']:.1f} | "
+            f"{r['kmeans']:.1f} | {r['loss']:.1f} | {r['backward']:.1f} | {r['adam']:.1f} | {r['epoch']:.1f} |"
+        )
     return "\n".join(lines)
 
 
@@ -289,29 +319,37 @@ def scale_verdicts(rows: list[dict]) -> list[str]:
     """One line per target and graph measured: the value, the bound, MET or MISSED."""
     lines = []
     for row in rows:
-        values = {"decision": row["decision"] / row["reference"], "polished": row["polished"] / row["leiden"],
-                  "seconds": row["seconds"]}
+        values = {
+            "decision": row["decision"] / row["reference"],
+            "polished": row["polished"] / row["leiden"],
+            "seconds": row["seconds"],
+        }
         for measure, (bounds, what) in TARGETS.items():
             if row["graph"] in bounds:
                 bound, value = bounds[row["graph"]], values[measure]
                 met = value <= bound if measure == "seconds" else value >= bound
                 sign = "<=" if measure == "seconds" else ">="
-                lines.append(f"- {row['load']} {row['graph']}: {what} = {value:.3f} (target {sign} {bound}): "
-                             f"**{'MET' if met else 'MISSED'}**")
+                lines.append(
+                    f"- {row['load']} {row['graph']}: {what} = {value:.3f} (target {sign} {bound}): "
+                    f"**{'MET' if met else 'MISSED'}**"
+                )
     return lines
 
 
 def markdown_scale(rows: list[dict]) -> str:
-    lines = ["| load | graph | n | m | k | Louvain Q (s) | Leiden Q (s) | reference Q | ClusterNet argmax Q | "
-             "decision Q (/ ref.) | polished Q (/ Leiden) | ClusterNet s (/ Leiden s) | epochs |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| load | graph | n | m | k | Louvain Q (s) | Leiden Q (s) | reference Q | ClusterNet argmax Q | "
+        "decision Q (/ ref.) | polished Q (/ Leiden) | ClusterNet s (/ Leiden s) | epochs |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
         lines.append(
             f"| {r['load']} | {r['graph']} | {r['n']} | {r['m']} | {r['k']} | {r['louvain']:.4f} ({r['louvain_seconds']:.2f}) | "
             f"{r['leiden']:.4f} ({r['leiden_seconds']:.2f}) | {r['reference']:.4f} | {r['argmax']:.4f} | "
             f"{r['decision']:.4f} ({r['decision'] / r['reference']:.3f}) | {r['polished']:.4f} "
             f"({r['polished'] / r['leiden']:.3f}) | {r['seconds']:.1f} ({r['seconds'] / r['leiden_seconds']:.0f}x) | "
-            f"{r['epochs']} ({r['stop_reason']}) |")
+            f"{r['epochs']} ({r['stop_reason']}) |"
+        )
     return "\n".join(lines + [""] + scale_verdicts(rows))
 
 
@@ -323,24 +361,36 @@ def transfer_part(seeds: list[int], epochs: int) -> dict:
     fit_seconds = []
     for seed in seeds:
         sampler = ClusterNetSampler()
-        _, seconds_to_fit = timed(lambda: sampler.fit(
-            [Modularity(G, K) for G, _ in train], features=[f for _, f in train], epochs=epochs, seed=seed,
-            time_limit=math.inf))
+        _, seconds_to_fit = timed(
+            lambda: sampler.fit(
+                [Modularity(G, K) for G, _ in train],
+                features=[f for _, f in train],
+                epochs=epochs,
+                seed=seed,
+                time_limit=math.inf,
+            )
+        )
         for G, features in test:
             problem = Modularity(G, K)
             for method, run in (
                 ("fitted, no training", lambda: sampler.sample(problem, features=features, epochs=0, seed=seed)),
                 ("fitted + 50 epochs", lambda: sampler.sample(problem, features=features, epochs=50, seed=seed)),
-                ("fresh, 1001 epochs", lambda: ClusterNetSampler().sample(problem, features=features, epochs=epochs, seed=seed,
-                                                                          time_limit=math.inf)),
+                (
+                    "fresh, 1001 epochs",
+                    lambda: ClusterNetSampler().sample(problem, features=features, epochs=epochs, seed=seed, time_limit=math.inf),
+                ),
             ):
                 sampleset, seconds = timed(run)
                 runs.setdefault(method, []).append((float(-sampleset.first.energy), seconds))
             communities, seconds = timed(lambda: nx.community.louvain_communities(G, seed=seed))
             runs.setdefault("louvain (unrestricted k)", []).append((nx.community.modularity(G, communities), seconds))
         fit_seconds.append(seconds_to_fit)
-        print("transfer", seed, {m: round(statistics.fmean(v for v, _ in values[-len(test):]), 4)
-                                 for m, values in runs.items()}, flush=True)
+        print(
+            "transfer",
+            seed,
+            {m: round(statistics.fmean(v for v, _ in values[-len(test) :]), 4) for m, values in runs.items()},
+            flush=True,
+        )
     return {"runs": runs, "fit_seconds": fit_seconds}
 
 
@@ -351,16 +401,20 @@ def cell(values: list[tuple[float, float]]) -> str:
 
 
 def markdown_full(rows: list[dict]) -> str:
-    lines = ["| graph | n | m | k (Louvain's) | Louvain Q | ClusterNet Q (/ Louvain) | polished Q (/ Louvain) | proven optimum | "
-             "seconds: Louvain, ClusterNet |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| graph | n | m | k (Louvain's) | Louvain Q | ClusterNet Q (/ Louvain) | polished Q (/ Louvain) | proven optimum | "
+        "seconds: Louvain, ClusterNet |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
         optimum = f"{r['optimum']:.4f}" if r["optimum"] is not None else "–"
         polished = r.get("clusternet_polished")
         polished_cell = f"{polished:.4f} ({polished / r['louvain']:.3f})" if polished is not None else "–"
-        lines.append(f"| {r['graph']} | {r['n']} | {r['m']} | {r['k']} | {r['louvain']:.4f} | "
-                     f"{r['clusternet']:.4f} ({r['clusternet'] / r['louvain']:.3f}) | {polished_cell} | {optimum} | "
-                     f"{r['louvain_seconds']:.2f}, {r['clusternet_seconds']:.1f} |")
+        lines.append(
+            f"| {r['graph']} | {r['n']} | {r['m']} | {r['k']} | {r['louvain']:.4f} | "
+            f"{r['clusternet']:.4f} ({r['clusternet'] / r['louvain']:.3f}) | {polished_cell} | {optimum} | "
+            f"{r['louvain_seconds']:.2f}, {r['clusternet_seconds']:.1f} |"
+        )
     return "\n".join(lines)
 
 
@@ -374,8 +428,11 @@ def markdown_observed(results: list[dict]) -> str:
         out.append("| graph | " + " | ".join(methods) + " |")
         out.append("|---|" + "---:|" * len(methods))
         for r in results:
-            out.append(f"| {r['graph']} | " + " | ".join(
-                cell(r["runs"][objective][m]) if m in r["runs"][objective] else "–" for m in methods) + " |")
+            out.append(
+                f"| {r['graph']} | "
+                + " | ".join(cell(r["runs"][objective][m]) if m in r["runs"][objective] else "–" for m in methods)
+                + " |"
+            )
     return "\n".join(out)
 
 
@@ -397,8 +454,15 @@ def main() -> None:
     optima = json.loads((data / "modularity" / "optima.json").read_text())
     seeds = [int(s) for s in args.seeds.split(",")]
     objectives = args.objectives.split(",")
-    record: dict[str, Any] = {"epochs": args.epochs, "seeds": seeds, "full": [], "observed": [], "transfer": {},
-                              "scale": [], "profile": []}
+    record: dict[str, Any] = {
+        "epochs": args.epochs,
+        "seeds": seeds,
+        "full": [],
+        "observed": [],
+        "transfer": {},
+        "scale": [],
+        "profile": [],
+    }
     if args.part == "profile":
         for name, k in PROFILE_GRAPHS.items():
             for threads in (1, len(os.sched_getaffinity(0))):  # one, and torch's default (one per core)

@@ -34,6 +34,7 @@ import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
 import dimod
 from dwave.samplers import SimulatedAnnealingSampler
 
@@ -126,11 +127,13 @@ def run_row(row: str, snapshots: list[Snapshot], budget: int, reads: int, seed: 
     for snapshot in snapshots:
         start = time.perf_counter()
         solution, _ = snapshot.problem.solve(sampler, **keywords)
-        results.append({
-            "ratio": ratio(snapshot.problem, solution.objective, snapshot.reference),
-            "objective": solution.objective,
-            "seconds": time.perf_counter() - start,
-        })
+        results.append(
+            {
+                "ratio": ratio(snapshot.problem, solution.objective, snapshot.reference),
+                "objective": solution.objective,
+                "seconds": time.perf_counter() - start,
+            }
+        )
     return results
 
 
@@ -179,7 +182,10 @@ def main() -> None:
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         record = {
-            "instance": args.instance, "reads": args.reads, "seeds": seeds, "conv": conv,
+            "instance": args.instance,
+            "reads": args.reads,
+            "seeds": seeds,
+            "conv": conv,
             "references": [{"value": s.reference, "kind": s.reference_kind} for s in snapshots],
             "rows": {row: {str(b): runs for b, runs in by_budget.items()} for row, by_budget in table.items()},
         }
@@ -237,6 +243,7 @@ def speedups(table: dict[str, dict[int, list[list[dict]]]], budgets: list[int]) 
     every row, the first budget whose mean ratio is at least as high, and the quotients of static's
     epochs and seconds there over the row's.
     """
+
     def ratio_at(row: str, budget: int) -> float:
         return statistics.fmean(later_mean(table[row][budget], "ratio"))
 

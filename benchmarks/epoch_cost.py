@@ -95,9 +95,7 @@ def pyg_batch(model, edge_index, Q, reads, dims, epochs):
 
 
 def gnnsolve_epoch(bqm, reads, epochs):
-    sampleset = GNNSampler().sample(
-        bqm, num_reads=reads, seed=0, max_epochs=epochs, patience=10**9, polish=False
-    )
+    sampleset = GNNSampler().sample(bqm, num_reads=reads, seed=0, max_epochs=epochs, patience=10**9, polish=False)
     return sampleset.info["timing"]["sampling_ns"] / 1e6 / sampleset.info["epochs"]
 
 

@@ -37,8 +37,13 @@ def run(name, sample):
     sampleset = sample()
     seconds = time.perf_counter() - start
     cuts = -sampleset.record.energy
-    return {"sampler": name, "best": float(cuts.max()), "mean": float(cuts.mean()), "seconds": seconds,
-            "info": {k: v for k, v in sampleset.info.items() if k in ("epochs", "stop_reason")}}
+    return {
+        "sampler": name,
+        "best": float(cuts.max()),
+        "mean": float(cuts.mean()),
+        "seconds": seconds,
+        "info": {k: v for k, v in sampleset.info.items() if k in ("epochs", "stop_reason")},
+    }
 
 
 def compare_instance(bqm, budget: float, seed: int) -> list[dict]:
@@ -46,8 +51,9 @@ def compare_instance(bqm, budget: float, seed: int) -> list[dict]:
     rows = [run("sa (default)", lambda: sa.sample(bqm, num_reads=READS, seed=seed))]
     sweeps = max(1000, int(1000 * budget / rows[0]["seconds"]))
     rows.append(run("sa (matched)", lambda: sa.sample(bqm, num_reads=READS, seed=seed, num_sweeps=sweeps)))
-    rows.append(run("tabu (matched)", lambda: TabuSampler().sample(
-        bqm, num_reads=READS, seed=seed, timeout=int(budget * 1000 / READS))))
+    rows.append(
+        run("tabu (matched)", lambda: TabuSampler().sample(bqm, num_reads=READS, seed=seed, timeout=int(budget * 1000 / READS)))
+    )
     gnn = GNNSampler()
     rows.append(run("gnn (polished)", lambda: gnn.sample(bqm, num_reads=READS, seed=seed, time_limit=budget)))
     rows.append(run("gnn (raw)", lambda: gnn.sample(bqm, num_reads=READS, seed=seed, time_limit=budget, polish=False)))
@@ -110,8 +116,11 @@ def main() -> None:
         reference = rows[0]["seconds"]
         for row in rows:
             row["best_ratio"], row["mean_ratio"] = row["best"] / best_known, row["mean"] / best_known
-            print(f"| {name} ({best_known}) | {row['sampler']} | {row['best_ratio']:.4f} | "
-                  f"{row['mean_ratio']:.4f} | {row['seconds']:.2f} | {row['seconds'] / reference:.1f} |", flush=True)
+            print(
+                f"| {name} ({best_known}) | {row['sampler']} | {row['best_ratio']:.4f} | "
+                f"{row['mean_ratio']:.4f} | {row['seconds']:.2f} | {row['seconds'] / reference:.1f} |",
+                flush=True,
+            )
         results[name] = {"best_known": best_known, "rows": rows}
 
     print("\nMean over instances of best cut / best known:")

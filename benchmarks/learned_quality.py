@@ -166,9 +166,14 @@ class Instance:
     mis: MaxIndependentSet | None = None
 
     def describe(self) -> dict[str, Any]:
-        return {"family": self.family, "kind": self.kind, "variables": self.bqm.num_variables,
-                "interactions": self.bqm.num_interactions, "vartype": self.bqm.vartype.name,
-                "best_known": self.best_known}
+        return {
+            "family": self.family,
+            "kind": self.kind,
+            "variables": self.bqm.num_variables,
+            "interactions": self.bqm.num_interactions,
+            "vartype": self.bqm.vartype.name,
+            "best_known": self.best_known,
+        }
 
 
 @dataclass(frozen=True)
@@ -218,27 +223,60 @@ def chimera_missing() -> str | None:
 def catalogue(data: Path | None) -> list[Spec]:
     """Every instance the benchmark knows, in running order."""
     no_data = None if data is not None else "benchmark data not found (../shared/data or $GNNSOLVE_DATA)"
-    specs = [Spec(name, "gset", lambda name=name: Instance(
-        name, "gset", "maxcut", maxcut_bqm(read_gset(data / "gset" / f"{name}.txt")),
-        best_known=load_gset_best_known(name, data)), no_data) for name in GSET]
+    specs = [
+        Spec(
+            name,
+            "gset",
+            lambda name=name: Instance(
+                name,
+                "gset",
+                "maxcut",
+                maxcut_bqm(read_gset(data / "gset" / f"{name}.txt")),
+                best_known=load_gset_best_known(name, data),
+            ),
+            no_data,
+        )
+        for name in GSET
+    ]
     specs += [
         Spec(f"torus-{TORUS[0]}x{TORUS[1]}", "torus", torus_instance),
-        *(Spec(f"regular-{n}", "regular", lambda n=n: Instance(
-            f"regular-{n}", "regular", "maxcut", maxcut_bqm(nx.random_regular_graph(3, n, seed=INSTANCE_SEED))))
-          for n in REGULAR_SIZES),
+        *(
+            Spec(
+                f"regular-{n}",
+                "regular",
+                lambda n=n: Instance(
+                    f"regular-{n}", "regular", "maxcut", maxcut_bqm(nx.random_regular_graph(3, n, seed=INSTANCE_SEED))
+                ),
+            )
+            for n in REGULAR_SIZES
+        ),
         Spec("chimera-16", "chimera", chimera_instance, chimera_missing()),
-        Spec("gnp-500", "gnp", lambda: Instance(
-            "gnp-500", "gnp", "energy", dimod.generators.gnp_random_bqm(500, 0.5, "SPIN", random_state=INSTANCE_SEED))),
+        Spec(
+            "gnp-500",
+            "gnp",
+            lambda: Instance(
+                "gnp-500", "gnp", "energy", dimod.generators.gnp_random_bqm(500, 0.5, "SPIN", random_state=INSTANCE_SEED)
+            ),
+        ),
         Spec("knapsack-60", "knapsack", knapsack_instance),
     ]
     if data is None:
         return specs + [Spec("mis", "mis", lambda: None, no_data)]
     regular = sorted(pignn_dregular_catalogue(data).items(), key=lambda item: (item[1].d, item[1].seed))
-    specs += [Spec(name, "mis", lambda name=name, entry=entry: mis_instance(
-        name, read_edgelist(data / "pignn_dregular" / entry.file), entry.mis)) for name, entry in regular]
-    specs += [Spec(name, "mis", lambda name=name, entry=entry: mis_instance(
-        name, read_dimacs(data / "bhoslib" / entry.file), entry.mis))
-        for name, entry in sorted(bhoslib_catalogue(data).items())]
+    specs += [
+        Spec(
+            name,
+            "mis",
+            lambda name=name, entry=entry: mis_instance(name, read_edgelist(data / "pignn_dregular" / entry.file), entry.mis),
+        )
+        for name, entry in regular
+    ]
+    specs += [
+        Spec(
+            name, "mis", lambda name=name, entry=entry: mis_instance(name, read_dimacs(data / "bhoslib" / entry.file), entry.mis)
+        )
+        for name, entry in sorted(bhoslib_catalogue(data).items())
+    ]
     return specs
 
 
@@ -247,9 +285,11 @@ def select(specs: list[Spec], wanted: str) -> list[Spec]:
     tokens = {token.strip() for token in wanted.split(",") if token.strip()}
     unknown = tokens - set(FAMILIES) - {spec.name for spec in specs}
     if unknown:
-        raise ValueError(f"--instances: unknown {sorted(unknown)}; families are {', '.join(FAMILIES)}, "
-                         "or name single instances (G1, torus-50x60, regular-10000, chimera-16, gnp-500, "
-                         "knapsack-60, reg_n100_d3_seed0, frb30-15-1, ...)")
+        raise ValueError(
+            f"--instances: unknown {sorted(unknown)}; families are {', '.join(FAMILIES)}, "
+            "or name single instances (G1, torus-50x60, regular-10000, chimera-16, gnp-500, "
+            "knapsack-60, reg_n100_d3_seed0, frb30-15-1, ...)"
+        )
     return [spec for spec in specs if spec.name in tokens or spec.family in tokens]
 
 
@@ -278,7 +318,9 @@ def gnn(kwargs: dict[str, Any]) -> Planner:
             if "raw_energy" in sampleset.data_vectors:
                 facts["raw_energy_min"] = float(np.min(sampleset.data_vectors["raw_energy"]))
             return sampleset, facts
+
         return call
+
     return plan
 
 
@@ -286,10 +328,10 @@ def sa_default(bqm: dimod.BinaryQuadraticModel, budget: float, seed: int) -> Cal
     return lambda: (SimulatedAnnealingSampler().sample(bqm, num_reads=1, seed=seed), {})
 
 
-def matched_sweeps(sampler: SimulatedAnnealingSampler, bqm: dimod.BinaryQuadraticModel, budget: float,
-                   seed: int) -> int:
+def matched_sweeps(sampler: SimulatedAnnealingSampler, bqm: dimod.BinaryQuadraticModel, budget: float, seed: int) -> int:
     """Sweeps for which 16 reads take about ``budget``: a fixed cost and a cost per sweep, from two calls
     of at least :data:`CALIBRATION_SECONDS` (the shorter doubled until it lasts that long)."""
+
     def seconds(sweeps: int) -> float:
         start = time.perf_counter()
         sampler.sample(bqm, num_reads=READS, num_sweeps=sweeps, seed=seed)
@@ -314,12 +356,14 @@ def sa_matched(bqm: dimod.BinaryQuadraticModel, budget: float, seed: int) -> Cal
 def anneal_random(bqm: dimod.BinaryQuadraticModel, budget: float, seed: int) -> Call:
     """GNNSampler's finisher from uniformly random states instead of learned ones, for ``budget``
     seconds: what the learned start is worth, with the rest the same (its 16 chains)."""
+
     def call() -> tuple[dimod.SampleSet, dict[str, Any]]:
         deadline = time.perf_counter() + budget
         model = CompiledBQM(bqm)
         start = np.random.default_rng(seed).integers(0, 2, size=(CHAINS, model.num_variables), dtype=np.int8)
         states, done = finish_states(model, start, deadline - 0.02, seed=seed)
         return model.sampleset(bqm, states), {"num_sweeps": done["sweeps"], "kick_rounds": done.get("kick_rounds", 0)}
+
     return call
 
 
@@ -357,8 +401,7 @@ def qqa_profile(qqa: ModuleType, profile: str) -> Planner:
             binary = bqm.change_vartype(dimod.BINARY, inplace=False)
             linear, (row, col, quadratic), offset = binary.to_numpy_vectors(variable_order=variables)
             edges = torch.from_numpy(np.stack([row, col]).astype(np.int64))
-            problem = SparseQUBOProblem(SparseQUBO(torch.from_numpy(linear), edges, torch.from_numpy(quadratic),
-                                                   float(offset)))
+            problem = SparseQUBOProblem(SparseQUBO(torch.from_numpy(linear), edges, torch.from_numpy(quadratic), float(offset)))
             with torch_threads(1):
                 result = qqa.solve(problem, profile=profile, budget=budget, device="cpu", seed=seed)
             if result.solution is None:
@@ -366,16 +409,25 @@ def qqa_profile(qqa: ModuleType, profile: str) -> Planner:
             x = result.solution.detach().cpu().numpy().round().astype(np.int8)
             states = x if bqm.vartype is dimod.BINARY else 2 * x - 1
             sampleset = dimod.SampleSet.from_samples_bqm((states[None, :], variables), bqm)
-            return sampleset, {"status": result.status.value, "epochs": result.diagnostics.get("completed_epochs"),
-                               "candidate": result.selected_candidate_id}
+            return sampleset, {
+                "status": result.status.value,
+                "epochs": result.diagnostics.get("completed_epochs"),
+                "candidate": result.selected_candidate_id,
+            }
+
         return call
+
     return plan
 
 
 def solvers(variants: dict[str, dict[str, Any]], qqa: ModuleType | None) -> list[Solver]:
     """References first, then the GNN variants; the polish-off runs are added per instance."""
-    found = [Solver(SA_DEFAULT, "reference", sa_default), Solver(SA_MATCHED, "reference", sa_matched),
-             Solver(ANNEAL_RANDOM, "reference", anneal_random), Solver("tabu (matched)", "reference", tabu_matched)]
+    found = [
+        Solver(SA_DEFAULT, "reference", sa_default),
+        Solver(SA_MATCHED, "reference", sa_matched),
+        Solver(ANNEAL_RANDOM, "reference", anneal_random),
+        Solver("tabu (matched)", "reference", tabu_matched),
+    ]
     if qqa is not None:
         found += [Solver(f"qqa {profile}", "reference", qqa_profile(qqa, profile)) for profile in QQA_PROFILES]
     return found + [Solver(name, "gnn", gnn(kwargs)) for name, kwargs in variants.items()]
@@ -384,8 +436,9 @@ def solvers(variants: dict[str, dict[str, Any]], qqa: ModuleType | None) -> list
 def for_instance(instance: Instance, every: list[Solver], variants: dict[str, dict[str, Any]]) -> list[Solver]:
     if instance.kind != "knapsack":
         return every
-    return every + [Solver(f"{name} (polish off)", "gnn raw", gnn({**kwargs, "polish": False}))
-                    for name, kwargs in variants.items()]
+    return every + [
+        Solver(f"{name} (polish off)", "gnn raw", gnn({**kwargs, "polish": False})) for name, kwargs in variants.items()
+    ]
 
 
 # -------------------------------------------------------------------------------------------- measuring
@@ -439,8 +492,9 @@ def progress(row: dict[str, Any]) -> str:
     return f"  {row['load']} {row['budget']:g} s {row['instance']} | {row['solver']}: {result}"
 
 
-def run_instance(instance: Instance, lineup: list[Solver], load: str, budgets: list[float], seed: int,
-                 section: str) -> list[dict[str, Any]]:
+def run_instance(
+    instance: Instance, lineup: list[Solver], load: str, budgets: list[float], seed: int, section: str
+) -> list[dict[str, Any]]:
     """Every solver at every budget; MIS instances add the greedy row."""
     rows = []
     for budget in budgets:
@@ -500,8 +554,11 @@ def annotate(record: dict[str, Any]) -> None:
             reference, value = meta.get("reference"), objective(kind, row)
             usable = reference is not None and (reference > 0 if maximised(kind) else reference < 0)
             row["ratio"] = value / reference if usable else None
-    walls = {(r["section"], r["load"], r["budget"], r["instance"]): r["seconds"]
-             for r in record["rows"] if r["solver"] == SA_DEFAULT and "energy" in r}
+    walls = {
+        (r["section"], r["load"], r["budget"], r["instance"]): r["seconds"]
+        for r in record["rows"]
+        if r["solver"] == SA_DEFAULT and "energy" in r
+    }
     for row in record["rows"]:
         wall = walls.get((row["section"], row["load"], row["budget"], row["instance"]))
         if wall and "seconds" in row:
@@ -516,8 +573,7 @@ class Rows:
 
     def __init__(self, record: dict[str, Any]) -> None:
         self.instances = record["instances"]
-        self.by_key = {(r["load"], r["budget"], r["instance"], r["solver"]): r
-                       for r in record["rows"] if r["section"] == "main"}
+        self.by_key = {(r["load"], r["budget"], r["instance"], r["solver"]): r for r in record["rows"] if r["section"] == "main"}
 
     def get(self, load: str, budget: float, instance: str, solver: str) -> dict[str, Any] | None:
         row = self.by_key.get((load, budget, instance, solver))
@@ -525,8 +581,11 @@ class Rows:
 
     def ran(self, load: str, budget: float, solver: str, family: str | None = None) -> list[str]:
         """Instances (of ``family``) where ``solver`` has a row at this load and budget, errors included."""
-        return [name for (at, budget_, name, who) in self.by_key if (at, budget_, who) == (load, budget, solver)
-                and (family is None or self.instances[name]["family"] == family)]
+        return [
+            name
+            for (at, budget_, name, who) in self.by_key
+            if (at, budget_, who) == (load, budget, solver) and (family is None or self.instances[name]["family"] == family)
+        ]
 
 
 Verdict = tuple[bool, str] | None
@@ -539,8 +598,9 @@ def pignn_target(rows: Rows, variant: str, load: str, budget: float) -> Verdict:
         return None
     cuts = {name: (rows.get(load, budget, name, variant) or {}).get("cut") for name in names}
     met = all(cut is not None and cut >= PIGNN_PUBLISHED[name] for name, cut in cuts.items())
-    return met, ", ".join(f"{name} {'error' if cut is None else f'{cut:g}'} vs {PIGNN_PUBLISHED[name]}"
-                          for name, cut in cuts.items())
+    return met, ", ".join(
+        f"{name} {'error' if cut is None else f'{cut:g}'} vs {PIGNN_PUBLISHED[name]}" for name, cut in cuts.items()
+    )
 
 
 def gset_mean_target(rows: Rows, variant: str, load: str, budget: float) -> Verdict:
@@ -565,8 +625,11 @@ def qqa_target(profile: str) -> Callable[[Rows, str, str, float], Verdict]:
             kind = rows.instances[name]["kind"]
             outcome[compare(kind, rows.get(load, budget, name, variant), rows.get(load, budget, name, other))].append(name)
         worse = outcome[-1] + outcome[None]
-        return not worse, (f"better on {len(outcome[1])}, tied on {len(outcome[0])}, worse or failed on "
-                           f"{len(worse)} of {len(names)}{': ' + ', '.join(worse) if worse else ''}")
+        return not worse, (
+            f"better on {len(outcome[1])}, tied on {len(outcome[0])}, worse or failed on "
+            f"{len(worse)} of {len(names)}{': ' + ', '.join(worse) if worse else ''}"
+        )
+
     return target
 
 
@@ -603,16 +666,18 @@ def knapsack_target(rows: Rows, variant: str, load: str, budget: float) -> Verdi
             return "error"
         return f"{'feasible' if row['feasible'] else 'infeasible'}, value {row['value']:g}"
 
-    return all(row and row["feasible"] for row in found.values()), ", ".join(
-        f"{name} {said(row)}" for name, row in found.items())
+    return all(row and row["feasible"] for row in found.values()), ", ".join(f"{name} {said(row)}" for name, row in found.items())
 
 
 def mis_target(rows: Rows, variant: str, load: str, budget: float) -> Verdict:
     names = rows.ran(load, budget, variant, "mis")
     if not names:
         return None
-    short = [name for name in names
-             if compare("mis", rows.get(load, budget, name, variant), rows.get(load, budget, name, GREEDY)) in (-1, None)]
+    short = [
+        name
+        for name in names
+        if compare("mis", rows.get(load, budget, name, variant), rows.get(load, budget, name, GREEDY)) in (-1, None)
+    ]
     return not short, f"{len(names) - len(short)} of {len(names)}{': short on ' + ', '.join(short) if short else ''}"
 
 
@@ -635,21 +700,25 @@ def moonshot_target(rows: Rows, variant: str, load: str, budget: float) -> Verdi
             beaten.append(family)
     if not tried:
         return None
-    return bool(beaten), (f"beats both on {', '.join(beaten) or 'no family'} (of {', '.join(tried)}); instances: "
-                          f"better {tally[1]}, tied {tally[0]}, worse {tally[-1]}, missing {tally[None]}")
+    return bool(beaten), (
+        f"beats both on {', '.join(beaten) or 'no family'} (of {', '.join(tried)}); instances: "
+        f"better {tally[1]}, tied {tally[0]}, worse {tally[-1]}, missing {tally[None]}"
+    )
 
 
 TARGETS: tuple[tuple[str, Callable[[Rows, str, str, float], Verdict]], ...] = (
     ("G14, G15, G22 at 10 s: cut ≥ published PI-GNN", pignn_target),
     (f"G1–G5: mean cut / best known ≥ {GSET_MEAN_TARGET}", gset_mean_target),
-    *((f"at least as good as qqa {profile} wherever it ran (ties count)", qqa_target(profile))
-      for profile in QQA_PROFILES),
+    *((f"at least as good as qqa {profile} wherever it ran (ties count)", qqa_target(profile)) for profile in QQA_PROFILES),
     (f"Chimera and torus spin glasses: energy ≥ {SA_SHARE_TARGET:.0%} of sa (matched)'s", sa_share_target),
     ("gnp dense: best raw state has negative energy", gnp_target),
     ("knapsack: best raw state (polish off) feasible", knapsack_target),
     ("MIS: set size ≥ greedy min-degree on every instance", mis_target),
-    ("moonshot: better than annealing from random starts (sa (matched) and anneal (random start)) "
-     "on every instance of a family (one seed; --summarise compares over seeds)", moonshot_target),
+    (
+        "moonshot: better than annealing from random starts (sa (matched) and anneal (random start)) "
+        "on every instance of a family (one seed; --summarise compares over seeds)",
+        moonshot_target,
+    ),
 )
 
 
@@ -663,8 +732,16 @@ def verdicts(record: dict[str, Any]) -> list[dict[str, Any]]:
                 for budget in settings["budgets"]:
                     verdict = target(rows, variant, load, budget)
                     if verdict is not None:
-                        found.append({"target": label, "variant": variant, "load": load, "budget": budget,
-                                      "met": verdict[0], "evidence": verdict[1]})
+                        found.append(
+                            {
+                                "target": label,
+                                "variant": variant,
+                                "load": load,
+                                "budget": budget,
+                                "met": verdict[0],
+                                "evidence": verdict[1],
+                            }
+                        )
     return found
 
 
@@ -678,8 +755,11 @@ def cell(value: float | None, spec: str) -> str:
 def notes(row: dict[str, Any]) -> str:
     if "error" in row:
         return f"**error**: {row['error'][:120]}"
-    shown = [f"{key} {row[key]}" for key in ("stop_reason", "epochs", "conv", "status", "candidate", "num_sweeps",
-                                             "timeout_ms") if row.get(key) is not None]
+    shown = [
+        f"{key} {row[key]}"
+        for key in ("stop_reason", "epochs", "conv", "status", "candidate", "num_sweeps", "timeout_ms")
+        if row.get(key) is not None
+    ]
     if "raw_energy_min" in row:
         shown.append(f"raw {row['raw_energy_min']:g}")
     if "feasible" in row:
@@ -688,18 +768,24 @@ def notes(row: dict[str, Any]) -> str:
 
 
 def detail_table(record: dict[str, Any], rows: list[dict[str, Any]], names: list[str]) -> list[str]:
-    lines = ["| instance | solver | energy | cut / size / value | ratio | wall (s) | time / sa (default) | notes |",
-             "|---|---|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        "| instance | solver | energy | cut / size / value | ratio | wall (s) | time / sa (default) | notes |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
     for name in names:
         for row in (r for r in rows if r["instance"] == name):
             shown = next((row[key] for key in ("cut", "size", "value") if key in row), None)
-            lines.append(f"| {name} | {row['solver']} | {cell(row.get('energy'), 'g')} | {cell(shown, 'g')} | "
-                         f"{cell(row.get('ratio'), '.4f')} | {cell(row.get('seconds'), '.2f')} | "
-                         f"{cell(row.get('time_ratio'), '.3g')} | {notes(row)} |")
+            lines.append(
+                f"| {name} | {row['solver']} | {cell(row.get('energy'), 'g')} | {cell(shown, 'g')} | "
+                f"{cell(row.get('ratio'), '.4f')} | {cell(row.get('seconds'), '.2f')} | "
+                f"{cell(row.get('time_ratio'), '.3g')} | {notes(row)} |"
+            )
         if name in PIGNN_PUBLISHED:
             cut = PIGNN_PUBLISHED[name]
-            lines.append(f"| {name} | {PIGNN_ROW} | – | {cut} | {cut / record['instances'][name]['reference']:.4f} "
-                         "| – | – | reference, not run |")
+            lines.append(
+                f"| {name} | {PIGNN_ROW} | – | {cut} | {cut / record['instances'][name]['reference']:.4f} "
+                "| – | – | reference, not run |"
+            )
     return lines
 
 
@@ -716,23 +802,42 @@ def summary_table(record: dict[str, Any], rows: list[dict[str, Any]], names: lis
 
 
 def results_section(record: dict[str, Any], load: str, budget: float, mis: bool) -> list[str]:
-    rows = [r for r in record["rows"] if r["section"] == "main" and r["load"] == load and r["budget"] == budget
-            and (record["instances"][r["instance"]]["family"] == "mis") == mis]
+    rows = [
+        r
+        for r in record["rows"]
+        if r["section"] == "main"
+        and r["load"] == load
+        and r["budget"] == budget
+        and (record["instances"][r["instance"]]["family"] == "mis") == mis
+    ]
     if not rows:
         return []
     names = list(dict.fromkeys(r["instance"] for r in rows))
     title = "Maximum independent set" if mis else "Results"
-    what = ("set size / optimum" if mis else
-            "cut / best-known cut (MaxCut), energy / reference energy (the others); 1 is the reference")
-    return ["", f"## {title}, {load}, {budget:g} s", "", f"Ratios ({what}):", "",
-            *summary_table(record, rows, names), "", *detail_table(record, rows, names)]
+    what = (
+        "set size / optimum"
+        if mis
+        else "cut / best-known cut (MaxCut), energy / reference energy (the others); 1 is the reference"
+    )
+    return [
+        "",
+        f"## {title}, {load}, {budget:g} s",
+        "",
+        f"Ratios ({what}):",
+        "",
+        *summary_table(record, rows, names),
+        "",
+        *detail_table(record, rows, names),
+    ]
 
 
 def targets_section(found: list[dict[str, Any]]) -> list[str]:
-    lines = ["## Targets", "", "| target | variant | load | budget (s) | verdict | evidence |",
-             "|---|---|---|---:|---|---|"]
-    lines += [f"| {v['target']} | {v['variant']} | {v['load']} | {v['budget']:g} | "
-              f"{'MET' if v['met'] else '**MISSED**'} | {v['evidence']} |" for v in found]
+    lines = ["## Targets", "", "| target | variant | load | budget (s) | verdict | evidence |", "|---|---|---|---:|---|---|"]
+    lines += [
+        f"| {v['target']} | {v['variant']} | {v['load']} | {v['budget']:g} | "
+        f"{'MET' if v['met'] else '**MISSED**'} | {v['evidence']} |"
+        for v in found
+    ]
     return lines
 
 
@@ -740,18 +845,31 @@ def curves_section(record: dict[str, Any], plots: dict[str, Path]) -> list[str]:
     rows = [r for r in record["rows"] if r["section"] == "curve"]
     if not rows:
         return []
-    lines = ["", "## Anytime curves (idle)", "",
-             "Each budgeted solver again at every curve budget: ratio (wall seconds)."]
+    lines = ["", "## Anytime curves (idle)", "", "Each budgeted solver again at every curve budget: ratio (wall seconds)."]
     for name in dict.fromkeys(r["instance"] for r in rows):
         mine = [r for r in rows if r["instance"] == name]
         budgets = sorted({r["budget"] for r in mine})
-        lines += ["", f"### {name}", "", "| solver | " + " | ".join(f"{b:g} s" for b in budgets) + " |",
-                  "|---|" + "---:|" * len(budgets)]
+        lines += [
+            "",
+            f"### {name}",
+            "",
+            "| solver | " + " | ".join(f"{b:g} s" for b in budgets) + " |",
+            "|---|" + "---:|" * len(budgets),
+        ]
         for solver in dict.fromkeys(r["solver"] for r in mine):
             points = {r["budget"]: r for r in mine if r["solver"] == solver}
-            lines.append(f"| {solver} | " + " | ".join(
-                "–" if b not in points else "error" if "error" in points[b]
-                else f"{cell(points[b].get('ratio'), '.4f')} ({points[b]['seconds']:.1f})" for b in budgets) + " |")
+            lines.append(
+                f"| {solver} | "
+                + " | ".join(
+                    "–"
+                    if b not in points
+                    else "error"
+                    if "error" in points[b]
+                    else f"{cell(points[b].get('ratio'), '.4f')} ({points[b]['seconds']:.1f})"
+                    for b in budgets
+                )
+                + " |"
+            )
         if name in plots:
             lines += ["", f"![{name}: quality against wall time]({plots[name].name})"]
     return lines
@@ -759,19 +877,29 @@ def curves_section(record: dict[str, Any], plots: dict[str, Path]) -> list[str]:
 
 def render(record: dict[str, Any], plots: dict[str, Path]) -> str:
     m, settings = record["machine"], record["settings"]
-    references = [f"- {name}: {meta['reference_source']}" for name, meta in record["instances"].items()
-                  if meta.get("reference_source") not in (None, "best known")]
-    lines = ["# GNNSampler quality at equal wall time", "",
-             "Rendered by `benchmarks/learned_quality.py`; what each solver runs and how is in the script's "
-             "docstring. One process, the same seed for every solver, one torch thread; energies are "
-             "recomputed on each instance's BQM.", "",
-             f"Reproduce: `{record['command']}`", "",
-             f"Machine: {m['usable_cores']} usable cores of {m['cores']}, {m['platform']}, Python {m['python']}, "
-             f"torch {m['torch']}, dwave-samplers {m['dwave-samplers']}, qqa {m['qqa'] or 'absent'}; commit "
-             f"{m['commit']}{' with uncommitted changes' if m['uncommitted_changes'] else ''}; started "
-             f"{m['started']}, load average {', '.join(f'{x:.1f}' for x in m['loadavg_at_start'])}.", "",
-             "GNN variants (keyword arguments of `GNNSampler().sample`):", "",
-             *[f"- `{name}`: `{json.dumps(kwargs)}`" for name, kwargs in settings["variants"].items()]]
+    references = [
+        f"- {name}: {meta['reference_source']}"
+        for name, meta in record["instances"].items()
+        if meta.get("reference_source") not in (None, "best known")
+    ]
+    lines = [
+        "# GNNSampler quality at equal wall time",
+        "",
+        "Rendered by `benchmarks/learned_quality.py`; what each solver runs and how is in the script's "
+        "docstring. One process, the same seed for every solver, one torch thread; energies are "
+        "recomputed on each instance's BQM.",
+        "",
+        f"Reproduce: `{record['command']}`",
+        "",
+        f"Machine: {m['usable_cores']} usable cores of {m['cores']}, {m['platform']}, Python {m['python']}, "
+        f"torch {m['torch']}, dwave-samplers {m['dwave-samplers']}, qqa {m['qqa'] or 'absent'}; commit "
+        f"{m['commit']}{' with uncommitted changes' if m['uncommitted_changes'] else ''}; started "
+        f"{m['started']}, load average {', '.join(f'{x:.1f}' for x in m['loadavg_at_start'])}.",
+        "",
+        "GNN variants (keyword arguments of `GNNSampler().sample`):",
+        "",
+        *[f"- `{name}`: `{json.dumps(kwargs)}`" for name, kwargs in settings["variants"].items()],
+    ]
     if references:
         lines += ["", "No best known value; ratios are to the best any solver found in this run:", "", *references]
     if record["skipped"]:
@@ -796,8 +924,7 @@ def plot_curve(record: dict[str, Any], instance: str, path: Path) -> bool:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [r for r in record["rows"] if r["section"] == "curve" and r["instance"] == instance
-            and r.get("ratio") is not None]
+    rows = [r for r in record["rows"] if r["section"] == "curve" and r["instance"] == instance and r.get("ratio") is not None]
     meta = record["instances"][instance]
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     for solver in dict.fromkeys(r["solver"] for r in rows):
@@ -805,8 +932,9 @@ def plot_curve(record: dict[str, Any], instance: str, path: Path) -> bool:
         ax.plot(*zip(*points), marker="o", label=solver)
     ax.set_xscale("log")
     ax.set_xlabel("wall seconds")
-    ax.set_ylabel("best cut / best known" if meta["kind"] == "maxcut" and meta["best_known"]
-                  else "best energy / best found in the run")
+    ax.set_ylabel(
+        "best cut / best known" if meta["kind"] == "maxcut" and meta["best_known"] else "best energy / best found in the run"
+    )
     ax.set_title(f"{instance}: quality against wall time (idle)")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
@@ -852,12 +980,19 @@ def seed_summary(paths: list[Path], variant: str = "gnn") -> str:
         for row in record["rows"]:
             if row["section"] == "main" and "energy" in row and row["solver"] in (*controls, variant):
                 found.setdefault(row["instance"], {}).setdefault(row["solver"], {})[record["settings"]["seed"]] = row
-    lines = [f"# {variant} against annealing from random starts, over seeds", "",
-             f"Rendered by `benchmarks/learned_quality.py --summarise` from {len(paths)} runs:", "",
-             *[f"- `{command}`" for command in commands], "",
-             "Values are cuts (MaxCut), set sizes (MIS) or energies (the others).", "",
-             f"| instance | seeds | {' mean | '.join(controls)} mean | {variant} mean | {variant} against the better "
-             "control: better / tied / worse |", "|---|---:|---:|---:|---:|---|"]
+    lines = [
+        f"# {variant} against annealing from random starts, over seeds",
+        "",
+        f"Rendered by `benchmarks/learned_quality.py --summarise` from {len(paths)} runs:",
+        "",
+        *[f"- `{command}`" for command in commands],
+        "",
+        "Values are cuts (MaxCut), set sizes (MIS) or energies (the others).",
+        "",
+        f"| instance | seeds | {' mean | '.join(controls)} mean | {variant} mean | {variant} against the better "
+        "control: better / tied / worse |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
     for name, by in found.items():
         seeds = sorted(set.intersection(*(set(by.get(solver, {})) for solver in (*controls, variant))))
         if not seeds:
@@ -868,8 +1003,11 @@ def seed_summary(paths: list[Path], variant: str = "gnn") -> str:
             best = rivals[0] if compare(kind, rivals[0], rivals[1]) >= 0 else rivals[1]
             tally[compare(kind, by[variant][seed], best)] += 1
         means = [statistics.fmean(objective(kind, by[solver][seed]) for seed in seeds) for solver in (*controls, variant)]
-        lines.append(f"| {name} | {len(seeds)} | " + " | ".join(f"{mean:.2f}" for mean in means)
-                     + f" | {tally[1]} / {tally[0]} / {tally[-1]} |")
+        lines.append(
+            f"| {name} | {len(seeds)} | "
+            + " | ".join(f"{mean:.2f}" for mean in means)
+            + f" | {tally[1]} / {tally[0]} / {tally[-1]} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -886,11 +1024,20 @@ def machine() -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             return None
 
-    return {"cores": os.cpu_count(), "usable_cores": len(os.sched_getaffinity(0)), "platform": platform.platform(),
-            "python": platform.python_version(), "torch": torch.__version__, "dimod": version("dimod"),
-            "dwave-samplers": version("dwave-samplers"), "qqa": version("qqa"),
-            "started": datetime.datetime.now().isoformat(timespec="seconds"), "loadavg_at_start": list(os.getloadavg()),
-            "commit": git("rev-parse", "--short", "HEAD"), "uncommitted_changes": bool(git("status", "--porcelain"))}
+    return {
+        "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "dimod": version("dimod"),
+        "dwave-samplers": version("dwave-samplers"),
+        "qqa": version("qqa"),
+        "started": datetime.datetime.now().isoformat(timespec="seconds"),
+        "loadavg_at_start": list(os.getloadavg()),
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "uncommitted_changes": bool(git("status", "--porcelain")),
+    }
 
 
 def variant(text: str) -> tuple[str, dict[str, Any]]:
@@ -912,31 +1059,53 @@ def numbers(text: str) -> list[float]:
 
 
 def parse() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     epilog="How each solver is run, the instances and the targets: the module docstring.")
-    parser.add_argument("--gnn", type=variant, action="append", metavar="NAME=JSON",
-                        help="a GNNSampler variant: its name and the keyword arguments of sample() as a JSON object, "
-                             "e.g. --gnn 'gnn={}' --gnn 'signed={\"conv\": \"signed\"}' (repeatable; default: gnn={})")
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], epilog="How each solver is run, the instances and the targets: the module docstring."
+    )
+    parser.add_argument(
+        "--gnn",
+        type=variant,
+        action="append",
+        metavar="NAME=JSON",
+        help="a GNNSampler variant: its name and the keyword arguments of sample() as a JSON object, "
+        "e.g. --gnn 'gnn={}' --gnn 'signed={\"conv\": \"signed\"}' (repeatable; default: gnn={})",
+    )
     parser.add_argument("--budgets", help=f"wall seconds per call, comma-separated (default {FULL['budgets']})")
-    parser.add_argument("--instances", help=f"families ({', '.join(FAMILIES)}) or instance names, comma-separated "
-                                            "(default all)")
-    parser.add_argument("--curve-budgets", help="budgets of the anytime curves on G22 and chimera-16, comma-separated; "
-                                                f"empty for none (default {FULL['curve_budgets']})")
+    parser.add_argument("--instances", help=f"families ({', '.join(FAMILIES)}) or instance names, comma-separated (default all)")
+    parser.add_argument(
+        "--curve-budgets",
+        help="budgets of the anytime curves on G22 and chimera-16, comma-separated; "
+        f"empty for none (default {FULL['curve_budgets']})",
+    )
     parser.add_argument("--loads", help="idle, loaded or both, comma-separated (default both)")
-    parser.add_argument("--processes", type=int, default=len(os.sched_getaffinity(0)),
-                        help="busy processes of the loaded half (default: one per usable core)")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=len(os.sched_getaffinity(0)),
+        help="busy processes of the loaded half (default: one per usable core)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="the seed of every solver call (default 0)")
-    parser.add_argument("--solvers", help="run only these solvers (their row names, comma-separated; "
-                                          "a variant's polish-off run follows the variant); default all")
-    parser.add_argument("--out", type=Path, help="folder of the JSON, page and plots (default docs/benchmarks; "
-                                                 "none with --quick)")
+    parser.add_argument(
+        "--solvers",
+        help="run only these solvers (their row names, comma-separated; "
+        "a variant's polish-off run follows the variant); default all",
+    )
+    parser.add_argument(
+        "--out", type=Path, help="folder of the JSON, page and plots (default docs/benchmarks; none with --quick)"
+    )
     parser.add_argument("--tag", help="names the files learned_quality_<tag>.*")
-    parser.add_argument("--summarise", nargs="+", type=Path, metavar="JSON",
-                        help="instead of running: the page comparing gnn with the random-start annealers over "
-                             "these runs' seeds, written beside the first as learned_quality_seeds.md "
-                             "(learned_quality_seeds_<tag>.md with --tag)")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"smoke run: budget {QUICK['budgets']} s, {QUICK['instances']}, idle, no curves")
+    parser.add_argument(
+        "--summarise",
+        nargs="+",
+        type=Path,
+        metavar="JSON",
+        help="instead of running: the page comparing gnn with the random-start annealers over "
+        "these runs' seeds, written beside the first as learned_quality_seeds.md "
+        "(learned_quality_seeds_<tag>.md with --tag)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help=f"smoke run: budget {QUICK['budgets']} s, {QUICK['instances']}, idle, no curves"
+    )
     args = parser.parse_args()
     fill_defaults(args, QUICK, FULL)
     args.variants = dict(args.gnn or [("gnn", {})])
@@ -986,11 +1155,20 @@ def main() -> None:
     record: dict[str, Any] = {
         "command": shlex.join(["python", *sys.argv]),
         "machine": machine(),
-        "settings": {"variants": args.variants, "budgets": args.budgets, "curve_budgets": args.curve_budgets,
-                     "loads": args.loads, "seed": args.seed, "reads": READS, "processes": args.processes,
-                     "instances": [spec.name for spec in chosen]},
+        "settings": {
+            "variants": args.variants,
+            "budgets": args.budgets,
+            "curve_budgets": args.curve_budgets,
+            "loads": args.loads,
+            "seed": args.seed,
+            "reads": READS,
+            "processes": args.processes,
+            "instances": [spec.name for spec in chosen],
+        },
         "skipped": sorted({spec.missing for spec in chosen if spec.missing} | ({qqa_reason} if qqa_reason else set())),
-        "instances": {}, "rows": [], "targets": [],
+        "instances": {},
+        "rows": [],
+        "targets": [],
     }
     for reason in record["skipped"]:
         print(f"skipped: {reason}", flush=True)

@@ -40,7 +40,15 @@ from gnnsolve.search.mis import two_improvement
 T = TypeVar("T")
 
 METHODS = (
-    "gnn (repair)", "gnn", "gnn sage", "sa (repair)", "sa", "greedy min-degree", "greedy + swaps", "nx maximal (random)", "nx approximation",
+    "gnn (repair)",
+    "gnn",
+    "gnn sage",
+    "sa (repair)",
+    "sa",
+    "greedy min-degree",
+    "greedy + swaps",
+    "nx maximal (random)",
+    "nx approximation",
 )
 
 
@@ -127,8 +135,15 @@ def main() -> None:
         if wanted and name not in wanted:
             continue
         results = run_methods(graph, args.budget, args.reads, args.seed)
-        rows.append({"instance": name, "n": graph.number_of_nodes(), "edges": graph.number_of_edges(),
-                     "optimum": optimum, "results": results})
+        rows.append(
+            {
+                "instance": name,
+                "n": graph.number_of_nodes(),
+                "edges": graph.number_of_edges(),
+                "optimum": optimum,
+                "results": results,
+            }
+        )
         print(name, {m: r["size"] for m, r in results.items()}, flush=True)
     print(table(rows))
     if args.out:

@@ -59,10 +59,10 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import torch
+
 from _load import competing_load  # benchmarks/_load.py
 from gnnsolve.adapters.datasets import cplib_catalogue, shared_data_dir
 from gnnsolve.adapters.multicut import Multicut
-
 from gnnsolve.nn.multicut import encode_state
 from gnnsolve.samplers.multicut import MulticutSampler
 from gnnsolve.samplers.references import elf_input
@@ -102,8 +102,9 @@ def instances(parts: list[str], cplib_max_n: int) -> list[dict[str, Any]]:
     if "generated" in parts:
         for n in SIZES:
             for family in FAMILIES:
-                found.append({"name": f"{family}-{n}", "part": "generated", "problem": generated(family, n),
-                              "optimum_inside": None})
+                found.append(
+                    {"name": f"{family}-{n}", "part": "generated", "problem": generated(family, n), "optimum_inside": None}
+                )
     data = shared_data_dir()
     if data is None and parts != ["generated"]:
         print("benchmark data not found (../shared/data or $GNNSOLVE_DATA): CP-Lib and modularity skipped")
@@ -111,15 +112,26 @@ def instances(parts: list[str], cplib_max_n: int) -> list[dict[str, Any]]:
     if "modularity" in parts:
         optima = json.loads((data / "modularity" / "optima.json").read_text())
         for name in MODULARITY:
-            found.append({"name": name, "part": "modularity",
-                          "problem": Multicut.from_cplib(data / "modularity" / f"{name}.txt"),
-                          "optimum_inside": float(optima[name]["cplib_objective"])})
+            found.append(
+                {
+                    "name": name,
+                    "part": "modularity",
+                    "problem": Multicut.from_cplib(data / "modularity" / f"{name}.txt"),
+                    "optimum_inside": float(optima[name]["cplib_objective"]),
+                }
+            )
     if "cplib" in parts:
         for name, entry in cplib_catalogue(data).items():
             if entry.optimal_value is None or (cplib_max_n and entry.n > cplib_max_n):
                 continue
-            found.append({"name": name, "part": "cplib", "problem": Multicut.from_cplib(data / "cplib" / entry.file),
-                          "optimum_inside": float(entry.optimal_value)})
+            found.append(
+                {
+                    "name": name,
+                    "part": "cplib",
+                    "problem": Multicut.from_cplib(data / "cplib" / entry.file),
+                    "optimum_inside": float(entry.optimal_value),
+                }
+            )
     return found
 
 
@@ -167,9 +179,14 @@ def run_instance(entry: dict[str, Any], sampler: MulticutSampler, args: argparse
     graph = problem.signed_graph
     total = float(graph.weights.sum())
     record: dict[str, Any] = {
-        "name": entry["name"], "part": entry["part"], "n": graph.num_nodes, "edges": int(np.count_nonzero(graph.weights)),
-        "total_weight": total, "repulsive_weight": float(-graph.weights[graph.weights < 0].sum()),
-        "optimum_inside": entry["optimum_inside"], "methods": {},
+        "name": entry["name"],
+        "part": entry["part"],
+        "n": graph.num_nodes,
+        "edges": int(np.count_nonzero(graph.weights)),
+        "total_weight": total,
+        "repulsive_weight": float(-graph.weights[graph.weights < 0].sum()),
+        "optimum_inside": entry["optimum_inside"],
+        "methods": {},
     }
     if entry["optimum_inside"] is not None:  # the catalogue's maximum of the inside weight as a cost
         record["optimum_cost"] = total - entry["optimum_inside"]
@@ -178,8 +195,14 @@ def run_instance(entry: dict[str, Any], sampler: MulticutSampler, args: argparse
     if limit > 0 and (args.ilp_max_edges <= 0 or edges <= args.ilp_max_edges or entry["part"] != "generated"):
         result = solve_multicut_ilp(problem, time_limit=limit)
         row = score(problem, result.labels, result.seconds, entry["optimum_inside"])
-        row.update(status=result.status, bound=result.bound, gap=result.gap, time_limit=limit,
-                   rounds=result.rounds, constraints=result.constraints)
+        row.update(
+            status=result.status,
+            bound=result.bound,
+            gap=result.gap,
+            time_limit=limit,
+            rounds=result.rounds,
+            constraints=result.constraints,
+        )
         record["methods"]["ilp"] = row
         if result.status == "optimal" and "optimum_cost" not in record:
             record["optimum_cost"] = result.cost
@@ -195,15 +218,16 @@ def run_instance(entry: dict[str, Any], sampler: MulticutSampler, args: argparse
         labels = {node: int(c) for node, c in sampleset.first.sample.items()}
         row = score(problem, labels, seconds, entry["optimum_inside"])
         if method == "mcts":
-            row.update(reference_cost=float(sampleset.info["reference_cost"]),
-                       policy_cost=float(sampleset.info["policy_cost"]),
-                       search_cost=float(sampleset.info["search_cost"][0]),
-                       stop_reason=sampleset.info["stop_reason"][0])
+            row.update(
+                reference_cost=float(sampleset.info["reference_cost"]),
+                policy_cost=float(sampleset.info["policy_cost"]),
+                search_cost=float(sampleset.info["search_cost"][0]),
+                stop_reason=sampleset.info["stop_reason"][0],
+            )
         record["methods"][method] = row
     if elf is not None:
         for key, (labels, seconds) in run_elf(elf, problem).items():
-            record["methods"][key] = score(problem, graph.as_dict(graph.canonical(labels)), seconds,
-                                           entry["optimum_inside"])
+            record["methods"][key] = score(problem, graph.as_dict(graph.canonical(labels)), seconds, entry["optimum_inside"])
     return record
 
 
@@ -225,10 +249,15 @@ def forward_time(sampler: MulticutSampler, calls: int) -> dict[str, float]:
             started = time.perf_counter()
             net.evaluate(env)
             encode_and_forward.append(time.perf_counter() - started)
-    return {"n": 100, "clusters": len(env.clusters()), "pairs": len(state.pairs), "calls": calls,
-            "forward_median_s": statistics.median(forward),
-            "encode_and_forward_median_s": statistics.median(encode_and_forward),
-            "torch_threads": torch.get_num_threads()}
+    return {
+        "n": 100,
+        "clusters": len(env.clusters()),
+        "pairs": len(state.pairs),
+        "calls": calls,
+        "forward_median_s": statistics.median(forward),
+        "encode_and_forward_median_s": statistics.median(encode_and_forward),
+        "torch_threads": torch.get_num_threads(),
+    }
 
 
 # ---------------------------------------------------------------- scaling
@@ -243,17 +272,24 @@ def run_scaling_instance(problem: Multicut, sampler: MulticutSampler, elf: Any) 
     sampleset = sampler.sample(problem)
     seconds = time.perf_counter() - started
     info = sampleset.info
-    row["methods"]["mcts"] = {"cost": float(sampleset.first.energy), "seconds": seconds,
-                              "time_limit": info["time_limit"], "stop_reason": info["stop_reason"][0],
-                              "reference_cost": float(info["reference_cost"]),
-                              "simulations": info["simulations"][0], "refined": info["refined"][0]}
+    row["methods"]["mcts"] = {
+        "cost": float(sampleset.first.energy),
+        "seconds": seconds,
+        "time_limit": info["time_limit"],
+        "stop_reason": info["stop_reason"][0],
+        "reference_cost": float(info["reference_cost"]),
+        "simulations": info["simulations"][0],
+        "refined": info["refined"][0],
+    }
     started = time.perf_counter()
     labels = _gaec(graph)
     row["methods"]["gaec"] = {"cost": graph.cost(labels), "seconds": time.perf_counter() - started}
     started = time.perf_counter()
     labels = _kernighan_lin_joins(graph, labels)
-    row["methods"]["gaec+kl"] = {"cost": graph.cost(labels),
-                                 "seconds": row["methods"]["gaec"]["seconds"] + time.perf_counter() - started}
+    row["methods"]["gaec+kl"] = {
+        "cost": graph.cost(labels),
+        "seconds": row["methods"]["gaec"]["seconds"] + time.perf_counter() - started,
+    }
     if elf is not None:
         for key, (labels, seconds) in run_elf(elf, problem).items():
             row["methods"][key] = {"cost": graph.cost(np.asarray(labels, dtype=np.int64)), "seconds": seconds}
@@ -273,10 +309,13 @@ def run_scaling(sampler: MulticutSampler, elf: Any, args: argparse.Namespace, em
                         records.append(record)
                         mcts, klj = record["methods"]["mcts"], record["methods"]["gaec+kl"]
                         elf_kl = record["methods"].get("elf-kl")
-                        print(f"{load:>6s} {record['name']:>12s}  MCTS {mcts['cost']:.6g} ({mcts['seconds']:.1f}s "
-                              f"of {mcts['time_limit']:g}, {mcts['stop_reason']})  GAEC+KLj {klj['cost']:.6g} "
-                              f"({klj['seconds']:.3f}s)" + (f"  elf KLj {elf_kl['cost']:.6g} ({elf_kl['seconds']:.3f}s)"
-                                                            if elf_kl else ""), flush=True)
+                        print(
+                            f"{load:>6s} {record['name']:>12s}  MCTS {mcts['cost']:.6g} ({mcts['seconds']:.1f}s "
+                            f"of {mcts['time_limit']:g}, {mcts['stop_reason']})  GAEC+KLj {klj['cost']:.6g} "
+                            f"({klj['seconds']:.3f}s)"
+                            + (f"  elf KLj {elf_kl['cost']:.6g} ({elf_kl['seconds']:.3f}s)" if elf_kl else ""),
+                            flush=True,
+                        )
                         emit(records)
     return records
 
@@ -302,12 +341,24 @@ def scaling_targets(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         chosen = [r for r in records if r["family"] == "er" and r["n"] == n and r["load"] == load]
         if not chosen:
             return
-        good = [r for r in chosen if r["methods"]["mcts"]["cost"] < r["methods"]["gaec+kl"]["cost"] - 1e-9
-                and r["methods"]["mcts"]["seconds"] <= seconds]
-        detail = "; ".join(f"s{r['seed']}: {r['methods']['mcts']['cost']:.2f} vs {r['methods']['gaec+kl']['cost']:.2f} "
-                           f"in {r['methods']['mcts']['seconds']:.1f} s" for r in chosen)
-        found.append({"name": f"ER N={n} ({load}): default call strictly better than GAEC+KLj in <= {seconds:g} s",
-                      "met": len(good) == len(chosen), "detail": f"{len(good)}/{len(chosen)} ({detail})"})
+        good = [
+            r
+            for r in chosen
+            if r["methods"]["mcts"]["cost"] < r["methods"]["gaec+kl"]["cost"] - 1e-9
+            and r["methods"]["mcts"]["seconds"] <= seconds
+        ]
+        detail = "; ".join(
+            f"s{r['seed']}: {r['methods']['mcts']['cost']:.2f} vs {r['methods']['gaec+kl']['cost']:.2f} "
+            f"in {r['methods']['mcts']['seconds']:.1f} s"
+            for r in chosen
+        )
+        found.append(
+            {
+                "name": f"ER N={n} ({load}): default call strictly better than GAEC+KLj in <= {seconds:g} s",
+                "met": len(good) == len(chosen),
+                "detail": f"{len(good)}/{len(chosen)} ({detail})",
+            }
+        )
 
     for load in ("idle", "loaded"):
         beats(500, 30.0, load)
@@ -318,27 +369,38 @@ def scaling_targets(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if fit is None or fit["sizes"][0] != 100 or fit["sizes"][-1] < 1000:
                 continue
             slope = max(fit["slope_fit"], fit["slope_ends"])
-            found.append({"name": f"growth exponent of the default call, {family.upper()} {load}, N=100..1000, <= 1.5",
-                          "met": slope <= 1.5,
-                          "detail": f"fit {fit['slope_fit']:.2f}, end to end {fit['slope_ends']:.2f}; median seconds "
-                                    + ", ".join(f"{n}: {s:.1f}" for n, s in zip(fit["sizes"], fit["median_seconds"]))})
+            found.append(
+                {
+                    "name": f"growth exponent of the default call, {family.upper()} {load}, N=100..1000, <= 1.5",
+                    "met": slope <= 1.5,
+                    "detail": f"fit {fit['slope_fit']:.2f}, end to end {fit['slope_ends']:.2f}; median seconds "
+                    + ", ".join(f"{n}: {s:.1f}" for n, s in zip(fit["sizes"], fit["median_seconds"])),
+                }
+            )
     idle = [r for r in records if r["load"] == "idle" and "elf-kl" in r["methods"]]
     if idle:
         for ours, theirs, label in (("gaec", "elf-gaec", "GAEC"), ("gaec+kl", "elf-kl", "GAEC+KLj")):
             ratios = [r["methods"][ours]["seconds"] / r["methods"][theirs]["seconds"] for r in idle]
             exact = all(r["methods"][ours]["cost"] == r["methods"][theirs]["cost"] for r in idle)
             worst = max(idle, key=lambda r: r["methods"][ours]["seconds"] / r["methods"][theirs]["seconds"])
-            found.append({"name": f"our {label} within 3x of elf's time (idle, every generated graph)",
-                          "met": max(ratios) <= 3.0,
-                          "detail": f"ratio median {statistics.median(ratios):.1f}, max {max(ratios):.1f} "
-                                    f"({worst['name']}); same costs as elf on all: {exact}"})
+            found.append(
+                {
+                    "name": f"our {label} within 3x of elf's time (idle, every generated graph)",
+                    "met": max(ratios) <= 3.0,
+                    "detail": f"ratio median {statistics.median(ratios):.1f}, max {max(ratios):.1f} "
+                    f"({worst['name']}); same costs as elf on all: {exact}",
+                }
+            )
     return found
 
 
 def scaling_table(records: list[dict[str, Any]], load: str) -> str:
     """One row per graph at ``load``: costs and seconds of the default call, GAEC+KLj and elf."""
-    lines = ["| graph | N | edges | MCTS (default) | s (budget) | stop | GAEC+KLj | elf KLj | GAEC s | elf GAEC s "
-             "| GAEC+KLj s | elf KLj s |", "|" + "---|" * 12]
+    lines = [
+        "| graph | N | edges | MCTS (default) | s (budget) | stop | GAEC+KLj | elf KLj | GAEC s | elf GAEC s "
+        "| GAEC+KLj s | elf KLj s |",
+        "|" + "---|" * 12,
+    ]
 
     def cell(row: dict[str, Any] | None, key: str, digits: str) -> str:
         return "—" if row is None else format(row[key], digits)
@@ -350,7 +412,8 @@ def scaling_table(records: list[dict[str, Any]], load: str) -> str:
             f"| {r['name']} | {r['n']} | {r['edges']} | {mcts['cost']:.6g} | {mcts['seconds']:.1f} "
             f"({mcts['time_limit']:g}) | {mcts['stop_reason']} | {m['gaec+kl']['cost']:.6g} | "
             f"{cell(elf_kl, 'cost', '.6g')} | {m['gaec']['seconds']:.4f} | {cell(elf_gaec, 'seconds', '.4f')} | "
-            f"{m['gaec+kl']['seconds']:.3f} | {cell(elf_kl, 'seconds', '.3f')} |")
+            f"{m['gaec+kl']['seconds']:.3f} | {cell(elf_kl, 'seconds', '.3f')} |"
+        )
     return "\n".join(lines)
 
 
@@ -391,8 +454,10 @@ def cost_table(records: list[dict[str, Any]]) -> str:
             else:
                 cells.append(f"{row['cost']:.6g} / {row['disagreement']:.6g}")
         optimum = record.get("optimum_cost")
-        lines.append(f"| {record['name']} | {record['n']} | {record['edges']} | "
-                     f"{'—' if optimum is None else f'{optimum:.6g}'} | " + " | ".join(cells) + " |")
+        lines.append(
+            f"| {record['name']} | {record['n']} | {record['edges']} | "
+            f"{'—' if optimum is None else f'{optimum:.6g}'} | " + " | ".join(cells) + " |"
+        )
     return "\n".join(lines)
 
 
@@ -414,8 +479,10 @@ def ratio_table(records: list[dict[str, Any]]) -> str:
     if not chosen:
         return ""
     methods = methods_in(chosen)
-    lines = ["| instance | N | optimum (inside) | " + " | ".join(LABELS[m] for m in methods) + " |",
-             "|" + "---|" * (3 + len(methods))]
+    lines = [
+        "| instance | N | optimum (inside) | " + " | ".join(LABELS[m] for m in methods) + " |",
+        "|" + "---|" * (3 + len(methods)),
+    ]
     for record in chosen:
         cells = []
         for method in methods:
@@ -427,8 +494,7 @@ def ratio_table(records: list[dict[str, Any]]) -> str:
 
 def targets(records: list[dict[str, Any]]) -> dict[str, Any]:
     """The three targets, evaluated."""
-    not_worse = [r["name"] for r in records
-                 if r["methods"]["mcts"]["cost"] > r["methods"]["gaec+kl"]["cost"] + 1e-9]
+    not_worse = [r["name"] for r in records if r["methods"]["mcts"]["cost"] > r["methods"]["gaec+kl"]["cost"] + 1e-9]
     checked, missed, unproven = [], [], []
     for record in records:
         if record["part"] == "generated" and record["n"] > 40:
@@ -445,18 +511,31 @@ def targets(records: list[dict[str, Any]]) -> dict[str, Any]:
     for record in records:
         if record["name"] in BLOG_ILP_SECONDS and "ilp" in record["methods"]:
             row = record["methods"]["ilp"]
-            blog.append({"name": record["name"], "blog_seconds": BLOG_ILP_SECONDS[record["name"]],
-                         "ours_seconds": row["seconds"], "status": row["status"], "gap": row["gap"]})
+            blog.append(
+                {
+                    "name": record["name"],
+                    "blog_seconds": BLOG_ILP_SECONDS[record["name"]],
+                    "ours_seconds": row["seconds"],
+                    "status": row["status"],
+                    "gap": row["gap"],
+                }
+            )
     inside_checked = [r for r in records if r["optimum_inside"] is not None]
-    inside_missed = [{"name": r["name"], "ratio": r["methods"]["mcts"]["inside_ratio"]} for r in inside_checked
-                     if r["methods"]["mcts"]["inside_ratio"] < 1 - TOLERANCE]
+    inside_missed = [
+        {"name": r["name"], "ratio": r["methods"]["mcts"]["inside_ratio"]}
+        for r in inside_checked
+        if r["methods"]["mcts"]["inside_ratio"] < 1 - TOLERANCE
+    ]
     return {
-        "mcts_within_1pct_inside": {"met": not inside_missed, "checked": len(inside_checked),
-                                    "missed": inside_missed},
+        "mcts_within_1pct_inside": {"met": not inside_missed, "checked": len(inside_checked), "missed": inside_missed},
         "mcts_not_worse_than_gaec_kl": {"met": not not_worse, "instances": len(records), "worse_on": not_worse},
-        "mcts_within_1pct": {"met": not missed and not unproven, "checked": len(checked), "missed": missed,
-                             "no_proven_optimum": unproven,
-                             "exact": sum(1 for c in checked if c["gap"] <= 1e-9)},
+        "mcts_within_1pct": {
+            "met": not missed and not unproven,
+            "checked": len(checked),
+            "missed": missed,
+            "no_proven_optimum": unproven,
+            "exact": sum(1 for c in checked if c["gap"] <= 1e-9),
+        },
         "ilp_vs_blog": blog,
     }
 
@@ -467,12 +546,16 @@ def targets_text(summary: dict[str, Any]) -> str:
     lines = [
         f"- MCTS cost <= GAEC+KLj cost on every instance: {'MET' if first['met'] else 'MISSED'} "
         f"({first['instances'] - len(first['worse_on'])}/{first['instances']}"
-        + (f"; worse on {', '.join(first['worse_on'])}" if first["worse_on"] else "") + ")",
+        + (f"; worse on {', '.join(first['worse_on'])}" if first["worse_on"] else "")
+        + ")",
         f"- MCTS within 1% of the proven optimum (generated N <= 40, CP-Lib, modularity): "
         f"{'MET' if second['met'] else 'MISSED'} ({second['checked'] - len(second['missed'])}/{second['checked']} "
         f"within 1%, {second['exact']} exactly optimal"
-        + ("; missed: " + ", ".join(f"{m['name']} (+{100 * m['gap']:.2f}%)" for m in second["missed"])
-           if second["missed"] else "")
+        + (
+            "; missed: " + ", ".join(f"{m['name']} (+{100 * m['gap']:.2f}%)" for m in second["missed"])
+            if second["missed"]
+            else ""
+        )
         + (f"; no proven optimum: {', '.join(second['no_proven_optimum'])}" if second["no_proven_optimum"] else "")
         + ")",
     ]
@@ -482,12 +565,15 @@ def targets_text(summary: dict[str, Any]) -> str:
             f"- the same in CP-Lib's own objective, MCTS inside weight >= 0.99 x the proven optimum (CP-Lib, "
             f"modularity): {'MET' if third['met'] else 'MISSED'} "
             f"({third['checked'] - len(third['missed'])}/{third['checked']}"
-            + ("; missed: " + ", ".join(f"{m['name']} ({m['ratio']:.4f})" for m in third["missed"])
-               if third["missed"] else "") + ")")
+            + ("; missed: " + ", ".join(f"{m['name']} ({m['ratio']:.4f})" for m in third["missed"]) if third["missed"] else "")
+            + ")"
+        )
     for blog in summary["ilp_vs_blog"]:
-        lines.append(f"- ILP on {blog['name']}: {blog['ours_seconds']:.1f} s ({blog['status']}"
-                     + ("" if blog["status"] == "optimal" else f", gap {100 * blog['gap']:.3f}%")
-                     + f") against the blog's all-triangles ILP, {blog['blog_seconds']:.0f} s")
+        lines.append(
+            f"- ILP on {blog['name']}: {blog['ours_seconds']:.1f} s ({blog['status']}"
+            + ("" if blog["status"] == "optimal" else f", gap {100 * blog['gap']:.3f}%")
+            + f") against the blog's all-triangles ILP, {blog['blog_seconds']:.0f} s"
+        )
     return "\n".join(lines)
 
 
@@ -496,21 +582,36 @@ def main() -> None:
     parser.add_argument("--parts", default="scaling,modularity,cplib")
     parser.add_argument("--scaling-sizes", default="100,300,500,1000", help="N of the scaling part's graphs")
     parser.add_argument("--seeds", type=int, default=3, help="graphs per family and size in the scaling part")
-    parser.add_argument("--loads", default="idle,loaded",
-                        help="the scaling part idle and/or under one competing busy process per core")
+    parser.add_argument(
+        "--loads", default="idle,loaded", help="the scaling part idle and/or under one competing busy process per core"
+    )
     parser.add_argument("--only", default="", help="comma-separated instance names (default: all)")
-    parser.add_argument("--ilp-time-limit", type=float, default=60.0,
-                        help="seconds per generated / modularity instance; 0 skips the ILP")
-    parser.add_argument("--cplib-ilp-time-limit", type=float, default=5.0,
-                        help="seconds per CP-Lib instance (their optima are known); 0 skips the ILP")
-    parser.add_argument("--ilp-max-edges", type=int, default=2000,
-                        help="skip the ILP on generated graphs with more edges (0: never skip)")
+    parser.add_argument(
+        "--ilp-time-limit", type=float, default=60.0, help="seconds per generated / modularity instance; 0 skips the ILP"
+    )
+    parser.add_argument(
+        "--cplib-ilp-time-limit",
+        type=float,
+        default=5.0,
+        help="seconds per CP-Lib instance (their optima are known); 0 skips the ILP",
+    )
+    parser.add_argument(
+        "--ilp-max-edges", type=int, default=2000, help="skip the ILP on generated graphs with more edges (0: never skip)"
+    )
     parser.add_argument("--cplib-max-n", type=int, default=110, help="largest CP-Lib instance (0: all)")
     parser.add_argument("--simulations", type=int, default=32, help="MCTS simulations per contraction")
-    parser.add_argument("--mcts-reads", type=int, default=1,
-                        help="MCTS reads (the first commits the most visited contraction, the others draw by visits)")
-    parser.add_argument("--mcts-time-limit", type=float, default=0.0,
-                        help="seconds per MCTS run outside the scaling part (0: the default budget; inf: none)")
+    parser.add_argument(
+        "--mcts-reads",
+        type=int,
+        default=1,
+        help="MCTS reads (the first commits the most visited contraction, the others draw by visits)",
+    )
+    parser.add_argument(
+        "--mcts-time-limit",
+        type=float,
+        default=0.0,
+        help="seconds per MCTS run outside the scaling part (0: the default budget; inf: none)",
+    )
     parser.add_argument("--forward-calls", type=int, default=200)
     parser.add_argument("--no-elf", action="store_true", help="leave out the python-elf rows")
     parser.add_argument("--tag", default="", help="the JSON is multicut_<tag>.json (default: multicut.json)")
@@ -530,27 +631,34 @@ def main() -> None:
         print(f"elf rows skipped: {reason}", flush=True)
     sampler = MulticutSampler()
     forward = forward_time(sampler, args.forward_calls)
-    print(f"policy forward at N=100 ({forward['pairs']} contractible pairs): "
-          f"{1e3 * forward['forward_median_s']:.2f} ms forward, "
-          f"{1e3 * forward['encode_and_forward_median_s']:.2f} ms encode+forward (median of {forward['calls']})",
-          flush=True)
+    print(
+        f"policy forward at N=100 ({forward['pairs']} contractible pairs): "
+        f"{1e3 * forward['forward_median_s']:.2f} ms forward, "
+        f"{1e3 * forward['encode_and_forward_median_s']:.2f} ms encode+forward (median of {forward['calls']})",
+        flush=True,
+    )
     parts = [p for p in args.parts.split(",") if p]
     chosen = instances([p for p in parts if p != "scaling"], args.cplib_max_n)
     if args.only:
         wanted = set(args.only.split(","))
         chosen = [entry for entry in chosen if entry["name"] in wanted]
     records: list[dict[str, Any]] = []
-    output = {"config": {**{k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-                         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
-                         "elf": reason or "used"},
-              "forward": forward, "instances": records, "scaling": []}
+    output = {
+        "config": {
+            **{k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+            "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+            "elf": reason or "used",
+        },
+        "forward": forward,
+        "instances": records,
+        "scaling": [],
+    }
 
     def emit(scaling: list[dict[str, Any]]) -> None:
         output.update(seconds=time.perf_counter() - started, scaling=scaling, scaling_targets=scaling_targets(scaling))
         if args.out:
             args.out.mkdir(parents=True, exist_ok=True)
-            (args.out / (f"multicut_{args.tag}.json" if args.tag else "multicut.json")).write_text(
-                json.dumps(output, indent=1))
+            (args.out / (f"multicut_{args.tag}.json" if args.tag else "multicut.json")).write_text(json.dumps(output, indent=1))
 
     if "scaling" in parts:
         run_scaling(sampler, elf, args, emit)
@@ -559,9 +667,15 @@ def main() -> None:
         records.append(record)
         methods = record["methods"]
         ilp = methods.get("ilp")
-        print(f"{record['name']:>14s} N={record['n']:3d}  ILP {ilp_cell(ilp)} {ilp['seconds'] if ilp else 0:.1f}s  "
-              + "  ".join(f"{LABELS[m]} {methods[m]['cost']:.6g} ({methods[m]['seconds']:.2f}s)"
-                          for m in LABELS if m in methods and m != "ilp"), flush=True)
+        print(
+            f"{record['name']:>14s} N={record['n']:3d}  ILP {ilp_cell(ilp)} {ilp['seconds'] if ilp else 0:.1f}s  "
+            + "  ".join(
+                f"{LABELS[m]} {methods[m]['cost']:.6g} ({methods[m]['seconds']:.2f}s)"
+                for m in LABELS
+                if m in methods and m != "ilp"
+            ),
+            flush=True,
+        )
         output["seconds"] = time.perf_counter() - started
         output["targets"] = targets(records)
         if args.out:
@@ -576,8 +690,10 @@ def report(output: dict[str, Any]) -> None:
     """Print the markdown tables and the targets of a run."""
     records = output["instances"]
     forward = output["forward"]
-    print(f"\npolicy forward at N=100: {1e3 * forward['forward_median_s']:.2f} ms per state "
-          f"({1e3 * forward['encode_and_forward_median_s']:.2f} ms with the encoding), median of {forward['calls']}")
+    print(
+        f"\npolicy forward at N=100: {1e3 * forward['forward_median_s']:.2f} ms per state "
+        f"({1e3 * forward['encode_and_forward_median_s']:.2f} ms with the encoding), median of {forward['calls']}"
+    )
     scaling = output.get("scaling", [])
     for load in ("idle", "loaded"):
         if any(r["load"] == load for r in scaling):
@@ -586,8 +702,11 @@ def report(output: dict[str, Any]) -> None:
         print("\n### Scaling targets\n")
         for target in scaling_targets(scaling):
             print(f"- {target['name']}: {'MET' if target['met'] else 'MISSED'} ({target['detail']})")
-    for part, title in (("generated", "Generated signed graphs"), ("modularity", "Modularity (karate, dolphins)"),
-                        ("cplib", "CP-Lib")):
+    for part, title in (
+        ("generated", "Generated signed graphs"),
+        ("modularity", "Modularity (karate, dolphins)"),
+        ("cplib", "CP-Lib"),
+    ):
         subset = [r for r in records if r["part"] == part]
         if not subset:
             continue

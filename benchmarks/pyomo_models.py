@@ -33,12 +33,11 @@ import pyomo.environ as pyo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+import gnnsolve  # noqa: E402,F401  (registers the solver)
+import gnnsolve.samplers.pignn  # noqa: E402,F401  (torch's import, once per process, is not any solve's time)
 from _cli import fill_defaults  # noqa: E402
 from _load import competing_load  # noqa: E402
 from pyomo_models import MODELS, constraints_hold  # noqa: E402
-
-import gnnsolve  # noqa: E402,F401  (registers the solver)
-import gnnsolve.samplers.pignn  # noqa: E402,F401  (torch's import, once per process, is not any solve's time)
 
 EXACT = ("highs", "gurobi")
 HEURISTIC = ("sa", "tabu", "gnn")
@@ -70,7 +69,9 @@ def objective_of(model: pyo.ConcreteModel) -> float:
 
 def solve(model: pyo.ConcreteModel, solver: str, seed: int) -> dict[str, Any]:
     """One solve as a user makes it; the objective, feasibility, termination and seconds."""
-    opt = pyo.SolverFactory("appsi_highs") if solver == "appsi_highs" else pyo.SolverFactory("gnnsolve", sampler=solver, seed=seed)
+    opt = (
+        pyo.SolverFactory("appsi_highs") if solver == "appsi_highs" else pyo.SolverFactory("gnnsolve", sampler=solver, seed=seed)
+    )
     start = time.perf_counter()
     try:
         results = opt.solve(model)
@@ -111,8 +112,10 @@ def run(sizes: list[str], solvers: list[str], seed: int) -> list[dict[str, Any]]
 def table(rows: list[dict[str, Any]]) -> str:
     """Markdown: one row per model, size and solver; ratios against appsi_highs on the same model."""
     optimum = {(r["model"], r["size"]): r for r in rows if r["solver"] == "appsi_highs"}
-    lines = ["| model | size | solver | objective | / optimum | feasible | seconds | time / appsi_highs |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| model | size | solver | objective | / optimum | feasible | seconds | time / appsi_highs |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         reference = optimum[r["model"], r["size"]]
         if "objective" in r:
@@ -122,8 +125,11 @@ def table(rows: list[dict[str, Any]]) -> str:
         else:
             cells = ["—", "—", r.get("error") or f"no ({r.get('termination')})"]
         time_ratio = r["seconds"] / reference["seconds"] if reference["seconds"] > 0 else math.inf
-        lines.append(f"| {r['model']} | {r['size']} | {r['solver']} | " + " | ".join(cells)
-                     + f" | {r['seconds']:.2f} | {time_ratio:.0f}× |")
+        lines.append(
+            f"| {r['model']} | {r['size']} | {r['solver']} | "
+            + " | ".join(cells)
+            + f" | {r['seconds']:.2f} | {time_ratio:.0f}× |"
+        )
     return "\n".join(lines)
 
 
@@ -144,7 +150,7 @@ def main() -> None:
         return
     fill_defaults(args, quick={"sizes": ["small"], "load": "idle"}, full={"sizes": list(SIZES), "load": "both"})
     runs = {}
-    for condition in (("idle", "loaded") if args.load == "both" else (args.load,)):
+    for condition in ("idle", "loaded") if args.load == "both" else (args.load,):
         with competing_load((os.cpu_count() or 1) if condition == "loaded" else 0):
             runs[condition] = run(args.sizes, args.solvers, args.seed)
         print(f"\n### {condition}\n\n{table(runs[condition])}", flush=True)

@@ -112,17 +112,28 @@ def qubo_row(method: str, problem: TSP, sampler, seconds_of, **keywords) -> dict
     (solution, sampleset), seconds = timed(lambda: problem.solve(sampler, **keywords))
     raw = TSP(problem.distances, two_opt=False, or_opt=False).decode_sampleset(sampleset)
     info = sampleset.info
-    return {"method": method, "length": solution.objective, "seconds": seconds_of(seconds),
-            "raw": min(s.objective for s in raw), "valid": sum(not s.repaired for s in raw), "rows": len(raw),
-            "epochs": info.get("epochs"), "stop_reason": info.get("stop_reason"),
-            "budget": keywords.get("time_limit")}
+    return {
+        "method": method,
+        "length": solution.objective,
+        "seconds": seconds_of(seconds),
+        "raw": min(s.objective for s in raw),
+        "valid": sum(not s.repaired for s in raw),
+        "rows": len(raw),
+        "epochs": info.get("epochs"),
+        "stop_reason": info.get("stop_reason"),
+        "budget": keywords.get("time_limit"),
+    }
 
 
 def gnn_row(method: str, problem: TSP, budget: float, reads: int, seed: int) -> dict:
     """The GNN's call, or why it was not made: the QUBO alone would not fit in memory."""
     if model_bytes(problem.num_cities) * 4 > available_memory():
-        return {"method": method, "length": None, "note": f"not run: the QUBO takes {model_bytes(problem.num_cities) / 1e9:.1f} GB "
-                f"to build, a sampler several times that, {available_memory() / 1e9:.1f} GB available"}
+        return {
+            "method": method,
+            "length": None,
+            "note": f"not run: the QUBO takes {model_bytes(problem.num_cities) / 1e9:.1f} GB "
+            f"to build, a sampler several times that, {available_memory() / 1e9:.1f} GB available",
+        }
     row = qubo_row(method, problem, GNNSampler(), lambda s: s, time_limit=budget, num_reads=reads, seed=seed)
     row["within_budget"] = row["seconds"] <= budget * BUDGET_SLACK
     return row
@@ -135,15 +146,27 @@ def run_instance(name: str, D: np.ndarray, optimum: float | None, args: argparse
         build["generator"] = build_cost(D, "generator")
     problem = TSP(D)
     (lkh, sampleset), seconds = timed(lambda: problem.solve(LKHSampler(), seed=args.seed))
-    rows = [{"method": "lkh (elkai, 10 runs)", "length": lkh.objective, "seconds": seconds,
-             "runs": sampleset.info["runs"]}]
+    rows = [{"method": "lkh (elkai, 10 runs)", "length": lkh.objective, "seconds": seconds, "runs": sampleset.info["runs"]}]
     rng = np.random.default_rng(args.seed)
     tours, seconds = timed(lambda: [local_search(D, rng.permutation(n)) for _ in range(args.reads)])
-    rows.append({"method": f"random ×{args.reads} + 2-opt + or-opt", "length": min(problem.evaluate(t) for t in tours),
-                 "seconds": seconds})
+    rows.append(
+        {
+            "method": f"random ×{args.reads} + 2-opt + or-opt",
+            "length": min(problem.evaluate(t) for t in tours),
+            "seconds": seconds,
+        }
+    )
     _, build_seconds = timed(lambda: problem.bqm)  # SA's rows count the build, as the GNN's call does
-    rows.append(qubo_row(f"sa ×{args.gnn_reads} (1000 sweeps)", problem, SimulatedAnnealingSampler(),
-                         lambda s: s + build_seconds, num_reads=args.gnn_reads, seed=args.seed))
+    rows.append(
+        qubo_row(
+            f"sa ×{args.gnn_reads} (1000 sweeps)",
+            problem,
+            SimulatedAnnealingSampler(),
+            lambda s: s + build_seconds,
+            num_reads=args.gnn_reads,
+            seed=args.seed,
+        )
+    )
     problem.__dict__.pop("bqm")  # the GNN's call builds its own, inside its budget
     rows.append(gnn_row(f"gnn ×{args.gnn_reads}", problem, args.budget, args.gnn_reads, args.seed))
     if optimum is None:
@@ -154,8 +177,14 @@ def run_instance(name: str, D: np.ndarray, optimum: float | None, args: argparse
         row["ratio"] = None if row["length"] is None else row["length"] / reference
         if row.get("raw") is not None:
             row["raw_ratio"] = row["raw"] / reference
-    return {"cities": n, "optimum": optimum, "reference": "optimum" if optimum else "lkh", "build": build,
-            "rows": rows, "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+    return {
+        "cities": n,
+        "optimum": optimum,
+        "reference": "optimum" if optimum else "lkh",
+        "build": build,
+        "rows": rows,
+        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    }
 
 
 def print_rows(load: str, name: str, record: dict) -> None:
@@ -166,8 +195,11 @@ def print_rows(load: str, name: str, record: dict) -> None:
         raw = f"{row['raw_ratio']:.3f} ({row['valid']}/{row['rows']} valid)" if "raw_ratio" in row else ""
         epochs = "" if row.get("epochs") is None else f"{row['epochs']} ({row['stop_reason']})"
         budget = "" if row.get("budget") is None else f"{row['budget']:g}"
-        print(f"| {load} | {name} | {row['method']} | {row['length']:.1f} | {row['ratio']:.4f} | {raw} | "
-              f"{row['seconds']:.1f} | {budget} | {epochs} |", flush=True)
+        print(
+            f"| {load} | {name} | {row['method']} | {row['length']:.1f} | {row['ratio']:.4f} | {raw} | "
+            f"{row['seconds']:.1f} | {budget} | {epochs} |",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -195,13 +227,17 @@ def main() -> None:
                 record = run_instance(name, D, optimum, args)
                 results["runs"].setdefault(load, {})[name] = record
                 print_rows(load, name, record)
-    print("\n| instance | cities | interactions | numpy build s | numpy peak RSS rise MB | generator build s | generator RSS rise MB |")
+    print(
+        "\n| instance | cities | interactions | numpy build s | numpy peak RSS rise MB | generator build s | generator RSS rise MB |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, record in results["runs"][args.loads.split(",")[0]].items():
         new, old = record["build"]["numpy"], record["build"].get("generator")
         old_cells = f"{old['seconds']:.2f} | {old['rss_rise_bytes'] / 2**20:.0f}" if old else "– | –"
-        print(f"| {name} | {record['cities']} | {new['interactions']:,} | {new['seconds']:.2f} | "
-              f"{new['rss_rise_bytes'] / 2**20:.0f} | {old_cells} |")
+        print(
+            f"| {name} | {record['cities']} | {new['interactions']:,} | {new['seconds']:.2f} | "
+            f"{new['rss_rise_bytes'] / 2**20:.0f} | {old_cells} |"
+        )
     print()
     for load, records in results["runs"].items():
         if "random150" in records:
@@ -211,8 +247,10 @@ def main() -> None:
         gnn = [(name, row) for name, record in records.items() for row in record["rows"] if "within_budget" in row]
         late = [f"{name} {row['method']} {row['seconds']:.1f} s" for name, row in gnn if not row["within_budget"]]
         verdict = "MET" if not late else "MISSED"
-        print(f"{verdict}: {load} GNN calls within budget + 10 % ({len(gnn) - len(late)}/{len(gnn)})"
-              + (f"; late: {', '.join(late)}" if late else ""))
+        print(
+            f"{verdict}: {load} GNN calls within budget + 10 % ({len(gnn) - len(late)}/{len(gnn)})"
+            + (f"; late: {', '.join(late)}" if late else "")
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "tsp_tsplib.json").write_text(json.dumps(results, indent=1))
 

@@ -43,8 +43,10 @@ def main() -> None:
 
     for (name, view), labels in runs.items():
         score = problem.evaluate(labels)
-        print(f"{name:<11} sees {view:<13} modularity {score:.4f}   communities {len(set(labels.values()))}"
-              f"   ratio to best {score / BEST_MODULARITY:.3f}")
+        print(
+            f"{name:<11} sees {view:<13} modularity {score:.4f}   communities {len(set(labels.values()))}"
+            f"   ratio to best {score / BEST_MODULARITY:.3f}"
+        )
 
 
 if __name__ == "__main__":

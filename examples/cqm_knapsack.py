@@ -53,8 +53,10 @@ def main() -> None:
         value = sum(v for i, v in enumerate(values) if best[f"item_{i}"])
         weight = sum(w for i, w in enumerate(weights) if best[f"item_{i}"])
         optimum = value if optimum is None else optimum
-        print(f"{name:<22} {len(feasible):3d} of {len(sampleset):3d} samples feasible   best value {value:4d}"
-              f"   weight {weight:3d} <= {capacity}   gap to optimum {optimum - value}")
+        print(
+            f"{name:<22} {len(feasible):3d} of {len(sampleset):3d} samples feasible   best value {value:4d}"
+            f"   weight {weight:3d} <= {capacity}   gap to optimum {optimum - value}"
+        )
 
 
 if __name__ == "__main__":

@@ -52,8 +52,10 @@ def main() -> None:
         classical, annealed = problem.solve(warm_sa, num_reads=4, num_sweeps=200, seed=k)
         started = annealed.info["warm_start"]
         warm = started["carried"] > 0 and "fallback" not in started
-        print(f"{k:8d} {G.number_of_edges():6d} {learned.objective:10.0f}  {sampleset.info['start']:<16}"
-              f" {classical.objective:11.0f}  {warm} ({started['carried']} nodes carried)")
+        print(
+            f"{k:8d} {G.number_of_edges():6d} {learned.objective:10.0f}  {sampleset.info['start']:<16}"
+            f" {classical.objective:11.0f}  {warm} ({started['carried']} nodes carried)"
+        )
 
 
 if __name__ == "__main__":

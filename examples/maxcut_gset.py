@@ -42,8 +42,10 @@ def main(instance: str = "G1") -> None:
         start = time.perf_counter()
         cut, _ = problem.solve(sampler, **options)
         seconds = time.perf_counter() - start
-        print(f"{name:<20} cut {cut.objective:7.0f}   ratio to best known {cut.objective / entry.best_known:.4f}"
-              f"   ({seconds:.1f} s)")
+        print(
+            f"{name:<20} cut {cut.objective:7.0f}   ratio to best known {cut.objective / entry.best_known:.4f}"
+            f"   ({seconds:.1f} s)"
+        )
 
 
 if __name__ == "__main__":

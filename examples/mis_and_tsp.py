@@ -44,15 +44,19 @@ def main() -> None:
     mis = MaxIndependentSet(read_dimacs(data / "bhoslib" / entry.file))
     for name, (sampler, options) in samplers.items():
         found, _ = mis.solve(sampler, **options)
-        print(f"MIS {entry.name:<11} {name:<20} size {found.objective:6.0f}  feasible {found.feasible}"
-              f"  optimum {entry.mis}  ratio {found.objective / entry.mis:.3f}")
+        print(
+            f"MIS {entry.name:<11} {name:<20} size {found.objective:6.0f}  feasible {found.feasible}"
+            f"  optimum {entry.mis}  ratio {found.objective / entry.mis:.3f}"
+        )
 
     optimum = tsplib_optimal_lengths(data)["burma14"]
     tsp = TSP.from_tsplib(read_tsplib(data / "tsplib" / "burma14.tsp"))
     for name, (sampler, options) in samplers.items():
         tour, _ = tsp.solve(sampler, **options)
-        print(f"TSP {'burma14':<11} {name:<20} length {tour.objective:6.0f}  feasible {tour.feasible}"
-              f"  optimum {optimum}  ratio {tour.objective / optimum:.3f}")
+        print(
+            f"TSP {'burma14':<11} {name:<20} length {tour.objective:6.0f}  feasible {tour.feasible}"
+            f"  optimum {optimum}  ratio {tour.objective / optimum:.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -40,10 +40,14 @@ def main() -> None:
     for method in ("gaec", "gaec+kl", "mcts"):
         sampleset = MulticutSampler().sample(problem, method=method, seed=0)
         cost, labels = sampleset.first.energy, sampleset.first.sample
-        print(f"MulticutSampler {method:<8} cost {cost:8.3f}   clusters {len(set(labels.values())):2d}"
-              f"   gap to optimum {cost - exact.cost:.3f}")
-    print(f"exact ILP                cost {exact.cost:8.3f}   clusters {len(set(exact.labels.values())):2d}"
-          f"   status {exact.status}, {exact.rounds} rounds, {exact.constraints} cycle inequalities")
+        print(
+            f"MulticutSampler {method:<8} cost {cost:8.3f}   clusters {len(set(labels.values())):2d}"
+            f"   gap to optimum {cost - exact.cost:.3f}"
+        )
+    print(
+        f"exact ILP                cost {exact.cost:8.3f}   clusters {len(set(exact.labels.values())):2d}"
+        f"   status {exact.status}, {exact.rounds} rounds, {exact.constraints} cycle inequalities"
+    )
 
 
 if __name__ == "__main__":

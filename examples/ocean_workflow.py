@@ -40,8 +40,10 @@ def main() -> None:
         side = dnx.maximum_cut(G, sampler, **options)
         cut = sum(1 for u, v in G.edges if (u in side) != (v in side))
         cover = dnx.min_vertex_cover(G, sampler, **options)
-        print(f"{name:<20} maximum_cut {cut:3d} edges   min_vertex_cover {len(cover):3d} nodes,"
-              f" valid {dnx.is_vertex_cover(G, cover)}")
+        print(
+            f"{name:<20} maximum_cut {cut:3d} edges   min_vertex_cover {len(cover):3d} nodes,"
+            f" valid {dnx.is_vertex_cover(G, cover)}"
+        )
 
     bqm = dimod.generators.ran_r(1, 16, seed=3)
     truncated = dimod.TruncateComposite(GNNSampler(), n=3).sample(bqm, **{**budget, "num_reads": 8})

@@ -35,8 +35,11 @@ def warehouse(binary: bool, sites: int = 6, customers: int = 12, seed: int = 0) 
     m.SITES = pyo.RangeSet(sites)
     m.CUSTOMERS = pyo.RangeSet(customers)
     m.open_cost = pyo.Param(m.SITES, initialize={n: rng.randint(80, 160) for n in m.SITES})
-    m.serve_cost = pyo.Param(m.SITES, m.CUSTOMERS,
-                             initialize={(n, c): round(math.dist(site_at[n], customer_at[c])) for n in m.SITES for c in m.CUSTOMERS})
+    m.serve_cost = pyo.Param(
+        m.SITES,
+        m.CUSTOMERS,
+        initialize={(n, c): round(math.dist(site_at[n], customer_at[c])) for n in m.SITES for c in m.CUSTOMERS},
+    )
     m.open = pyo.Var(m.SITES, within=pyo.Binary)
     m.assign = pyo.Var(m.SITES, m.CUSTOMERS, within=pyo.Binary if binary else pyo.UnitInterval)
 

@@ -37,8 +37,8 @@ def random_qubo(n: int = 12, seed: int = 0) -> dict[tuple[int, int], float]:
 def frustrated_ising(n: int = 16, seed: int = 1) -> tuple[dict[int, float], dict[tuple[int, int], float]]:
     rng = random.Random(seed)
     h = {i: rng.choice([-0.5, 0.0, 0.5]) for i in range(n)}
-    J = {(i, (i + 1) % n): 1.0 for i in range(n)}                 # antiferromagnetic ring ...
-    J.update({(i, (i + 5) % n): rng.choice([-1.0, 1.0]) for i in range(0, n, 2)})   # ... with chords
+    J = {(i, (i + 1) % n): 1.0 for i in range(n)}  # antiferromagnetic ring ...
+    J.update({(i, (i + 5) % n): rng.choice([-1.0, 1.0]) for i in range(0, n, 2)})  # ... with chords
     return h, J
 
 

@@ -46,8 +46,17 @@ from typing import Any
 import highspy
 import numpy as np
 
-__all__ = ["new_highs", "DeadlineRun", "HighsJob", "RunResult", "run_in_thread", "run_in_process", "status_name",
-           "PROCESS_STEP_SECONDS", "PROCESS_START_SECONDS"]
+__all__ = [
+    "new_highs",
+    "DeadlineRun",
+    "HighsJob",
+    "RunResult",
+    "run_in_thread",
+    "run_in_process",
+    "status_name",
+    "PROCESS_STEP_SECONDS",
+    "PROCESS_START_SECONDS",
+]
 
 #: A run goes to its own process (:func:`run_in_process`) when HiGHS's steps may last longer than
 #: this: a late return by so much, or HiGHS running on by minutes, is worse than 0.1 s of start-up.
@@ -214,16 +223,28 @@ class HighsJob:
             _check(highs.setOptionValue(name, value), f"setting option {name}={value!r}")
         _check(
             highs.passModel(
-                len(self.cost), len(self.row_lower), len(self.values),
-                int(highspy.MatrixFormat.kRowwise), int(highspy.ObjSense.kMinimize), self.offset,
-                self.cost, self.lower, self.upper, self.row_lower, self.row_upper,
-                self.indptr.astype(np.int32), self.indices.astype(np.int32), self.values, self.integrality,
+                len(self.cost),
+                len(self.row_lower),
+                len(self.values),
+                int(highspy.MatrixFormat.kRowwise),
+                int(highspy.ObjSense.kMinimize),
+                self.offset,
+                self.cost,
+                self.lower,
+                self.upper,
+                self.row_lower,
+                self.row_upper,
+                self.indptr.astype(np.int32),
+                self.indices.astype(np.int32),
+                self.values,
+                self.integrality,
             ),
             "passing the model",
         )
         if self.start is not None:
-            _check(highs.setSolution(len(self.start), np.arange(len(self.start), dtype=np.int32), self.start),
-                   "passing the start")
+            _check(
+                highs.setSolution(len(self.start), np.arange(len(self.start), dtype=np.int32), self.start), "passing the start"
+            )
 
 
 @dataclass
@@ -240,8 +261,7 @@ class RunResult:
 
 
 def run_in_thread(job: HighsJob, seconds: float, reset_scheduler: bool = False) -> RunResult:
-    """``job`` in a worker thread (:class:`DeadlineRun`), returning by ``seconds`` from now.
-    """
+    """``job`` in a worker thread (:class:`DeadlineRun`), returning by ``seconds`` from now."""
     highs = new_highs(quiet=not job.options.get("output_flag", False))
     job.load(highs)
     run = DeadlineRun(highs, job.num_columns)
@@ -267,7 +287,8 @@ def run_in_process(job: HighsJob, seconds: float) -> RunResult:
     sys.stdout.flush()
     child = subprocess.Popen(
         [sys.executable, "-c", "from gnnsolve._highs import _serve; _serve()", str(writing)],
-        stdin=subprocess.PIPE, pass_fds=(writing,),
+        stdin=subprocess.PIPE,
+        pass_fds=(writing,),
     )
     os.close(writing)
     result = RunResult(False, None, None, -math.inf, 0)

@@ -81,41 +81,71 @@ def _parser() -> argparse.ArgumentParser:
         f"(100 nodes, seed 0, maximum cut {BUILTIN_MAXCUT_OPTIMUM}).",
     )
     compare_parser.add_argument(
-        "file", nargs="?", metavar="FILE",
+        "file",
+        nargs="?",
+        metavar="FILE",
         help="a BQM (dimod file, JSON or COO); with --problem maxcut or mis a graph (G-set, DIMACS, GML, edge list); "
         "with --problem tsp a TSPLIB file. Without FILE: the problem's built-in instance",
     )
-    compare_parser.add_argument("--problem", choices=PROBLEM_KINDS, default="bqm",
-                                help="what FILE states; samples are decoded for every problem but bqm (default: bqm)")
-    compare_parser.add_argument("--k", type=_positive(int), metavar="K",
-                                help=f"communities (modularity) or facilities (kcenter); needed with FILE "
-                                f"(default for the built-in instances: {BUILTIN_K})")
-    compare_parser.add_argument("--max-cities", type=_positive(int), metavar="N",
-                                help="the largest TSP the position model is built for (default: the TSP model's own limit)")
     compare_parser.add_argument(
-        "--samplers", metavar="NAMES",
+        "--problem",
+        choices=PROBLEM_KINDS,
+        default="bqm",
+        help="what FILE states; samples are decoded for every problem but bqm (default: bqm)",
+    )
+    compare_parser.add_argument(
+        "--k",
+        type=_positive(int),
+        metavar="K",
+        help=f"communities (modularity) or facilities (kcenter); needed with FILE "
+        f"(default for the built-in instances: {BUILTIN_K})",
+    )
+    compare_parser.add_argument(
+        "--max-cities",
+        type=_positive(int),
+        metavar="N",
+        help="the largest TSP the position model is built for (default: the TSP model's own limit)",
+    )
+    compare_parser.add_argument(
+        "--samplers",
+        metavar="NAMES",
         help=f"comma-separated, from {', '.join(sampler_names())} (default: {','.join(DEFAULT_SAMPLERS)} for bqm, "
         "maxcut and mis, and each problem's own list otherwise, skipping those not installed or unable to take "
         "the model)",
     )
     compare_parser.add_argument(
-        "--time-limit", type=_time_limit, default=None, metavar="SECONDS",
+        "--time-limit",
+        type=_time_limit,
+        default=None,
+        metavar="SECONDS",
         help="seconds per sampler for its whole call, decoding included, or 'inf' for none "
         "(default: each sampler's own budget for the model's size)",
     )
-    compare_parser.add_argument("--num-reads", type=_positive(int), default=10, metavar="N", help="reads per sampler (default: 10)")
-    compare_parser.add_argument("--seed", type=_seed, default=0,
-                                help=f"seed for every sampler, 0 to {MAX_SEED} (default: 0)")
-    compare_parser.add_argument("--optimum", type=float, metavar="VALUE",
-                                help="known optimum (the problem's objective for a graph problem, else an energy) for the ratio column")
+    compare_parser.add_argument(
+        "--num-reads", type=_positive(int), default=10, metavar="N", help="reads per sampler (default: 10)"
+    )
+    compare_parser.add_argument("--seed", type=_seed, default=0, help=f"seed for every sampler, 0 to {MAX_SEED} (default: 0)")
+    compare_parser.add_argument(
+        "--optimum",
+        type=float,
+        metavar="VALUE",
+        help="known optimum (the problem's objective for a graph problem, else an energy) for the ratio column",
+    )
     compare_parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
     cluster = compare_parser.add_mutually_exclusive_group()
-    cluster.add_argument("--scheduler", metavar="ADDRESS",
-                         help="run each sampler as a task on the Dask cluster whose scheduler is at ADDRESS "
-                         "(e.g. tcp://10.0.0.5:8786); needs gnnsolve[dask]")
-    cluster.add_argument("--workers", type=_positive(int), metavar="N",
-                         help="run each sampler as a task on a local Dask cluster of N worker processes (one thread "
-                         "each), started for the run and closed after it; needs gnnsolve[dask]")
+    cluster.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run each sampler as a task on the Dask cluster whose scheduler is at ADDRESS "
+        "(e.g. tcp://10.0.0.5:8786); needs gnnsolve[dask]",
+    )
+    cluster.add_argument(
+        "--workers",
+        type=_positive(int),
+        metavar="N",
+        help="run each sampler as a task on a local Dask cluster of N worker processes (one thread "
+        "each), started for the run and closed after it; needs gnnsolve[dask]",
+    )
     compare_parser.set_defaults(run=_run_compare)
     return parser
 
@@ -145,8 +175,12 @@ def _cluster(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Itera
 
     if args.workers:
         _progress(f"starting a local Dask cluster of {args.workers} worker processes")
-        with distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                                      dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        with (
+            distributed.LocalCluster(
+                n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):
             yield client
         return
     try:
@@ -196,8 +230,9 @@ def _seed(text: str) -> int:
 
 def _run_compare(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     options = {"k": args.k, "max_cities": args.max_cities}
-    instance = read_instance(args.file, args.problem, **options) if args.file is not None else \
-        builtin_instance(args.problem, **options)
+    instance = (
+        read_instance(args.file, args.problem, **options) if args.file is not None else builtin_instance(args.problem, **options)
+    )
     samplers = [name.strip() for name in args.samplers.split(",") if name.strip()] if args.samplers else None
     with _cluster(parser, args) as client:
         result = compare(

@@ -49,8 +49,15 @@ from gnnsolve.qubo import check_finite
 from gnnsolve.registry import check_model_size, get_sampler, sample_kwargs, sampler_names, sampler_spec
 from gnnsolve.samplers._common import check_seed, check_time_limit
 
-__all__ = ["DEFAULT_SAMPLERS", "PROBLEM_SAMPLERS", "SamplerRun", "ComparisonResult", "compare", "default_samplers",
-           "relative_gap"]
+__all__ = [
+    "DEFAULT_SAMPLERS",
+    "PROBLEM_SAMPLERS",
+    "SamplerRun",
+    "ComparisonResult",
+    "compare",
+    "default_samplers",
+    "relative_gap",
+]
 
 DEFAULT_SAMPLERS = ("gnn", "sa", "tabu", "steepest", "highs", "gurobi")
 """The samplers compared on a BQM, and on MaxCut and MIS, when none are named: unusable ones are
@@ -200,11 +207,15 @@ class ComparisonResult:
         limit = self.settings.get("time_limit")
         budget = "each sampler's default" if limit is None else "none" if limit == math.inf else f"{limit:g} s"
         lines.append("")
-        lines.append(f"time limit per sampler: {budget} (time: each sampler's whole run{', decoding included' if self.objective_name else ''})")
+        lines.append(
+            f"time limit per sampler: {budget} (time: each sampler's whole run{', decoding included' if self.objective_name else ''})"
+        )
         lines.append(f"best energy found: {_number(self.best_energy)}")
         if self.objective_name:
-            lines.append(f"energies: the sampler's model at its samples as drawn; {self.objective_name}: the best "
-                         "decoded answer, after repair, so the two can differ")
+            lines.append(
+                f"energies: the sampler's model at its samples as drawn; {self.objective_name}: the best "
+                "decoded answer, after repair, so the two can differ"
+            )
         if self.bound is not None:
             statuses = ", ".join(f"{run.name} {run.status}" for run in self.runs if run.bound is not None)
             lines.append(f"exact lower bound: {_number(self.bound)} ({statuses})")
@@ -332,8 +343,10 @@ def compare(
 
     if not explicit:
         others = [name for name in sampler_names() if name not in names]
-        notes.append(f"not in the default list for this model: {', '.join(others)}; name any with samplers "
-                     "(--samplers); the graph-native ones take their own problems (--problem)")
+        notes.append(
+            f"not in the default list for this model: {', '.join(others)}; name any with samplers "
+            "(--samplers); the graph-native ones take their own problems (--problem)"
+        )
     best_energy = min((run.best_energy for run in runs), default=None)
     bound = max((run.bound for run in runs if run.bound is not None), default=None)
     reference = optimum if optimum is not None else _best_objective(runs, problem)
@@ -356,9 +369,16 @@ def compare(
     )
 
 
-def _timed_run(name: str, model: Any, sample: Callable[..., dimod.SampleSet], problem: Problem | None, *,
-               time_limit: float | None, num_reads: int, seed: int | None
-               ) -> tuple[dimod.SampleSet, float, Decoded | None]:
+def _timed_run(
+    name: str,
+    model: Any,
+    sample: Callable[..., dimod.SampleSet],
+    problem: Problem | None,
+    *,
+    time_limit: float | None,
+    num_reads: int,
+    seed: int | None,
+) -> tuple[dimod.SampleSet, float, Decoded | None]:
     """One sampler's whole run: its call with the common settings translated for it, and decoding
     the answer given a problem, within ``time_limit``; its SampleSet, seconds and decoded solution."""
     start = time.perf_counter()
@@ -403,9 +423,14 @@ class _Cell:
         return (seconds, objective), sampleset
 
 
-def _runs_on_workers(client: Any, prepared: Sequence[tuple[str, dimod.Sampler, Any, Callable]], instance: _Instance,
-                     explicit: bool, skip_or_raise: Callable[..., None],
-                     report: Callable[[str], None]) -> list[SamplerRun]:
+def _runs_on_workers(
+    client: Any,
+    prepared: Sequence[tuple[str, dimod.Sampler, Any, Callable]],
+    instance: _Instance,
+    explicit: bool,
+    skip_or_raise: Callable[..., None],
+    report: Callable[[str], None],
+) -> list[SamplerRun]:
     """The prepared runs as tasks on ``client``, summarised in the order asked for. A run that
     raised is raised here (the first to arrive, the others cancelled), except a size limit or a
     missing package found while running, which skips a sampler of the default list."""
@@ -425,8 +450,10 @@ def _runs_on_workers(client: Any, prepared: Sequence[tuple[str, dimod.Sampler, A
             return
         (seconds, _), sampleset = result
         task = sampleset.info.get("task", {})
-        report(f"[{finished}/{len(cells)}] {name}: done in {seconds:.2f} s on {task.get('worker')}, "
-               f"best energy {_number(float(sampleset.first.energy))}")
+        report(
+            f"[{finished}/{len(cells)}] {name}: done in {seconds:.2f} s on {task.get('worker')}, "
+            f"best energy {_number(float(sampleset.first.energy))}"
+        )
 
     if not cells:
         return []
@@ -456,8 +483,9 @@ def default_samplers(problem: Problem | None) -> tuple[str, ...]:
     return PROBLEM_SAMPLERS.get(type(problem).__name__, DEFAULT_SAMPLERS)
 
 
-def _model_for(name: str, sampler: dimod.Sampler, bqm: dimod.BinaryQuadraticModel | None,
-               problem: Problem | None) -> tuple[Any, Callable[..., dimod.SampleSet]]:
+def _model_for(
+    name: str, sampler: dimod.Sampler, bqm: dimod.BinaryQuadraticModel | None, problem: Problem | None
+) -> tuple[Any, Callable[..., dimod.SampleSet]]:
     """What ``sampler`` is given, and its method: the problem's choice where there is a problem
     (its BQM replaced by ``bqm`` when given), else ``bqm``.
 
@@ -469,8 +497,7 @@ def _model_for(name: str, sampler: dimod.Sampler, bqm: dimod.BinaryQuadraticMode
     if natives and (problem is None or not problem.samples_natively(sampler)):
         taken = "a BQM" if problem is None else type(problem).__name__
         raise UnsupportedModelError(f"{name} takes {_names(natives)} problems, not {taken}")
-    if problem is None or (bqm is not None and not natives
-                           and not (problem.prefers_cqm and hasattr(sampler, "sample_cqm"))):
+    if problem is None or (bqm is not None and not natives and not (problem.prefers_cqm and hasattr(sampler, "sample_cqm"))):
         return bqm, sampler.sample
     return problem.model_for(sampler)
 

@@ -157,8 +157,9 @@ def _load_cqm(state: tuple) -> dimod.ConstrainedQuadraticModel:
     cqm.set_objective(itertools.chain(linear, quadratic))
     cqm.objective.offset = offset
     for label, (linear, quadratic, offset), sense, rhs, weight, penalty, discrete in constraints:
-        cqm.add_constraint_from_iterable(itertools.chain(linear, quadratic), sense, rhs, label=label,
-                                         weight=weight, penalty=penalty)
+        cqm.add_constraint_from_iterable(
+            itertools.chain(linear, quadratic), sense, rhs, label=label, weight=weight, penalty=penalty
+        )
         lhs = cqm.constraints[label].lhs
         lhs.offset = offset
         if discrete:
@@ -178,8 +179,17 @@ def _reduce_cqm(cqm: dimod.ConstrainedQuadraticModel) -> tuple[Callable, tuple[t
     for label, constraint in cqm.constraints.items():
         lhs = constraint.lhs
         soft = lhs.is_soft()
-        constraints.append((label, _terms(lhs), constraint.sense.value, constraint.rhs, lhs.weight() if soft else None,
-                            lhs.penalty() if soft else "linear", lhs.is_discrete()))
+        constraints.append(
+            (
+                label,
+                _terms(lhs),
+                constraint.sense.value,
+                constraint.rhs,
+                lhs.weight() if soft else None,
+                lhs.penalty() if soft else "linear",
+                lhs.is_discrete(),
+            )
+        )
     return _load_cqm, ((variables, _terms(cqm.objective), constraints),)
 
 
@@ -264,8 +274,7 @@ def _portable(exc: BaseException) -> BaseException:
     return exc
 
 
-def _run(call: Callable[[Any, Any, dict], Any], sampler_blob: bytes, model_blob: bytes,
-         keywords_blob: bytes) -> bytes:
+def _run(call: Callable[[Any, Any, dict], Any], sampler_blob: bytes, model_blob: bytes, keywords_blob: bytes) -> bytes:
     """Load the sampler, model and keywords, run ``call`` on them and report, pickled."""
     worker, pid = _worker_identity()
     start = time.perf_counter_ns()
@@ -298,15 +307,17 @@ def _solve_task(sampler_blob: bytes, model_blob: bytes, keywords_blob: bytes) ->
     return _run(_solve, sampler_blob, model_blob, keywords_blob)
 
 
-def _chunk_task(sampler_blob: bytes, model_blob: bytes, keywords_blob: bytes, num_reads: int,
-                seed: int, time_limit: float | None) -> bytes:
+def _chunk_task(
+    sampler_blob: bytes, model_blob: bytes, keywords_blob: bytes, num_reads: int, seed: int, time_limit: float | None
+) -> bytes:
     """One chunk of :class:`DaskComposite`: ``num_reads`` reads from ``seed`` in ``time_limit``."""
 
     def call(sampler: Any, model: Any, keywords: dict[str, Any]) -> dimod.SampleSet:
         constrained = isinstance(model, dimod.ConstrainedQuadraticModel)
         method = sampler.sample_cqm if constrained else sampler.sample
-        translated = child_keywords(sampler, time_limit=time_limit, num_reads=num_reads, seed=seed,
-                                    bqm=None if constrained else model, method=method)
+        translated = child_keywords(
+            sampler, time_limit=time_limit, num_reads=num_reads, seed=seed, bqm=None if constrained else model, method=method
+        )
         return method(model, **{**translated, **keywords})
 
     return _run(call, sampler_blob, model_blob, keywords_blob)
@@ -356,8 +367,10 @@ class _OnExecutor:
         self.workers = self.slots = int(getattr(executor, "_max_workers", None) or os.cpu_count() or 1)
 
     def run(self, blobs: Sequence[bytes], calls: Sequence[_Call], retries: int) -> Iterator[tuple[int, _Report]]:
-        futures = {self.executor.submit(call.function, *(blobs[i] for i in call.blobs), *call.extra): index
-                   for index, call in enumerate(calls)}
+        futures = {
+            self.executor.submit(call.function, *(blobs[i] for i in call.blobs), *call.extra): index
+            for index, call in enumerate(calls)
+        }
         try:
             for future in concurrent.futures.as_completed(futures):
                 try:
@@ -510,8 +523,14 @@ class DaskComposite(dimod.ComposedSampler):
         (7, [3, 3, 1])
     """
 
-    def __init__(self, child: dimod.Sampler, client: Client | concurrent.futures.Executor | None = None, *,
-                 chunk_size: int | None = None, retries: int = DEFAULT_RETRIES) -> None:
+    def __init__(
+        self,
+        child: dimod.Sampler,
+        client: Client | concurrent.futures.Executor | None = None,
+        *,
+        chunk_size: int | None = None,
+        retries: int = DEFAULT_RETRIES,
+    ) -> None:
         if not hasattr(child, "sample"):
             raise TypeError(f"child must be a dimod sampler, got {type(child).__name__}")
         _backend(client)  # refuse a wrong client now, not at the first call
@@ -532,8 +551,16 @@ class DaskComposite(dimod.ComposedSampler):
     def properties(self) -> dict[str, Any]:
         return {"child_properties": dict(self._child.properties)}
 
-    def sample(self, bqm: dimod.BinaryQuadraticModel, *, num_reads: int = 1, seed: int | None = None,
-               time_limit: float | None = None, chunk_size: int | None = None, **kwargs: Any) -> dimod.SampleSet:
+    def sample(
+        self,
+        bqm: dimod.BinaryQuadraticModel,
+        *,
+        num_reads: int = 1,
+        seed: int | None = None,
+        time_limit: float | None = None,
+        chunk_size: int | None = None,
+        **kwargs: Any,
+    ) -> dimod.SampleSet:
         """``num_reads`` reads of ``bqm``, in chunks on the workers.
 
         Args:
@@ -557,9 +584,16 @@ class DaskComposite(dimod.ComposedSampler):
             raise AttributeError(f"{type(self._child).__name__} has no sample_cqm, so neither has its DaskComposite")
         return self._sample_cqm
 
-    def _sample_cqm(self, cqm: dimod.ConstrainedQuadraticModel, *, num_reads: int = 1, seed: int | None = None,
-                    time_limit: float | None = None, chunk_size: int | None = None,
-                    **kwargs: Any) -> dimod.SampleSet:
+    def _sample_cqm(
+        self,
+        cqm: dimod.ConstrainedQuadraticModel,
+        *,
+        num_reads: int = 1,
+        seed: int | None = None,
+        time_limit: float | None = None,
+        chunk_size: int | None = None,
+        **kwargs: Any,
+    ) -> dimod.SampleSet:
         if not isinstance(cqm, dimod.ConstrainedQuadraticModel):
             raise TypeError(f"expected a dimod.ConstrainedQuadraticModel, got {type(cqm).__name__}")
         return self._spread(cqm, num_reads, seed, time_limit, chunk_size, kwargs)
@@ -575,12 +609,21 @@ class DaskComposite(dimod.ComposedSampler):
             [4, 4, 2]
         """
         size = self.chunk_size if chunk_size is None else check_positive_int("chunk_size", chunk_size)
-        return _chunk_sizes(check_positive_int("num_reads", num_reads), size,
-                            _backend(self.client).workers if workers is None else check_positive_int("workers", workers))
+        return _chunk_sizes(
+            check_positive_int("num_reads", num_reads),
+            size,
+            _backend(self.client).workers if workers is None else check_positive_int("workers", workers),
+        )
 
-    def _spread(self, model: dimod.BinaryQuadraticModel | dimod.ConstrainedQuadraticModel, num_reads: int,
-                seed: int | None, time_limit: float | None, chunk_size: int | None,
-                kwargs: dict[str, Any]) -> dimod.SampleSet:
+    def _spread(
+        self,
+        model: dimod.BinaryQuadraticModel | dimod.ConstrainedQuadraticModel,
+        num_reads: int,
+        seed: int | None,
+        time_limit: float | None,
+        chunk_size: int | None,
+        kwargs: dict[str, Any],
+    ) -> dimod.SampleSet:
         limit = check_time_limit(time_limit)
         watch = Stopwatch(time_limit=math.inf if limit is None else limit)
         kwargs = self.remove_unknown_kwargs(**kwargs)
@@ -588,8 +631,11 @@ class DaskComposite(dimod.ComposedSampler):
             backend = _backend(self.client)
             sizes = self.chunks(num_reads, chunk_size, workers=backend.workers)
             seeds = chunk_seeds(seed, len(sizes))
-            blobs = [_dumps(self._child, f"the sampler {type(self._child).__name__}"),
-                     _dumps(model, f"the model ({type(model).__name__})"), _dumps_keywords(kwargs)]
+            blobs = [
+                _dumps(self._child, f"the sampler {type(self._child).__name__}"),
+                _dumps(model, f"the model ({type(model).__name__})"),
+                _dumps_keywords(kwargs),
+            ]
             rounds = -(-len(sizes) // backend.slots)
             share = None if limit is None else max(watch.remaining() / rounds, 1e-3)
             calls = [_Call(_chunk_task, (0, 1, 2), (size, chunk_seed, share)) for size, chunk_seed in zip(sizes, seeds)]
@@ -605,10 +651,19 @@ class DaskComposite(dimod.ComposedSampler):
         wall = time.perf_counter_ns() - watch.start_ns
         merged.info.update(
             timing=watch.timing(),
-            chunks=[{"num_reads": size, "seed": chunk_seed, "worker": report.worker, "pid": report.pid,
-                     "load_ns": report.load_ns, "sampling_ns": report.run_ns, "attempts": report.attempts,
-                     "info": dict(sampleset.info)}
-                    for size, chunk_seed, report, sampleset in zip(sizes, seeds, reports, samplesets)],
+            chunks=[
+                {
+                    "num_reads": size,
+                    "seed": chunk_seed,
+                    "worker": report.worker,
+                    "pid": report.pid,
+                    "load_ns": report.load_ns,
+                    "sampling_ns": report.run_ns,
+                    "attempts": report.attempts,
+                    "info": dict(sampleset.info),
+                }
+                for size, chunk_seed, report, sampleset in zip(sizes, seeds, reports, samplesets)
+            ],
             scheduling_overhead_ns=max(0, wall - max(report.run_ns for report in reports)),
         )
         return merged
@@ -623,14 +678,14 @@ def _chunk_sizes(num_reads: int, chunk_size: int | None, workers: int) -> list[i
     return [chunk_size] * full + ([rest] if rest else [])
 
 
-def _merge(samplesets: list[dimod.SampleSet],
-           model: dimod.BinaryQuadraticModel | dimod.ConstrainedQuadraticModel) -> dimod.SampleSet:
+def _merge(
+    samplesets: list[dimod.SampleSet], model: dimod.BinaryQuadraticModel | dimod.ConstrainedQuadraticModel
+) -> dimod.SampleSet:
     """The chunks' rows in chunk order, energies recomputed on ``model``; the data vectors that
     every chunk has are kept."""
     constrained = isinstance(model, dimod.ConstrainedQuadraticModel)
     if not constrained:
-        samplesets = [s if s.vartype is model.vartype else s.change_vartype(model.vartype, inplace=False)
-                      for s in samplesets]
+        samplesets = [s if s.vartype is model.vartype else s.change_vartype(model.vartype, inplace=False) for s in samplesets]
     recomputed = {"sample", "energy", "num_occurrences", "is_satisfied", "is_feasible"}
     common = set.intersection(*(set(s.record.dtype.names) for s in samplesets)) - recomputed
     if model.num_variables:
@@ -641,8 +696,7 @@ def _merge(samplesets: list[dimod.SampleSet],
     else:  # dimod.concatenate cannot stack rows of no variables
         samples = np.zeros((sum(len(s) for s in samplesets), 0), dtype=np.int8)
         variables = []
-        vectors = {name: np.concatenate([s.record[name] for s in samplesets])
-                   for name in (*common, "num_occurrences")}
+        vectors = {name: np.concatenate([s.record[name] for s in samplesets]) for name in (*common, "num_occurrences")}
     if constrained:
         return cqm_sampleset((samples, variables), model, **vectors)
     return dimod.SampleSet.from_samples_bqm((samples, variables), model, **vectors)
@@ -744,12 +798,16 @@ def _check_model(index: int, model: Any, sampler: Any) -> None:
         return
     if isinstance(model, dimod.ConstrainedQuadraticModel):
         if not hasattr(sampler, "sample_cqm"):
-            raise TypeError(f"model {index} is a ConstrainedQuadraticModel and {type(sampler).__name__} has no "
-                            "sample_cqm; wrap it in gnnsolve.PenaltyComposite")
+            raise TypeError(
+                f"model {index} is a ConstrainedQuadraticModel and {type(sampler).__name__} has no "
+                "sample_cqm; wrap it in gnnsolve.PenaltyComposite"
+            )
         return
     if not callable(getattr(model, "solve", None)):
-        raise TypeError(f"model {index} ({type(model).__name__}) is neither a BinaryQuadraticModel, a "
-                        "ConstrainedQuadraticModel nor a problem with a solve(sampler, **kwargs) method")
+        raise TypeError(
+            f"model {index} ({type(model).__name__}) is neither a BinaryQuadraticModel, a "
+            "ConstrainedQuadraticModel nor a problem with a solve(sampler, **kwargs) method"
+        )
 
 
 def _with_task_info(report: _Report) -> Any:
@@ -759,8 +817,13 @@ def _with_task_info(report: _Report) -> Any:
     if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], dimod.SampleSet):
         sampleset = value[1]
     if sampleset is not None:
-        sampleset.info["task"] = {"worker": report.worker, "pid": report.pid, "load_ns": report.load_ns,
-                                  "run_ns": report.run_ns, "attempts": report.attempts}
+        sampleset.info["task"] = {
+            "worker": report.worker,
+            "pid": report.pid,
+            "load_ns": report.load_ns,
+            "run_ns": report.run_ns,
+            "attempts": report.attempts,
+        }
     return value
 
 

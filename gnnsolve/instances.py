@@ -115,7 +115,9 @@ def builtin_instance(kind: ProblemKind = "maxcut", *, k: int | None = None, max_
     regular = "random 3-regular graph, 100 nodes, networkx seed 0 (built-in"
     if kind in ("bqm", "maxcut"):
         problem = MaxCut(builtin_regular_graph())
-        return Instance(f"MaxCut on a {regular}; maximum cut {BUILTIN_MAXCUT_OPTIMUM})", problem.bqm, problem, BUILTIN_MAXCUT_OPTIMUM)
+        return Instance(
+            f"MaxCut on a {regular}; maximum cut {BUILTIN_MAXCUT_OPTIMUM})", problem.bqm, problem, BUILTIN_MAXCUT_OPTIMUM
+        )
     if kind == "mis":
         problem = MaxIndependentSet(builtin_regular_graph())
         return Instance(
@@ -125,20 +127,31 @@ def builtin_instance(kind: ProblemKind = "maxcut", *, k: int | None = None, max_
         problem = TSP.from_coordinates(builtin_tsp_coordinates(), **_city_limit(max_cities))
         return Instance(
             f"TSP on 12 random cities, numpy seed 0 (built-in; optimal tour {BUILTIN_TSP_OPTIMUM:.4f})",
-            problem.bqm, problem, BUILTIN_TSP_OPTIMUM,
+            problem.bqm,
+            problem,
+            BUILTIN_TSP_OPTIMUM,
         )
     if kind in ("modularity", "kcenter"):
-        graph = nx.planted_partition_graph(5, 20, 0.3, 0.02, seed=0) if kind == "modularity" else \
-            nx.connected_watts_strogatz_graph(100, 4, 0.1, seed=0)
-        origin = "planted partition graph, 5 x 20 nodes, p_in 0.3, p_out 0.02" if kind == "modularity" else \
-            "connected Watts-Strogatz graph, 100 nodes, 4 neighbours, p 0.1"
+        graph = (
+            nx.planted_partition_graph(5, 20, 0.3, 0.02, seed=0)
+            if kind == "modularity"
+            else nx.connected_watts_strogatz_graph(100, 4, 0.1, seed=0)
+        )
+        origin = (
+            "planted partition graph, 5 x 20 nodes, p_in 0.3, p_out 0.02"
+            if kind == "modularity"
+            else "connected Watts-Strogatz graph, 100 nodes, 4 neighbours, p 0.1"
+        )
         return _clustering_instance(graph, kind, BUILTIN_K if k is None else k, f"a {origin}, networkx seed 0 (built-in)")
     if kind == "multicut":
         from gnnsolve.adapters.multicut import Multicut
 
         graph = builtin_signed_graph()
-        return Instance("multicut on an Erdős–Rényi graph, 100 nodes, p 0.3, weights U[-1, 1], seed 0 (built-in)",
-                        None, Multicut(graph, weight="weight"))
+        return Instance(
+            "multicut on an Erdős–Rényi graph, 100 nodes, p 0.3, weights U[-1, 1], seed 0 (built-in)",
+            None,
+            Multicut(graph, weight="weight"),
+        )
     raise ValueError(f"unknown problem kind {kind!r}; expected one of {', '.join(PROBLEM_KINDS)}")
 
 
@@ -151,8 +164,7 @@ def builtin_signed_graph() -> nx.Graph:
     return graph
 
 
-def read_instance(path: str | os.PathLike, kind: ProblemKind, *, k: int | None = None,
-                  max_cities: int | None = None) -> Instance:
+def read_instance(path: str | os.PathLike, kind: ProblemKind, *, k: int | None = None, max_cities: int | None = None) -> Instance:
     """Read a file as an instance of ``kind``.
 
     Args:
@@ -171,15 +183,19 @@ def read_instance(path: str | os.PathLike, kind: ProblemKind, *, k: int | None =
     try:
         if kind == "bqm":
             bqm = read_bqm(path)
-            return Instance(f"{path} ({bqm.vartype.name}, {bqm.num_variables} variables, {bqm.num_interactions} interactions)", bqm)
+            return Instance(
+                f"{path} ({bqm.vartype.name}, {bqm.num_variables} variables, {bqm.num_interactions} interactions)", bqm
+            )
         if kind in ("maxcut", "mis"):
             return _graph_instance(path, kind)
         if kind == "tsp":
             return _tsp_instance(path, max_cities)
         if kind in ("modularity", "kcenter"):
             if k is None:
-                raise InvalidModelError(f"{kind} needs k, the number of {'communities' if kind == 'modularity' else 'facilities'} "
-                                        "(--k on the command line)")
+                raise InvalidModelError(
+                    f"{kind} needs k, the number of {'communities' if kind == 'modularity' else 'facilities'} "
+                    "(--k on the command line)"
+                )
             return _clustering_instance(_read_graph(path), kind, k, str(path))
         if kind == "multicut":
             return _multicut_instance(path)

@@ -38,9 +38,7 @@ _NATIVE_MAGIC = b"DIMODBQM"
 _VARTYPE_HEADER = re.compile(r"^\s*#.*?vartype[:=]\s*([-_.a-zA-Z0-9]+)")
 
 
-def read_bqm(
-    path: str | os.PathLike, default_vartype: dimod.typing.VartypeLike = dimod.BINARY
-) -> dimod.BinaryQuadraticModel:
+def read_bqm(path: str | os.PathLike, default_vartype: dimod.typing.VartypeLike = dimod.BINARY) -> dimod.BinaryQuadraticModel:
     """Read a BQM from a native dimod file, a JSON serialization or COO text.
 
     Args:
@@ -111,7 +109,7 @@ def _read_json(path: Path, text: str) -> dimod.BinaryQuadraticModel:
     except json.JSONDecodeError as err:
         raise FileFormatError(path, f"invalid JSON: {err.msg} (column {err.colno})", err.lineno) from None
     if not isinstance(serializable, dict) or serializable.get("type") != "BinaryQuadraticModel":
-        raise FileFormatError(path, "JSON is not a dimod BQM serialization (its \"type\" must be \"BinaryQuadraticModel\")")
+        raise FileFormatError(path, 'JSON is not a dimod BQM serialization (its "type" must be "BinaryQuadraticModel")')
     try:
         return dimod.BinaryQuadraticModel.from_serializable(serializable)
     except Exception as err:  # missing keys, wrong lengths, bad types: all a malformed file

@@ -118,7 +118,9 @@ class PenaltyModel:
         self._encoding: dict[Hashable, Encoding] = {}
         for count, v in enumerate(self.variables):
             if count % TERMS_PER_CHECK == 0 and time.perf_counter() >= deadline:
-                raise TimeoutError(f"the time limit ran out after encoding {count:,} of {len(self.variables):,} variables in bits")
+                raise TimeoutError(
+                    f"the time limit ran out after encoding {count:,} of {len(self.variables):,} variables in bits"
+                )
             self._encoding[v] = _encode(cqm, v)
         self.objective = dimod.BinaryQuadraticModel(dimod.BINARY)
         self.objective.add_variables_from((bit, 0.0) for bits, _ in self._encoding.values() for bit, _ in bits)
@@ -174,9 +176,7 @@ class PenaltyModel:
                 columns.append(sampleset.variables.index(bit))
                 owners.append(owner)
                 coefficients.append(coefficient)
-        expand = sparse.csr_matrix(
-            (coefficients, (np.arange(len(columns)), owners)), shape=(len(columns), len(self.variables))
-        )
+        expand = sparse.csr_matrix((coefficients, (np.arange(len(columns)), owners)), shape=(len(columns), len(self.variables)))
         shifts = np.array([self._encoding[v][1] for v in self.variables])
         return shifts + np.asarray(samples[:, columns].astype(float) @ expand)
 

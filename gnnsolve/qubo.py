@@ -55,14 +55,10 @@ def check_finite(bqm: dimod.BinaryQuadraticModel) -> None:
             return  # the common case, in bulk: 6 ms instead of 0.6 s per million interactions
     for v, bias in bqm.iter_linear():
         if not math.isfinite(bias):
-            raise InvalidModelError(
-                f"variable {v!r} has linear bias {bias}; every bias must be finite"
-            )
+            raise InvalidModelError(f"variable {v!r} has linear bias {bias}; every bias must be finite")
     for u, v, bias in bqm.iter_quadratic():
         if not math.isfinite(bias):
-            raise InvalidModelError(
-                f"interaction ({u!r}, {v!r}) has quadratic bias {bias}; every bias must be finite"
-            )
+            raise InvalidModelError(f"interaction ({u!r}, {v!r}) has quadratic bias {bias}; every bias must be finite")
 
 
 class CompiledBQM:
@@ -104,9 +100,7 @@ class CompiledBQM:
         self.cols = np.asarray(hi, dtype=np.int64)
         self.quadratic = np.asarray(qdata, dtype=np.float64)
         self.offset = float(offset)
-        self._upper = scipy.sparse.csr_matrix(
-            (self.quadratic, (self.rows, self.cols)), shape=(n, n), dtype=np.float64
-        )
+        self._upper = scipy.sparse.csr_matrix((self.quadratic, (self.rows, self.cols)), shape=(n, n), dtype=np.float64)
         self._torch_cache: dict[tuple[str, torch.dtype], tuple[SparseOperator, torch.Tensor]] = {}
 
     @property
@@ -174,9 +168,7 @@ class CompiledBQM:
         extension :math:`c + p^\\top h + \\tfrac12 p^\\top J_{sym} p`.
         """
         if probs.dim() != 2 or probs.shape[1] != self.num_variables:
-            raise ValueError(
-                f"expected probabilities of shape [num_reads, {self.num_variables}], got {tuple(probs.shape)}"
-            )
+            raise ValueError(f"expected probabilities of shape [num_reads, {self.num_variables}], got {tuple(probs.shape)}")
         coupling, linear = self.torch_terms(probs.device, probs.dtype)
         energy = probs @ linear + self.offset
         if self.num_interactions:

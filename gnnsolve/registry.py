@@ -106,14 +106,16 @@ _SA_DEFAULT_SWEEPS = 1000
 KeywordTranslation = Callable[[float | None, int, int | None, "dimod.BinaryQuadraticModel | None"], dict[str, Any]]
 
 
-def _reads_seed_and_time(time_limit: float | None, num_reads: int, seed: int | None,
-                         bqm: dimod.BinaryQuadraticModel | None) -> dict[str, Any]:
+def _reads_seed_and_time(
+    time_limit: float | None, num_reads: int, seed: int | None, bqm: dimod.BinaryQuadraticModel | None
+) -> dict[str, Any]:
     """gnnsolve's samplers: every keyword as it is."""
     return {"num_reads": num_reads, "seed": seed, "time_limit": time_limit}
 
 
-def _simulated_annealing(time_limit: float | None, num_reads: int, seed: int | None,
-                         bqm: dimod.BinaryQuadraticModel | None) -> dict[str, Any]:
+def _simulated_annealing(
+    time_limit: float | None, num_reads: int, seed: int | None, bqm: dimod.BinaryQuadraticModel | None
+) -> dict[str, Any]:
     """Stopped between reads before a read that would not fit; fewer sweeps when the reads would not fit."""
     keywords: dict[str, Any] = {"num_reads": num_reads, "seed": seed}
     if time_limit is None or math.isinf(time_limit):
@@ -148,8 +150,7 @@ class _ReadDeadline:
         return now + read > self.deadline
 
 
-def _tabu(time_limit: float | None, num_reads: int, seed: int | None,
-          bqm: dimod.BinaryQuadraticModel | None) -> dict[str, Any]:
+def _tabu(time_limit: float | None, num_reads: int, seed: int | None, bqm: dimod.BinaryQuadraticModel | None) -> dict[str, Any]:
     """Reads run one after another, each after its own dense set-up: as many reads as fit (at least
     one), each with an equal share of what the set-ups leave, at least 1 ms."""
     keywords: dict[str, Any] = {"num_reads": num_reads, "seed": seed}
@@ -161,8 +162,9 @@ def _tabu(time_limit: float | None, num_reads: int, seed: int | None,
     return keywords
 
 
-def _steepest(time_limit: float | None, num_reads: int, seed: int | None,
-              bqm: dimod.BinaryQuadraticModel | None) -> dict[str, Any]:
+def _steepest(
+    time_limit: float | None, num_reads: int, seed: int | None, bqm: dimod.BinaryQuadraticModel | None
+) -> dict[str, Any]:
     """Each read ends at a local minimum: as many reads as fit the time (at least one); large
     models use the priority-queue search."""
     keywords: dict[str, Any] = {"num_reads": num_reads, "seed": seed}
@@ -176,8 +178,7 @@ def _steepest(time_limit: float | None, num_reads: int, seed: int | None,
     return keywords
 
 
-def _exact(time_limit: float | None, num_reads: int, seed: int | None,
-           bqm: dimod.BinaryQuadraticModel | None) -> dict[str, Any]:
+def _exact(time_limit: float | None, num_reads: int, seed: int | None, bqm: dimod.BinaryQuadraticModel | None) -> dict[str, Any]:
     """Exact solvers return one optimal (or best found) sample: reads do not apply."""
     return {"time_limit": time_limit, "seed": seed}
 
@@ -209,48 +210,98 @@ class SamplerSpec:
 
 
 _SPECS = (
-    SamplerSpec("gnn", "gnnsolve.samplers.pignn:GNNSampler",
-                "PI-GNN: a graph neural network trained on the model's relaxed energy",
-                _reads_seed_and_time),
-    SamplerSpec("dyco", "gnnsolve.samplers.dyco:DyCOSampler",
-                "DyCO-GNN: PI-GNN warm-started across calls with shrink and perturb (stateful)",
-                _reads_seed_and_time),
-    SamplerSpec("clusternet", "gnnsolve.samplers.clusternet:ClusterNetSampler",
-                "ClusterNet: GCN and differentiable k-means for modularity and k-center (graphs, not BQMs)",
-                _reads_seed_and_time),
-    SamplerSpec("multicut", "gnnsolve.samplers.multicut:MulticutSampler",
-                "multicut by GNN-guided edge contraction with MCTS and GAEC/KLj (signed graphs, not BQMs)",
-                _reads_seed_and_time),
-    SamplerSpec("sa", "dwave.samplers:SimulatedAnnealingSampler",
-                "simulated annealing (dwave-samplers), 1000 sweeps per read",
-                _simulated_annealing),
-    SamplerSpec("tabu", "dwave.samplers:TabuSampler",
-                "multistart tabu search (dwave-samplers), dense matrix",
-                _tabu, max_variables=TABU_MAX_VARIABLES),
-    SamplerSpec("steepest", "dwave.samplers:SteepestDescentSolver",
-                "steepest descent from random states (dwave-samplers)",
-                _steepest),
-    SamplerSpec("highs", "gnnsolve.samplers.highs:HiGHSSampler",
-                "exact MILP (linearised) with HiGHS; reports a bound and gap",
-                _exact, exact=True),
-    SamplerSpec("gurobi", "gnnsolve.samplers.gurobi:GurobiSampler",
-                "exact MIQP with Gurobi; reports a bound and gap",
-                _exact, exact=True, requires=("gurobipy",), extra="gurobi"),
-    SamplerSpec("louvain", "gnnsolve.samplers.references:LouvainSampler",
-                "Louvain method (networkx) for modularity, merged down to k (graphs, not BQMs)",
-                _reads_seed_and_time),
-    SamplerSpec("leiden", "gnnsolve.samplers.references:LeidenSampler",
-                "Leiden algorithm (leidenalg) for modularity, merged down to k (graphs, not BQMs)",
-                _reads_seed_and_time, requires=("leidenalg", "igraph"), extra="leiden"),
-    SamplerSpec("gonzalez", "gnnsolve.samplers.references:GonzalezSampler",
-                "farthest-first traversal for k-center, a 2-approximation (graphs, not BQMs)",
-                _reads_seed_and_time),
-    SamplerSpec("elf", "gnnsolve.samplers.references:ElfMulticutSampler",
-                "GAEC and Kernighan-Lin with joins (python-elf) for multicut (signed graphs, not BQMs)",
-                _reads_seed_and_time, requires=("elf", "bioimage_cpp"), extra="elf"),
-    SamplerSpec("lkh", "gnnsolve.samplers.lkh:LKHSampler",
-                "LKH-3 (elkai), the travelling salesperson reference (TSP problems, not BQMs)",
-                _reads_seed_and_time, requires=("elkai",), extra="lkh"),
+    SamplerSpec(
+        "gnn",
+        "gnnsolve.samplers.pignn:GNNSampler",
+        "PI-GNN: a graph neural network trained on the model's relaxed energy",
+        _reads_seed_and_time,
+    ),
+    SamplerSpec(
+        "dyco",
+        "gnnsolve.samplers.dyco:DyCOSampler",
+        "DyCO-GNN: PI-GNN warm-started across calls with shrink and perturb (stateful)",
+        _reads_seed_and_time,
+    ),
+    SamplerSpec(
+        "clusternet",
+        "gnnsolve.samplers.clusternet:ClusterNetSampler",
+        "ClusterNet: GCN and differentiable k-means for modularity and k-center (graphs, not BQMs)",
+        _reads_seed_and_time,
+    ),
+    SamplerSpec(
+        "multicut",
+        "gnnsolve.samplers.multicut:MulticutSampler",
+        "multicut by GNN-guided edge contraction with MCTS and GAEC/KLj (signed graphs, not BQMs)",
+        _reads_seed_and_time,
+    ),
+    SamplerSpec(
+        "sa",
+        "dwave.samplers:SimulatedAnnealingSampler",
+        "simulated annealing (dwave-samplers), 1000 sweeps per read",
+        _simulated_annealing,
+    ),
+    SamplerSpec(
+        "tabu",
+        "dwave.samplers:TabuSampler",
+        "multistart tabu search (dwave-samplers), dense matrix",
+        _tabu,
+        max_variables=TABU_MAX_VARIABLES,
+    ),
+    SamplerSpec(
+        "steepest", "dwave.samplers:SteepestDescentSolver", "steepest descent from random states (dwave-samplers)", _steepest
+    ),
+    SamplerSpec(
+        "highs",
+        "gnnsolve.samplers.highs:HiGHSSampler",
+        "exact MILP (linearised) with HiGHS; reports a bound and gap",
+        _exact,
+        exact=True,
+    ),
+    SamplerSpec(
+        "gurobi",
+        "gnnsolve.samplers.gurobi:GurobiSampler",
+        "exact MIQP with Gurobi; reports a bound and gap",
+        _exact,
+        exact=True,
+        requires=("gurobipy",),
+        extra="gurobi",
+    ),
+    SamplerSpec(
+        "louvain",
+        "gnnsolve.samplers.references:LouvainSampler",
+        "Louvain method (networkx) for modularity, merged down to k (graphs, not BQMs)",
+        _reads_seed_and_time,
+    ),
+    SamplerSpec(
+        "leiden",
+        "gnnsolve.samplers.references:LeidenSampler",
+        "Leiden algorithm (leidenalg) for modularity, merged down to k (graphs, not BQMs)",
+        _reads_seed_and_time,
+        requires=("leidenalg", "igraph"),
+        extra="leiden",
+    ),
+    SamplerSpec(
+        "gonzalez",
+        "gnnsolve.samplers.references:GonzalezSampler",
+        "farthest-first traversal for k-center, a 2-approximation (graphs, not BQMs)",
+        _reads_seed_and_time,
+    ),
+    SamplerSpec(
+        "elf",
+        "gnnsolve.samplers.references:ElfMulticutSampler",
+        "GAEC and Kernighan-Lin with joins (python-elf) for multicut (signed graphs, not BQMs)",
+        _reads_seed_and_time,
+        requires=("elf", "bioimage_cpp"),
+        extra="elf",
+    ),
+    SamplerSpec(
+        "lkh",
+        "gnnsolve.samplers.lkh:LKHSampler",
+        "LKH-3 (elkai), the travelling salesperson reference (TSP problems, not BQMs)",
+        _reads_seed_and_time,
+        requires=("elkai",),
+        extra="lkh",
+    ),
 )
 
 _REGISTRY: dict[str, SamplerSpec] = {spec.name: spec for spec in _SPECS}
@@ -273,9 +324,7 @@ def sampler_spec(name: str) -> SamplerSpec:
         return _REGISTRY[key]
     close = difflib.get_close_matches(str(key), _REGISTRY, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
-    raise UnknownSamplerError(
-        f"unknown sampler {name!r}; {hint}valid names: {', '.join(_REGISTRY)}"
-    )
+    raise UnknownSamplerError(f"unknown sampler {name!r}; {hint}valid names: {', '.join(_REGISTRY)}")
 
 
 def spec_of(sampler: object) -> SamplerSpec | None:
@@ -319,12 +368,10 @@ def get_sampler(name: str) -> dimod.Sampler:
         if missing:
             fix = f"pip install 'gnnsolve[{spec.extra}]'" if spec.extra else f"pip install {' '.join(missing)}"
             raise MissingDependencyError(
-                f"sampler {spec.name!r} needs {', '.join(missing)}, which is not installed; "
-                f"install it with `{fix}`"
+                f"sampler {spec.name!r} needs {', '.join(missing)}, which is not installed; install it with `{fix}`"
             )
         raise MissingDependencyError(
-            f"sampler {spec.name!r} is not part of this installation ({spec.target} cannot be "
-            "imported); reinstall gnnsolve"
+            f"sampler {spec.name!r} is not part of this installation ({spec.target} cannot be imported); reinstall gnnsolve"
         )
     module, _, class_name = spec.target.partition(":")
     return getattr(importlib.import_module(module), class_name)()

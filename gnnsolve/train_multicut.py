@@ -155,8 +155,15 @@ def _segment_logsumexp(values: torch.Tensor, segments: torch.Tensor, count: int)
 
 def _losses(net: ContractionPolicy, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Policy loss, value loss (means over states) and the share of states whose top pair is a target."""
-    logits, values = net(batch["x"], batch["attraction"], batch["repulsion"], batch["pair_index"],
-                         batch["pair_attr"], batch["batch"], batch["num_graphs"])
+    logits, values = net(
+        batch["x"],
+        batch["attraction"],
+        batch["repulsion"],
+        batch["pair_index"],
+        batch["pair_attr"],
+        batch["batch"],
+        batch["num_graphs"],
+    )
     segments, targets, count = batch["pair_batch"], batch["targets"], batch["num_graphs"]
     everything = _segment_logsumexp(logits, segments, count)
     kept = _segment_logsumexp(logits[targets], segments[targets], count)
@@ -209,15 +216,12 @@ def train(
         n = int(rng.integers(20, 31 if kind == "er" else 41))
         episodes.append(_episode(random_signed_graph(kind, n, rng), explore, SOLVE_SECONDS, rng))
         if verbose and (k + 1) % 50 == 0:
-            print(f"graph {k + 1}/{graphs}: {sum(map(len, episodes))} states, "
-                  f"{time.perf_counter() - started:.0f} s", flush=True)
+            print(f"graph {k + 1}/{graphs}: {sum(map(len, episodes))} states, {time.perf_counter() - started:.0f} s", flush=True)
     for k in range(large):
         kind = "er" if k % 2 == 0 else "ba"
-        episodes.append(_episode(random_signed_graph(kind, int(rng.integers(41, 101)), rng), explore,
-                                 LARGE_SOLVE_SECONDS, rng))
+        episodes.append(_episode(random_signed_graph(kind, int(rng.integers(41, 101)), rng), explore, LARGE_SOLVE_SECONDS, rng))
     if verbose and large:
-        print(f"{large} large graphs: {sum(map(len, episodes))} states, {time.perf_counter() - started:.0f} s",
-              flush=True)
+        print(f"{large} large graphs: {sum(map(len, episodes))} states, {time.perf_counter() - started:.0f} s", flush=True)
     held = max(1, graphs // 10)
     training = [s for episode in episodes[held:] for s in episode] or [s for e in episodes for s in e]
     validation = [s for episode in episodes[:held] for s in episode]
@@ -232,7 +236,7 @@ def train(
         net.train()
         order = rng.permutation(len(training))
         for start in range(0, len(order), batch_size):
-            policy, value, _ = _losses(net, _collate([training[i] for i in order[start:start + batch_size]]))
+            policy, value, _ = _losses(net, _collate([training[i] for i in order[start : start + batch_size]]))
             optimiser.zero_grad()
             (policy + value).backward()
             optimiser.step()
@@ -242,18 +246,34 @@ def train(
             policy, value, accuracy = _losses(net, check)
         loss = float(policy + value)
         if loss < best["loss"]:
-            best = {"loss": loss, "policy_loss": float(policy), "value_loss": float(value),
-                    "top1_accuracy": float(accuracy), "epoch": epoch + 1,
-                    "state": {key: tensor.clone() for key, tensor in net.state_dict().items()}}
+            best = {
+                "loss": loss,
+                "policy_loss": float(policy),
+                "value_loss": float(value),
+                "top1_accuracy": float(accuracy),
+                "epoch": epoch + 1,
+                "state": {key: tensor.clone() for key, tensor in net.state_dict().items()},
+            }
         if verbose:
-            print(f"epoch {epoch + 1}/{epochs}: held-out policy {float(policy):.4f} value {float(value):.5f} "
-                  f"top-1 {float(accuracy):.3f}, {time.perf_counter() - started:.0f} s", flush=True)
+            print(
+                f"epoch {epoch + 1}/{epochs}: held-out policy {float(policy):.4f} value {float(value):.5f} "
+                f"top-1 {float(accuracy):.3f}, {time.perf_counter() - started:.0f} s",
+                flush=True,
+            )
     if "state" in best:
         net.load_state_dict(best.pop("state"))
     record = {
-        "graphs": graphs, "large_graphs": large, "epochs": epochs, "batch_size": batch_size,
-        "learning_rate": learning_rate, "explore": explore, "seed": seed, "training_states": len(training), "held_out_states": len(validation),
-        "held_out": best, "data_seconds": round(generated, 1),
+        "graphs": graphs,
+        "large_graphs": large,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "explore": explore,
+        "seed": seed,
+        "training_states": len(training),
+        "held_out_states": len(validation),
+        "held_out": best,
+        "data_seconds": round(generated, 1),
         "seconds": round(time.perf_counter() - started, 1),
     }
     save_policy(net, out, record)

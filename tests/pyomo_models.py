@@ -33,6 +33,7 @@ def knapsack(seed: int = 0, n: int = 30) -> pyo.ConcreteModel:
 
 def solved_grid(rng: random.Random) -> list[list[int]]:
     """A complete sudoku grid: the canonical pattern with bands, stacks, rows, columns and digits shuffled."""
+
     def shuffled_groups() -> list[int]:
         groups = rng.sample(range(3), 3)
         return [3 * group + inner for group in groups for inner in rng.sample(range(3), 3)]
@@ -57,7 +58,9 @@ def sudoku(seed: int = 0, clues: int = 30) -> pyo.ConcreteModel:
     m.row_once = pyo.Constraint(m.ROWS, m.VALUES, rule=lambda m, r, v: sum(m.x[r, c, v] for c in m.COLS) == 1)
     m.col_once = pyo.Constraint(m.COLS, m.VALUES, rule=lambda m, c, v: sum(m.x[r, c, v] for r in m.ROWS) == 1)
     m.box_once = pyo.Constraint(
-        range(3), range(3), m.VALUES,
+        range(3),
+        range(3),
+        m.VALUES,
         rule=lambda m, i, j, v: sum(m.x[3 * i + a, 3 * j + b, v] for a in range(1, 4) for b in range(1, 4)) == 1,
     )
     return m
@@ -106,7 +109,8 @@ def _sites_and_customers(rng: random.Random, sites: int, customers: int) -> dict
     customer_at = {c: place() for c in range(1, customers + 1)}
     return {
         (n, c): round(((site_at[n][0] - customer_at[c][0]) ** 2 + (site_at[n][1] - customer_at[c][1]) ** 2) ** 0.5)
-        for n in site_at for c in customer_at
+        for n in site_at
+        for c in customer_at
     }
 
 
@@ -154,8 +158,12 @@ def p_median(seed: int = 0, sites: int = 10, customers: int = 25, p: int = 3, bi
 
 
 MODELS: dict[str, Callable[..., pyo.ConcreteModel]] = {
-    "knapsack": knapsack, "sudoku": sudoku, "set_cover": set_cover,
-    "graph_colouring": graph_colouring, "warehouse": warehouse, "p_median": p_median,
+    "knapsack": knapsack,
+    "sudoku": sudoku,
+    "set_cover": set_cover,
+    "graph_colouring": graph_colouring,
+    "warehouse": warehouse,
+    "p_median": p_median,
 }
 """Every builder by name, each as written (continuous variables where the formulation has them)."""
 

@@ -11,7 +11,10 @@ def random_bqm(seed: int) -> dimod.BinaryQuadraticModel:
     vartype = dimod.SPIN if seed % 2 else dimod.BINARY
     if seed % 3 == 0:
         bqm = dimod.generators.gnp_random_bqm(
-            n, float(rng.uniform(0.2, 1.0)), vartype, random_state=seed,
+            n,
+            float(rng.uniform(0.2, 1.0)),
+            vartype,
+            random_state=seed,
             bias_generator=lambda size: rng.uniform(-2.0, 2.0, size),
         )
     elif seed % 3 == 1 and n >= 2:

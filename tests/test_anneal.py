@@ -19,8 +19,13 @@ def starts(model: CompiledBQM, reads: int, seed: int = 0) -> np.ndarray:
 
 
 @settings(max_examples=25, deadline=None)
-@given(n=st.integers(1, 25), reads=st.integers(1, 4), seed=st.integers(0, 2**31 - 1),
-       vartype=st.sampled_from([dimod.SPIN, dimod.BINARY]), start=st.floats(0.0, 1.0))
+@given(
+    n=st.integers(1, 25),
+    reads=st.integers(1, 4),
+    seed=st.integers(0, 2**31 - 1),
+    vartype=st.sampled_from([dimod.SPIN, dimod.BINARY]),
+    start=st.floats(0.0, 1.0),
+)
 def test_never_worse_than_the_start(n, reads, seed, vartype, start):
     bqm = dimod.generators.uniform(n, vartype, low=-2, high=1, seed=seed % 1000)
     model = CompiledBQM(bqm)
@@ -82,11 +87,16 @@ def test_bad_arguments(kwargs, message):
         anneal(model, starts(model, 1), math.inf, **kwargs)
 
 
-@pytest.mark.parametrize("bqm", [
-    dimod.generators.ran_r(1, 30, seed=0), dimod.generators.uniform(20, "SPIN", low=-3, high=0.5, seed=1),
-    dimod.generators.gnp_random_bqm(25, 0.3, "BINARY", random_state=2), dimod.BQM({0: 0.0, 1: 2.0}, {}, 0, "SPIN"),
-    dimod.BQM({0: 0.0, 1: 0.0}, {(0, 1): 0.0}, 0, "SPIN"),
-])
+@pytest.mark.parametrize(
+    "bqm",
+    [
+        dimod.generators.ran_r(1, 30, seed=0),
+        dimod.generators.uniform(20, "SPIN", low=-3, high=0.5, seed=1),
+        dimod.generators.gnp_random_bqm(25, 0.3, "BINARY", random_state=2),
+        dimod.BQM({0: 0.0, 1: 2.0}, {}, 0, "SPIN"),
+        dimod.BQM({0: 0.0, 1: 0.0}, {(0, 1): 0.0}, 0, "SPIN"),
+    ],
+)
 def test_beta_range_is_dwave_samplers_default(bqm):
     from dwave.samplers.sa.sampler import default_beta_range as reference
 

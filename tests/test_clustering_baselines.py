@@ -10,8 +10,8 @@ import networkx as nx
 import numpy as np
 import pytest
 import torch
-from gnnsolve.adapters.clustering import KCenter, Modularity, modularity, observe_edges
 
+from gnnsolve.adapters.clustering import KCenter, Modularity, modularity, observe_edges
 from gnnsolve.baselines.clustering import (
     BaselineResult,
     LinkPredictor,
@@ -88,9 +88,7 @@ def test_observe_edges_rejects_bad_fractions(fraction) -> None:
 
 def best_single_merge(G: nx.Graph, labels: dict) -> float:
     names = sorted(set(labels.values()))
-    return max(
-        modularity(G, {v: (a if c == b else c) for v, c in labels.items()}) for a, b in itertools.combinations(names, 2)
-    )
+    return max(modularity(G, {v: (a if c == b else c) for v, c in labels.items()}) for a, b in itertools.combinations(names, 2))
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -41,9 +41,7 @@ def test_node_moves_reach_a_local_optimum_without_losing_modularity(n, p, k, see
     moved = modularity_moves(problem.adjacency, start, k)
     assert moved.min() >= 0 and moved.max() < k
     assert q(problem, moved) >= q(problem, start) - 1e-12
-    best_single_move = max(
-        q(problem, np.where(np.arange(n) == i, c, moved)) for i in range(n) for c in range(k)
-    )
+    best_single_move = max(q(problem, np.where(np.arange(n) == i, c, moved)) for i in range(n) for c in range(k))
     assert best_single_move <= q(problem, moved) + 1e-9
     best_merge = max(
         (q(problem, np.where(moved == b, a, moved)) for a, b in itertools.combinations(set(moved.tolist()), 2)),
@@ -58,8 +56,7 @@ def test_merges_join_communities_that_node_moves_cannot():
     problem = Modularity(G, 3)
     moved = modularity_moves(problem.adjacency, split, 3)
     assert len(set(moved.tolist())) == 2
-    assert q(problem, moved) == pytest.approx(max(q(problem, np.array(c)) for c in
-                                                 itertools.product(range(2), repeat=12)))
+    assert q(problem, moved) == pytest.approx(max(q(problem, np.array(c)) for c in itertools.product(range(2), repeat=12)))
 
 
 def test_node_moves_count_self_loops_and_weights_as_networkx():
@@ -95,8 +92,7 @@ def within(W: np.ndarray, labels: np.ndarray) -> float:
 
 
 @settings(max_examples=60, deadline=None)
-@given(n=st.integers(2, 10), density=st.floats(0.2, 1.0), k=st.integers(1, 4), seed=st.integers(0, 10**6),
-       sparse=st.booleans())
+@given(n=st.integers(2, 10), density=st.floats(0.2, 1.0), k=st.integers(1, 4), seed=st.integers(0, 10**6), sparse=st.booleans())
 def test_pairwise_moves_reach_a_local_optimum_without_losing_weight(n, density, k, seed, sparse):
     W = signed_weights(n, density, seed)
     start = np.random.default_rng(seed + 1).integers(k, size=n)
@@ -118,16 +114,14 @@ def test_pairwise_moves_split_what_repels_and_join_what_attracts():
         moved = partition_moves(W, np.array(start), 3)
         assert within(W, moved) == 5.0
         assert moved[0] == moved[1] != moved[2] == moved[3]
-    assert partition_moves(-np.abs(W), np.zeros(4, dtype=int), 4).tolist() in (
-        list(p) for p in itertools.permutations(range(4)))
+    assert partition_moves(-np.abs(W), np.zeros(4, dtype=int), 4).tolist() in (list(p) for p in itertools.permutations(range(4)))
 
 
 def test_partition_moves_with_degrees_is_modularity():
     problem = Modularity(nx.barbell_graph(5, 2), 3)
     start = np.random.default_rng(0).integers(3, size=len(problem.nodes))
     A = problem.adjacency
-    assert partition_moves(A, start, 3, np.asarray(A.sum(axis=1)).ravel()).tolist() == \
-        modularity_moves(A, start, 3).tolist()
+    assert partition_moves(A, start, 3, np.asarray(A.sum(axis=1)).ravel()).tolist() == modularity_moves(A, start, 3).tolist()
 
 
 def test_partition_moves_refuse_bad_input():
@@ -153,9 +147,11 @@ def test_facility_swaps_never_raise_the_radius_and_end_at_a_swap_optimum(n, p, k
     swapped = k_center_swaps(D, start)
     assert len(set(swapped)) == problem.k
     assert radius(D, swapped) <= radius(D, start)
-    best_swap = min(
-        radius(D, [v if f == out else f for f in swapped]) for out in swapped for v in range(n) if v not in swapped
-    ) if problem.k < n else radius(D, swapped)
+    best_swap = (
+        min(radius(D, [v if f == out else f for f in swapped]) for out in swapped for v in range(n) if v not in swapped)
+        if problem.k < n
+        else radius(D, swapped)
+    )
     assert best_swap >= radius(D, swapped)
 
 

@@ -11,14 +11,14 @@ import networkx as nx
 import numpy as np
 import pytest
 import torch
-from gnnsolve.adapters.clustering import MAX_MODEL_TERMS, KCenter, Modularity, greedy_k_center, modularity
-from gnnsolve.adapters.datasets import read_gml, read_planetoid
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from shared_data import DATA, needs_data
 
 from gnnsolve import HiGHSSampler
+from gnnsolve.adapters.clustering import MAX_MODEL_TERMS, KCenter, Modularity, greedy_k_center, modularity
+from gnnsolve.adapters.datasets import read_gml, read_planetoid
 from gnnsolve.errors import FileFormatError, InvalidModelError, ModelTooLargeError, UnsupportedModelError
+from shared_data import DATA, needs_data
 
 
 def nx_modularity(G: nx.Graph, labels: dict, weight: str | None = None) -> float:
@@ -31,8 +31,7 @@ def nx_modularity(G: nx.Graph, labels: dict, weight: str | None = None) -> float
 def brute_force_modularity(G: nx.Graph, k: int) -> float:
     nodes = list(G.nodes)
     return max(
-        modularity(G, dict(zip(nodes, labels)), weight="weight")
-        for labels in itertools.product(range(k), repeat=len(nodes))
+        modularity(G, dict(zip(nodes, labels)), weight="weight") for labels in itertools.product(range(k), repeat=len(nodes))
     )
 
 

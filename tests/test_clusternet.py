@@ -135,8 +135,9 @@ def test_features_given_as_array_or_attribute():
 
 def test_observed_graph_trains_while_energies_score_the_full_graph():
     seen = drop_edges(KARATE, 0.6, seed=3)
-    sampleset = ClusterNetSampler().sample(KARATE, k=3, objective="modularity", observed=seen, num_reads=3,
-                                           seed=0, epochs=150)  # best of 3: 0.23 to 0.29 over seeds 0..5
+    sampleset = ClusterNetSampler().sample(
+        KARATE, k=3, objective="modularity", observed=seen, num_reads=3, seed=0, epochs=150
+    )  # best of 3: 0.23 to 0.29 over seeds 0..5
     info = sampleset.info
     assert info["observed_edges"] == seen.number_of_edges() == 31
     assert info["observed_fraction"] == pytest.approx(31 / 78)
@@ -217,8 +218,9 @@ def test_problems_hand_themselves_to_the_sampler():
 def test_fit_then_apply_to_an_unseen_graph_unchanged_or_fine_tuned():
     rng = np.random.default_rng(0)
     graphs = [caveman(3, 6, seed) for seed in range(3)]
-    sampler = ClusterNetSampler().fit(graphs, k=3, objective="modularity",
-                                      features=[rng.random((18, 8)) for _ in graphs], epochs=150, seed=0)
+    sampler = ClusterNetSampler().fit(
+        graphs, k=3, objective="modularity", features=[rng.random((18, 8)) for _ in graphs], epochs=150, seed=0
+    )
     assert sampler.fit_info["graphs"] == 3 and sampler.fit_info["epochs"] == 150
     unseen, features = caveman(3, 7, 10), rng.random((21, 8))
     applied = sampler.sample(unseen, k=3, objective="modularity", features=features, epochs=0, num_reads=2)
@@ -265,10 +267,12 @@ def test_fit_refuses_what_cannot_transfer():
         (lambda s: s.sample(Modularity(KARATE, 2), features=np.full((34, 2), np.nan)), ValueError, "NaN"),
         (lambda s: s.sample(Modularity(KARATE, 2), features="missing"), ValueError, "no attribute 'missing'"),
         (lambda s: s.sample(Modularity(KARATE, 2), observed=nx.path_graph(3)), ValueError, "problem's nodes"),
-        (lambda s: s.sample(Modularity(nx.path_graph(4), 2), observed=nx.Graph([(0, 2), (1, 3)])),
-         ValueError, "not an edge"),
-        (lambda s: s.sample(Modularity(KARATE, 2), observed=nx.empty_graph(34)), InvalidModelError,
-         "observed graph cannot be trained on"),
+        (lambda s: s.sample(Modularity(nx.path_graph(4), 2), observed=nx.Graph([(0, 2), (1, 3)])), ValueError, "not an edge"),
+        (
+            lambda s: s.sample(Modularity(KARATE, 2), observed=nx.empty_graph(34)),
+            InvalidModelError,
+            "observed graph cannot be trained on",
+        ),
         (lambda s: s.sample(Modularity(KARATE, 2), epochs=0), ValueError, "call fit"),
         (lambda s: s.sample(Modularity(KARATE, 2), epochs=-1), ValueError, "epochs"),
         (lambda s: s.sample(Modularity(KARATE, 2), num_reads=0), ValueError, "num_reads"),
@@ -374,11 +378,11 @@ def test_bad_threads_are_refused(threads):
 
 def test_fit_reports_its_budget_and_threads():
     graphs = [nx.connected_caveman_graph(2, 5) for _ in range(2)]
-    sampler = ClusterNetSampler().fit(graphs, k=2, objective="modularity", features=[np.ones((10, 3))] * 2, epochs=5,
-                                      seed=0, threads=1)
+    sampler = ClusterNetSampler().fit(
+        graphs, k=2, objective="modularity", features=[np.ones((10, 3))] * 2, epochs=5, seed=0, threads=1
+    )
     assert sampler.fit_info["threads"] == 1 and sampler.fit_info["time_limit"] == 20.0
-    sampler.fit(graphs, k=2, objective="modularity", features=[np.ones((10, 3))] * 2, epochs=10**6, seed=0,
-                time_limit=0.3)
+    sampler.fit(graphs, k=2, objective="modularity", features=[np.ones((10, 3))] * 2, epochs=10**6, seed=0, time_limit=0.3)
     assert sampler.fit_info["stop_reason"] == "time_limit" and sampler.fit_info["time_limit"] == 0.3
 
 
@@ -389,5 +393,4 @@ def test_unknown_keywords_warn():
 
 def test_registered_and_exported():
     assert isinstance(get_sampler("clusternet"), gnnsolve.ClusterNetSampler)
-    assert sample_kwargs("clusternet", time_limit=1.0, num_reads=2, seed=3) == {
-        "num_reads": 2, "seed": 3, "time_limit": 1.0}
+    assert sample_kwargs("clusternet", time_limit=1.0, num_reads=2, seed=3) == {"num_reads": 2, "seed": 3, "time_limit": 1.0}

@@ -18,8 +18,17 @@ from gnnsolve.samplers.clusternet import ClusterNetSampler
 
 KARATE = nx.karate_club_graph()
 
-SIGNED = {("a", "b"): 3.0, ("a", "c"): 1.5, ("b", "c"): 2.0, ("c", "d"): -2.5, ("d", "e"): 4.0, ("e", "f"): 1.0,
-          ("d", "f"): 0.5, ("a", "f"): -1.0, ("b", "e"): -0.5}
+SIGNED = {
+    ("a", "b"): 3.0,
+    ("a", "c"): 1.5,
+    ("b", "c"): 2.0,
+    ("c", "d"): -2.5,
+    ("d", "e"): 4.0,
+    ("e", "f"): 1.0,
+    ("d", "f"): 0.5,
+    ("a", "f"): -1.0,
+    ("b", "e"): -0.5,
+}
 
 
 def signed_cqm(k: int = 3, linear: float = 0.25, offset: float = 2.0) -> dimod.ConstrainedQuadraticModel:
@@ -43,8 +52,10 @@ def signed_cqm(k: int = 3, linear: float = 0.25, offset: float = 2.0) -> dimod.C
 
 
 def brute_force_optimum(problem: PairwiseClustering) -> float:
-    return min(problem.evaluate(dict(zip(problem.nodes, labels)))
-               for labels in itertools.product(range(problem.k), repeat=len(problem.nodes)))
+    return min(
+        problem.evaluate(dict(zip(problem.nodes, labels)))
+        for labels in itertools.product(range(problem.k), repeat=len(problem.nodes))
+    )
 
 
 def check_rows(sampleset: dimod.SampleSet, cqm: dimod.ConstrainedQuadraticModel) -> None:
@@ -177,29 +188,45 @@ def at_most_one(cqm: dimod.ConstrainedQuadraticModel) -> None:
 @pytest.mark.parametrize(
     ("cqm", "message"),
     [
-        (with_objective(signed_cqm(), lambda qm: qm.add_quadratic(("a", 0), ("b", 1), 1.0)),
-         r"term 1 \* \('[ab]', [01]\) \* \('[ab]', [01]\) joins two different clusters"),
-        (with_objective(signed_cqm(), lambda qm: qm.add_quadratic(("a", 2), ("b", 2), 0.5)),
-         r"bias between \('a', c\) and \('b', c\) depends on the cluster \(c=0: -3, c=1: -3, c=2: -2.5\)"),
-        (with_objective(signed_cqm(), lambda qm: qm.add_quadratic(("a", 1), ("d", 1), 0.5)),
-         r"bias between \('a', c\) and \('d', c\) depends on the cluster \(c=0: 0, c=1: 0.5, c=2: 0\)"),
-        (with_objective(signed_cqm(), lambda qm: qm.add_linear(("c", 2), 1.0)),
-         r"linear bias on \('c', 2\) is 1.25 but on \('c', 0\) it is 0.25"),
-        (with_constraint(lambda cqm: cqm.add_constraint_from_iterable([(("a", 0), 1), (("b", 0), 1)], "<=", 1,
-                                                                      label="exclusive")),
-         r"constraint 'exclusive' is not the one-hot constraint of a node.*sense is '<='"),
+        (
+            with_objective(signed_cqm(), lambda qm: qm.add_quadratic(("a", 0), ("b", 1), 1.0)),
+            r"term 1 \* \('[ab]', [01]\) \* \('[ab]', [01]\) joins two different clusters",
+        ),
+        (
+            with_objective(signed_cqm(), lambda qm: qm.add_quadratic(("a", 2), ("b", 2), 0.5)),
+            r"bias between \('a', c\) and \('b', c\) depends on the cluster \(c=0: -3, c=1: -3, c=2: -2.5\)",
+        ),
+        (
+            with_objective(signed_cqm(), lambda qm: qm.add_quadratic(("a", 1), ("d", 1), 0.5)),
+            r"bias between \('a', c\) and \('d', c\) depends on the cluster \(c=0: 0, c=1: 0.5, c=2: 0\)",
+        ),
+        (
+            with_objective(signed_cqm(), lambda qm: qm.add_linear(("c", 2), 1.0)),
+            r"linear bias on \('c', 2\) is 1.25 but on \('c', 0\) it is 0.25",
+        ),
+        (
+            with_constraint(
+                lambda cqm: cqm.add_constraint_from_iterable([(("a", 0), 1), (("b", 0), 1)], "<=", 1, label="exclusive")
+            ),
+            r"constraint 'exclusive' is not the one-hot constraint of a node.*sense is '<='",
+        ),
         (with_constraint(at_most_one), r"constraint 'at_most_one_a'.*sense is '<='"),
-        (with_constraint(lambda cqm: cqm.add_constraint_from_iterable([(("a", c), 1) for c in range(3)], "==", 1,
-                                                                      label="again")),
-         r"constraint 'again'.*'one_hot_a' already makes node 'a' one-hot"),
-        (with_constraint(lambda cqm: cqm.add_constraint_from_iterable([(("a", 0), 1), (("a", 1), 1)], "==", 1,
-                                                                      label="two_of_three")),
-         r"constraint 'two_of_three'.*covers 2 of the 3 variables of node 'a'"),
+        (
+            with_constraint(
+                lambda cqm: cqm.add_constraint_from_iterable([(("a", c), 1) for c in range(3)], "==", 1, label="again")
+            ),
+            r"constraint 'again'.*'one_hot_a' already makes node 'a' one-hot",
+        ),
+        (
+            with_constraint(
+                lambda cqm: cqm.add_constraint_from_iterable([(("a", 0), 1), (("a", 1), 1)], "==", 1, label="two_of_three")
+            ),
+            r"constraint 'two_of_three'.*covers 2 of the 3 variables of node 'a'",
+        ),
         (without_constraint("one_hot_d"), r"node 'd' has no one-hot constraint"),
         (integer_variable(), r"variable \('a', 0\) is INTEGER, not BINARY"),
         (dimod.CQM.from_bqm(dimod.BQM({"x": 1.0}, {}, 0.0, "BINARY")), r"variable 'x' is not labelled \(node, c\)"),
-        (dimod.CQM.from_bqm(dimod.BQM({("a", 0): 1.0, ("a", 2): 1.0}, {}, 0.0, "BINARY")),
-         r"node 'a' has the clusters \[0, 2\]"),
+        (dimod.CQM.from_bqm(dimod.BQM({("a", 0): 1.0, ("a", 2): 1.0}, {}, 0.0, "BINARY")), r"node 'a' has the clusters \[0, 2\]"),
     ],
 )
 def test_every_other_form_is_refused_with_the_term_named(cqm, message):
@@ -256,8 +283,13 @@ def test_karate_modularity_cqm_is_sampled_feasibly_and_scored_as_modularity():
 
 @pytest.mark.parametrize(
     "G",
-    [nx.path_graph(5), nx.cycle_graph(6), nx.barbell_graph(3, 0), nx.star_graph(4),
-     nx.Graph([(0, 1), (1, 2), (0, 2), (2, 3), (3, 4), (4, 5), (3, 5), (0, 5)])],
+    [
+        nx.path_graph(5),
+        nx.cycle_graph(6),
+        nx.barbell_graph(3, 0),
+        nx.star_graph(4),
+        nx.Graph([(0, 1), (1, 2), (0, 2), (2, 3), (3, 4), (4, 5), (3, 5), (0, 5)]),
+    ],
     ids=["path5", "cycle6", "barbell3", "star4", "two-triangles-ring"],
 )
 def test_polished_answers_on_tiny_graphs_reach_the_proven_optimum(G):
@@ -285,8 +317,7 @@ def test_a_hand_written_correlation_clustering_cqm_is_solved_and_scored():
 
 
 def test_only_repelling_pairs_leave_the_network_a_graph_without_edges():
-    cqm = dimod.CQM.from_bqm(dimod.BQM({}, {((u, c), (v, c)): 1.0 for u, v in [(0, 1), (1, 2)] for c in range(2)},
-                                       0.0, "BINARY"))
+    cqm = dimod.CQM.from_bqm(dimod.BQM({}, {((u, c), (v, c)): 1.0 for u, v in [(0, 1), (1, 2)] for c in range(2)}, 0.0, "BINARY"))
     for v in range(3):
         cqm.add_discrete([(v, c) for c in range(2)])
     sampleset = ClusterNetSampler().sample_cqm(cqm, seed=0, epochs=20, polish=True)

@@ -11,11 +11,15 @@ from gnnsolve.adapters.clustering import Modularity
 from gnnsolve.adapters.kcenter import KCenter
 from gnnsolve.errors import ModelTooLargeError
 from gnnsolve.nn.clusternet import (
-    ClusterNet, GraphConvolution, normalized_adjacency, sparse_features, subspace_embedding,
+    ClusterNet,
+    GraphConvolution,
+    normalized_adjacency,
+    sparse_features,
+    subspace_embedding,
 )
+from gnnsolve.samplers._common import available_memory
 from gnnsolve.samplers.clusternet import ClusterNetSampler
 from gnnsolve.search.clustering import modularity_moves
-from gnnsolve.samplers._common import available_memory
 
 KARATE = nx.Graph(nx.karate_club_graph().edges())  # unweighted
 

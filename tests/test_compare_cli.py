@@ -14,13 +14,11 @@ import dimod
 import networkx as nx
 import pytest
 from dimod.serialization import coo
-from gnnsolve.adapters.graphs import MaxCut
-from shared_data import DATA, needs_data, write
 
 from gnnsolve import compare as compare_module
+from gnnsolve.adapters.graphs import MaxCut
 from gnnsolve.cli import main
 from gnnsolve.compare import compare, relative_gap
-from gnnsolve.registry import sampler_names
 from gnnsolve.errors import (
     InvalidModelError,
     MissingDependencyError,
@@ -28,7 +26,8 @@ from gnnsolve.errors import (
     UnknownSamplerError,
 )
 from gnnsolve.instances import BUILTIN_MAXCUT_OPTIMUM, builtin_regular_graph
-from gnnsolve.registry import TABU_MAX_VARIABLES, is_available
+from gnnsolve.registry import TABU_MAX_VARIABLES, is_available, sampler_names
+from shared_data import DATA, needs_data, write
 
 
 class ExactWithBound(dimod.Sampler):
@@ -64,9 +63,7 @@ def replace_samplers(monkeypatch):
 
     def replace(**stand_ins: type) -> None:
         real = compare_module.get_sampler
-        monkeypatch.setattr(
-            compare_module, "get_sampler", lambda name: stand_ins[name]() if name in stand_ins else real(name)
-        )
+        monkeypatch.setattr(compare_module, "get_sampler", lambda name: stand_ins[name]() if name in stand_ins else real(name))
 
     return replace
 
@@ -362,8 +359,12 @@ def _write(path: Path, text: str) -> str:
         (lambda d: ["compare", "--samplers", "sa,annealing"], ["unknown sampler 'annealing'", "valid names"]),
         (lambda d: ["compare", _write(d / "nan.coo", "0 1 nan\n")], ["nan.coo, line 1", "finite"]),
         (
-            lambda d: ["compare", _write(d / "large.coo", "".join(f"{i} {i} 1\n" for i in range(TABU_MAX_VARIABLES + 1))),
-                       "--samplers", "sa,tabu"],
+            lambda d: [
+                "compare",
+                _write(d / "large.coo", "".join(f"{i} {i} 1\n" for i in range(TABU_MAX_VARIABLES + 1))),
+                "--samplers",
+                "sa,tabu",
+            ],
             [f"at most {TABU_MAX_VARIABLES} variables", str(TABU_MAX_VARIABLES + 1)],
         ),
         (lambda d: ["compare", "--num-reads", "0"], ["--num-reads", "positive"]),
@@ -395,13 +396,13 @@ def test_cli_nan_in_json_names_the_file(tmp_path, capsys):
 def test_command_exits_with_status_2_as_a_process():
     completed = subprocess.run(
         [sys.executable, "-m", "gnnsolve.cli", "compare", "--samplers", "nope"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert completed.returncode == 2
     assert completed.stdout == ""
-    assert completed.stderr.strip() == (
-        f"gnnsolve: error: unknown sampler 'nope'; valid names: {', '.join(sampler_names())}"
-    )
+    assert completed.stderr.strip() == (f"gnnsolve: error: unknown sampler 'nope'; valid names: {', '.join(sampler_names())}")
 
 
 @needs_data
@@ -469,7 +470,10 @@ def test_cli_mis_names_the_bhoslib_optimum(capsys):
 
 
 def test_cli_rejects_a_tsp_with_two_cities(tmp_path, capsys):
-    path = write(tmp_path / "pair.tsp", "NAME: pair\nTYPE: TSP\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 3 4\nEOF\n")
+    path = write(
+        tmp_path / "pair.tsp",
+        "NAME: pair\nTYPE: TSP\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 3 4\nEOF\n",
+    )
     assert main(["compare", "--problem", "tsp", str(path), "--samplers", "sa"]) == 2
     assert "at least 3 cities" in capsys.readouterr().err
 
@@ -509,8 +513,10 @@ def test_samplers_that_cannot_take_the_problem_are_skipped_from_the_default_list
     assert any(note.startswith("sa skipped:") for note in result.notes)
 
 
-@pytest.mark.parametrize(("names", "words"), [(["gonzalez"], "takes KCenter problems, not a BQM"),
-                                              (["louvain"], "takes Modularity problems, not a BQM")])
+@pytest.mark.parametrize(
+    ("names", "words"),
+    [(["gonzalez"], "takes KCenter problems, not a BQM"), (["louvain"], "takes Modularity problems, not a BQM")],
+)
 def test_a_named_graph_native_sampler_given_a_bqm_is_refused(small_bqm, names, words):
     from gnnsolve.errors import UnsupportedModelError
 
@@ -533,17 +539,19 @@ def test_cli_compares_the_builtin_multicut_with_elf_and_the_search(capsys):
 @needs_data
 def test_cli_reads_a_cplib_file_with_its_optimum_as_a_least_cut_cost(capsys):
     path = DATA / "cplib" / "ABR" / "cars.txt"
-    assert main(["compare", "--problem", "multicut", str(path), "--samplers", "multicut", "--time-limit", "5",
-                 "--json"]) == 0
+    assert main(["compare", "--problem", "multicut", str(path), "--samplers", "multicut", "--time-limit", "5", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["optimum"] == -185 and result["ratio_to"] == "optimum" and result["runs"][0]["ratio"] <= 1
 
 
-@pytest.mark.parametrize(("argv", "words"), [
-    (["--problem", "maxcut", "--k", "3"], "--k applies to --problem modularity and kcenter"),
-    (["--problem", "mis", "--max-cities", "20"], "--max-cities applies to --problem tsp"),
-    (["--problem", "tsp", "--max-cities", "5"], "max_cities"),
-])
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--problem", "maxcut", "--k", "3"], "--k applies to --problem modularity and kcenter"),
+        (["--problem", "mis", "--max-cities", "20"], "--max-cities applies to --problem tsp"),
+        (["--problem", "tsp", "--max-cities", "5"], "max_cities"),
+    ],
+)
 def test_cli_options_of_other_problems_and_a_city_limit_are_usage_errors(argv, words, capsys):
     assert main(["compare", *argv]) == 2
     assert words in capsys.readouterr().err

@@ -66,8 +66,7 @@ def _json_of(argv: list[str]) -> dict:
 
 
 def _answers(result: dict) -> list[tuple]:
-    return [(run["sampler"], run["best_energy"], run["mean_energy"], run["objective"], run["feasible"])
-            for run in result["runs"]]
+    return [(run["sampler"], run["best_energy"], run["mean_energy"], run["objective"], run["feasible"]) for run in result["runs"]]
 
 
 @needs_distributed
@@ -139,8 +138,9 @@ def test_an_unreachable_scheduler_is_a_clear_error_within_seconds(capsys):
 
 def test_without_distributed_the_options_are_usage_errors(monkeypatch, capsys):
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *args: None if name == "distributed" else real_find_spec(name, *args))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *args: None if name == "distributed" else real_find_spec(name, *args)
+    )
     for option in (["--workers", "2"], ["--scheduler", "tcp://127.0.0.1:8786"]):
         assert main(["compare", "--samplers", "sa", *option]) == 2
         err = capsys.readouterr().err

@@ -79,8 +79,7 @@ def test_real_variables_and_quadratic_constraints_are_refused():
 
 def single_and_pair_moves(cqm: dimod.ConstrainedQuadraticModel, sample: dict):
     """Every sample one ±1 move, or two moves of different variables, away from ``sample`` within the bounds."""
-    steps = [(v, s) for v in cqm.variables for s in (1, -1)
-             if cqm.lower_bound(v) <= sample[v] + s <= cqm.upper_bound(v)]
+    steps = [(v, s) for v in cqm.variables for s in (1, -1) if cqm.lower_bound(v) <= sample[v] + s <= cqm.upper_bound(v)]
     for v, s in steps:
         yield {**sample, v: sample[v] + s}
     for (v, s), (w, t) in itertools.combinations(steps, 2):
@@ -94,9 +93,14 @@ def test_a_feasible_answer_with_a_linear_objective_has_no_improving_single_or_pa
     """With a linear objective two individually harmless moves cannot gain together, so the
     pair search (one move breaks constraints, the other mends them) leaves no improving pair."""
     cqm, start = case
-    cqm.set_objective(cqm.objective - sum(
-        bias * dimod.Binary(u) * dimod.Binary(v) for u, v, bias in cqm.objective.iter_quadratic()
-        if cqm.vartype(u) is dimod.BINARY and cqm.vartype(v) is dimod.BINARY))
+    cqm.set_objective(
+        cqm.objective
+        - sum(
+            bias * dimod.Binary(u) * dimod.Binary(v)
+            for u, v, bias in cqm.objective.iter_quadratic()
+            if cqm.vartype(u) is dimod.BINARY and cqm.vartype(v) is dimod.BINARY
+        )
+    )
     if not cqm.objective.is_linear():
         return
     repaired = CompiledCQM(cqm).repair(start)

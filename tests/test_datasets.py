@@ -7,6 +7,9 @@ from pathlib import Path
 import dimod
 import networkx as nx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from gnnsolve.adapters.datasets import (
     gset_catalogue,
     load_gset_best_known,
@@ -14,11 +17,8 @@ from gnnsolve.adapters.datasets import (
     shared_data_dir,
 )
 from gnnsolve.adapters.graphs import cut_value, maxcut_bqm
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from shared_data import DATA, needs_data, write
-
 from gnnsolve.errors import FileFormatError
+from shared_data import DATA, needs_data, write
 
 # ---------------------------------------------------------------- G-set reader
 

@@ -21,8 +21,13 @@ def _flip_gains(model: CompiledBQM, state: np.ndarray) -> np.ndarray:
 
 
 @settings(max_examples=40, deadline=None)
-@given(n=st.integers(1, 25), density=st.floats(0.05, 1.0), seed=st.integers(0, 10_000), reads=st.integers(1, 4),
-       scale=st.sampled_from([1e-6, 1.0, 1e6]))
+@given(
+    n=st.integers(1, 25),
+    density=st.floats(0.05, 1.0),
+    seed=st.integers(0, 10_000),
+    reads=st.integers(1, 4),
+    scale=st.sampled_from([1e-6, 1.0, 1e6]),
+)
 def test_descends_to_single_flip_local_minima(n, density, seed, reads, scale):
     rng = np.random.default_rng(seed)
     bqm = dimod.generators.gnp_random_bqm(n, density, "BINARY", random_state=seed)

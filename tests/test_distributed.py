@@ -104,9 +104,12 @@ class Inspector(dimod.Sampler):
     def sample_cqm(self, cqm, **kwargs):
         sample = {v: cqm.lower_bound(v) for v in cqm.variables}
         sampleset = dimod.SampleSet.from_samples_cqm(sample, cqm)
-        sampleset.info.update(constraints=list(cqm.constraints), variables=list(cqm.variables),
-                              soft={label: c.lhs.is_soft() for label, c in cqm.constraints.items()},
-                              discrete=set(cqm.discrete))
+        sampleset.info.update(
+            constraints=list(cqm.constraints),
+            variables=list(cqm.variables),
+            soft={label: c.lhs.is_soft() for label, c in cqm.constraints.items()},
+            discrete=set(cqm.discrete),
+        )
         return sampleset
 
 
@@ -147,16 +150,25 @@ def mixed_models() -> list:
     """BQMs in both vartypes, a CQM, and graph problems (MaxCut, TSP, a Multicut whose CQM is built)."""
     multicut = Multicut(signed_graph())
     _ = multicut.cqm  # a CQM held by a problem must travel too
-    return [spin_model(), binary_model(), knapsack(), MaxCut(nx.random_regular_graph(3, 12, seed=0)),
-            TSP.from_coordinates(np.random.default_rng(0).random((5, 2))), multicut]
+    return [
+        spin_model(),
+        binary_model(),
+        knapsack(),
+        MaxCut(nx.random_regular_graph(3, 12, seed=0)),
+        TSP.from_coordinates(np.random.default_rng(0).random((5, 2))),
+        multicut,
+    ]
 
 
 def same_answer(a, b) -> bool:
     """Two answers of solve_many (or two SampleSets) agree row by row."""
     if isinstance(a, tuple):
         return a[0] == b[0] and same_answer(a[1], b[1])
-    return (list(a.variables) == list(b.variables) and np.array_equal(a.record.sample, b.record.sample)
-            and np.allclose(a.record.energy, b.record.energy))
+    return (
+        list(a.variables) == list(b.variables)
+        and np.array_equal(a.record.sample, b.record.sample)
+        and np.allclose(a.record.energy, b.record.energy)
+    )
 
 
 # --- the cluster ------------------------------------------------------------------------------
@@ -167,8 +179,14 @@ def client():
     """Two single-threaded worker processes. The scheduler re-runs no task itself
     (``allowed_failures=0``), so a lost task is re-run by solve_many's own ``retries``."""
     distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                       scheduler_kwargs={"allowed_failures": 0}, silence_logs=logging.CRITICAL)
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        scheduler_kwargs={"allowed_failures": 0},
+        silence_logs=logging.CRITICAL,
+    )
     client = distributed.Client(cluster)
     yield client
     client.close()
@@ -410,8 +428,9 @@ def test_a_thread_pool_and_progress_bar(capsys):
     models = [spin_model(), binary_model(), MaxCut(nx.cycle_graph(6))]
     seen: list[int] = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        threaded = solve_many(models, SteepestDescentSolver(), pool, progress=True,
-                              on_result=lambda i, r: seen.append(i), num_reads=3, seed=0)
+        threaded = solve_many(
+            models, SteepestDescentSolver(), pool, progress=True, on_result=lambda i, r: seen.append(i), num_reads=3, seed=0
+        )
     serial = solve_many(models, SteepestDescentSolver(), num_reads=3, seed=0)
     assert sorted(seen) == [0, 1, 2] and all(same_answer(a, b) for a, b in zip(threaded, serial))
     if importlib.util.find_spec("tqdm"):
@@ -433,10 +452,23 @@ def test_a_failing_on_result_cancels_the_rest():
 # --- everything a task carries pickles --------------------------------------------------------
 
 
-@pytest.mark.parametrize("sampler", [GNNSampler(), DyCOSampler(), ClusterNetSampler(), MulticutSampler(),
-                                     HiGHSSampler(), PenaltyComposite(SA), SA, SteepestDescentSolver(),
-                                     TabuSampler(), RandomSampler(), TreeDecompositionSolver()],
-                         ids=lambda sampler: type(sampler).__name__)
+@pytest.mark.parametrize(
+    "sampler",
+    [
+        GNNSampler(),
+        DyCOSampler(),
+        ClusterNetSampler(),
+        MulticutSampler(),
+        HiGHSSampler(),
+        PenaltyComposite(SA),
+        SA,
+        SteepestDescentSolver(),
+        TabuSampler(),
+        RandomSampler(),
+        TreeDecompositionSolver(),
+    ],
+    ids=lambda sampler: type(sampler).__name__,
+)
 def test_samplers_pickle(sampler):
     copy = pickle.loads(pickle.dumps(sampler))
     assert type(copy) is type(sampler) and copy.parameters == sampler.parameters
@@ -466,8 +498,12 @@ def test_multicut_network_travels():
 
 @pytest.mark.parametrize("build", [False, True], ids=["fresh", "built"])
 def test_problems_pickle(build):
-    problems = [MaxCut(nx.cycle_graph(6)), TSP([[0, 2, 9], [2, 0, 6], [9, 6, 0]], labels="abc"),
-                Multicut(signed_graph()), Modularity(nx.karate_club_graph(), 2, weight=None)]
+    problems = [
+        MaxCut(nx.cycle_graph(6)),
+        TSP([[0, 2, 9], [2, 0, 6], [9, 6, 0]], labels="abc"),
+        Multicut(signed_graph()),
+        Modularity(nx.karate_club_graph(), 2, weight=None),
+    ]
     for problem in problems:
         if build:
             _ = problem.bqm

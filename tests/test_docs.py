@@ -18,8 +18,19 @@ def build(builder: str, out: Path) -> subprocess.CompletedProcess:
     out = out / builder
     # A separate process and a fresh output folder, as `sphinx-build -W --keep-going` runs it;
     # generated API stubs go to the docs tree as in a normal build.
-    command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", builder, "-d", str(out / "doctrees"),
-               str(DOCS), str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "sphinx",
+        "-W",
+        "--keep-going",
+        "-b",
+        builder,
+        "-d",
+        str(out / "doctrees"),
+        str(DOCS),
+        str(out),
+    ]
     env = {**os.environ, "GNNSOLVE_DOCS_OFFLINE": os.environ.get("GNNSOLVE_DOCS_OFFLINE", "1")}
     out.mkdir(parents=True, exist_ok=True)
     return subprocess.run(command, cwd=out, env=env, capture_output=True, text=True, timeout=600)

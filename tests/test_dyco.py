@@ -34,7 +34,9 @@ class TestDimodConformance(unittest.TestCase):
 
 
 def ring(labels, weight=1.0):
-    return dimod.BinaryQuadraticModel({}, {(labels[i], labels[(i + 1) % len(labels)]): weight for i in range(len(labels))}, 0.0, "SPIN")
+    return dimod.BinaryQuadraticModel(
+        {}, {(labels[i], labels[(i + 1) % len(labels)]): weight for i in range(len(labels))}, 0.0, "SPIN"
+    )
 
 
 def embedding_rows(sampler: DyCOSampler) -> dict:
@@ -63,7 +65,9 @@ def test_warm_mode_matches_rows_by_label_for_added_removed_and_reordered_variabl
         torch.testing.assert_close(value, weights[name])
 
 
-@pytest.mark.parametrize(("mode", "embedding_kept", "gnn_kept"), [("embedding", False, True), ("gnn", True, False), ("full", False, False)])
+@pytest.mark.parametrize(
+    ("mode", "embedding_kept", "gnn_kept"), [("embedding", False, True), ("gnn", True, False), ("full", False, False)]
+)
 def test_modes_shrink_and_perturb_only_their_parameters(mode, embedding_kept, gnn_kept):
     sampler = DyCOSampler(mode=mode, learning_rate=FROZEN)
     bqm = ring(list(range(6)))
@@ -145,8 +149,13 @@ def test_an_empty_snapshot_changes_nothing_and_vartype_may_change():
 
 @pytest.mark.parametrize(
     ("keywords", "words"),
-    [({"mode": "hot"}, "mode must be one of"), ({"shrink": -1}, "shrink"), ({"perturb": float("nan")}, "perturb"),
-     ({"conv": "gat"}, "conv must be one of"), ({"learning_rate": 0}, "learning_rate")],
+    [
+        ({"mode": "hot"}, "mode must be one of"),
+        ({"shrink": -1}, "shrink"),
+        ({"perturb": float("nan")}, "perturb"),
+        ({"conv": "gat"}, "conv must be one of"),
+        ({"learning_rate": 0}, "learning_rate"),
+    ],
 )
 def test_bad_settings_are_named(keywords, words):
     with pytest.raises(ValueError, match=words):
@@ -204,8 +213,7 @@ def test_a_budget_too_short_to_train_keeps_the_replicas_and_still_polishes():
 
 
 def test_the_annealing_finisher_is_available_and_reproducible():
-    runs = [DyCOSampler().sample_sequence(snapshots(), num_reads=2, seed=5, max_epochs=60, polish="sa")
-            for _ in range(2)]
+    runs = [DyCOSampler().sample_sequence(snapshots(), num_reads=2, seed=5, max_epochs=60, polish="sa") for _ in range(2)]
     for first, second in zip(*runs):
         assert first.info["polish"]["method"] == "sa" and first.info["polish"]["chains"] == 16
         assert np.array_equal(first.record.sample, second.record.sample)

@@ -17,14 +17,20 @@ SCRIPTS = sorted(path.name for path in EXAMPLES.glob("*.py"))
 
 def test_every_front_door_has_an_example() -> None:
     assert {
-        "qubo_and_ising.py", "maxcut_gset.py", "mis_and_tsp.py", "ocean_workflow.py", "pyomo_swap.py",
-        "dynamic_sequence.py", "community_partial.py", "multicut_exact.py", "cqm_knapsack.py", "pyomo_knapsack.py",
+        "qubo_and_ising.py",
+        "maxcut_gset.py",
+        "mis_and_tsp.py",
+        "ocean_workflow.py",
+        "pyomo_swap.py",
+        "dynamic_sequence.py",
+        "community_partial.py",
+        "multicut_exact.py",
+        "cqm_knapsack.py",
+        "pyomo_knapsack.py",
     } <= set(SCRIPTS)
 
 
-@pytest.mark.parametrize(
-    "script", [pytest.param(name, marks=needs_data) if name in NEEDS_DATA else name for name in SCRIPTS]
-)
+@pytest.mark.parametrize("script", [pytest.param(name, marks=needs_data) if name in NEEDS_DATA else name for name in SCRIPTS])
 def test_example_runs(script: str, capsys: pytest.CaptureFixture[str]) -> None:
     namespace = runpy.run_path(str(EXAMPLES / script), run_name="example")
     assert namespace["__doc__"], f"{script} says in its docstring what it shows"

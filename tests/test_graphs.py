@@ -8,18 +8,18 @@ import dimod
 import networkx as nx
 import pytest
 from dwave.samplers import SimulatedAnnealingSampler, SteepestDescentSolver
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gnnsolve import HiGHSSampler
 from gnnsolve.adapters.datasets import (
     pignn_dregular_catalogue,
     read_edgelist,
 )
 from gnnsolve.adapters.graphs import MaxCut, MaxIndependentSet, greedy_independent_set
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from shared_data import DATA, needs_data
-
-from gnnsolve import HiGHSSampler
 from gnnsolve.errors import InvalidModelError
 from gnnsolve.search.mis import two_improvement
+from shared_data import DATA, needs_data
 
 
 @st.composite

@@ -13,13 +13,13 @@ import unittest
 import dimod
 import numpy as np
 import pytest
-from random_models import random_bqm
 
 import gnnsolve.samplers.gurobi
 from gnnsolve.errors import InvalidModelError, MissingDependencyError, ModelTooLargeError, UnsupportedModelError
 from gnnsolve.samplers._milp import default_time_limit
 from gnnsolve.samplers.gurobi import GurobiSampler
 from gnnsolve.samplers.highs import HiGHSSampler
+from random_models import random_bqm
 
 try:
     import gurobipy
@@ -48,10 +48,7 @@ def assignment_cqm() -> dimod.ConstrainedQuadraticModel:
     overtime = dimod.Integer("overtime", lower_bound=0, upper_bound=3)
     cost = {(0, 0): 2, (0, 1): 4, (1, 0): 3, (1, 1): 1, (2, 0): 5, (2, 1): 2}
     cqm = dimod.CQM()
-    cqm.set_objective(
-        sum(c * x[k] for k, c in cost.items()) + 2 * overtime
-        + 4 * x[0, 1] * x[1, 1] + 3 * x[1, 0] * x[2, 0] - 1
-    )
+    cqm.set_objective(sum(c * x[k] for k, c in cost.items()) + 2 * overtime + 4 * x[0, 1] * x[1, 1] + 3 * x[1, 0] * x[2, 0] - 1)
     for t in range(3):
         cqm.add_constraint(x[t, 0] + x[t, 1] == 1, label=f"task {t}")
     cqm.add_constraint(2 * x[0, 1] + 3 * x[1, 1] + 2 * x[2, 1] - overtime <= 3, label="machine 1")
@@ -89,9 +86,7 @@ def test_empty_model_and_keywords():
     assert len(empty) == 1 and len(empty.variables) == 0 and empty.first.energy == -2.0
     bqm = random_bqm(5)
     ground = dimod.ExactSolver().sample(bqm).first
-    sampleset = GurobiSampler().sample(
-        bqm, seed=3, threads=1, mip_rel_gap=1e-9, num_reads=3, initial_states=ground.sample
-    )
+    sampleset = GurobiSampler().sample(bqm, seed=3, threads=1, mip_rel_gap=1e-9, num_reads=3, initial_states=ground.sample)
     assert len(sampleset) == 1 and sampleset.first.energy == pytest.approx(ground.energy)
 
 

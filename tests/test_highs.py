@@ -11,7 +11,6 @@ import unittest
 import dimod
 import numpy as np
 import pytest
-from random_models import random_bqm
 
 from gnnsolve import _highs
 from gnnsolve._highs import DeadlineRun, RunResult, run_in_process, run_in_thread
@@ -19,6 +18,7 @@ from gnnsolve.errors import InvalidModelError, UnsupportedModelError
 from gnnsolve.samplers import _milp, highs
 from gnnsolve.samplers._milp import Outcome
 from gnnsolve.samplers.highs import HiGHSSampler
+from random_models import random_bqm
 
 
 @dimod.testing.load_sampler_bqm_tests(HiGHSSampler)
@@ -48,8 +48,13 @@ def knapsack_cqm() -> dimod.ConstrainedQuadraticModel:
     values, weights = [4, 3, 5, 2, 6, 1], [3, 2, 4, 1, 5, 1]
     cqm = dimod.CQM()
     cqm.set_objective(
-        -sum(v * x for v, x in zip(values, items)) - 1.5 * filler
-        - 2 * items[0] * items[1] + 3 * items[2] * items[4] + side * items[3] + 0.5 * side + 7
+        -sum(v * x for v, x in zip(values, items))
+        - 1.5 * filler
+        - 2 * items[0] * items[1]
+        + 3 * items[2] * items[4]
+        + side * items[3]
+        + 0.5 * side
+        + 7
     )
     cqm.add_constraint(sum(w * x for w, x in zip(weights, items)) + 2 * filler <= 11, label="capacity")
     cqm.add_constraint(items[0] + items[2] + items[5] == 1, label="choose one")
@@ -339,7 +344,9 @@ def test_deadline_run_returns_at_the_deadline_and_runs_take_turns():
 
 
 def test_highs_past_the_deadline_leaves_the_start(monkeypatch):
-    monkeypatch.setattr(highs, "run_in_thread", lambda job, seconds, reset_scheduler=False: RunResult(False, None, None, -math.inf, 0))
+    monkeypatch.setattr(
+        highs, "run_in_thread", lambda job, seconds, reset_scheduler=False: RunResult(False, None, None, -math.inf, 0)
+    )
     bqm = random_bqm(6)
     sampleset = HiGHSSampler().sample(bqm, time_limit=5)
     assert sampleset.info["status"] == "time_limit" and sampleset.info["stop_reason"] == "deadline"
@@ -351,9 +358,20 @@ def highs_job(bqm: dimod.BinaryQuadraticModel) -> _highs.HighsJob:
     """The HiGHS job of ``bqm``'s linearisation, as HiGHSSampler passes it."""
     model = _milp.IndexModel.from_bqm(_milp.CompiledBQM(bqm))
     milp = highs.linearise(model)
-    return _highs.HighsJob(model.num_variables, milp.cost, milp.lower, milp.upper, milp.integrality, milp.row_lower,
-                           milp.row_upper, milp.matrix.indptr, milp.matrix.indices, milp.matrix.data, milp.offset,
-                           {"output_flag": False, "presolve": "off"})
+    return _highs.HighsJob(
+        model.num_variables,
+        milp.cost,
+        milp.lower,
+        milp.upper,
+        milp.integrality,
+        milp.row_lower,
+        milp.row_upper,
+        milp.matrix.indptr,
+        milp.matrix.indices,
+        milp.matrix.data,
+        milp.offset,
+        {"output_flag": False, "presolve": "off"},
+    )
 
 
 def test_a_run_in_a_process_gives_what_a_run_in_a_thread_gives():

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gnnsolve.adapters.graphs import MaxCut, MaxIndependentSet
-from shared_data import held_karp
 
 from gnnsolve import HiGHSSampler
+from gnnsolve.adapters.graphs import MaxCut, MaxIndependentSet
 from gnnsolve.instances import (
     BUILTIN_MAXCUT_OPTIMUM,
     BUILTIN_MIS_OPTIMUM,
@@ -16,6 +15,7 @@ from gnnsolve.instances import (
     builtin_regular_graph,
     builtin_tsp_coordinates,
 )
+from shared_data import held_karp
 
 
 def test_builtin_tsp_optimum_is_proven_by_dynamic_programming():

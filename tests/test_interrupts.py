@@ -152,8 +152,7 @@ def test_dyco_interrupted_mid_sequence_stays_at_the_previous_snapshot(monkeypatc
 def test_clusternet_interrupted_in_training_returns_the_best_checkpoint_and_stops_the_reads(monkeypatch):
     problem = Modularity(nx.karate_club_graph(), 2)
     calls = interrupt_on(monkeypatch, torch.optim.Adam, "step", 30 + 5)  # the second read's fifth epoch
-    sampleset = ClusterNetSampler().sample(problem, num_reads=3, seed=0, epochs=30, polish=True,
-                                           time_limit=math.inf, threads=1)
+    sampleset = ClusterNetSampler().sample(problem, num_reads=3, seed=0, epochs=30, polish=True, time_limit=math.inf, threads=1)
     assert len(calls) == 35
     info = sampleset.info
     assert len(sampleset) == 2 and info["stop_reason"] == ["epochs", "interrupted"]
@@ -247,8 +246,9 @@ def test_dyco_reset_forgets_the_widths_of_the_last_sequence():
     sampler = DyCOSampler()
     sampler.sample(big, seed=0, max_epochs=2, num_reads=1, threads=1)
     sampler.reset()
-    assert np.array_equal(sampler.sample(small, seed=0, **QUICK).record.sample,
-                          DyCOSampler().sample(small, seed=0, **QUICK).record.sample)
+    assert np.array_equal(
+        sampler.sample(small, seed=0, **QUICK).record.sample, DyCOSampler().sample(small, seed=0, **QUICK).record.sample
+    )
 
 
 @pytest.mark.parametrize("sampler", [GNNSampler(), DyCOSampler()], ids=["gnn", "dyco"])

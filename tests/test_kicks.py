@@ -34,8 +34,13 @@ def single_flip_minimum(model: CompiledBQM, state: np.ndarray) -> bool:
 
 
 @settings(max_examples=20, deadline=None)
-@given(n=st.integers(1, 20), reads=st.integers(1, 3), copies=st.integers(1, 3), seed=st.integers(0, 2**31 - 1),
-       vartype=st.sampled_from([dimod.SPIN, dimod.BINARY]))
+@given(
+    n=st.integers(1, 20),
+    reads=st.integers(1, 3),
+    copies=st.integers(1, 3),
+    seed=st.integers(0, 2**31 - 1),
+    vartype=st.sampled_from([dimod.SPIN, dimod.BINARY]),
+)
 def test_never_worse_than_the_start_and_ends_at_local_minima(n, reads, copies, seed, vartype):
     model = CompiledBQM(dimod.generators.uniform(n, vartype, low=-2, high=1, seed=seed % 1000))
     x = random_states(model, reads, seed)
@@ -71,12 +76,15 @@ def test_a_deadline_stops_the_kicks():
     assert time.perf_counter() - start < 0.6 and result.rounds > 10 and not result.complete
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({}, "rounds or a finite deadline"),
-    ({"rounds": -1}, "rounds must be a non-negative integer"),
-    ({"rounds": 1.5}, "rounds must be a non-negative integer"),
-    ({"rounds": 5, "copies": 0}, "copies must be a positive integer"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({}, "rounds or a finite deadline"),
+        ({"rounds": -1}, "rounds must be a non-negative integer"),
+        ({"rounds": 1.5}, "rounds must be a non-negative integer"),
+        ({"rounds": 5, "copies": 0}, "copies must be a positive integer"),
+    ],
+)
 def test_bad_arguments(kwargs, message):
     model = CompiledBQM(dimod.generators.ran_r(1, 5, seed=0))
     with pytest.raises(ValueError, match=message):

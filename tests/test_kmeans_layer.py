@@ -34,8 +34,9 @@ def _grad(assignments_of, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
 
 
 def _layer_assignments(init: torch.Tensor, beta: float, backward: str):
-    return lambda x: soft_kmeans(x, init.shape[0], beta=beta, init=init, tol=1e-13,
-                                 max_iterations=5000, backward=backward).assignments
+    return lambda x: (
+        soft_kmeans(x, init.shape[0], beta=beta, init=init, tol=1e-13, max_iterations=5000, backward=backward).assignments
+    )
 
 
 def _unrolled_assignments(init: torch.Tensor, beta: float, steps: int = 500):
@@ -52,8 +53,7 @@ def _unrolled_assignments(init: torch.Tensor, beta: float, steps: int = 500):
 def test_forward_reaches_a_fixed_point():
     x, _, _ = _case(0, n=30, d=4, k=4)
     tol = 1e-10
-    out = soft_kmeans(x, 4, beta=5.0, tol=tol, max_iterations=1000,
-                      generator=torch.Generator().manual_seed(0))
+    out = soft_kmeans(x, 4, beta=5.0, tol=tol, max_iterations=1000, generator=torch.Generator().manual_seed(0))
     assert out.converged and 0 < out.iterations < 1000
     again = kmeans_update(F.normalize(x, dim=1), out.centres, 5.0)
     assert (again - out.centres).abs().max() < tol
@@ -81,8 +81,7 @@ def test_separated_blobs_are_recovered():
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_works_in_the_input_dtype(dtype):
-    x = torch.randn(10, 3, generator=torch.Generator().manual_seed(2), dtype=dtype,
-                    requires_grad=True)
+    x = torch.randn(10, 3, generator=torch.Generator().manual_seed(2), dtype=dtype, requires_grad=True)
     out = soft_kmeans(x, 2, beta=4.0, generator=torch.Generator().manual_seed(0))
     assert out.assignments.dtype == out.centres.dtype == dtype
     out.assignments[:, 0].sum().backward()
@@ -185,9 +184,7 @@ def test_bad_input_is_rejected(x, kwargs, message):
         soft_kmeans(x, **kwargs)
 
 
-@pytest.mark.parametrize(
-    "kwargs", [{"k": 0}, {"k": 2, "beta": 0.0}, {"k": 2, "backward": "unrolled"}]
-)
+@pytest.mark.parametrize("kwargs", [{"k": 0}, {"k": 2, "beta": 0.0}, {"k": 2, "backward": "unrolled"}])
 def test_module_rejects_bad_settings(kwargs):
     with pytest.raises(ValueError):
         SoftKMeans(**kwargs)

@@ -100,8 +100,13 @@ def brute_force(cqm: dimod.ConstrainedQuadraticModel) -> tuple[float, dict]:
             continue
         if real:
             solution = scipy.optimize.linprog(
-                cost, A_ub=np.array(a_ub) if a_ub else None, b_ub=b_ub or None,
-                A_eq=np.array(a_eq) if a_eq else None, b_eq=b_eq or None, bounds=bounds, method="highs",
+                cost,
+                A_ub=np.array(a_ub) if a_ub else None,
+                b_ub=b_ub or None,
+                A_eq=np.array(a_eq) if a_eq else None,
+                b_eq=b_eq or None,
+                bounds=bounds,
+                method="highs",
             )
             if solution.status != 0:
                 continue
@@ -294,8 +299,12 @@ def continuous_factor_model() -> IndexModel:
     cqm.set_objective(3 * b * y - 2 * c * y + 0.5 * c - b - y)
     cqm.add_constraint(b + c >= 1, label="one")
     model = IndexModel.from_cqm(cqm)
-    return replace(model, kind=np.where(model.integer, Kind.CONTINUOUS, model.kind).astype(np.int8),
-                   lower=np.where(model.integer, -1.5, model.lower), upper=np.where(model.integer, 2.5, model.upper))
+    return replace(
+        model,
+        kind=np.where(model.integer, Kind.CONTINUOUS, model.kind).astype(np.int8),
+        lower=np.where(model.integer, -1.5, model.lower),
+        upper=np.where(model.integer, 2.5, model.upper),
+    )
 
 
 def test_mccormick_rows_with_a_continuous_factor_are_exact():
@@ -307,11 +316,16 @@ def test_mccormick_rows_with_a_continuous_factor_are_exact():
     outcome = HiGHSSampler()._run(model, None, SolveOptions(), Stopwatch(time_limit=30), {})
     index = {v: i for i, v in enumerate(model.variables)}
     expected = min(
-        3 * b * y - 2 * c * y + 0.5 * c - b - y
-        for b, c, y in itertools.product((0, 1), (0, 1), (-1.5, 2.5)) if b + c >= 1
+        3 * b * y - 2 * c * y + 0.5 * c - b - y for b, c, y in itertools.product((0, 1), (0, 1), (-1.5, 2.5)) if b + c >= 1
     )
     x = outcome.x
-    value = 3 * x[index["b"]] * x[index["y"]] - 2 * x[index["c"]] * x[index["y"]] + 0.5 * x[index["c"]] - x[index["b"]] - x[index["y"]]
+    value = (
+        3 * x[index["b"]] * x[index["y"]]
+        - 2 * x[index["c"]] * x[index["y"]]
+        + 0.5 * x[index["c"]]
+        - x[index["b"]]
+        - x[index["y"]]
+    )
     assert outcome.status == "optimal" and value == pytest.approx(expected) and outcome.bound == pytest.approx(expected)
     if HAS_GUROBI:
         native = gurobi_sampler()._run(model, None, SolveOptions(), Stopwatch(time_limit=30), {})
@@ -391,8 +405,7 @@ def test_spin_stays_plus_or_minus_one_beside_integers_and_reals(make):
 @pytest.mark.parametrize("make", SAMPLERS)
 def test_default_budget_memory_check_and_start(make, monkeypatch):
     cqm = facility_location(7)
-    size = cqm.num_variables() + cqm.objective.num_interactions + sum(
-        c.lhs.num_variables for c in cqm.constraints.values())
+    size = cqm.num_variables() + cqm.objective.num_interactions + sum(c.lhs.num_variables for c in cqm.constraints.values())
     sampler = make()
     sampleset = sampler.sample_cqm(cqm)
     assert sampleset.info["time_limit"] == default_time_limit(size)
@@ -475,8 +488,10 @@ def random_milps(draw):
                 products[i, j] = draw(halves)
     num_rows = draw(st.integers(1, 3))
     matrix = np.array([[draw(st.integers(-3, 3)) for _ in range(n)] for _ in range(num_rows)], dtype=float)
-    point = np.array([draw(st.integers(int(lower[i]), int(upper[i]))) for i in range(num_binary + num_integer)]
-                     + [draw(st.floats(lower[i], min(upper[i], 3.0))) for i in range(num_binary + num_integer, n)])
+    point = np.array(
+        [draw(st.integers(int(lower[i]), int(upper[i]))) for i in range(num_binary + num_integer)]
+        + [draw(st.floats(lower[i], min(upper[i], 3.0))) for i in range(num_binary + num_integer, n)]
+    )
     senses = [draw(st.sampled_from(["<=", ">=", "=="])) for _ in range(num_rows)]
     slack = np.array([0.0 if sense == "==" else draw(st.integers(0, 3)) for sense in senses])
     rhs = matrix @ point + np.where(np.array(senses) == ">=", -slack, slack)
@@ -524,7 +539,9 @@ def milp_reference(kinds, lower, upper, cost, products, matrix, senses, rhs) -> 
         for (i, j), bias in products.items():
             c[j] += bias * values[carriers.index(i)]
         solution = scipy.optimize.milp(
-            c, integrality=(~real).astype(int), bounds=scipy.optimize.Bounds(low, up),
+            c,
+            integrality=(~real).astype(int),
+            bounds=scipy.optimize.Bounds(low, up),
             constraints=scipy.optimize.LinearConstraint(rows, row_lower, row_upper),
             options={"time_limit": 5.0, "presolve": False},
         )
@@ -577,8 +594,9 @@ def test_warehouse_location_matches_appsi_highs(make):
     model = pyo.ConcreteModel()
     model.y = pyo.Var(sites, within=pyo.Binary)
     model.x = pyo.Var(customers, sites, bounds=(0, 1))
-    model.objective = pyo.Objective(expr=sum(fixed[j] * model.y[j] for j in sites)
-                                    + sum(cost[i, j] * model.x[i, j] for i in customers for j in sites))
+    model.objective = pyo.Objective(
+        expr=sum(fixed[j] * model.y[j] for j in sites) + sum(cost[i, j] * model.x[i, j] for i in customers for j in sites)
+    )
     model.serve = pyo.Constraint(customers, rule=lambda m, i: sum(m.x[i, j] for j in sites) == 1)
     model.open = pyo.Constraint(customers, sites, rule=lambda m, i, j: m.x[i, j] <= m.y[j])
     model.count = pyo.Constraint(expr=sum(model.y[j] for j in sites) <= 2)

@@ -10,18 +10,18 @@ import networkx as nx
 import numpy as np
 import pytest
 from dwave.samplers import SimulatedAnnealingSampler, SteepestDescentSolver
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gnnsolve import HiGHSSampler
 from gnnsolve.adapters.datasets import cplib_catalogue
 from gnnsolve.adapters.graphs import Multicut
 from gnnsolve.adapters.multicut import MAX_BQM_TERMS, MAX_CQM_CONSTRAINTS
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from shared_data import DATA, needs_data
-
-from gnnsolve import HiGHSSampler
 from gnnsolve.errors import InvalidModelError, ModelTooLargeError
 from gnnsolve.search import multicut
 from gnnsolve.search.multicut import SignedGraph, gaec, kernighan_lin_joins, multicut_cost
 from gnnsolve.search.multicut_ilp import solve_multicut_ilp
+from shared_data import DATA, needs_data
 
 
 def set_partitions(n: int) -> np.ndarray:

@@ -17,8 +17,6 @@ from gnnsolve.errors import InvalidModelError, ModelTooLargeError, UnsupportedMo
 from gnnsolve.samplers.multicut import METHODS, MulticutSampler
 from gnnsolve.train_multicut import random_signed_graph
 
-
-
 SAMPLER = MulticutSampler()  # one network load for the whole file
 
 
@@ -30,8 +28,9 @@ def two_triangles() -> nx.Graph:
 
 def square_with_chord() -> nx.Graph:
     """GAEC contracts the whole square (cost 0); the optimum splits node 0 off (cost -1)."""
-    return nx.Graph([(0, 1, {"weight": 3}), (1, 2, {"weight": 3}), (2, 3, {"weight": 3}), (3, 0, {"weight": -4}),
-                     (1, 3, {"weight": 1})])
+    return nx.Graph(
+        [(0, 1, {"weight": 3}), (1, 2, {"weight": 3}), (2, 3, {"weight": 3}), (3, 0, {"weight": -4}), (1, 3, {"weight": 1})]
+    )
 
 
 @st.composite
@@ -77,11 +76,14 @@ def test_every_method_returns_feasible_multicuts_no_better_than_the_highs_optimu
     assert sampleset.record.energy.min() >= optimum - 1e-9
 
 
-@pytest.mark.parametrize("name, G", [
-    ("two-triangles", two_triangles()),
-    ("square-with-chord", square_with_chord()),
-    ("random-7", random_signed_graph("er", 7, np.random.default_rng(11))),
-])
+@pytest.mark.parametrize(
+    "name, G",
+    [
+        ("two-triangles", two_triangles()),
+        ("square-with-chord", square_with_chord()),
+        ("random-7", random_signed_graph("er", 7, np.random.default_rng(11))),
+    ],
+)
 def test_mcts_reaches_the_highs_optimum_on_tiny_instances(name, G):
     cqm = Multicut(G).cqm
     optimum = HiGHSSampler().sample_cqm(cqm).first.energy
@@ -176,23 +178,16 @@ REFUSED = {  # name: (model, what the message must say)
     "plain label": (relabelled({("cut", 0, 1): "x01"}), r"variable 'x01' is not labelled \('cut', u, v\)"),
     "other tag": (relabelled({("cut", 0, 1): ("edge", 0, 1)}), r"variable \('edge', 0, 1\) is not labelled"),
     "self pair": (relabelled({("cut", 0, 1): ("cut", 0, 0)}), r"variable \('cut', 0, 0\) is not labelled"),
-    "quadratic objective": (
-        quadratic_objective(), r"quadratic term 2 \* \('cut', [01], [12]\) \* \('cut', [01], [12]\)"
-    ),
+    "quadratic objective": (quadratic_objective(), r"quadratic term 2 \* \('cut', [01], [12]\) \* \('cut', [01], [12]\)"),
     "must-link": (with_constraint(lambda x: x[0, 1] <= 0), r"'extra'.*do not join the ends of \('cut', 0, 1\)"),
     "unrelated pair": (with_constraint(lambda x: x[0, 1] - x[1, 2] <= 0), r"'extra'.*do not join the ends"),
     "cannot-link": (with_constraint(lambda x: x[0, 2] >= 1), r"'extra'.*its sense is '>='"),
     "equality": (with_constraint(lambda x: x[0, 1] + x[0, 2] == 1), r"'extra'.*its sense is '=='"),
-    "right-hand side": (with_constraint(lambda x: x[0, 1] - x[0, 2] - x[1, 2] <= 1),
-                        r"'extra'.*right-hand side is 1, not 0"),
+    "right-hand side": (with_constraint(lambda x: x[0, 1] - x[0, 2] - x[1, 2] <= 1), r"'extra'.*right-hand side is 1, not 0"),
     "scaled": (with_constraint(lambda x: 2 * x[0, 1] - x[0, 2] - x[1, 2] <= 0), r"'extra'.*coefficients are not"),
     "two positive": (with_constraint(lambda x: x[0, 1] + x[0, 2] - x[1, 2] <= 0), r"'extra'.*coefficients are not"),
-    "quadratic constraint": (
-        with_constraint(lambda x: x[0, 1] * x[0, 2] - x[1, 2] <= 0), r"'extra'.*quadratic terms"
-    ),
-    "a bqm": (
-        dimod.BQM({("cut", 0, 1): 1.0}, {}, 0.0, "BINARY"), r"got a BinaryQuadraticModel.*MulticutSampler.sample"
-    ),
+    "quadratic constraint": (with_constraint(lambda x: x[0, 1] * x[0, 2] - x[1, 2] <= 0), r"'extra'.*quadratic terms"),
+    "a bqm": (dimod.BQM({("cut", 0, 1): 1.0}, {}, 0.0, "BINARY"), r"got a BinaryQuadraticModel.*MulticutSampler.sample"),
 }
 
 
@@ -211,8 +206,7 @@ def test_a_non_finite_bias_is_named():
         SAMPLER.sample_cqm(cqm)
 
 
-@pytest.mark.parametrize("model", [Multicut(two_triangles()).bqm, Multicut(two_triangles()).cqm],
-                         ids=["bqm", "cqm"])
+@pytest.mark.parametrize("model", [Multicut(two_triangles()).bqm, Multicut(two_triangles()).cqm], ids=["bqm", "cqm"])
 def test_sample_refuses_dimod_models_and_points_to_sample_cqm_or_the_problem(model):
     with pytest.raises(UnsupportedModelError, match=r"Multicut\(G\).*sample_cqm\(cqm\)"):
         SAMPLER.sample(model)

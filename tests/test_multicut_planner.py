@@ -23,7 +23,6 @@ from gnnsolve.search.multicut_ilp import solve_multicut_ilp
 from gnnsolve.train_multicut import random_signed_graph
 
 
-
 @pytest.fixture(scope="module")
 def sampler() -> MulticutSampler:
     return MulticutSampler()
@@ -211,13 +210,12 @@ def test_plan_checks_its_settings():
 
 HAND_MADE = {  # name: (graph, optimal cost, GAEC's cost)
     "two-triangles": (two_triangles(), -1.0, -1.0),
-    "frustrated-triangle": (
-        nx.Graph([(0, 1, {"weight": 5}), (1, 2, {"weight": 2}), (0, 2, {"weight": -3})]), -1.0, -1.0
-    ),
+    "frustrated-triangle": (nx.Graph([(0, 1, {"weight": 5}), (1, 2, {"weight": 2}), (0, 2, {"weight": -3})]), -1.0, -1.0),
     "path": (nx.Graph([(0, 1, {"weight": 4}), (1, 2, {"weight": -3}), (2, 3, {"weight": 4})]), -3.0, -3.0),
     "square-with-chord": (  # GAEC contracts the chord's square whole; KLj splits node 0 off
-        nx.Graph([(0, 1, {"weight": 3}), (1, 2, {"weight": 3}), (2, 3, {"weight": 3}), (3, 0, {"weight": -4}),
-                  (1, 3, {"weight": 1})]),
+        nx.Graph(
+            [(0, 1, {"weight": 3}), (1, 2, {"weight": 3}), (2, 3, {"weight": 3}), (3, 0, {"weight": -4}), (1, 3, {"weight": 1})]
+        ),
         -1.0,
         0.0,
     ),

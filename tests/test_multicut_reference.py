@@ -66,9 +66,7 @@ def test_gaec_and_klj_give_elfs_partitions(name: str) -> None:
     elf_graph, costs = elf_objective(graph)
     greedy = gaec(graph)
     assert greedy == as_partition(graph, elf_multicut.multicut_gaec(elf_graph, costs))
-    assert kernighan_lin_joins(graph, greedy) == as_partition(
-        graph, elf_multicut.multicut_kernighan_lin(elf_graph, costs)
-    )
+    assert kernighan_lin_joins(graph, greedy) == as_partition(graph, elf_multicut.multicut_kernighan_lin(elf_graph, costs))
 
 
 @pytest.mark.parametrize(
@@ -92,10 +90,6 @@ def test_klj_from_a_given_partition_gives_elfs(kind: str, n: int, seed: int, int
 
 
 def test_gaec_breaks_ties_as_elf() -> None:
-    graph = SignedGraph.from_arrays(
-        [0, 0, 0, 0, 2, 3], [1, 2, 3, 4, 3, 4], [-1.0, -1.0, 2.0, -2.0, 2.0, 2.0], 5
-    )
+    graph = SignedGraph.from_arrays([0, 0, 0, 0, 2, 3], [1, 2, 3, 4, 3, 4], [-1.0, -1.0, 2.0, -2.0, 2.0, 2.0], 5)
     elf_graph, costs = elf_objective(graph)
-    assert gaec(graph) == as_partition(graph, elf_multicut.multicut_gaec(elf_graph, costs)) == {
-        0: 0, 1: 1, 2: 2, 3: 2, 4: 2
-    }
+    assert gaec(graph) == as_partition(graph, elf_multicut.multicut_gaec(elf_graph, costs)) == {0: 0, 1: 1, 2: 2, 3: 2, 4: 2}

@@ -29,8 +29,7 @@ def dense_graph(n: int, p: float, seed: int, integer: bool = False) -> SignedGra
 
 
 def snapshot(env: ContractionEnv) -> tuple:
-    return (env.weights.copy(), env.adjacent.copy(), env.sizes.copy(), env.active.copy(), env.assignment.copy(),
-            env.cost)
+    return (env.weights.copy(), env.adjacent.copy(), env.sizes.copy(), env.active.copy(), env.assignment.copy(), env.cost)
 
 
 def rebuilt(env: ContractionEnv) -> tuple[np.ndarray, np.ndarray, float]:
@@ -127,19 +126,29 @@ def test_batches_of_one_are_the_sequential_search(key):
     result = plan(env, by_weight if prior == "by" else against_weight, simulations=6, top_k=3, batch_size=1)
     cost, simulations, candidates, actions = SEQUENTIAL[key]
     assert (result.cost, result.simulations, len(result.candidates), result.actions[:4]) == (
-        cost, simulations, candidates, actions)
+        cost,
+        simulations,
+        candidates,
+        actions,
+    )
 
 
 @settings(max_examples=25, deadline=None)
-@given(kind=st.sampled_from(["er", "ba"]), n=st.integers(3, 40), seed=st.integers(0, 10**6),
-       batch_size=st.integers(1, 8), simulations=st.integers(1, 12), misleading=st.booleans())
+@given(
+    kind=st.sampled_from(["er", "ba"]),
+    n=st.integers(3, 40),
+    seed=st.integers(0, 10**6),
+    batch_size=st.integers(1, 8),
+    simulations=st.integers(1, 12),
+    misleading=st.booleans(),
+)
 def test_a_batched_search_returns_its_partition_at_its_recomputed_cost_never_worse_than_gaec(
-        kind, n, seed, batch_size, simulations, misleading):
+    kind, n, seed, batch_size, simulations, misleading
+):
     G = signed(kind, n, seed)
     env = ContractionEnv.from_graph(G)
     before = snapshot(env)
-    result = plan(env, against_weight if misleading else by_weight, simulations=simulations, top_k=3,
-                  batch_size=batch_size)
+    result = plan(env, against_weight if misleading else by_weight, simulations=simulations, top_k=3, batch_size=batch_size)
     graph = env.graph
     assert result.cost == pytest.approx(graph.cost(result.labels))
     assert result.cost <= graph.cost(_gaec(graph)) + 1e-9
@@ -182,16 +191,17 @@ def test_dense_gaec_gives_the_heaps_partition_unless_it_hands_over_at_a_tie(n, p
     nonzero = graph.weights != 0  # as GAEC hands them on: zero weights never change a cost
     arrays = (graph.num_nodes, graph.rows[nonzero], graph.cols[nonzero], graph.weights[nonzero])
     heap_order = survivors_partition(graph, multicut._contract_in_heap_order(*arrays))
-    for untied in (multicut._contract_dense(multicut._dense_weights(*arrays), stop_at_tie=True),
-                   multicut._contract_while_untied(*arrays)):
+    for untied in (
+        multicut._contract_dense(multicut._dense_weights(*arrays), stop_at_tie=True),
+        multicut._contract_while_untied(*arrays),
+    ):
         if untied is not None:  # no tie met (the lazy heap also stops at equal stale entries)
             assert np.array_equal(survivors_partition(graph, untied), heap_order)
     assert np.array_equal(graph.canonical(_gaec(graph)), heap_order)
 
 
 @settings(max_examples=40, deadline=None)
-@given(n=st.integers(2, 70), p=st.floats(0.2, 1.0), seed=st.integers(0, 10**6), integer=st.booleans(),
-       clusters=st.integers(1, 6))
+@given(n=st.integers(2, 70), p=st.floats(0.2, 1.0), seed=st.integers(0, 10**6), integer=st.booleans(), clusters=st.integers(1, 6))
 def test_vectorised_klj_chains_give_the_heaps_partition(n, p, seed, integer, clusters):
     graph = dense_graph(n, p, seed, integer)
     start = np.random.default_rng(seed).integers(0, clusters, n)

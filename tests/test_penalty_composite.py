@@ -228,10 +228,12 @@ def test_bqms_pass_straight_to_the_child():
     ("build", "error", "match"),
     [
         (lambda cqm: cqm.add_variable("REAL", "r"), UnsupportedModelError, "REAL"),
-        (lambda cqm: cqm.add_constraint(dimod.Binary(0) + dimod.Binary(1) <= 1, weight=2.0, label="soft"),
-         UnsupportedModelError, "soft"),
-        (lambda cqm: cqm.add_constraint(dimod.Binary(0) * dimod.Binary(1) <= 0, label="q"), UnsupportedModelError,
-         "quadratic"),
+        (
+            lambda cqm: cqm.add_constraint(dimod.Binary(0) + dimod.Binary(1) <= 1, weight=2.0, label="soft"),
+            UnsupportedModelError,
+            "soft",
+        ),
+        (lambda cqm: cqm.add_constraint(dimod.Binary(0) * dimod.Binary(1) <= 0, label="q"), UnsupportedModelError, "quadratic"),
     ],
 )
 def test_models_a_penalty_cannot_state_are_refused_by_name(build, error, match):
@@ -243,8 +245,14 @@ def test_models_a_penalty_cannot_state_are_refused_by_name(build, error, match):
 
 @pytest.mark.parametrize(
     ("keywords", "match"),
-    [({"penalty": -1.0}, "penalty"), ({"penalty": "high"}, "penalty"), ({"num_reads": 0}, "num_reads"),
-     ({"time_limit": -1}, "time_limit"), ({"repair": "yes"}, "repair"), ({"seed": -3}, "seed")],
+    [
+        ({"penalty": -1.0}, "penalty"),
+        ({"penalty": "high"}, "penalty"),
+        ({"num_reads": 0}, "num_reads"),
+        ({"time_limit": -1}, "time_limit"),
+        ({"repair": "yes"}, "repair"),
+        ({"seed": -3}, "seed"),
+    ],
 )
 def test_bad_keywords_are_clear_errors(keywords, match):
     with pytest.raises(ValueError, match=match):

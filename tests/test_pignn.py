@@ -107,8 +107,12 @@ def toroidal_spin_glass(rows: int, cols: int, seed: int) -> dimod.BinaryQuadrati
 def test_signed_network_sees_frustration_the_unsigned_one_cannot():
     """On a ±1 toroidal spin glass the rounded states of the signed network are far lower."""
     bqm = toroidal_spin_glass(16, 16, seed=4)
-    raw = {conv: GNNSampler().sample(bqm, num_reads=2, seed=0, max_epochs=600, time_limit=math.inf, conv=conv,
-                                     polish=False).first.energy for conv in ("gcn", "signed")}
+    raw = {
+        conv: GNNSampler()
+        .sample(bqm, num_reads=2, seed=0, max_epochs=600, time_limit=math.inf, conv=conv, polish=False)
+        .first.energy
+        for conv in ("gcn", "signed")
+    }
     assert raw["signed"] < 0.9 * raw["gcn"] < 0  # energies are negative: lower by more than 10 %
 
 
@@ -225,7 +229,7 @@ def test_default_call_converges_and_reports_its_budget():
     """No keywords: a size-derived budget; a 5-variable model with 100 reads stops on convergence."""
     bqm = dimod.BQM.from_ising({}, {(i, (i + 1) % 5): 1.0 for i in range(5)})
     assert GNNSampler().sample(bqm, seed=0).info["time_limit"] == default_time_limit(5, 5)
-    sampleset = GNNSampler().sample(bqm, num_reads=100, seed=0, time_limit=math.inf)   # epochs, not seconds
+    sampleset = GNNSampler().sample(bqm, num_reads=100, seed=0, time_limit=math.inf)  # epochs, not seconds
     assert sampleset.info["stop_reason"] == "converged"
     assert sampleset.info["epochs"] < 2000
     assert (sampleset.record.energy == -3).all()
@@ -385,10 +389,17 @@ def test_annealing_finisher_fills_an_explicit_time_limit():
     assert info["beta_range"][1] == pytest.approx(max(info["beta_range"]))
 
 
-@pytest.mark.parametrize("polish, sweeps, message", [
-    ("anneal", None, "polish must be"), (1, None, "polish must be"), ("descent", 100, "polish_sweeps"),
-    (False, 100, "polish_sweeps"), ("sa", 0, "polish_sweeps"), ("sa", 2.5, "polish_sweeps"),
-])
+@pytest.mark.parametrize(
+    "polish, sweeps, message",
+    [
+        ("anneal", None, "polish must be"),
+        (1, None, "polish must be"),
+        ("descent", 100, "polish_sweeps"),
+        (False, 100, "polish_sweeps"),
+        ("sa", 0, "polish_sweeps"),
+        ("sa", 2.5, "polish_sweeps"),
+    ],
+)
 def test_bad_polish_is_refused(polish, sweeps, message):
     with pytest.raises(ValueError, match=message):
         GNNSampler().sample(dimod.generators.ran_r(1, 5, seed=0), polish=polish, polish_sweeps=sweeps)
@@ -400,8 +411,10 @@ def test_auto_takes_graphsage_on_a_dense_penalty_model():
     bqm, _ = dimod.cqm_to_bqm(dimod.generators.random_knapsack(40, seed=1))
     model = CompiledBQM(bqm)
     assert choose_conv(model) == "sage"
-    raw = {conv: GNNSampler().sample(bqm, seed=0, num_reads=2, max_epochs=300, conv=conv, polish=False).first.energy
-           for conv in ("gcn", "auto")}
+    raw = {
+        conv: GNNSampler().sample(bqm, seed=0, num_reads=2, max_epochs=300, conv=conv, polish=False).first.energy
+        for conv in ("gcn", "auto")
+    }
     assert raw["auto"] < 1e-3 * raw["gcn"]
 
 

@@ -59,11 +59,14 @@ def test_parameters_name_progress_and_callback(sampler):
     assert "progress" in sampler.parameters and "callback" in sampler.parameters
 
 
-@pytest.mark.parametrize("name, lines", [
-    ("pignn", ["PI-GNN: training", "training stopped", "polish"]),
-    ("clusternet", ["ClusterNet: built", "up to 20 epochs", "stopped after", "decided"]),
-    ("multicut", ["GAEC + KLj reference", "greedy episode", "search read 1/1", "refinement", "stopped"]),
-])
+@pytest.mark.parametrize(
+    "name, lines",
+    [
+        ("pignn", ["PI-GNN: training", "training stopped", "polish"]),
+        ("clusternet", ["ClusterNet: built", "up to 20 epochs", "stopped after", "decided"]),
+        ("multicut", ["GAEC + KLj reference", "greedy episode", "search read 1/1", "refinement", "stopped"]),
+    ],
+)
 def test_info_logging_names_the_phases(name, lines, caplog):
     with caplog.at_level(logging.INFO, logger="gnnsolve"):
         _run(name)

@@ -158,24 +158,51 @@ def test_load_solution_round_trips_and_rejects_unknown_labels():
 @pytest.mark.parametrize(
     ("build", "error", "words"),
     [
-        (lambda m: (setattr(m, "x", pyo.Var([1, 2, 3], domain=pyo.Binary)),
-                    setattr(m, "o", pyo.Objective(expr=m.x[1] * m.x[2] * m.x[3]))), UnsupportedModelError,
-         ["objective o", "degree 3"]),
-        (lambda m: (setattr(m, "x", pyo.Var(domain=pyo.Binary)), setattr(m, "o", pyo.Objective(expr=pyo.exp(m.x)))),
-         UnsupportedModelError, ["objective o", "nonlinear"]),
-        (lambda m: (setattr(m, "x", pyo.Var([1, 2], domain=pyo.Binary)), setattr(m, "o", pyo.Objective(expr=m.x[1])),
-                    setattr(m, "q", pyo.Constraint(expr=m.x[1] * m.x[2] <= 0))), UnsupportedModelError,
-         ["constraint q", "linear"]),
+        (
+            lambda m: (
+                setattr(m, "x", pyo.Var([1, 2, 3], domain=pyo.Binary)),
+                setattr(m, "o", pyo.Objective(expr=m.x[1] * m.x[2] * m.x[3])),
+            ),
+            UnsupportedModelError,
+            ["objective o", "degree 3"],
+        ),
+        (
+            lambda m: (setattr(m, "x", pyo.Var(domain=pyo.Binary)), setattr(m, "o", pyo.Objective(expr=pyo.exp(m.x)))),
+            UnsupportedModelError,
+            ["objective o", "nonlinear"],
+        ),
+        (
+            lambda m: (
+                setattr(m, "x", pyo.Var([1, 2], domain=pyo.Binary)),
+                setattr(m, "o", pyo.Objective(expr=m.x[1])),
+                setattr(m, "q", pyo.Constraint(expr=m.x[1] * m.x[2] <= 0)),
+            ),
+            UnsupportedModelError,
+            ["constraint q", "linear"],
+        ),
         (lambda m: None, InvalidModelError, ["no active Objective"]),
         (lambda m: setattr(m, "o", pyo.Objective(expr=3)), InvalidModelError, ["no free variable"]),
-        (lambda m: (setattr(m, "x", pyo.Var(domain=pyo.Binary)), m.x.fix(0), setattr(m, "o", pyo.Objective(expr=m.x)),
-                    setattr(m, "c", pyo.Constraint(expr=m.x >= 1))), InfeasibleModelError, ["constraint c", "never hold", "reads 0"]),
-        (lambda m: (setattr(m, "x", pyo.Var([1, 2], domain=pyo.Binary)), setattr(m, "o", pyo.Objective(expr=m.x[1])),
-                    setattr(m, "c", pyo.Constraint(expr=m.x[1] + m.x[2] >= 3))), InfeasibleModelError,
-         ["constraint c", "never hold", "within [0, 2]"]),
+        (
+            lambda m: (
+                setattr(m, "x", pyo.Var(domain=pyo.Binary)),
+                m.x.fix(0),
+                setattr(m, "o", pyo.Objective(expr=m.x)),
+                setattr(m, "c", pyo.Constraint(expr=m.x >= 1)),
+            ),
+            InfeasibleModelError,
+            ["constraint c", "never hold", "reads 0"],
+        ),
+        (
+            lambda m: (
+                setattr(m, "x", pyo.Var([1, 2], domain=pyo.Binary)),
+                setattr(m, "o", pyo.Objective(expr=m.x[1])),
+                setattr(m, "c", pyo.Constraint(expr=m.x[1] + m.x[2] >= 3)),
+            ),
+            InfeasibleModelError,
+            ["constraint c", "never hold", "within [0, 2]"],
+        ),
     ],
-    ids=["cubic", "nonlinear", "quadratic-constraint", "no-objective", "empty",
-         "fixed-infeasible", "unreachable"],
+    ids=["cubic", "nonlinear", "quadratic-constraint", "no-objective", "empty", "fixed-infeasible", "unreachable"],
 )
 def test_bad_models_get_one_clear_error(build, error, words):
     m = pyo.ConcreteModel()
@@ -368,8 +395,10 @@ def test_continuous_and_unbounded_integer_variables_keep_their_domains():
     cqm = to_cqm(m)
     domains = {v: (cqm.vartype(v), cqm.lower_bound(v), cqm.upper_bound(v)) for v in cqm.variables}
     assert domains == {
-        "z": (dimod.REAL, -1e30, 1e30), "w": (dimod.REAL, -2.5, 4.0),
-        "k": (dimod.INTEGER, 0.0, 2.0**53 - 1), "j": (dimod.INTEGER, -3.0, 7.0),
+        "z": (dimod.REAL, -1e30, 1e30),
+        "w": (dimod.REAL, -2.5, 4.0),
+        "k": (dimod.INTEGER, 0.0, 2.0**53 - 1),
+        "j": (dimod.INTEGER, -3.0, 7.0),
     }
     load_solution(m, {"z": -0.25, "w": 1.5, "k": 2.0000001, "j": -3})
     assert (m.z.value, m.w.value, m.k.value, m.j.value) == (-0.25, 1.5, 2, -3)
@@ -531,8 +560,14 @@ def test_a_long_sum_is_translated_in_slices_to_the_same_model(monkeypatch):
     m = pyo.ConcreteModel()
     m.x = pyo.Var(range(60), domain=pyo.Binary)
     m.n = pyo.Var(domain=pyo.Integers, bounds=(-2, 5))
-    m.o = pyo.Objective(expr=sum((i % 7 - 3) * m.x[i] * m.x[(3 * i + 1) % 60] + (i % 5) * m.x[i] for i in range(60))
-                        + m.x[0] * m.x[0] - 2 * m.n * m.x[1] + m.n * m.n + 4, sense=pyo.maximize)
+    m.o = pyo.Objective(
+        expr=sum((i % 7 - 3) * m.x[i] * m.x[(3 * i + 1) % 60] + (i % 5) * m.x[i] for i in range(60))
+        + m.x[0] * m.x[0]
+        - 2 * m.n * m.x[1]
+        + m.n * m.n
+        + 4,
+        sense=pyo.maximize,
+    )
     m.c = pyo.Constraint(expr=sum((i % 3 + 1) * m.x[i] for i in range(60)) + m.n <= 40)
     whole = to_cqm(m)
     monkeypatch.setattr(adapter, "TERMS_PER_CHECK", 7)
@@ -573,7 +608,9 @@ def test_penalty_model_gives_the_bqm_of_any_penalty_without_rebuilding():
             assert bqm.energy(sample) == pytest.approx(reference.energy(sample))
     sampleset = dimod.SampleSet.from_samples_bqm([{v: rng.randint(0, 1) for v in bqm.variables} for _ in range(3)], bqm)
     compiled = CompiledCQM(cqm)
-    assert [compiled.to_sample(row) for row in form.invert_samples(sampleset)] == [form.invert(s) for s in sampleset.samples(sorted_by=None)]
+    assert [compiled.to_sample(row) for row in form.invert_samples(sampleset)] == [
+        form.invert(s) for s in sampleset.samples(sorted_by=None)
+    ]
     with pytest.raises(TimeoutError):
         PenaltyModel(cqm, time_limit=1e-9)
 

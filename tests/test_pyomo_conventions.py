@@ -33,8 +33,7 @@ def knapsack(seed: int = 0, n: int = 10, constant: float = 0.0, maximise: bool =
     m.take = pyo.Var(m.I, domain=pyo.Binary)
     m.extra = pyo.Var(domain=pyo.Integers, bounds=(0, 3))
     total = sum(value[i] * m.take[i] for i in m.I) + 2 * m.extra
-    m.profit = pyo.Objective(expr=(total if maximise else -total) + constant,
-                             sense=pyo.maximize if maximise else pyo.minimize)
+    m.profit = pyo.Objective(expr=(total if maximise else -total) + constant, sense=pyo.maximize if maximise else pyo.minimize)
     m.capacity = pyo.Constraint(expr=sum(weight[i] * m.take[i] for i in m.I) + 3 * m.extra <= 3 * n)
     return m
 
@@ -121,7 +120,8 @@ def test_load_solutions_false_keeps_the_answer_for_load_from(sampler):
     assert feasible(kept_model)
     assert isinstance(kept_model.extra.value, int)
     assert pyo.value(kept_model.profit) == pytest.approx(
-        kept.problem.upper_bound if sampler == "highs" else kept.problem.lower_bound)
+        kept.problem.upper_bound if sampler == "highs" else kept.problem.lower_bound
+    )
     stored = {name: entry["Value"] for name, entry in kept.solution(0).variable.items()}
     assert stored == values_of(kept_model)
     if sampler == "highs":  # the same model, the same answer either way
@@ -146,10 +146,19 @@ def test_load_solutions_false_without_an_answer_keeps_no_solution():
 # ---------------------------------------------------------------- options and their other names
 
 EXACT_NAMES = [
-    ("time_limit", "time_limit", 7.0), ("timelimit", "time_limit", 7.0), ("TimeLimit", "time_limit", 7.0),
-    ("time_limit_s", "time_limit", 7.0), ("mip_rel_gap", "mip_rel_gap", 0.05), ("mipgap", "mip_rel_gap", 0.05),
-    ("MIPGap", "mip_rel_gap", 0.05), ("rel_gap", "mip_rel_gap", 0.05), ("threads", "threads", 1),
-    ("Threads", "threads", 1), ("seed", "seed", 5), ("Seed", "seed", 5), ("random_seed", "seed", 5),
+    ("time_limit", "time_limit", 7.0),
+    ("timelimit", "time_limit", 7.0),
+    ("TimeLimit", "time_limit", 7.0),
+    ("time_limit_s", "time_limit", 7.0),
+    ("mip_rel_gap", "mip_rel_gap", 0.05),
+    ("mipgap", "mip_rel_gap", 0.05),
+    ("MIPGap", "mip_rel_gap", 0.05),
+    ("rel_gap", "mip_rel_gap", 0.05),
+    ("threads", "threads", 1),
+    ("Threads", "threads", 1),
+    ("seed", "seed", 5),
+    ("Seed", "seed", 5),
+    ("random_seed", "seed", 5),
 ]
 
 
@@ -201,12 +210,12 @@ def test_heuristic_samplers_ignore_the_gap_with_a_warning_and_learned_ones_take_
     stand_in = recorded("gnn")
     with pytest.warns(UserWarning, match="'gnn' ignores mip_rel_gap"):
         pyo.SolverFactory("gnnsolve", sampler="gnn", penalty=1.0, repair=False, time_limit=1).solve(
-            knapsack(n=4), Threads=2, MIPGap=0.01)
+            knapsack(n=4), Threads=2, MIPGap=0.01
+        )
     assert stand_in.calls and all(call["threads"] == 2 for call in stand_in.calls)
     sa = recorded("sa")
     with pytest.warns(UserWarning) as caught:
-        results = pyo.SolverFactory("gnnsolve", sampler="sa", seed=0, num_reads=2, threads=2,
-                                    rel_gap=0.1).solve(knapsack(n=4))
+        results = pyo.SolverFactory("gnnsolve", sampler="sa", seed=0, num_reads=2, threads=2, rel_gap=0.1).solve(knapsack(n=4))
     messages = [str(w.message) for w in caught]
     assert any("'sa' ignores threads" in text for text in messages)
     assert any("'sa' ignores mip_rel_gap" in text for text in messages)
@@ -226,16 +235,19 @@ def test_an_unknown_option_is_warned_about_and_the_solve_goes_on():
     assert results.solver.termination_condition == TC.optimal and feasible(model)
 
 
-@pytest.mark.parametrize(("given", "words"), [
-    ({"TimeLimit": "soon"}, "time_limit must be a number"),
-    ({"time_limit": -1}, "time_limit must be a positive number"),
-    ({"mipgap": -0.1}, "mip_rel_gap must be a non-negative number"),
-    ({"Threads": 0}, "threads must be a positive integer"),
-    ({"Seed": 1.5}, "seed must be an integer"),
-    ({"num_reads": "many"}, "num_reads must be an integer"),
-    ({"penalty": 0}, "penalty must be 'auto' or a positive number"),
-    ({"repair": "yes"}, "repair must be True or False"),
-])
+@pytest.mark.parametrize(
+    ("given", "words"),
+    [
+        ({"TimeLimit": "soon"}, "time_limit must be a number"),
+        ({"time_limit": -1}, "time_limit must be a positive number"),
+        ({"mipgap": -0.1}, "mip_rel_gap must be a non-negative number"),
+        ({"Threads": 0}, "threads must be a positive integer"),
+        ({"Seed": 1.5}, "seed must be an integer"),
+        ({"num_reads": "many"}, "num_reads must be an integer"),
+        ({"penalty": 0}, "penalty must be 'auto' or a positive number"),
+        ({"repair": "yes"}, "repair must be True or False"),
+    ],
+)
 def test_a_bad_value_of_a_known_option_raises(given, words):
     with pytest.raises(ValueError, match=words):
         pyo.SolverFactory("gnnsolve", sampler="highs", **given).solve(knapsack(n=4))
@@ -268,8 +280,10 @@ def test_tee_shows_each_penalty_attempt_of_a_heuristic_sampler(capsys):
     assert "gnnsolve[sa]: model knapsack0 as a CQM of 9 variables" in out
     assert "gnnsolve[sa]: penalty " in out and " samples, " in out and " feasible" in out
     assert "gnnsolve[sa]: stopped (" in out and "after repair" in out
-    assert out.rstrip().splitlines()[-1] == f"gnnsolve[sa]: feasible in {results.solver.wallclock_time:.2f} s; " \
-                                             f"{results.solver.message}"
+    assert (
+        out.rstrip().splitlines()[-1] == f"gnnsolve[sa]: feasible in {results.solver.wallclock_time:.2f} s; "
+        f"{results.solver.message}"
+    )
 
 
 def test_tee_streams_pignn_training_and_leaves_the_logger_as_it_was(capsys, monkeypatch):
@@ -278,13 +292,18 @@ def test_tee_streams_pignn_training_and_leaves_the_logger_as_it_was(capsys, monk
     monkeypatch.setattr(_progress, "LOG_SECONDS", 0.1)  # the first attempt trains for about half a second
     logger = logging.getLogger("gnnsolve")
     level, handlers, propagate = logger.level, list(logger.handlers), logger.propagate
-    results = pyo.SolverFactory("gnnsolve", sampler="gnn", seed=0, num_reads=2, time_limit=3).solve(
-        knapsack(n=8), tee=True)
+    results = pyo.SolverFactory("gnnsolve", sampler="gnn", seed=0, num_reads=2, time_limit=3).solve(knapsack(n=8), tee=True)
     assert results.solver.termination_condition == TC.feasible
     out = capsys.readouterr().out
-    for words in ("gnnsolve[gnn]: model knapsack0", "PI-GNN: training 2 reads on", "PI-GNN: epoch ",
-                  "PI-GNN: training stopped after", "PI-GNN: polish (sa) finished", "gnnsolve[gnn]: penalty",
-                  "gnnsolve[gnn]: feasible in"):
+    for words in (
+        "gnnsolve[gnn]: model knapsack0",
+        "PI-GNN: training 2 reads on",
+        "PI-GNN: epoch ",
+        "PI-GNN: training stopped after",
+        "PI-GNN: polish (sa) finished",
+        "gnnsolve[gnn]: penalty",
+        "gnnsolve[gnn]: feasible in",
+    ):
         assert words in out, words
     assert (logger.level, logger.handlers, logger.propagate) == (level, handlers, propagate)
     logging.getLogger("gnnsolve.samplers.pignn").info("PI-GNN: not shown")  # silent without tee
@@ -368,8 +387,7 @@ def test_contrib_options_map_onto_the_samplers(recorded):
     ContribFactory("gnnsolve").solve(knapsack(n=6), sampler="highs", time_limit=9, rel_gap=0.02, threads=1, seed=4)
     call = highs.calls[-1]
     assert call["mip_rel_gap"] == 0.02 and call["threads"] == 1 and call["seed"] == 4 and call["time_limit"] <= 9
-    ContribFactory("gnnsolve", sampler="highs", threads=0).solve(knapsack(n=6), solver_options={"MIPGap": 0.03,
-                                                                                                "Seed": 8})
+    ContribFactory("gnnsolve", sampler="highs", threads=0).solve(knapsack(n=6), solver_options={"MIPGap": 0.03, "Seed": 8})
     call = highs.calls[-1]
     assert call["mip_rel_gap"] == 0.03 and call["seed"] == 8 and "threads" not in call
     with pytest.warns(UserWarning, match="unknown option.*'Cuts'"):
@@ -413,8 +431,16 @@ def test_contrib_infeasible_models():
     assert res.solution_status == SolutionStatus.noSolution and res.incumbent_objective is None
     with pytest.raises(NoSolutionError):
         res.solution_loader.get_primals()
-    res = opt.solve(never(), sampler="steepest", seed=0, num_reads=2, penalty=1e-6, repair=False,
-                    raise_exception_on_nonoptimal_result=False, load_solutions=False)
+    res = opt.solve(
+        never(),
+        sampler="steepest",
+        seed=0,
+        num_reads=2,
+        penalty=1e-6,
+        repair=False,
+        raise_exception_on_nonoptimal_result=False,
+        load_solutions=False,
+    )
     assert res.termination_condition == TerminationCondition.locallyInfeasible
 
 
@@ -440,21 +466,28 @@ def test_both_factories_are_registered_side_by_side():
     assert results.solver.termination_condition == TC.optimal and results.solver.name == "gnnsolve[highs]"
 
 
-@pytest.mark.parametrize("imports", [
-    "import gnnsolve\nimport pyomo.environ",
-    "import pyomo.environ\nimport gnnsolve",
-    "from pyomo.opt import SolverFactory\nimport gnnsolve\nimport pyomo.contrib.solver.common.factory",
-    "import gnnsolve\nimport gnnsolve.adapters.pyomo_contrib\nimport pyomo.environ",  # the module first
-])
+@pytest.mark.parametrize(
+    "imports",
+    [
+        "import gnnsolve\nimport pyomo.environ",
+        "import pyomo.environ\nimport gnnsolve",
+        "from pyomo.opt import SolverFactory\nimport gnnsolve\nimport pyomo.contrib.solver.common.factory",
+        "import gnnsolve\nimport gnnsolve.adapters.pyomo_contrib\nimport pyomo.environ",  # the module first
+    ],
+)
 def test_the_contrib_registration_follows_the_legacy_one(imports):
-    code = (f"{imports}\nfrom pyomo.contrib.solver.common.factory import SolverFactory\n"
-            "from pyomo.opt import SolverFactory as Legacy\n"
-            "from gnnsolve.adapters.pyomo_solver import GnnsolveSolver\n"
-            "assert 'gnnsolve' in SolverFactory and Legacy.get_class('gnnsolve') is GnnsolveSolver\n"
-            "print('ok')")
-    result = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", code], capture_output=True, text=True,
-                            check=False)
+    code = (
+        f"{imports}\nfrom pyomo.contrib.solver.common.factory import SolverFactory\n"
+        "from pyomo.opt import SolverFactory as Legacy\n"
+        "from gnnsolve.adapters.pyomo_solver import GnnsolveSolver\n"
+        "assert 'gnnsolve' in SolverFactory and Legacy.get_class('gnnsolve') is GnnsolveSolver\n"
+        "print('ok')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "error::RuntimeWarning", "-c", code], capture_output=True, text=True, check=False
+    )
     assert result.stdout.strip() == "ok", result.stderr
-    alone = subprocess.run([sys.executable, "-c", "import sys, gnnsolve\nprint('pyomo' in sys.modules)"],
-                           capture_output=True, text=True, check=True)
+    alone = subprocess.run(
+        [sys.executable, "-c", "import sys, gnnsolve\nprint('pyomo' in sys.modules)"], capture_output=True, text=True, check=True
+    )
     assert alone.stdout.strip() == "False"

@@ -12,10 +12,10 @@ import importlib.util
 
 import pyomo.environ as pyo
 import pytest
-from pyomo_models import BINARY_FORMS, MODELS, appsi_highs_optimum, build, constraints_hold
 
 import gnnsolve  # noqa: F401  (registers the solver)
 from gnnsolve.errors import UnsupportedModelError
+from pyomo_models import BINARY_FORMS, MODELS, appsi_highs_optimum, build, constraints_hold
 
 TC = pyo.TerminationCondition
 HAS_GUROBI = importlib.util.find_spec("gurobipy") is not None
@@ -58,8 +58,10 @@ def test_heuristic_samplers_answer_feasibly_or_name_what_they_violate(name, samp
     condition = results.solver.termination_condition
     if condition in (TC.feasible, TC.optimal):
         assert constraints_hold(model)
-        assert objective_of(model) * (-1 if name == "knapsack" else 1) >= appsi_highs_optimum(model) * (
-            -1 if name == "knapsack" else 1) - 1e-6
+        assert (
+            objective_of(model) * (-1 if name == "knapsack" else 1)
+            >= appsi_highs_optimum(model) * (-1 if name == "knapsack" else 1) - 1e-6
+        )
     else:
         assert condition in (TC.infeasible, TC.maxTimeLimit), results.solver.message
         assert "the closest violates" in results.solver.message

@@ -50,15 +50,23 @@ HUGE_HEADERS = {  # a declared size the file does not bear out, and a number no 
     "dimacs nodes": (read_dimacs, "p edge 2000000000 1\ne 1 2\n", "n=2000000000"),
     "konect nodes": (read_konect, "% sym unweighted\n% 1 2000000000 2000000000\n1 2 1 5\n", "n=2000000000"),
     "cplib nodes": (read_cplib, "2000000000\n1 2 3\n", "n=2000000000"),
-    "tsplib cities": (read_tsplib, TSP_HEAD + "DIMENSION: 2000000000\nNODE_COORD_SECTION\n1 0 0\n2 1 1\nEOF\n",
-                      "gives 2 of the 2000000000 cities"),
-    "tsplib matrix": (read_tsplib, EXPLICIT_HEAD + "DIMENSION: 100000\nEDGE_WEIGHT_SECTION\n1 2 3\nEOF\n",
-                      "has 3 weights"),
+    "tsplib cities": (
+        read_tsplib,
+        TSP_HEAD + "DIMENSION: 2000000000\nNODE_COORD_SECTION\n1 0 0\n2 1 1\nEOF\n",
+        "gives 2 of the 2000000000 cities",
+    ),
+    "tsplib matrix": (read_tsplib, EXPLICIT_HEAD + "DIMENSION: 100000\nEDGE_WEIGHT_SECTION\n1 2 3\nEOF\n", "has 3 weights"),
     "tour cities": (read_tour, "TYPE: TOUR\nDIMENSION: 2000000000\nTOUR_SECTION\n1\n2\n-1\n", "visits 2 of"),
-    "tsplib 1e400 coordinate": (read_tsplib, TSP_HEAD + "DIMENSION: 3\nNODE_COORD_SECTION\n1 0 0\n2 1e400 0\n3 0 4\n",
-                                "1e400 is beyond the range of a float"),
-    "tsplib 1e400 weight": (read_tsplib, EXPLICIT_HEAD + "DIMENSION: 3\nEDGE_WEIGHT_SECTION\n1 -1e400 3\n",
-                            "-1e400 is beyond the range of a float"),
+    "tsplib 1e400 coordinate": (
+        read_tsplib,
+        TSP_HEAD + "DIMENSION: 3\nNODE_COORD_SECTION\n1 0 0\n2 1e400 0\n3 0 4\n",
+        "1e400 is beyond the range of a float",
+    ),
+    "tsplib 1e400 weight": (
+        read_tsplib,
+        EXPLICIT_HEAD + "DIMENSION: 3\nEDGE_WEIGHT_SECTION\n1 -1e400 3\n",
+        "-1e400 is beyond the range of a float",
+    ),
 }
 
 

@@ -8,6 +8,9 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from gnnsolve.adapters.datasets import (
     bhoslib_catalogue,
     cplib_catalogue,
@@ -21,11 +24,8 @@ from gnnsolve.adapters.datasets import (
     static_graph,
     tsplib_optimal_lengths,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from shared_data import DATA, needs_data, write
-
 from gnnsolve.errors import FileFormatError
+from shared_data import DATA, needs_data, write
 
 
 def assert_format_error(reader, path: Path, line: int | None, words: str) -> None:
@@ -273,8 +273,10 @@ def test_dblp_has_the_stated_sizes_and_25_time_steps():
 
 
 def test_gml_nodes_are_the_ids_and_keep_their_attributes(tmp_path):
-    path = write(tmp_path / "g.gml", 'graph [\n node [ id 0 label "b" gt "x" ]\n node [ id 1 label "a" gt 2 ]\n'
-                                     ' edge [ source 0 target 1 ]\n]\n')
+    path = write(
+        tmp_path / "g.gml",
+        'graph [\n node [ id 0 label "b" gt "x" ]\n node [ id 1 label "a" gt 2 ]\n edge [ source 0 target 1 ]\n]\n',
+    )
     graph = read_gml(path)
     assert dict(graph.nodes(data=True)) == {0: {"label": "b", "gt": "x"}, 1: {"label": "a", "gt": 2}}
     assert sorted(read_gml(path, label="label").nodes) == ["a", "b"]
@@ -373,9 +375,7 @@ def test_regular_graph_catalogue_reads_every_entry(tmp_path):
 # ---------------------------------------------------------------- catalogues without data
 
 
-@pytest.mark.parametrize(
-    "catalogue", [tsplib_optimal_lengths, cplib_catalogue, bhoslib_catalogue, pignn_dregular_catalogue]
-)
+@pytest.mark.parametrize("catalogue", [tsplib_optimal_lengths, cplib_catalogue, bhoslib_catalogue, pignn_dregular_catalogue])
 def test_catalogues_without_data_say_where_to_put_it(monkeypatch, tmp_path, catalogue):
     monkeypatch.setenv("GNNSOLVE_DATA", str(tmp_path / "absent"))
     with pytest.raises(FileNotFoundError, match="GNNSOLVE_DATA"):

@@ -66,11 +66,14 @@ def test_a_time_limit_stops_between_reads_after_at_least_one():
     assert len(sampleset) == 1 and sampleset.info["reads"] == 1
 
 
-@pytest.mark.parametrize(("sampler", "problem"), [
-    (LouvainSampler(), KCenter(nx.path_graph(4), k=1)),
-    (GonzalezSampler(), Modularity(nx.path_graph(4), k=2)),
-    (GonzalezSampler(), dimod.BQM({0: 1.0}, {}, 0.0, "BINARY")),
-])
+@pytest.mark.parametrize(
+    ("sampler", "problem"),
+    [
+        (LouvainSampler(), KCenter(nx.path_graph(4), k=1)),
+        (GonzalezSampler(), Modularity(nx.path_graph(4), k=2)),
+        (GonzalezSampler(), dimod.BQM({0: 1.0}, {}, 0.0, "BINARY")),
+    ],
+)
 def test_a_reference_given_another_problem_says_which_it_solves(sampler, problem):
     with pytest.raises(TypeError, match="solves .* problems"):
         sampler.sample(problem)
@@ -78,8 +81,11 @@ def test_a_reference_given_another_problem_says_which_it_solves(sampler, problem
 
 def test_leiden_without_leidenalg_names_the_package(monkeypatch):
     real = importlib.import_module
-    monkeypatch.setattr(importlib, "import_module",
-                        lambda name, *args: (_ for _ in ()).throw(ImportError(name)) if name == "leidenalg" else real(name, *args))
+    monkeypatch.setattr(
+        importlib,
+        "import_module",
+        lambda name, *args: (_ for _ in ()).throw(ImportError(name)) if name == "leidenalg" else real(name, *args),
+    )
     with pytest.raises(MissingDependencyError, match="pip install leidenalg"):
         LeidenSampler()
 

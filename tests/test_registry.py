@@ -12,8 +12,8 @@ import pytest
 
 from gnnsolve.errors import MissingDependencyError, ModelTooLargeError, UnknownSamplerError
 from gnnsolve.registry import (
-    TABU_MAX_VARIABLES,
     STEEPEST_SPARSE_FROM,
+    TABU_MAX_VARIABLES,
     check_model_size,
     get_sampler,
     is_available,
@@ -42,8 +42,21 @@ def without_gurobipy(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_names_in_table_order():
-    assert sampler_names()[:13] == ["gnn", "dyco", "clusternet", "multicut", "sa", "tabu", "steepest", "highs", "gurobi",
-                                    "louvain", "leiden", "gonzalez", "elf"]
+    assert sampler_names()[:13] == [
+        "gnn",
+        "dyco",
+        "clusternet",
+        "multicut",
+        "sa",
+        "tabu",
+        "steepest",
+        "highs",
+        "gurobi",
+        "louvain",
+        "leiden",
+        "gonzalez",
+        "elf",
+    ]
 
 
 @pytest.mark.parametrize("name", sampler_names())
@@ -72,7 +85,9 @@ def test_unknown_name_suggests_the_closest_and_lists_all():
 
 
 def test_unknown_name_without_a_close_match_lists_all():
-    with pytest.raises(UnknownSamplerError, match="valid names: gnn, dyco, clusternet, multicut, sa, tabu, steepest, highs, gurobi"):
+    with pytest.raises(
+        UnknownSamplerError, match="valid names: gnn, dyco, clusternet, multicut, sa, tabu, steepest, highs, gurobi"
+    ):
         sampler_spec("xyzzy")
 
 
@@ -160,7 +175,6 @@ def test_size_limit_is_inclusive_and_others_have_none():
     at_limit = dimod.BQM({v: 1.0 for v in range(TABU_MAX_VARIABLES)}, {}, 0.0, "BINARY")
     check_model_size("tabu", at_limit)
     check_model_size("sa", at_limit)
-
 
 
 TIME_KEYWORDS = {"time_limit", "timeout", "interrupt_function", "num_sweeps"}

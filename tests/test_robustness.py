@@ -25,8 +25,12 @@ BAD_SEEDS = ["x", 1.5, -1, True, 2**70, MAX_SEED + 1, np.random.default_rng(0), 
 
 
 def bqm_samplers() -> list[tuple[str, dimod.Sampler, dict]]:
-    found = [("gnn", GNNSampler(), {"max_epochs": 5}), ("dyco", DyCOSampler(), {"max_epochs": 5}),
-             ("highs", HiGHSSampler(), {}), ("warm start", WarmStartComposite(SteepestDescentSolver()), {})]
+    found = [
+        ("gnn", GNNSampler(), {"max_epochs": 5}),
+        ("dyco", DyCOSampler(), {"max_epochs": 5}),
+        ("highs", HiGHSSampler(), {}),
+        ("warm start", WarmStartComposite(SteepestDescentSolver()), {}),
+    ]
     if importlib.util.find_spec("gurobipy") is not None:
         from gnnsolve import GurobiSampler
 
@@ -80,9 +84,15 @@ def test_compare_refuses_a_bad_seed_before_running_anything():
     assert ran == []
 
 
-@pytest.mark.parametrize("argv", [["compare", "--seed", "99999999999"],
-                                  ["compare", "--seed", "3000000000", "--samplers", "highs"],
-                                  ["compare", "--seed", "-4"], ["compare", "--seed", "1.5"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["compare", "--seed", "99999999999"],
+        ["compare", "--seed", "3000000000", "--samplers", "highs"],
+        ["compare", "--seed", "-4"],
+        ["compare", "--seed", "1.5"],
+    ],
+)
 def test_cli_answers_a_bad_seed_with_usage_and_exit_code_2(argv, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -99,22 +109,30 @@ def exact_samplers() -> list[dimod.Sampler]:
 
 
 @settings(max_examples=40, deadline=None)
-@given(n=st.integers(1, 12), exponent=st.floats(-9, 9), density=st.floats(0.2, 1.0), seed=st.integers(0, 2**32 - 1),
-       vartype=st.sampled_from([dimod.SPIN, dimod.BINARY]), through_cqm=st.booleans())
+@given(
+    n=st.integers(1, 12),
+    exponent=st.floats(-9, 9),
+    density=st.floats(0.2, 1.0),
+    seed=st.integers(0, 2**32 - 1),
+    vartype=st.sampled_from([dimod.SPIN, dimod.BINARY]),
+    through_cqm=st.booleans(),
+)
 def test_optimal_means_the_brute_force_optimum_at_every_scale(n, exponent, density, seed, vartype, through_cqm):
     """Small coefficients once met the solvers' absolute gap tolerance (1e-6) at once and came back
     "optimal" above the optimum; the objective is now normalised before solving."""
     scale = 10.0**exponent
     generator = np.random.default_rng(seed)
-    bqm = dimod.BQM({i: generator.normal() * scale for i in range(n)},
-                    {(i, j): generator.normal() * scale for i in range(n) for j in range(i + 1, n)
-                     if generator.random() < density}, 0.0, vartype)
+    bqm = dimod.BQM(
+        {i: generator.normal() * scale for i in range(n)},
+        {(i, j): generator.normal() * scale for i in range(n) for j in range(i + 1, n) if generator.random() < density},
+        0.0,
+        vartype,
+    )
     optimum = dimod.ExactSolver().sample(bqm).first.energy
     for sampler in exact_samplers():
         sampleset = sampler.sample_cqm(dimod.CQM.from_bqm(bqm)) if through_cqm else sampler.sample(bqm)
         assert sampleset.info["status"] == "optimal" and sampleset.info["gap"] == 0
-        energy = bqm.energy(sampleset.first.sample if not through_cqm else
-                            {v: sampleset.first.sample[v] for v in bqm.variables})
+        energy = bqm.energy(sampleset.first.sample if not through_cqm else {v: sampleset.first.sample[v] for v in bqm.variables})
         assert energy == pytest.approx(optimum, rel=1e-9, abs=1e-9 * scale * n)
         assert sampleset.info["bound"] <= energy
 
@@ -136,8 +154,10 @@ def test_warm_start_warns_of_unknown_keywords_and_drops_them():
 @pytest.mark.parametrize("sampler", exact_samplers(), ids=lambda sampler: type(sampler).__name__)
 def test_coefficients_the_backends_cannot_resolve_are_refused_by_name(sampler):
     """A bias of 1e20 beside ones of 1 once came back "optimal" above the optimum."""
-    for bqm in (dimod.BQM({0: 1e20, 1: -1.0, 2: 0.5}, {(0, 1): 2.0, (1, 2): -1.0}, 0, "BINARY"),
-                dimod.BQM({0: 1e300, 1: -1e300, 2: 0.5}, {(0, 1): 2.0}, 0, "SPIN")):
+    for bqm in (
+        dimod.BQM({0: 1e20, 1: -1.0, 2: 0.5}, {(0, 1): 2.0, (1, 2): -1.0}, 0, "BINARY"),
+        dimod.BQM({0: 1e300, 1: -1e300, 2: 0.5}, {(0, 1): 2.0}, 0, "SPIN"),
+    ):
         with pytest.raises(InvalidModelError, match=r"coefficients span .* a ratio above 1e\+09"):
             sampler.sample(bqm)
 
@@ -182,8 +202,10 @@ def test_available_memory_honours_an_address_space_limit():
     import subprocess
     import sys
 
-    script = ("import resource; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30)); "
-              "from gnnsolve.samplers._common import available_memory; print(available_memory())")
+    script = (
+        "import resource; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30)); "
+        "from gnnsolve.samplers._common import available_memory; print(available_memory())"
+    )
     limited = float(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout)
     assert 0 < limited < 2 * 2**30
 
@@ -227,11 +249,18 @@ def test_optimal_means_the_brute_force_optimum_with_constraint_rows_at_every_sca
     generator = np.random.default_rng(seed)
     scale = 10.0**exponent
     cqm = dimod.ConstrainedQuadraticModel()
-    cqm.set_objective(dimod.BQM({i: generator.normal() for i in range(n)},
-                                {(i, j): generator.normal() for i in range(n) for j in range(i + 1, n)}, 0.0, "BINARY"))
+    cqm.set_objective(
+        dimod.BQM(
+            {i: generator.normal() for i in range(n)},
+            {(i, j): generator.normal() for i in range(n) for j in range(i + 1, n)},
+            0.0,
+            "BINARY",
+        )
+    )
     weights = generator.integers(1, 10, size=n)
-    cqm.add_constraint_from_iterable([(i, w * scale) for i, w in enumerate(weights)], "<=", weights.sum() // 2 * scale,
-                                     label="capacity")
+    cqm.add_constraint_from_iterable(
+        [(i, w * scale) for i, w in enumerate(weights)], "<=", weights.sum() // 2 * scale, label="capacity"
+    )
     cqm.add_constraint_from_iterable([(i, scale) for i in range(n)], ">=", scale, label="some")
     states = np.array(list(itertools.product([0, 1], repeat=n)))
     feasible = states[(states @ weights <= weights.sum() // 2) & (states.sum(axis=1) >= 1)]  # exactly, at scale 1
@@ -247,8 +276,11 @@ LABELS = [0, 7, "a", "Z", ("t", 1), ("t", 2), 3.5, "0"]
 """Labels of mixed types, as a user's model may hold them."""
 
 COEFFICIENT = st.one_of(
-    st.builds(lambda mantissa, exponent: mantissa * 10.0**exponent,
-              st.floats(-4, 4, allow_nan=False).filter(lambda x: x != 0), st.integers(-100, 100)),
+    st.builds(
+        lambda mantissa, exponent: mantissa * 10.0**exponent,
+        st.floats(-4, 4, allow_nan=False).filter(lambda x: x != 0),
+        st.integers(-100, 100),
+    ),
     st.integers(-3, 3).map(float),
     st.sampled_from([float("nan"), float("inf"), -float("inf")]),
 )
@@ -262,7 +294,7 @@ def hostile_bqms(draw) -> dimod.BinaryQuadraticModel:
     for v in labels:
         bqm.add_variable(v, draw(COEFFICIENT))
     for i, u in enumerate(labels):
-        for v in labels[i + 1:]:
+        for v in labels[i + 1 :]:
             if draw(st.booleans()):
                 bqm.add_quadratic(u, v, draw(COEFFICIENT))
     return bqm

@@ -67,8 +67,9 @@ def generator_bqm(problem: TSP) -> dimod.BinaryQuadraticModel:
     """The model as dimod's generator builds it, one interaction at a time, with the offset restored."""
     G = nx.Graph()
     G.add_nodes_from(problem.labels)
-    G.add_weighted_edges_from((u, v, float(problem.distances[i, j]))
-                              for (i, u), (j, v) in itertools.combinations(enumerate(problem.labels), 2))
+    G.add_weighted_edges_from(
+        (u, v, float(problem.distances[i, j])) for (i, u), (j, v) in itertools.combinations(enumerate(problem.labels), 2)
+    )
     bqm = traveling_salesperson(G, lagrange=problem.penalty)
     bqm.offset += 2 * problem.num_cities * problem.penalty
     return bqm
@@ -96,8 +97,9 @@ def test_energies_without_the_model_equal_the_models(n, seed, density):
 def test_decoding_a_sampleset_does_not_build_the_model():
     problem = TSP.from_coordinates(random_points(3, 7))
     tour = (3, 1, 0, 6, 2, 5, 4)
-    sampleset = dimod.SampleSet.from_samples(([list(problem.encode(tour).values())], problem.bqm_variables),
-                                             dimod.BINARY, energy=[problem.evaluate(tour)])
+    sampleset = dimod.SampleSet.from_samples(
+        ([list(problem.encode(tour).values())], problem.bqm_variables), dimod.BINARY, energy=[problem.evaluate(tour)]
+    )
     (solution,) = TSP(problem.distances, **RAW).decode_sampleset(sampleset)
     assert "bqm" not in problem.__dict__
     assert solution.value == tour and not solution.repaired
@@ -166,9 +168,10 @@ def test_beam_never_decodes_worse_than_greedy(n, seed, density, width):
     greedy = TSP.from_coordinates(xy, decoder="greedy", **RAW)
     beam = TSP.from_coordinates(xy, decoder="beam", beam_width=width, **RAW)
     sample = random_sample(greedy, seed, density)
-    assert decode_objective(beam, sample, beam.decode(sample).value) <= decode_objective(
-        greedy, sample, greedy.decode(sample).value
-    ) + 1e-9
+    assert (
+        decode_objective(beam, sample, beam.decode(sample).value)
+        <= decode_objective(greedy, sample, greedy.decode(sample).value) + 1e-9
+    )
 
 
 def test_decoding_fills_an_empty_sample_by_distance():

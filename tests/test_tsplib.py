@@ -6,17 +6,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from gnnsolve.adapters.datasets import (
     read_tour,
     read_tsplib,
     tour_length,
     tsplib_optimal_lengths,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from shared_data import DATA, held_karp, needs_data, write
-
 from gnnsolve.errors import FileFormatError
+from shared_data import DATA, held_karp, needs_data, write
 
 
 def coordinate_file(path: Path, weight_type: str, points: list[tuple[float, float]]) -> Path:
@@ -157,8 +157,18 @@ def symmetric_matrices(draw):
 def test_explicit_layouts_round_trip(tmp_path_factory, matrix, weight_format, per_line, newline):
     weights = [str(w) for w in layout(matrix, weight_format)]
     lines = [" ".join(weights[k : k + per_line]) for k in range(0, len(weights), per_line)]
-    text = newline.join(["TYPE: TSP", f"DIMENSION: {len(matrix)}", "EDGE_WEIGHT_TYPE: EXPLICIT",
-                         f"EDGE_WEIGHT_FORMAT: {weight_format}", "EDGE_WEIGHT_SECTION", *lines, "EOF", ""])
+    text = newline.join(
+        [
+            "TYPE: TSP",
+            f"DIMENSION: {len(matrix)}",
+            "EDGE_WEIGHT_TYPE: EXPLICIT",
+            f"EDGE_WEIGHT_FORMAT: {weight_format}",
+            "EDGE_WEIGHT_SECTION",
+            *lines,
+            "EOF",
+            "",
+        ]
+    )
     path = write(tmp_path_factory.mktemp("layout") / "x.tsp", text)
     np.testing.assert_array_equal(read_tsplib(path).distance_matrix(), matrix)
 
@@ -260,14 +270,21 @@ EXPLICIT_HEAD = "TYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGH
         (HEAD + COORDS + "NODE_COORD_SECTION\n", 8, "NODE_COORD_SECTION appears twice"),
         (HEAD + COORDS + "EDGE_WEIGHT_SECTION\n1 2 3\n", 3, "EUC_2D cannot have an EDGE_WEIGHT_SECTION"),
         (HEAD + "EDGE_WEIGHT_FORMAT: UPPER_ROW\n" + COORDS, 3, "EUC_2D cannot have EDGE_WEIGHT_FORMAT UPPER_ROW"),
-        ("TYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_SECTION\n1 2 3\n", 3,
-         "EXPLICIT cannot have EDGE_WEIGHT_FORMAT (none)"),
+        (
+            "TYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_SECTION\n1 2 3\n",
+            3,
+            "EXPLICIT cannot have EDGE_WEIGHT_FORMAT (none)",
+        ),
         (EXPLICIT_HEAD, 3, "EXPLICIT needs an EDGE_WEIGHT_SECTION"),
         (EXPLICIT_HEAD + "EDGE_WEIGHT_SECTION\n1 2\n", 5, "has 2 weights; UPPER_ROW of 3 cities needs 3"),
         (EXPLICIT_HEAD + "EDGE_WEIGHT_SECTION\n1 2\n3\n4\n", 8, "more weights than the 3"),
         (EXPLICIT_HEAD + "EDGE_WEIGHT_SECTION\n1 2\n3x\n", 7, "found '3x'"),
-        ("TYPE: TSP\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: FULL_MATRIX\n"
-         "EDGE_WEIGHT_SECTION\n0 1\n2 0\n", 5, "FULL_MATRIX is not symmetric"),
+        (
+            "TYPE: TSP\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: FULL_MATRIX\n"
+            "EDGE_WEIGHT_SECTION\n0 1\n2 0\n",
+            5,
+            "FULL_MATRIX is not symmetric",
+        ),
     ],
 )
 def test_malformed_instances_name_file_and_line(tmp_path, text, line, words):
@@ -346,7 +363,6 @@ def test_every_instance_is_listed_and_all_but_burma14_have_a_tour():
     instances = {path.stem for path in (DATA / "tsplib").glob("*.tsp")}
     assert set(tsplib_optimal_lengths()) == instances
     assert instances - set(TOUR_NAMES) == {"burma14"}
-
 
 
 @needs_data

@@ -213,7 +213,11 @@ def test_no_shared_variables_falls_back_to_a_cold_start():
     sampleset = sampler.sample(_random_bqm("xyz"))
     assert child.calls[-1]["initial_states"] is None
     assert sampleset.info["warm_start"] == {
-        "snapshot": 1, "carried": 0, "new": 3, "dropped": 2, "fallback": "no shared variables"
+        "snapshot": 1,
+        "carried": 0,
+        "new": 3,
+        "dropped": 2,
+        "fallback": "no shared variables",
     }
     sampler.sample(_random_bqm("yz"))  # x y z are remembered now
     assert child.calls[-1]["initial_states"] is not None
@@ -226,9 +230,7 @@ def test_an_empty_model_passes_through_and_keeps_the_memory(child):
     empty = sampler.sample(dimod.BQM({}, {}, 1.5, "SPIN"), seed=0)
     reference = child.sample(dimod.BQM({}, {}, 1.5, "SPIN"), seed=0)
     assert len(empty) == len(reference) and list(empty.record.energy) == list(reference.record.energy)
-    assert empty.info["warm_start"] == {
-        "snapshot": 1, "carried": 0, "new": 0, "dropped": 3, "fallback": "empty model"
-    }
+    assert empty.info["warm_start"] == {"snapshot": 1, "carried": 0, "new": 0, "dropped": 3, "fallback": "empty model"}
     assert sampler.previous_sample == {v: int(x) for v, x in first.first.sample.items()}
     after = sampler.sample(_random_bqm("abc"), seed=0)
     assert after.info["warm_start"] == {"snapshot": 2, "carried": 3, "new": 0, "dropped": 0}
@@ -259,9 +261,7 @@ def test_child_info_is_kept_and_ising_qubo_entry_points_work():
     assert "timing" in first.info and "beta_range" in first.info
     second = sampler.sample_qubo({("a", "a"): 1.0, ("a", "c"): -2.0}, seed=1, num_reads=3, num_sweeps=50)
     assert len(second) == 3 and "timing" in second.info
-    assert second.info["warm_start"] == {
-        "snapshot": 1, "carried": 1, "new": 1, "dropped": 1, "converted_from": "SPIN"
-    }
+    assert second.info["warm_start"] == {"snapshot": 1, "carried": 1, "new": 1, "dropped": 1, "converted_from": "SPIN"}
 
 
 # ------------------------------------------------------------------ a MaxCut sequence

@@ -149,9 +149,7 @@ def _kind(problem: Any) -> str:
         return "modularity"
     if isinstance(problem, KCenter):
         return "k-center"
-    raise UnsupportedModelError(
-        f"the clustering baselines solve Modularity or KCenter problems, got {type(problem).__name__}"
-    )
+    raise UnsupportedModelError(f"the clustering baselines solve Modularity or KCenter problems, got {type(problem).__name__}")
 
 
 def _check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
@@ -181,9 +179,7 @@ def _prepare(problem: Problem, observed: nx.Graph) -> tuple[str, nx.Graph]:
     if not isinstance(observed, nx.Graph):
         raise InvalidModelError(f"observed must be a networkx graph, got {type(observed).__name__}")
     if observed.is_directed():
-        raise InvalidModelError(
-            "the observed graph must be undirected, like the problem's; pass observed.to_undirected()"
-        )
+        raise InvalidModelError("the observed graph must be undirected, like the problem's; pass observed.to_undirected()")
     nodes = problem.nodes
     missing = next((node for node in nodes if node not in observed), None)
     if missing is not None or observed.number_of_nodes() != len(nodes):
@@ -202,9 +198,7 @@ def _prepare(problem: Problem, observed: nx.Graph) -> tuple[str, nx.Graph]:
     ordered = observed.__class__()
     ordered.graph.update(observed.graph)
     ordered.add_nodes_from((node, observed.nodes[node]) for node in nodes)
-    ordered.add_edges_from(
-        observed.edges(keys=True, data=True) if observed.is_multigraph() else observed.edges(data=True)
-    )
+    ordered.add_edges_from(observed.edges(keys=True, data=True) if observed.is_multigraph() else observed.edges(data=True))
     return kind, ordered
 
 
@@ -289,8 +283,7 @@ class _Inputs:
                 raise ValueError(f"features must be an n × F numeric array, got {type(features).__name__}") from err
         if matrix.ndim != 2 or matrix.shape[0] != n or matrix.shape[1] == 0:
             raise ValueError(
-                f"features must have shape (n, F) = ({n}, F ≥ 1), one row per node in problem.nodes order; "
-                f"got {matrix.shape}"
+                f"features must have shape (n, F) = ({n}, F ≥ 1), one row per node in problem.nodes order; got {matrix.shape}"
             )
         values = matrix.data if scipy.sparse.issparse(matrix) else matrix
         if not np.all(np.isfinite(values)):
@@ -334,8 +327,7 @@ def _gcn_work(n: int, edges: int, width: int, out_dim: int, loss: float, hidden:
     return 3.0 * (n * width * hidden + messages * (hidden + out_dim) + n * hidden * out_dim + loss)
 
 
-def _link_prediction_work(n: int, edges: int, features: Features, embedding_dim: int = EMBEDDING,
-                          hidden: int = HIDDEN) -> float:
+def _link_prediction_work(n: int, edges: int, features: Features, embedding_dim: int = EMBEDDING, hidden: int = HIDDEN) -> float:
     """Multiply-adds of one step of :func:`train_link_predictor`, which scores every observed edge
     and as many non-edges."""
     return _gcn_work(n, edges, _feature_width(features), embedding_dim, 2 * edges * embedding_dim, hidden)
@@ -407,9 +399,7 @@ class LinkPredictor:
             raise InvalidModelError(f"node {err.args[0]!r} is not a node of the predictor's graph") from None
         return 1.0 / (1.0 + np.exp(-self._logits(index)))
 
-    def top_pairs(
-        self, count: int, exclude: np.ndarray | None = None, block_entries: int = BLOCK_ENTRIES
-    ) -> np.ndarray:
+    def top_pairs(self, count: int, exclude: np.ndarray | None = None, block_entries: int = BLOCK_ENTRIES) -> np.ndarray:
         """The ``count`` index pairs ``(i, j)``, ``i < j``, of highest score, best first.
 
         Scores all :math:`n(n-1)/2` pairs, ``block_entries`` at a time (rows of the score matrix),
@@ -499,9 +489,7 @@ def train_link_predictor(
     work = _link_prediction_work(n, len(positives), features, embedding_dim, hidden)
     with torch_threads(threads, work), torch.random.fork_rng(devices=[]):
         torch.manual_seed(torch_seed)
-        gcn = _GCN(
-            inputs, _check_positive_int(embedding_dim, "embedding_dim"), _check_positive_int(hidden, "hidden"), dropout
-        )
+        gcn = _GCN(inputs, _check_positive_int(embedding_dim, "embedding_dim"), _check_positive_int(hidden, "hidden"), dropout)
         relation = nn.Parameter(torch.ones(embedding_dim))
         optimiser = torch.optim.Adam([*gcn.parameters(), relation], lr=lr, weight_decay=weight_decay)
         loss_fn = nn.BCEWithLogitsLoss()
@@ -585,9 +573,7 @@ def held_out_auc(predictor: LinkPredictor, full: nx.Graph, observed: nx.Graph, *
 # ---------------------------------------------------------------- communities
 
 
-def merge_communities(
-    G: nx.Graph, labels: Mapping[Hashable, Hashable], k: int, weight: str | None = None
-) -> dict[Hashable, int]:
+def merge_communities(G: nx.Graph, labels: Mapping[Hashable, Hashable], k: int, weight: str | None = None) -> dict[Hashable, int]:
     """Merge communities greedily until at most ``k`` remain, each time the pair that loses least modularity.
 
     Merging communities :math:`c` and :math:`d` changes the modularity of ``G`` by
@@ -786,17 +772,15 @@ def two_stage(
     kind, observed = _prepare(problem, observed)
     edges = _edge_array(observed, {node: i for i, node in enumerate(problem.nodes)})
     if edges.size == 0:
-        raise InvalidModelError(
-            "the two-stage baseline needs at least one observed edge between distinct nodes to learn from"
-        )
+        raise InvalidModelError("the two-stage baseline needs at least one observed edge between distinct nodes to learn from")
     train_seed, solve_seed = _seeds(seed, 2)
     with torch_threads(threads, _link_prediction_work(len(problem.nodes), len(edges), features)) as used:
-        predictor = train_link_predictor(observed, features, epochs=epochs, seed=train_seed, edge_dropout=edge_dropout,
-                                         threads=used)
+        predictor = train_link_predictor(
+            observed, features, epochs=epochs, seed=train_seed, edge_dropout=edge_dropout, threads=used
+        )
         predicted = predict_graph(observed, predictor, observed_fraction, weight=problem.weight)
     decision, info = _classical(kind, problem, predicted, solve_seed)
-    info.update(predictor=predictor, predicted_graph=predicted, added_edges=predicted.graph["predicted_edges"],
-                threads=used)
+    info.update(predictor=predictor, predicted_graph=predicted, added_edges=predicted.graph["predicted_edges"], threads=used)
     return _results("two-stage", kind, problem, decision, start, info)
 
 

@@ -76,14 +76,24 @@ from torch import nn
 from gnnsolve.nn.kmeans import BACKWARDS, KMeansResult, kmeans_plus_plus, soft_kmeans
 from gnnsolve.nn.sparse import SparseOperator, spmm
 
-__all__ = ["ClusterNet", "ClusterNetOutput", "GraphConvolution", "SparseFeatures", "check_settings",
-           "normalized_adjacency", "sparse_features", "subspace_embedding"]
+__all__ = [
+    "ClusterNet",
+    "ClusterNetOutput",
+    "GraphConvolution",
+    "SparseFeatures",
+    "check_settings",
+    "normalized_adjacency",
+    "sparse_features",
+    "subspace_embedding",
+]
 
 ORTHONORMALISE_EVERY = 5
 """Steps of subspace iteration between two orthonormalisations (the columns stay independent)."""
 
-def subspace_embedding(adjacency: SparseOperator, dim: int, iterations: int = 40,
-                       generator: torch.Generator | None = None) -> torch.Tensor:
+
+def subspace_embedding(
+    adjacency: SparseOperator, dim: int, iterations: int = 40, generator: torch.Generator | None = None
+) -> torch.Tensor:
     r"""An ``n × dim`` orthonormal basis of the leading invariant subspace of the lazy walk
     :math:`(I + \hat A)/2`, by ``iterations`` steps of subspace iteration from a Gaussian basis
     (re-orthonormalised every :data:`ORTHONORMALISE_EVERY` steps), times :math:`\sqrt n`; on a
@@ -129,7 +139,8 @@ def normalized_adjacency(edge_index: torch.Tensor, num_nodes: int) -> SparseOper
     loops = torch.arange(num_nodes, device=edge_index.device)
     rows, cols = torch.cat([rows[off], loops]), torch.cat([cols[off], loops])
     degree = torch.zeros(num_nodes, device=edge_index.device).index_add_(
-        0, rows, torch.ones(rows.shape[0], device=edge_index.device))
+        0, rows, torch.ones(rows.shape[0], device=edge_index.device)
+    )
     scale = degree.rsqrt()
     return SparseOperator.from_coo(rows, cols, scale[rows] * scale[cols], num_nodes)
 
@@ -236,9 +247,17 @@ class ClusterNet(nn.Module):
 
     centres: torch.Tensor
 
-    def __init__(self, in_features: int | None, k: int, hidden: int = 50, embedding_dim: int = 50,
-                 dropout: float = 0.5, beta: float = 30.0, backward: str = "one_step",
-                 num_nodes: int | None = None) -> None:
+    def __init__(
+        self,
+        in_features: int | None,
+        k: int,
+        hidden: int = 50,
+        embedding_dim: int = 50,
+        dropout: float = 0.5,
+        beta: float = 30.0,
+        backward: str = "one_step",
+        num_nodes: int | None = None,
+    ) -> None:
         super().__init__()
         check_settings(hidden, embedding_dim, dropout, beta, backward)
         k, hidden, embedding_dim = _positive_int("k", k), int(hidden), int(embedding_dim)
@@ -280,8 +299,7 @@ class ClusterNet(nn.Module):
         x = F.dropout(x, self.dropout, training=self.training)
         return self.conv2(x, graph)
 
-    def forward(self, features: Features | None, graph: torch.Tensor | SparseOperator,
-                iterations: int = 1) -> ClusterNetOutput:
+    def forward(self, features: Features | None, graph: torch.Tensor | SparseOperator, iterations: int = 1) -> ClusterNetOutput:
         """Embed, then cluster from the warm-start centres, which become the new ones.
 
         Args:
@@ -292,13 +310,13 @@ class ClusterNet(nn.Module):
             iterations: k-means updates without gradient before the differentiable one.
         """
         embeddings = self.encode(features, graph)
-        clusters = soft_kmeans(embeddings, self.k, beta=self.beta, init=self.centres,
-                               max_iterations=iterations, backward=self.backward)
+        clusters = soft_kmeans(
+            embeddings, self.k, beta=self.beta, init=self.centres, max_iterations=iterations, backward=self.backward
+        )
         self.centres = clusters.centres.detach()
         return ClusterNetOutput(embeddings, clusters)
 
-    def start_from(self, features: Features | None, graph: SparseOperator,
-                   generator: torch.Generator | None = None) -> None:
+    def start_from(self, features: Features | None, graph: SparseOperator, generator: torch.Generator | None = None) -> None:
         """Start from the graph (see the module docstring): the learnable table, if any, becomes
         :func:`subspace_embedding` of ``graph``; the centres, k-means++ picks among the
         unit-length embeddings (without dropout)."""
@@ -312,8 +330,7 @@ class ClusterNet(nn.Module):
             self.train(training)
             self.centres = kmeans_plus_plus(embeddings, self.k, generator)
 
-    def facility_weights(self, embeddings: torch.Tensor, centres: torch.Tensor,
-                         temperature: float = 100.0) -> torch.Tensor:
+    def facility_weights(self, embeddings: torch.Tensor, centres: torch.Tensor, temperature: float = 100.0) -> torch.Tensor:
         """Soft selections of ``k`` facilities in ``[0, 1]``, summing to at most ``k``.
 
         Args:

@@ -85,9 +85,7 @@ def kmeans_update(x: torch.Tensor, mu: torch.Tensor, beta: float) -> torch.Tenso
     return (r.T @ x) / mass[:, None]
 
 
-def kmeans_plus_plus(
-    x: torch.Tensor, k: int, generator: torch.Generator | None = None
-) -> torch.Tensor:
+def kmeans_plus_plus(x: torch.Tensor, k: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """Pick ``k`` rows of ``x`` as initial centres, each with probability proportional to its
     squared distance from the nearest row already picked (k-means++)."""
     n = x.shape[0]
@@ -149,15 +147,22 @@ def _check_inputs(x: torch.Tensor, k: int, init: torch.Tensor | None) -> None:
     if init is not None:
         if not isinstance(init, torch.Tensor) or tuple(init.shape) != (k, x.shape[1]):
             shape = tuple(init.shape) if isinstance(init, torch.Tensor) else type(init).__name__
-            raise ValueError(f"init must be a tensor of shape (k, d) = {(k, x.shape[1])}, "
-                             f"got {shape}")
+            raise ValueError(f"init must be a tensor of shape (k, d) = {(k, x.shape[1])}, got {shape}")
         if not torch.isfinite(init).all():
             raise ValueError("init contains NaN or infinite entries")
 
 
-def soft_kmeans(x: torch.Tensor, k: int, *, beta: float = 30.0, init: torch.Tensor | None = None,
-                max_iterations: int = 100, tol: float = 1e-6, backward: str = "exact",
-                generator: torch.Generator | None = None) -> KMeansResult:
+def soft_kmeans(
+    x: torch.Tensor,
+    k: int,
+    *,
+    beta: float = 30.0,
+    init: torch.Tensor | None = None,
+    max_iterations: int = 100,
+    tol: float = 1e-6,
+    backward: str = "exact",
+    generator: torch.Generator | None = None,
+) -> KMeansResult:
     """Cluster the rows of ``x`` (n × d) into ``k`` soft clusters; see the module docstring.
 
     Parameters:
@@ -201,18 +206,25 @@ class SoftKMeans(nn.Module):
     a :class:`KMeansResult`.
     """
 
-    def __init__(self, k: int, beta: float = 30.0, max_iterations: int = 100, tol: float = 1e-6,
-                 backward: str = "exact") -> None:
+    def __init__(self, k: int, beta: float = 30.0, max_iterations: int = 100, tol: float = 1e-6, backward: str = "exact") -> None:
         super().__init__()
         _check_settings(k, beta, max_iterations, tol, backward)
         self.k, self.beta, self.max_iterations = k, beta, max_iterations
         self.tol, self.backward = tol, backward
 
-    def forward(self, x: torch.Tensor, init: torch.Tensor | None = None,
-                generator: torch.Generator | None = None) -> KMeansResult:
-        return soft_kmeans(x, self.k, beta=self.beta, init=init, max_iterations=self.max_iterations,
-                           tol=self.tol, backward=self.backward, generator=generator)
+    def forward(
+        self, x: torch.Tensor, init: torch.Tensor | None = None, generator: torch.Generator | None = None
+    ) -> KMeansResult:
+        return soft_kmeans(
+            x,
+            self.k,
+            beta=self.beta,
+            init=init,
+            max_iterations=self.max_iterations,
+            tol=self.tol,
+            backward=self.backward,
+            generator=generator,
+        )
 
     def extra_repr(self) -> str:
-        return (f"k={self.k}, beta={self.beta}, max_iterations={self.max_iterations}, "
-                f"tol={self.tol}, backward={self.backward!r}")
+        return f"k={self.k}, beta={self.beta}, max_iterations={self.max_iterations}, tol={self.tol}, backward={self.backward!r}"

@@ -225,9 +225,7 @@ class ContractionPolicy(nn.Module):
         if batch is None:
             pooled = torch.cat([h.mean(dim=0), h.max(dim=0).values]).unsqueeze(0)
         else:
-            pooled = torch.cat(
-                [scatter(h, batch, 0, num_graphs, "mean"), scatter(h, batch, 0, num_graphs, "max")], dim=1
-            )
+            pooled = torch.cat([scatter(h, batch, 0, num_graphs, "mean"), scatter(h, batch, 0, num_graphs, "max")], dim=1)
         return logits, torch.sigmoid(self.value(pooled)).squeeze(1)
 
     def _embed(self, x: torch.Tensor, attraction: torch.Tensor, repulsion: torch.Tensor) -> torch.Tensor:
@@ -244,8 +242,12 @@ class ContractionPolicy(nn.Module):
         together = self.pair_sum(h)
         product = self.pair_product(h)
         # index_select gathers the same rows as together[first] with less overhead on the CPU
-        z = (together.index_select(0, first) + together.index_select(0, second)
-             + product.index_select(0, first) * product.index_select(0, second) + self.pair_edge(pair_attr))
+        z = (
+            together.index_select(0, first)
+            + together.index_select(0, second)
+            + product.index_select(0, first) * product.index_select(0, second)
+            + self.pair_edge(pair_attr)
+        )
         return self.pair_out(torch.relu(z)).squeeze(1)
 
     @torch.no_grad()
@@ -262,8 +264,7 @@ class ContractionPolicy(nn.Module):
         mask = torch.zeros(count, size, 1)
         for k, state in enumerate(states):
             c = len(state.x)
-            x[k, :c], attraction[k, :c, :c], repulsion[k, :c, :c], mask[k, :c] = (
-                state.x, state.attraction, state.repulsion, 1.0)
+            x[k, :c], attraction[k, :c, :c], repulsion[k, :c, :c], mask[k, :c] = (state.x, state.attraction, state.repulsion, 1.0)
         x, attraction, repulsion, mask = x.to(device), attraction.to(device), repulsion.to(device), mask.to(device)
         h = self._embed(x, attraction, repulsion)
         pair_index = torch.cat([state.pair_index + k * size for k, state in enumerate(states)], dim=1).to(device)
@@ -279,8 +280,13 @@ class ContractionPolicy(nn.Module):
     def forward_state(self, state: EncodedState) -> tuple[torch.Tensor, torch.Tensor]:
         """:meth:`forward` on one encoded state, without gradients, on the network's device."""
         device = self.node_in.weight.device
-        return self(state.x.to(device), state.attraction.to(device), state.repulsion.to(device),
-                    state.pair_index.to(device), state.pair_attr.to(device))
+        return self(
+            state.x.to(device),
+            state.attraction.to(device),
+            state.repulsion.to(device),
+            state.pair_index.to(device),
+            state.pair_attr.to(device),
+        )
 
     def evaluate(self, env: ContractionEnv) -> tuple[np.ndarray, np.ndarray, float]:
         """The prior function of :func:`gnnsolve.search.mcts.plan`: the contractible pairs of ``env``
@@ -301,8 +307,10 @@ class ContractionPolicy(nn.Module):
             answers = [(logits, float(value[0]))]
         else:
             answers = self.forward_padded([state for state, _ in encoded])
-        return [(state.pairs, logits.cpu().numpy().astype(np.float64), value * positive)
-                for (state, positive), (logits, value) in zip(encoded, answers)]
+        return [
+            (state.pairs, logits.cpu().numpy().astype(np.float64), value * positive)
+            for (state, positive), (logits, value) in zip(encoded, answers)
+        ]
 
 
 def save_policy(net: ContractionPolicy, path: str | os.PathLike, training: dict[str, Any] | None = None) -> None:
@@ -340,16 +348,19 @@ def load_policy(path: str | os.PathLike | None = None) -> tuple[ContractionPolic
         with resources.as_file(source) as shipped:
             return load_policy(shipped)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"no multicut policy checkpoint at {os.fspath(path)!r}; pass an existing file "
-                                "or checkpoint=None for the one shipped with gnnsolve")
+        raise FileNotFoundError(
+            f"no multicut policy checkpoint at {os.fspath(path)!r}; pass an existing file "
+            "or checkpoint=None for the one shipped with gnnsolve"
+        )
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for unreadable files
         raise FileFormatError(path, f"not a readable torch checkpoint ({type(error).__name__}: {error})") from None
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
         raise FileFormatError(
-            path, f"not a multicut policy checkpoint (expected format {CHECKPOINT_FORMAT!r}); "
-            "write one with gnnsolve.nn.multicut.save_policy or `python -m gnnsolve.train_multicut`"
+            path,
+            f"not a multicut policy checkpoint (expected format {CHECKPOINT_FORMAT!r}); "
+            "write one with gnnsolve.nn.multicut.save_policy or `python -m gnnsolve.train_multicut`",
         )
     try:
         net = ContractionPolicy(**checkpoint["config"])

@@ -25,8 +25,17 @@ from typing import Any
 import dimod
 import numpy as np
 
-__all__ = ["Stopwatch", "check_time_limit", "resolve_time_limit", "check_positive_int", "check_seed", "seed_generator",
-           "MAX_SEED", "available_memory", "cqm_sampleset"]
+__all__ = [
+    "Stopwatch",
+    "check_time_limit",
+    "resolve_time_limit",
+    "check_positive_int",
+    "check_seed",
+    "seed_generator",
+    "MAX_SEED",
+    "available_memory",
+    "cqm_sampleset",
+]
 
 
 @dataclass
@@ -189,8 +198,7 @@ def _read_text(path: str) -> str:
         return ""
 
 
-def cqm_sampleset(samples: dimod.typing.SamplesLike, cqm: dimod.ConstrainedQuadraticModel,
-                  **vectors: Any) -> dimod.SampleSet:
+def cqm_sampleset(samples: dimod.typing.SamplesLike, cqm: dimod.ConstrainedQuadraticModel, **vectors: Any) -> dimod.SampleSet:
     """:meth:`dimod.SampleSet.from_samples_cqm` (data ``vectors`` included), with the energy of an
     objective of no variables set to its constant (dimod 0.12 gives 0 there, dropping a
     feasibility model's constant).

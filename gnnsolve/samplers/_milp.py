@@ -69,8 +69,16 @@ from gnnsolve.samplers._common import (
     resolve_time_limit,
 )
 
-__all__ = ["Kind", "IndexModel", "SolveOptions", "Outcome", "ExactSampler", "mip_gap", "default_time_limit",
-           "CONTINUOUS_TOLERANCE"]
+__all__ = [
+    "Kind",
+    "IndexModel",
+    "SolveOptions",
+    "Outcome",
+    "ExactSampler",
+    "mip_gap",
+    "default_time_limit",
+    "CONTINUOUS_TOLERANCE",
+]
 
 #: Objective differences below this (relative to ``max(1, |energy|)``) count as a zero gap:
 #: the scale of both solvers' own optimality tolerances.
@@ -224,8 +232,9 @@ class IndexModel:
         row_lower = np.where(self.row_lower <= low, -np.inf, self.row_lower)
         row_upper = np.where(self.row_upper >= high, np.inf, self.row_upper)
         scale = np.where(largest > 0, largest, 1.0)
-        return replace(self, constraints=scipy.sparse.diags(1.0 / scale) @ matrix,
-                       row_lower=row_lower / scale, row_upper=row_upper / scale)
+        return replace(
+            self, constraints=scipy.sparse.diags(1.0 / scale) @ matrix, row_lower=row_lower / scale, row_upper=row_upper / scale
+        )
 
     @property
     def resolution(self) -> float:
@@ -427,9 +436,7 @@ def _slack(reach: np.ndarray) -> np.ndarray:
 
 def _check_cqm(cqm: dimod.ConstrainedQuadraticModel) -> None:
     if not isinstance(cqm, dimod.ConstrainedQuadraticModel):
-        raise TypeError(
-            f"expected a dimod.ConstrainedQuadraticModel, got {type(cqm).__name__}; use sample() for a BQM"
-        )
+        raise TypeError(f"expected a dimod.ConstrainedQuadraticModel, got {type(cqm).__name__}; use sample() for a BQM")
 
 
 def _check_finite(value: float, what: str) -> None:
@@ -626,10 +633,7 @@ class ExactSampler(dimod.Sampler):
         options = SolveOptions(mip_rel_gap, threads, seed, output)
         check_positive_int("num_reads", num_reads)
         if not isinstance(bqm, dimod.BinaryQuadraticModel):
-            raise TypeError(
-                f"expected a dimod.BinaryQuadraticModel, got {type(bqm).__name__}; "
-                "use sample_cqm() for a CQM"
-            )
+            raise TypeError(f"expected a dimod.BinaryQuadraticModel, got {type(bqm).__name__}; use sample_cqm() for a CQM")
         watch.time_limit = resolve_time_limit(time_limit, default_time_limit(bqm.num_variables + bqm.num_interactions))
         self._check_memory(bqm.num_variables, bqm.num_interactions, 0)
         with watch.phase("preprocessing"):
@@ -790,8 +794,9 @@ class ExactSampler(dimod.Sampler):
         )
 
     @staticmethod
-    def _finish(sampleset: dimod.SampleSet, outcome: Outcome, watch: Stopwatch,
-                absolute_gap: float = GAP_TOLERANCE) -> dimod.SampleSet:
+    def _finish(
+        sampleset: dimod.SampleSet, outcome: Outcome, watch: Stopwatch, absolute_gap: float = GAP_TOLERANCE
+    ) -> dimod.SampleSet:
         energy = float(sampleset.record.energy[0])
         bound = min(outcome.bound, energy)
         sampleset.info.update(

@@ -100,9 +100,18 @@ class Watcher:
         step_name: the word for a step in the log lines.
     """
 
-    def __init__(self, name: str, *, logger: logging.Logger | None = None, progress: bool = False,
-                 callback: Callback | None = None, total: int | None = None, unit: str = "epoch",
-                 clock: Callable[[], float] | None = None, step_name: str = "epoch") -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        logger: logging.Logger | None = None,
+        progress: bool = False,
+        callback: Callback | None = None,
+        total: int | None = None,
+        unit: str = "epoch",
+        clock: Callable[[], float] | None = None,
+        step_name: str = "epoch",
+    ) -> None:
         self.name, self.logger, self.callback = name, logger or logging.getLogger(__name__), callback
         self.step_name = step_name
         if clock is None:
@@ -128,8 +137,9 @@ class Watcher:
         """Whether this step should call :meth:`update`: :attr:`active`, or an INFO line is due."""
         return self.active or (self.logger.isEnabledFor(logging.INFO) and self.clock() - self.reported >= LOG_SECONDS)
 
-    def update(self, step: int, best_energy: float, loss: float | None = None, phase: str = "training",
-               advance: int | None = None) -> bool:
+    def update(
+        self, step: int, best_energy: float, loss: float | None = None, phase: str = "training", advance: int | None = None
+    ) -> bool:
         """Report ``step`` (steps done in this phase): move the bar by ``advance`` (default: to
         ``step`` within the phase), log as due, call the callback. Returns whether it asks to stop."""
         elapsed = self.clock()
@@ -138,12 +148,28 @@ class Watcher:
             self.shown = step
             self.bar.set_postfix(best=f"{best_energy:.6g}", refresh=False)
         if self.logger.isEnabledFor(logging.DEBUG):
-            self.logger.debug("%s: %s %d (%s) at %.3f s: loss %s, best %.6g", self.name, self.step_name, step, phase,
-                              elapsed, "n/a" if loss is None else f"{loss:.6g}", best_energy)
+            self.logger.debug(
+                "%s: %s %d (%s) at %.3f s: loss %s, best %.6g",
+                self.name,
+                self.step_name,
+                step,
+                phase,
+                elapsed,
+                "n/a" if loss is None else f"{loss:.6g}",
+                best_energy,
+            )
         if elapsed - self.reported >= LOG_SECONDS and self.logger.isEnabledFor(logging.INFO):
             self.reported = elapsed
-            self.logger.info("%s: %s %d (%s) at %.1f s: best energy %.6g%s", self.name, self.step_name, step, phase,
-                             elapsed, best_energy, "" if loss is None else f", loss {loss:.6g}")
+            self.logger.info(
+                "%s: %s %d (%s) at %.1f s: best energy %.6g%s",
+                self.name,
+                self.step_name,
+                step,
+                phase,
+                elapsed,
+                best_energy,
+                "" if loss is None else f", loss {loss:.6g}",
+            )
         if self.callback is not None and self.callback(TrainingState(step, elapsed, best_energy, loss, phase)):
             self.stopped = True
         return self.stopped

@@ -106,12 +106,22 @@ from gnnsolve.adapters.kcenter import KCenter, check_pair_memory, lift_to_k
 from gnnsolve.adapters.pairwise import PairwiseClustering
 from gnnsolve.errors import InvalidModelError, UnsupportedModelError
 from gnnsolve.nn.clusternet import (
-    ClusterNet, ClusterNetOutput, Features, SparseFeatures, check_settings, normalized_adjacency, sparse_features,
+    ClusterNet,
+    ClusterNetOutput,
+    Features,
+    SparseFeatures,
+    check_settings,
+    normalized_adjacency,
+    sparse_features,
 )
 from gnnsolve.nn.kmeans import BACKWARDS
 from gnnsolve.nn.sparse import SparseOperator
 from gnnsolve.samplers._common import (
-    Stopwatch, check_positive_int, check_time_limit, resolve_time_limit, seed_generator,
+    Stopwatch,
+    check_positive_int,
+    check_time_limit,
+    resolve_time_limit,
+    seed_generator,
 )
 from gnnsolve.samplers._progress import STOP_REASON, Callback, Watcher, check_callback, check_progress
 from gnnsolve.samplers._torch import check_threads, resolve_device, torch_threads
@@ -237,8 +247,9 @@ class _Settings:
     threads: int | None
 
     @classmethod
-    def check(cls, num_reads: int, seed: int | None, epochs: int, time_limit: float | None, polish: bool,
-              threads: int | None) -> _Settings:
+    def check(
+        cls, num_reads: int, seed: int | None, epochs: int, time_limit: float | None, polish: bool, threads: int | None
+    ) -> _Settings:
         num_reads = check_positive_int("num_reads", num_reads)
         epochs = _check_epochs(epochs)
         time_limit = check_time_limit(time_limit)
@@ -328,9 +339,17 @@ class ClusterNetSampler(dimod.Sampler):
     parameters: dict[str, list] = {}
     properties: dict[str, Any] = {}
 
-    def __init__(self, hidden: int = 50, embedding_dim: int = 50, dropout: float = 0.5, beta: float = 30.0,
-                 learning_rate: float = 0.01, weight_decay: float = 5e-4, backward: str = "one_step",
-                 device: str | torch.device = "cpu") -> None:
+    def __init__(
+        self,
+        hidden: int = 50,
+        embedding_dim: int = 50,
+        dropout: float = 0.5,
+        beta: float = 30.0,
+        learning_rate: float = 0.01,
+        weight_decay: float = 5e-4,
+        backward: str = "one_step",
+        device: str | torch.device = "cpu",
+    ) -> None:
         check_settings(hidden, embedding_dim, dropout, beta, backward)
         if not _is_finite_number(learning_rate) or learning_rate <= 0:
             raise ValueError(f"learning_rate must be a finite positive number, got {learning_rate!r}")
@@ -343,9 +362,23 @@ class ClusterNetSampler(dimod.Sampler):
         self.fit_info: dict[str, Any] = {}
         """What the last :meth:`fit` reported: ``timing``, ``time_limit``, ``threads``, ``epochs``,
         ``stop_reason``, ``training_loss``, ``best_training_loss``, ``objective``, ``graphs``."""
-        self.parameters = {key: [] for key in (
-            "k", "objective", "features", "observed", "num_reads", "seed", "epochs", "time_limit", "polish",
-            "threads", "progress", "callback")}
+        self.parameters = {
+            key: []
+            for key in (
+                "k",
+                "objective",
+                "features",
+                "observed",
+                "num_reads",
+                "seed",
+                "epochs",
+                "time_limit",
+                "polish",
+                "threads",
+                "progress",
+                "callback",
+            )
+        }
         self.properties = {
             "problems": (Modularity, KCenter, PairwiseClustering),
             "objectives": OBJECTIVES,
@@ -453,8 +486,9 @@ class ClusterNetSampler(dimod.Sampler):
         rows, energies, info = self._run(problem, watch, features, observed, settings, *watching)
         with watch.phase("postprocessing"):
             vartype = dimod.BINARY if isinstance(problem, KCenter) else dimod.INTEGER
-            sampleset = dimod.SampleSet.from_samples((rows, problem.nodes), vartype, energy=energies, info=info,
-                                                     sort_labels=False)
+            sampleset = dimod.SampleSet.from_samples(
+                (rows, problem.nodes), vartype, energy=energies, info=info, sort_labels=False
+            )
         sampleset.info["timing"] = watch.timing()
         return sampleset
 
@@ -524,8 +558,9 @@ class ClusterNetSampler(dimod.Sampler):
         """
         graph_only = sorted(set(kwargs) & {"k", "objective", "observed"})
         if graph_only:
-            raise ValueError(f"sample_cqm reads k and the objective from the CQM and takes no observed graph; "
-                             f"drop {', '.join(graph_only)}")
+            raise ValueError(
+                f"sample_cqm reads k and the objective from the CQM and takes no observed graph; drop {', '.join(graph_only)}"
+            )
         watch = Stopwatch()
         self.remove_unknown_kwargs(**kwargs)
         settings = _Settings.check(num_reads, seed, epochs, time_limit, polish, threads)
@@ -538,16 +573,27 @@ class ClusterNetSampler(dimod.Sampler):
             energies = cqm.objective.energies(samples)
             info["constraint_labels"] = list(cqm.constraints)
             sampleset = dimod.SampleSet.from_samples(
-                samples, dimod.BINARY, energy=energies, info=info, sort_labels=False,
+                samples,
+                dimod.BINARY,
+                energy=energies,
+                info=info,
+                sort_labels=False,
                 is_satisfied=np.ones((len(rows), len(cqm.constraints)), dtype=bool),
                 is_feasible=np.ones(len(rows), dtype=bool),
             )
         sampleset.info["timing"] = watch.timing()
         return sampleset
 
-    def _run(self, problem: ClusteringProblem, watch: Stopwatch, features: np.ndarray | str | None,
-             observed: nx.Graph | None, settings: _Settings, progress: bool = False,
-             callback: Callback | None = None) -> tuple[np.ndarray, list[float], dict[str, Any]]:
+    def _run(
+        self,
+        problem: ClusteringProblem,
+        watch: Stopwatch,
+        features: np.ndarray | str | None,
+        observed: nx.Graph | None,
+        settings: _Settings,
+        progress: bool = False,
+        callback: Callback | None = None,
+    ) -> tuple[np.ndarray, list[float], dict[str, Any]]:
         """Train (or apply) one network per read on ``problem``, decide and polish, within the budget:
         the rows (one value per node), their energies on ``problem``, and :meth:`sample`'s ``info``
         but its ``timing``. ``progress`` and ``callback`` as :meth:`sample` takes them."""
@@ -563,18 +609,34 @@ class ClusterNetSampler(dimod.Sampler):
             task = _Task(self._tensor(node_features), self._adjacency(edge_index, len(problem.nodes)), training)
             cost = self._epoch_cost(task)
             watch.time_limit = resolve_time_limit(
-                settings.time_limit, cost.default_budget(settings.epochs, len(settings.read_seeds)))
+                settings.time_limit, cost.default_budget(settings.epochs, len(settings.read_seeds))
+            )
         pace = _core_share(cpu_start, wall_start, watch)
         num_reads = len(settings.read_seeds)
         if logger.isEnabledFor(logging.INFO):
-            logger.info("ClusterNet: built the %s problem at %.2f s: %d nodes, %d observed edges; %d reads of %d epochs "
-                        "(%s start) within %.3g s", name, watch.elapsed(), len(problem.nodes), observed_edges, num_reads,
-                        settings.epochs, start, watch.time_limit)
+            logger.info(
+                "ClusterNet: built the %s problem at %.2f s: %d nodes, %d observed edges; %d reads of %d epochs "
+                "(%s start) within %.3g s",
+                name,
+                watch.elapsed(),
+                len(problem.nodes),
+                observed_edges,
+                num_reads,
+                settings.epochs,
+                start,
+                watch.time_limit,
+            )
 
         reads: list[_Training] = []
         rows, energies, raw_energies, argmax_energies = [], [], [], []
-        watcher = Watcher("ClusterNet", logger=logger, progress=progress and settings.epochs > 0, callback=callback,
-                          total=settings.epochs * num_reads, clock=watch.elapsed)
+        watcher = Watcher(
+            "ClusterNet",
+            logger=logger,
+            progress=progress and settings.epochs > 0,
+            callback=callback,
+            total=settings.epochs * num_reads,
+            clock=watch.elapsed,
+        )
         with torch_threads(settings.threads, cost.work) as threads, watcher:
             for position, read_seed in enumerate(settings.read_seeds):
                 end = watch.deadline(1 / (len(settings.read_seeds) - position))
@@ -585,14 +647,18 @@ class ClusterNetSampler(dimod.Sampler):
                     if settings.epochs:
                         phase = f"training read {position + 1}/{num_reads}"
                         if logger.isEnabledFor(logging.INFO):
-                            logger.info("ClusterNet: %s: up to %d epochs, until %.3g s", phase, settings.epochs,
-                                        end - kept.total)
+                            logger.info("ClusterNet: %s: up to %d epochs, until %.3g s", phase, settings.epochs, end - kept.total)
                         watcher.restart()
-                        read = self._train(net, [task], settings.epochs, end - kept.total, watch, cost, pace,
-                                           watcher, phase)
+                        read = self._train(net, [task], settings.epochs, end - kept.total, watch, cost, pace, watcher, phase)
                         if logger.isEnabledFor(logging.INFO):
-                            logger.info("ClusterNet: %s stopped after %d epochs (%s) at %.2f s: best loss %.6g", phase,
-                                        len(read.curve), read.stop_reason, watch.elapsed(), read.best_loss)
+                            logger.info(
+                                "ClusterNet: %s stopped after %d epochs (%s) at %.2f s: best loss %.6g",
+                                phase,
+                                len(read.curve),
+                                read.stop_reason,
+                                watch.elapsed(),
+                                read.best_loss,
+                            )
                     else:
                         _build_loss(task, self.device)
                         read = _apply(net, [task], INFERENCE_ITERATIONS)
@@ -614,9 +680,14 @@ class ClusterNetSampler(dimod.Sampler):
                     rows.append(row)
                     energies.append(_energy(problem, row))
                 if logger.isEnabledFor(logging.INFO):
-                    logger.info("ClusterNet: read %d/%d decided%s at %.2f s: energy %.6g", position + 1, num_reads,
-                                " and polished" if settings.polish and not interrupted else "", watch.elapsed(),
-                                energies[-1])
+                    logger.info(
+                        "ClusterNet: read %d/%d decided%s at %.2f s: energy %.6g",
+                        position + 1,
+                        num_reads,
+                        " and polished" if settings.polish and not interrupted else "",
+                        watch.elapsed(),
+                        energies[-1],
+                    )
                 if interrupted or read.stop_reason == STOP_REASON:
                     break
         info = {
@@ -691,8 +762,10 @@ class ClusterNetSampler(dimod.Sampler):
         threads = check_threads(threads)
         read_seed = int(seed_generator(seed).integers(2**62))
         if features is None:
-            raise ValueError("fit needs node features: learned embeddings belong to the nodes of one graph and "
-                             "cannot carry over to new graphs; pass one feature array per problem or an attribute name")
+            raise ValueError(
+                "fit needs node features: learned embeddings belong to the nodes of one graph and "
+                "cannot carry over to new graphs; pass one feature array per problem or an attribute name"
+            )
         with watch.phase("preprocessing"):
             resolved = [_resolve_problem(problem, k, objective) for problem in problems]
             if not resolved:
@@ -709,8 +782,10 @@ class ClusterNetSampler(dimod.Sampler):
             widths = {array.shape[1] for array in arrays}
             if len(widths) > 1:
                 raise ValueError(f"the feature arrays must all have the same width, got widths {sorted(widths)}")
-            tasks = [_Task(self._tensor(array), self._adjacency(_edge_index(problem.graph)[0], len(problem.nodes)),
-                           problem) for problem, array in zip(resolved, arrays)]
+            tasks = [
+                _Task(self._tensor(array), self._adjacency(_edge_index(problem.graph)[0], len(problem.nodes)), problem)
+                for problem, array in zip(resolved, arrays)
+            ]
             costs = [self._epoch_cost(task) for task in tasks]
             cost = _EpochCost(*(sum(values) for values in zip(*((c.work, c.seconds, c.build) for c in costs))))
             watch.time_limit = resolve_time_limit(time_limit, cost.default_budget(epochs, 1))
@@ -746,8 +821,10 @@ class ClusterNetSampler(dimod.Sampler):
                 raise ValueError("epochs=0 applies a fitted network; call fit(...) first or train with epochs >= 1")
             return "fresh"
         if (_objective_name(problem), problem.k) != (fitted.objective, fitted.k):
-            raise ValueError(f"the fitted network solves {fitted.objective} with k={fitted.k}; this problem is "
-                             f"{_objective_name(problem)} with k={problem.k}")
+            raise ValueError(
+                f"the fitted network solves {fitted.objective} with k={fitted.k}; this problem is "
+                f"{_objective_name(problem)} with k={problem.k}"
+            )
         if features is None or features.shape[1] != fitted.in_features:
             given = "none" if features is None else f"width {features.shape[1]}"
             raise ValueError(f"the fitted network reads node features of width {fitted.in_features}; got {given}")
@@ -759,8 +836,9 @@ class ClusterNetSampler(dimod.Sampler):
             return copy.deepcopy(fitted.net)
         in_features = None if features is None else features.shape[1]
         num_nodes = len(problem.nodes) if features is None else None
-        return ClusterNet(in_features, problem.k, self.hidden, self.embedding_dim, self.dropout, self.beta,
-                          self.backward, num_nodes).to(self.device)
+        return ClusterNet(
+            in_features, problem.k, self.hidden, self.embedding_dim, self.dropout, self.beta, self.backward, num_nodes
+        ).to(self.device)
 
     def _tensor(self, array: np.ndarray | None) -> Features | None:
         """The features on the device, in sparse form when at most :data:`SPARSE_FEATURES` of them are nonzero."""
@@ -788,14 +866,28 @@ class ClusterNetSampler(dimod.Sampler):
         products = projection + n * h * d + 2 * (KMEANS_UPDATES + 2) * n * k * d
         kcenter = isinstance(task.training, KCenter)
         work = 3.0 * (products + messages * (h + d) + (6 * n * n if kcenter else messages * k))
-        seconds = (EPOCH_OVERHEAD + NODE_EPOCH_SECONDS * n * (h + d) / 100 + 3.0 * products / PRODUCT_RATE
-                   + MESSAGE_EPOCH_SECONDS * messages * (h + d + k) / 100)
+        seconds = (
+            EPOCH_OVERHEAD
+            + NODE_EPOCH_SECONDS * n * (h + d) / 100
+            + 3.0 * products / PRODUCT_RATE
+            + MESSAGE_EPOCH_SECONDS * messages * (h + d + k) / 100
+        )
         if kcenter:
             return _EpochCost(work, seconds + PAIR_EPOCH_SECONDS * n * n, PAIR_SORT_SECONDS * n * n)
         return _EpochCost(work, seconds, EDGE_BUILD_SECONDS * messages)
 
-    def _train(self, net: ClusterNet, tasks: list[_Task], epochs: int, deadline: float, watch: Stopwatch,
-               cost: _EpochCost, pace: float, watcher: Watcher | None = None, phase: str = "training") -> _Training:
+    def _train(
+        self,
+        net: ClusterNet,
+        tasks: list[_Task],
+        epochs: int,
+        deadline: float,
+        watch: Stopwatch,
+        cost: _EpochCost,
+        pace: float,
+        watcher: Watcher | None = None,
+        phase: str = "training",
+    ) -> _Training:
         """Adam on the mean training loss over ``tasks``, keeping the best checkpoint.
 
         Stops after ``epochs``, or once another epoch and a last checkpoint would end after
@@ -811,8 +903,7 @@ class ClusterNetSampler(dimod.Sampler):
         """
         if watcher is None:
             watcher = Watcher("ClusterNet", logger=logger, clock=watch.elapsed)
-        optimizer = torch.optim.Adam(net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay,
-                                     fused=True)
+        optimizer = torch.optim.Adam(net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay, fused=True)
         result = _Training()
         epoch_cost = cost.seconds / pace
         check_cost = epoch_cost / 2
@@ -849,7 +940,10 @@ class ClusterNetSampler(dimod.Sampler):
                     if not result.best_relaxed or applied.best_loss < result.best_loss:
                         state = copy.deepcopy(net.state_dict())
                         result.best_loss, result.best_relaxed, result.best_state = (
-                            applied.best_loss, applied.best_relaxed, state)
+                            applied.best_loss,
+                            applied.best_relaxed,
+                            state,
+                        )
                     check_cost = watch.elapsed() - began
                 if last or stop:
                     result.stop_reason = STOP_REASON if stop else "time_limit" if epoch + 1 < epochs else "epochs"
@@ -893,8 +987,9 @@ def _resolve_problem(problem: object, k: int | None, objective: str | None) -> C
         return problem
     if isinstance(problem, nx.Graph):
         if objective is None or k is None:
-            raise ValueError("a graph needs k and objective ('modularity' or 'kcenter'); or pass Modularity(G, k) "
-                             "or KCenter(G, k)")
+            raise ValueError(
+                "a graph needs k and objective ('modularity' or 'kcenter'); or pass Modularity(G, k) or KCenter(G, k)"
+            )
         return Modularity(problem, k) if objective == "modularity" else KCenter(problem, k)
     raise UnsupportedModelError(
         f"ClusterNetSampler takes a Modularity or KCenter problem, a PairwiseClustering, or a networkx graph "
@@ -925,8 +1020,9 @@ def _node_features(problem: ClusteringProblem, features: object) -> np.ndarray |
         except (TypeError, ValueError):
             raise ValueError(f"features must be a numeric array of shape ({n}, F)") from None
     if array.ndim != 2 or array.shape[0] != n or array.shape[1] == 0:
-        raise ValueError(f"features must have shape ({n}, F) with F >= 1, one row per node in problem.nodes order; "
-                         f"got shape {array.shape}")
+        raise ValueError(
+            f"features must have shape ({n}, F) with F >= 1, one row per node in problem.nodes order; got shape {array.shape}"
+        )
     if not np.isfinite(array).all():
         row = int(np.flatnonzero(~np.isfinite(array).all(axis=1))[0])
         raise ValueError(f"features of node {problem.nodes[row]!r} hold NaN or infinite values")
@@ -938,18 +1034,20 @@ def _observed_problem(problem: ClusteringProblem, observed: nx.Graph | None) -> 
     if observed is None:
         return problem, problem.graph
     if isinstance(problem, PairwiseClustering):
-        raise ValueError("observed applies to Modularity and KCenter, whose graph the network sees; a "
-                         "PairwiseClustering has no graph of observed edges")
+        raise ValueError(
+            "observed applies to Modularity and KCenter, whose graph the network sees; a "
+            "PairwiseClustering has no graph of observed edges"
+        )
     if not isinstance(observed, nx.Graph) or observed.is_directed():
         raise ValueError(f"observed must be an undirected networkx graph, got {type(observed).__name__}")
     if set(observed.nodes) != set(problem.nodes):
         differ = set(observed.nodes) ^ set(problem.nodes)
-        raise ValueError(f"observed must have exactly the problem's nodes; node {next(iter(differ))!r} is in one "
-                         f"graph only")
+        raise ValueError(f"observed must have exactly the problem's nodes; node {next(iter(differ))!r} is in one graph only")
     unknown = [(u, v) for u, v in observed.edges() if not problem.graph.has_edge(u, v)]
     if unknown:
-        raise ValueError(f"observed edge {unknown[0]!r} is not an edge of the problem's graph; observed holds a "
-                         "subset of the edges")
+        raise ValueError(
+            f"observed edge {unknown[0]!r} is not an edge of the problem's graph; observed holds a subset of the edges"
+        )
     seen = observed.__class__()
     seen.add_nodes_from(problem.nodes)
     seen.add_edges_from(observed.edges(data=True))
@@ -1056,8 +1154,7 @@ def _apply(net: ClusterNet, tasks: list[_Task], iterations: int) -> _Training:
     return _Training(best_loss=loss, best_relaxed=relaxed)
 
 
-def _decide(training: ClusteringProblem, relaxed: torch.Tensor | None, rng: np.random.Generator,
-            deadline: float) -> np.ndarray:
+def _decide(training: ClusteringProblem, relaxed: torch.Tensor | None, rng: np.random.Generator, deadline: float) -> np.ndarray:
     """One value per node: the most likely cluster, or the best of the facility roundings made
     before ``deadline`` (a :func:`time.perf_counter` value; one at least). Without a soft solution
     (no epoch fitted the budget), uniformly random labels or ``k`` uniformly random facilities."""

@@ -58,8 +58,8 @@ from gnnsolve.nn.pignn import CONVOLUTIONS, PIGNN, GraphOperators
 from gnnsolve.qubo import CompiledBQM
 from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_seed, resolve_time_limit
 from gnnsolve.samplers._progress import Callback, check_callback, check_progress
-from gnnsolve.samplers.penalty import CQMByPenalty
 from gnnsolve.samplers._torch import check_threads, resolve_device, seeded_generator, torch_threads
+from gnnsolve.samplers.penalty import CQMByPenalty
 from gnnsolve.samplers.pignn import (
     check_polish,
     default_time_limit,
@@ -132,9 +132,21 @@ class DyCOSampler(CQMByPenalty, dimod.Sampler):
         self.embedding_dim, self.hidden_dim = embedding_dim, hidden_dim
         self.dropout, self.learning_rate = float(dropout), float(learning_rate)
         self.device = resolve_device(device)
-        self.parameters = {key: [] for key in (
-            "num_reads", "seed", "time_limit", "max_epochs", "tol", "patience", "polish", "threads", "progress",
-            "callback")}
+        self.parameters = {
+            key: []
+            for key in (
+                "num_reads",
+                "seed",
+                "time_limit",
+                "max_epochs",
+                "tol",
+                "patience",
+                "polish",
+                "threads",
+                "progress",
+                "callback",
+            )
+        }
         self.properties = {
             "mode": mode,
             "shrink": self.shrink,
@@ -214,12 +226,20 @@ class DyCOSampler(CQMByPenalty, dimod.Sampler):
         callback = check_callback(callback)
         with watch.phase("preprocessing"):
             model = CompiledBQM(bqm)
-            watch.time_limit = resolve_time_limit(
-                time_limit, default_time_limit(model.num_variables, model.num_interactions))
+            watch.time_limit = resolve_time_limit(time_limit, default_time_limit(model.num_variables, model.num_interactions))
         if model.num_variables == 0:
-            info = {"snapshot": self._snapshot, "start": None, "fallback": "empty model", "carried": 0, "new": 0,
-                    "dropped": len(self._labels), "timing": watch.timing(), "time_limit": watch.time_limit,
-                    "threads": 0, "budget": {"epochs": 0, "seconds": 0.0}}
+            info = {
+                "snapshot": self._snapshot,
+                "start": None,
+                "fallback": "empty model",
+                "carried": 0,
+                "new": 0,
+                "dropped": len(self._labels),
+                "timing": watch.timing(),
+                "time_limit": watch.time_limit,
+                "threads": 0,
+                "budget": {"epochs": 0, "seconds": 0.0},
+            }
             return model.sampleset(bqm, np.zeros((num_reads, 0), np.int8), info=info)
 
         widths = self._widths or default_widths(model.num_variables, self.embedding_dim, self.hidden_dim)
@@ -235,18 +255,33 @@ class DyCOSampler(CQMByPenalty, dimod.Sampler):
             nonlocal start, fallback, counts
             net, start, fallback, counts = self._next_network(model, num_reads, widths, generator)
             if logger.isEnabledFor(logging.INFO):
-                logger.info("DyCO: snapshot %d: %s start%s; %d variables carried, %d new, %d dropped",
-                            self._snapshot, start, f" ({fallback})" if fallback else "", counts["carried"],
-                            counts["new"], counts["dropped"])
+                logger.info(
+                    "DyCO: snapshot %d: %s start%s; %d variables carried, %d new, %d dropped",
+                    self._snapshot,
+                    start,
+                    f" ({fallback})" if fallback else "",
+                    counts["carried"],
+                    counts["new"],
+                    counts["dropped"],
+                )
             graph = GraphOperators.build(model.edge_index(), model.num_variables, self.conv, model.edge_weights()).to(self.device)
             model.torch_terms(self.device, torch.float32)
             return net, graph
 
         with torch_threads(threads, work) as used, training_watcher(watch, max_epochs, progress, callback) as watcher:
             raw, info, net = train_and_polish(
-                model, build, watch, num_reads=num_reads, generator=generator,
-                learning_rate=self.learning_rate, max_epochs=max_epochs, tol=tol, patience=patience, polish=finisher,
-                work=work, watcher=watcher,
+                model,
+                build,
+                watch,
+                num_reads=num_reads,
+                generator=generator,
+                learning_rate=self.learning_rate,
+                max_epochs=max_epochs,
+                tol=tol,
+                patience=patience,
+                polish=finisher,
+                work=work,
+                watcher=watcher,
             )
             if start == "skipped":
                 logger.info("DyCO: snapshot %d: skipped (the time limit left no room to train)", self._snapshot)
@@ -263,8 +298,9 @@ class DyCOSampler(CQMByPenalty, dimod.Sampler):
         """:meth:`sample` each snapshot in order with the same keywords; one SampleSet per snapshot."""
         return [self.sample(bqm, **kwargs) for bqm in models]
 
-    def _next_network(self, model: CompiledBQM, num_reads: int, widths: tuple[int, int],
-                      generator: torch.Generator) -> tuple[PIGNN, str, str | None, dict[str, int]]:
+    def _next_network(
+        self, model: CompiledBQM, num_reads: int, widths: tuple[int, int], generator: torch.Generator
+    ) -> tuple[PIGNN, str, str | None, dict[str, int]]:
         """The replicas for this snapshot (of ``widths``, fresh draws from ``generator``), how they
         started, why not warm (if so), and label counts."""
         labels = list(model.variables)

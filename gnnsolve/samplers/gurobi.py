@@ -69,8 +69,7 @@ def import_gurobipy() -> ModuleType:
         import gurobipy
     except ImportError as err:
         raise MissingDependencyError(
-            'GurobiSampler needs gurobipy: pip install "gnnsolve[gurobi]" '
-            "(or use HiGHSSampler, which needs no licence)"
+            'GurobiSampler needs gurobipy: pip install "gnnsolve[gurobi]" (or use HiGHSSampler, which needs no licence)'
         ) from err
     return gurobipy
 
@@ -119,9 +118,7 @@ class GurobiSampler(ExactSampler):
             "solver_version": ".".join(map(str, self._gurobipy.gurobi.version())),
         }
 
-    def _solve(
-        self, model: IndexModel, start: np.ndarray | None, options: SolveOptions, watch: Stopwatch
-    ) -> Outcome:
+    def _solve(self, model: IndexModel, start: np.ndarray | None, options: SolveOptions, watch: Stopwatch) -> Outcome:
         gp = self._gurobipy
         with contextlib.ExitStack() as stack:
             with watch.phase("preprocessing"):

@@ -51,8 +51,8 @@ import numpy as np
 import scipy.sparse
 
 from gnnsolve._highs import PROCESS_START_SECONDS, PROCESS_STEP_SECONDS, HighsJob, run_in_process, run_in_thread
-from gnnsolve.samplers._common import Stopwatch
 from gnnsolve.errors import UnsupportedModelError
+from gnnsolve.samplers._common import Stopwatch
 from gnnsolve.samplers._milp import CONTINUOUS_TOLERANCE, MAX_RANGE, ExactSampler, IndexModel, Outcome, SolveOptions
 
 __all__ = ["HiGHSSampler"]
@@ -258,13 +258,12 @@ class HiGHSSampler(ExactSampler):
         self.parameters["presolve"] = []
         self.properties = {
             "solver": "highs",
-            "solver_version": (
-                f"{highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
-            ),
+            "solver_version": (f"{highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"),
         }
 
-    _memory_advice = ("GurobiSampler takes the quadratic model without linearising it; else use a heuristic "
-                      "sampler (sa, tabu, gnn)")
+    _memory_advice = (
+        "GurobiSampler takes the quadratic model without linearising it; else use a heuristic sampler (sa, tabu, gnn)"
+    )
 
     def _memory_bytes(self, num_variables: int, num_products: int, num_entries: int) -> float:
         return MEMORY_BYTES_PER_NONZERO * _nonzeros(num_products, num_entries)
@@ -302,8 +301,18 @@ class HiGHSSampler(ExactSampler):
                 settings["threads"] = int(options.threads)
             matrix = milp.matrix
             job = HighsJob(
-                model.num_variables, milp.cost, milp.lower, milp.upper, milp.integrality, milp.row_lower,
-                milp.row_upper, matrix.indptr, matrix.indices, matrix.data, milp.offset, settings,
+                model.num_variables,
+                milp.cost,
+                milp.lower,
+                milp.upper,
+                milp.integrality,
+                milp.row_lower,
+                milp.row_upper,
+                matrix.indptr,
+                matrix.indices,
+                matrix.data,
+                milp.offset,
+                settings,
                 None if start is None else np.concatenate([start, start[model.rows] * start[model.cols]]),
             )
         # HiGHS reads no clock before its first incumbent of its own: where that may take long, it

@@ -65,7 +65,11 @@ import numpy as np
 from gnnsolve.adapters.tsp import TSP
 from gnnsolve.errors import MissingDependencyError
 from gnnsolve.samplers._common import (
-    Stopwatch, check_positive_int, check_seed, check_time_limit, seed_generator,
+    Stopwatch,
+    check_positive_int,
+    check_seed,
+    check_time_limit,
+    seed_generator,
 )
 
 __all__ = ["LKHSampler", "DEFAULT_RUNS", "MAX_EXACT_DISTANCE", "integer_distances"]
@@ -176,7 +180,10 @@ class LKHSampler(dimod.Sampler):
             energies = problem.energies(samples)
         info.update(scale=scale, time_limit=watch.time_limit, timing=watch.timing())
         return dimod.SampleSet.from_samples(
-            (samples.reshape(len(tours), -1), problem.bqm_variables), dimod.BINARY, energy=energies, info=info,
+            (samples.reshape(len(tours), -1), problem.bqm_variables),
+            dimod.BINARY,
+            energy=energies,
+            info=info,
         )
 
 

@@ -80,7 +80,11 @@ from gnnsolve.adapters.multicut import Multicut
 from gnnsolve.errors import InvalidModelError, ModelTooLargeError, UnsupportedModelError
 from gnnsolve.nn.multicut import ContractionPolicy, load_policy
 from gnnsolve.samplers._common import (
-    Stopwatch, check_positive_int, check_time_limit, resolve_time_limit, seed_generator,
+    Stopwatch,
+    check_positive_int,
+    check_time_limit,
+    resolve_time_limit,
+    seed_generator,
 )
 from gnnsolve.samplers._progress import STOP_REASON, Callback, Watcher, check_callback, check_progress
 from gnnsolve.samplers._torch import check_threads, resolve_device, torch_threads
@@ -146,9 +150,25 @@ class MulticutSampler(dimod.Sampler):
     def __init__(self, device: str | torch.device = "cpu") -> None:
         self.device = resolve_device(device)
         self._networks: dict[str | None, tuple[ContractionPolicy, dict]] = {}
-        self.parameters = {key: [] for key in (
-            "method", "num_reads", "seed", "time_limit", "simulations", "top_k", "refine", "value_weight", "checkpoint",
-            "threads", "batch_size", "weight", "progress", "callback")}
+        self.parameters = {
+            key: []
+            for key in (
+                "method",
+                "num_reads",
+                "seed",
+                "time_limit",
+                "simulations",
+                "top_k",
+                "refine",
+                "value_weight",
+                "checkpoint",
+                "threads",
+                "batch_size",
+                "weight",
+                "progress",
+                "callback",
+            )
+        }
         self.properties = {
             "methods": METHODS,
             "problems": (Multicut,),
@@ -271,7 +291,16 @@ class MulticutSampler(dimod.Sampler):
         watch = Stopwatch()
         self.remove_unknown_kwargs(**kwargs)
         search = _check_search(
-            method, num_reads, seed, time_limit, simulations, top_k, refine, value_weight, checkpoint, threads,
+            method,
+            num_reads,
+            seed,
+            time_limit,
+            simulations,
+            top_k,
+            refine,
+            value_weight,
+            checkpoint,
+            threads,
             batch_size,
         )
         watching = check_progress(progress), check_callback(callback)
@@ -282,7 +311,11 @@ class MulticutSampler(dimod.Sampler):
             energies = [problem.signed_graph.cost(row) for row in labels]  # Multicut.evaluate of each row
         info["timing"] = watch.timing()
         return dimod.SampleSet.from_samples(
-            (labels, problem.nodes), dimod.INTEGER, energy=energies, info=info, sort_labels=False,
+            (labels, problem.nodes),
+            dimod.INTEGER,
+            energy=energies,
+            info=info,
+            sort_labels=False,
         )
 
     def sample_cqm(
@@ -359,11 +392,21 @@ class MulticutSampler(dimod.Sampler):
         watch = Stopwatch()
         if "weight" in self.remove_unknown_kwargs(**kwargs):
             warnings.warn(
-                "sample_cqm ignores weight=: the weights are the biases of the CQM's objective", UserWarning,
+                "sample_cqm ignores weight=: the weights are the biases of the CQM's objective",
+                UserWarning,
                 stacklevel=2,
             )
         search = _check_search(
-            method, num_reads, seed, time_limit, simulations, top_k, refine, value_weight, checkpoint, threads,
+            method,
+            num_reads,
+            seed,
+            time_limit,
+            simulations,
+            top_k,
+            refine,
+            value_weight,
+            checkpoint,
+            threads,
             batch_size,
         )
         watching = check_progress(progress), check_callback(callback)
@@ -374,15 +417,21 @@ class MulticutSampler(dimod.Sampler):
             samples = ((labels[:, ends[:, 0]] != labels[:, ends[:, 1]]).astype(np.int8), cqm.variables)
             info.update(nodes=graph.nodes, constraint_labels=list(cqm.constraints))
             sampleset = dimod.SampleSet.from_samples(
-                samples, dimod.BINARY, energy=cqm.objective.energies(samples), info=info, sort_labels=False,
+                samples,
+                dimod.BINARY,
+                energy=cqm.objective.energies(samples),
+                info=info,
+                sort_labels=False,
                 is_satisfied=np.ones((len(labels), len(cqm.constraints)), dtype=bool),
-                is_feasible=np.ones(len(labels), dtype=bool), clusters=labels,
+                is_feasible=np.ones(len(labels), dtype=bool),
+                clusters=labels,
             )
         sampleset.info["timing"] = watch.timing()
         return sampleset
 
-    def _partition(self, graph: SignedGraph, search: _Search, watch: Stopwatch, progress: bool = False,
-                   callback: Callback | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    def _partition(
+        self, graph: SignedGraph, search: _Search, watch: Stopwatch, progress: bool = False, callback: Callback | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
         """Run ``search`` on ``graph`` within the budget: canonical labels, one row per read, and
         the search's ``info``. ``progress`` and ``callback`` watch the tree search."""
         method, num_reads, n = search.method, search.num_reads, graph.num_nodes
@@ -397,10 +446,23 @@ class MulticutSampler(dimod.Sampler):
         end = _clock_deadline(watch, reserve=min(0.05 * watch.time_limit, 2e-6 * n * num_reads))
         info: dict[str, Any] = {"method": method, "time_limit": watch.time_limit}
         if logger.isEnabledFor(logging.INFO):
-            logger.info("multicut: %s on %d nodes and %d edges, %d reads, within %.3g s", method, n,
-                        len(graph.weights), num_reads, watch.time_limit)
-        watcher = Watcher("multicut", logger=logger, progress=progress and method == "mcts", callback=callback,
-                          unit="sim", clock=watch.elapsed, step_name="simulation")
+            logger.info(
+                "multicut: %s on %d nodes and %d edges, %d reads, within %.3g s",
+                method,
+                n,
+                len(graph.weights),
+                num_reads,
+                watch.time_limit,
+            )
+        watcher = Watcher(
+            "multicut",
+            logger=logger,
+            progress=progress and method == "mcts",
+            callback=callback,
+            unit="sim",
+            clock=watch.elapsed,
+            step_name="simulation",
+        )
         with torch_threads(search.threads) as threads, watcher:
             info["threads"] = threads
             with watch.phase("preprocessing"):
@@ -415,24 +477,31 @@ class MulticutSampler(dimod.Sampler):
                         labels = _kernighan_lin_joins(graph, labels, end)
                     rows = [labels] * num_reads
                     info["stop_reason"] = ["time_limit" if _late(end) else "done"] * num_reads
-                    logger.info("multicut: %s finished at %.2f s: cost %.6g", method.upper(), watch.elapsed(),
-                                graph.cost(labels))
+                    logger.info("multicut: %s finished at %.2f s: cost %.6g", method.upper(), watch.elapsed(), graph.cost(labels))
                 elif method == "greedy-policy":
                     results = [
-                        greedy_policy(env, net.evaluate, rng=search.rng if read else None,
-                                      time_limit=_share(end, num_reads - read))
+                        greedy_policy(
+                            env, net.evaluate, rng=search.rng if read else None, time_limit=_share(end, num_reads - read)
+                        )
                         for read in range(num_reads)
                     ]
                     rows = [result.labels for result in results]
                     info["stop_reason"] = [result.stop_reason for result in results]
                     if logger.isEnabledFor(logging.INFO):
-                        logger.info("multicut: greedy episodes finished at %.2f s: best cost %.6g", watch.elapsed(),
-                                    min(result.cost for result in results))
+                        logger.info(
+                            "multicut: greedy episodes finished at %.2f s: best cost %.6g",
+                            watch.elapsed(),
+                            min(result.cost for result in results),
+                        )
                 else:
                     rows = _tree_search(graph, env, net, search, end, info, watcher)
         if logger.isEnabledFor(logging.INFO):
-            logger.info("multicut: stopped at %.2f s (%s): best cost %.6g", watch.elapsed(),
-                        ", ".join(sorted(set(info["stop_reason"]))), min(graph.cost(row) for row in rows))
+            logger.info(
+                "multicut: stopped at %.2f s (%s): best cost %.6g",
+                watch.elapsed(),
+                ", ".join(sorted(set(info["stop_reason"]))),
+                min(graph.cost(row) for row in rows),
+            )
         with watch.phase("postprocessing"):
             labels = np.array([graph.canonical(row) for row in rows], dtype=np.int64)
         return labels.reshape(len(rows), n), info
@@ -463,9 +532,14 @@ def _tree_search(
     if logger.isEnabledFor(logging.INFO):
         logger.info("multicut: GAEC + KLj reference at %.2f s: cost %.6g", watcher.clock(), info["reference_cost"])
     if env is None:  # too large to search
-        info.update(policy_cost=math.nan, refined=[0] * num_reads, rollout_cost=[math.nan] * num_reads,
-                    search_cost=[math.nan] * num_reads, simulations=[0] * num_reads,
-                    stop_reason=["time_limit" if _late(end) else "too_large"] * num_reads)
+        info.update(
+            policy_cost=math.nan,
+            refined=[0] * num_reads,
+            rollout_cost=[math.nan] * num_reads,
+            search_cost=[math.nan] * num_reads,
+            simulations=[0] * num_reads,
+            stop_reason=["time_limit" if _late(end) else "too_large"] * num_reads,
+        )
         return [reference] * num_reads
     prior = _TimedPrior(net.evaluate)
     if not env.done:  # the whole graph, the longest evaluation: the episode and the reads are planned by it
@@ -478,14 +552,17 @@ def _tree_search(
         policy_end = None if policy_seconds is None else time.perf_counter() + policy_seconds
         policy = greedy_policy(env, prior, time_limit=policy_seconds)
         # an episode the budget cut is finished by GAEC; KLj from it would take the search's time
-        finished = policy.labels if policy.stop_reason == "time_limit" else _kernighan_lin_joins(
-            graph, policy.labels, policy_end)
+        finished = policy.labels if policy.stop_reason == "time_limit" else _kernighan_lin_joins(graph, policy.labels, policy_end)
         fallback = min(reference, finished, key=graph.cost)
     info["policy_cost"] = math.nan if policy is None else policy.cost
     if logger.isEnabledFor(logging.INFO):
-        logger.info("multicut: greedy episode %s at %.2f s: cost %.6g, best so far %.6g",
-                    "skipped" if policy is None else f"({policy.stop_reason})", watcher.clock(), info["policy_cost"],
-                    graph.cost(fallback))
+        logger.info(
+            "multicut: greedy episode %s at %.2f s: cost %.6g, best so far %.6g",
+            "skipped" if policy is None else f"({policy.stop_reason})",
+            watcher.clock(),
+            info["policy_cost"],
+            graph.cost(fallback),
+        )
     root_seconds = gaec_seconds + prior.longest  # one simulation from the whole graph
     rows, results, refined = [], [], []
     for read in range(num_reads):
@@ -496,14 +573,27 @@ def _tree_search(
             read_end = None if share is None else time.perf_counter() + share
             phase = f"search read {read + 1}/{num_reads}"
             if logger.isEnabledFor(logging.INFO):
-                logger.info("multicut: %s: %d simulations a step, %s", phase, search.simulations,
-                            "no limit" if share is None else f"{share / 2:.3g} s")
+                logger.info(
+                    "multicut: %s: %d simulations a step, %s",
+                    phase,
+                    search.simulations,
+                    "no limit" if share is None else f"{share / 2:.3g} s",
+                )
             watcher.restart()
-            prior = net if not watcher.active and not logger.isEnabledFor(logging.INFO) else _WatchedPrior(
-                net, watcher, phase, graph.cost(fallback))
+            prior = (
+                net
+                if not watcher.active and not logger.isEnabledFor(logging.INFO)
+                else _WatchedPrior(net, watcher, phase, graph.cost(fallback))
+            )
             result = plan(
-                env, prior, simulations=search.simulations, top_k=search.top_k, value_weight=search.value_weight,
-                temperature=1.0 if read else 0.0, rng=search.rng, time_limit=None if share is None else share / 2,
+                env,
+                prior,
+                simulations=search.simulations,
+                top_k=search.top_k,
+                value_weight=search.value_weight,
+                temperature=1.0 if read else 0.0,
+                rng=search.rng,
+                time_limit=None if share is None else share / 2,
                 batch_size=search.batch_size,
             )
             if result.stop_reason == "interrupted" and watcher.stopped:
@@ -511,11 +601,18 @@ def _tree_search(
             if result.stop_reason in ("interrupted", STOP_REASON):
                 best, count = result.labels, 0
             else:
-                best, count = _refine_candidates(graph, result.candidates[:search.refine], read_end)
+                best, count = _refine_candidates(graph, result.candidates[: search.refine], read_end)
             if logger.isEnabledFor(logging.INFO):
-                logger.info("multicut: %s: %d simulations (%s), search cost %.6g; refinement of %d partitions at "
-                            "%.2f s: cost %.6g", phase, result.simulations, result.stop_reason, result.cost, count,
-                            watcher.clock(), graph.cost(best))
+                logger.info(
+                    "multicut: %s: %d simulations (%s), search cost %.6g; refinement of %d partitions at %.2f s: cost %.6g",
+                    phase,
+                    result.simulations,
+                    result.stop_reason,
+                    result.cost,
+                    count,
+                    watcher.clock(),
+                    graph.cost(best),
+                )
         rows.append(best if graph.cost(best) <= graph.cost(fallback) else fallback)
         results.append(result)
         refined.append(count)
@@ -696,8 +793,7 @@ def _read_edge_form(cqm: dimod.ConstrainedQuadraticModel) -> tuple[SignedGraph, 
             )
         if cqm.vartype(label) is not dimod.BINARY:
             raise UnsupportedModelError(
-                f"variable {label!r} is {cqm.vartype(label).name}, not BINARY (1 when u and v are cut apart). "
-                f"{_EDGE_FORM}"
+                f"variable {label!r} is {cqm.vartype(label).name}, not BINARY (1 when u and v are cut apart). {_EDGE_FORM}"
             )
         ends[k] = index.setdefault(label[1], len(index)), index.setdefault(label[2], len(index))
     quadratic = next(cqm.objective.iter_quadratic(), None)
@@ -712,8 +808,7 @@ def _read_edge_form(cqm: dimod.ConstrainedQuadraticModel) -> tuple[SignedGraph, 
     bad = np.flatnonzero(~np.isfinite(weights))
     if len(bad):
         raise InvalidModelError(
-            f"the objective's bias on {cqm.variables[bad[0]]!r} is {weights[bad[0]]}; multicut weights must be "
-            "finite numbers"
+            f"the objective's bias on {cqm.variables[bad[0]]!r} is {weights[bad[0]]}; multicut weights must be finite numbers"
         )
     for label, comparison in cqm.constraints.items():
         _check_cycle_inequality(label, comparison, cqm.variables, ends)

@@ -253,8 +253,10 @@ class PenaltyComposite(dimod.ComposedSampler):
             used.append(value)
             seconds = max((end - watch.elapsed()) * (1 - REPAIR_SHARE), 1e-3)
             budget = seconds if math.isfinite(watch.time_limit) else math.inf
-            keywords = {**child_keywords(self._child, time_limit=budget, num_reads=num_reads, seed=attempt_seed, bqm=bqm),
-                        **kwargs}
+            keywords = {
+                **child_keywords(self._child, time_limit=budget, num_reads=num_reads, seed=attempt_seed, bqm=bqm),
+                **kwargs,
+            }
             with watch.phase("sampling"):
                 answer = self._child.sample(bqm, **keywords)
             child_info = dict(answer.info)
@@ -285,8 +287,14 @@ class PenaltyComposite(dimod.ComposedSampler):
                 _improve_incumbent(compiled, table[:, :-1], watch)
             sampleset = _sampleset(cqm, compiled, table, spins)
         sampleset.info.update(
-            penalties=used, repeats=repeats, feasible_as_sampled=sampled_feasible, repaired=repaired, stop_reason=stop_reason,
-            time_limit=watch.time_limit, timing=watch.timing(), child_info=child_info,
+            penalties=used,
+            repeats=repeats,
+            feasible_as_sampled=sampled_feasible,
+            repaired=repaired,
+            stop_reason=stop_reason,
+            time_limit=watch.time_limit,
+            timing=watch.timing(),
+            child_info=child_info,
         )
         if label is not None:
             sampleset.info["problem_label"] = label
@@ -297,6 +305,7 @@ class PenaltyComposite(dimod.ComposedSampler):
         spec = spec_of(self._child)
         if spec is not None:
             check_model_size(spec.name, bqm)
+
 
 class CQMByPenalty:
     """``sample_cqm`` for a BQM sampler class, through :class:`PenaltyComposite` around the instance.
@@ -338,8 +347,11 @@ def _check_penalty(penalty: float | str) -> None:
     """``"auto"``, or a positive finite number."""
     if penalty == "auto":
         return
-    if isinstance(penalty, bool) or not isinstance(penalty, (int, float, np.integer, np.floating)) \
-            or not (0 < penalty < math.inf):
+    if (
+        isinstance(penalty, bool)
+        or not isinstance(penalty, (int, float, np.integer, np.floating))
+        or not (0 < penalty < math.inf)
+    ):
         raise ValueError(f"penalty must be 'auto' or a positive finite number, got {penalty!r}")
 
 
@@ -392,8 +404,7 @@ def _improve_incumbent(compiled: CompiledCQM, samples: np.ndarray, watch: Stopwa
     samples[best] = compiled.improve_array(samples[best], time_limit=watch.remaining())
 
 
-def _sampleset(cqm: dimod.ConstrainedQuadraticModel, compiled: CompiledCQM, table: np.ndarray,
-               spins: list) -> dimod.SampleSet:
+def _sampleset(cqm: dimod.ConstrainedQuadraticModel, compiled: CompiledCQM, table: np.ndarray, spins: list) -> dimod.SampleSet:
     """The samples (the last column their penalty) as a SampleSet over the CQM's variables, the
     ``spins`` (solved as 0/1) back to ±1."""
     values = np.rint(table[:, :-1]).astype(np.int64)

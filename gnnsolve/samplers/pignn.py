@@ -67,17 +67,32 @@ from gnnsolve.nn.pignn import CONVOLUTIONS, PIGNN, GraphOperators
 from gnnsolve.qubo import CompiledBQM
 from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_seed, resolve_time_limit
 from gnnsolve.samplers._progress import STOP_REASON, Callback, Watcher, check_callback, check_progress
-from gnnsolve.samplers.penalty import CQMByPenalty
 from gnnsolve.samplers._torch import check_threads, resolve_device, seeded_generator, torch_threads
+from gnnsolve.samplers.penalty import CQMByPenalty
 from gnnsolve.search.descent import descend
 from gnnsolve.search.finish import finish_seconds, finish_states
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["GNNSampler", "Polish", "check_polish", "default_time_limit", "default_widths", "converged",
-           "choose_conv", "annealing_term", "POLISH_SHARE", "FINISH_SHARE", "DEFAULT_SWEEPS",
-           "ANNEAL_SHARE", "DENSE", "DENSE_DEGREE", "sample_rounding",
-           "ROUNDING_SAMPLES", "ROUNDING_WORK"]
+__all__ = [
+    "GNNSampler",
+    "Polish",
+    "check_polish",
+    "default_time_limit",
+    "default_widths",
+    "converged",
+    "choose_conv",
+    "annealing_term",
+    "POLISH_SHARE",
+    "FINISH_SHARE",
+    "DEFAULT_SWEEPS",
+    "ANNEAL_SHARE",
+    "DENSE",
+    "DENSE_DEGREE",
+    "sample_rounding",
+    "ROUNDING_SAMPLES",
+    "ROUNDING_WORK",
+]
 
 POLISH_SHARE = 0.1
 """The least share of a call's budget kept for polishing and building the SampleSet."""
@@ -310,8 +325,14 @@ class GNNSampler(CQMByPenalty, dimod.Sampler):
             n = model.num_variables
             watch.time_limit = resolve_time_limit(time_limit, default_time_limit(n, model.num_interactions))
         if n == 0:
-            info = {"timing": watch.timing(), "time_limit": watch.time_limit, "threads": 0, "epochs": 0,
-                    "stop_reason": "empty", "relaxed_loss": [model.offset] * num_reads}
+            info = {
+                "timing": watch.timing(),
+                "time_limit": watch.time_limit,
+                "threads": 0,
+                "epochs": 0,
+                "stop_reason": "empty",
+                "relaxed_loss": [model.offset] * num_reads,
+            }
             return model.sampleset(bqm, np.zeros((num_reads, 0), np.int8), info=info)
 
         embedding_dim, hidden_dim = default_widths(n, embedding_dim, hidden_dim)
@@ -327,9 +348,20 @@ class GNNSampler(CQMByPenalty, dimod.Sampler):
 
         with torch_threads(threads, work) as used, training_watcher(watch, max_epochs, progress, callback) as watcher:
             raw, info, _ = train_and_polish(
-                model, build, watch, num_reads=num_reads, generator=generator, learning_rate=learning_rate,
-                max_epochs=max_epochs, tol=tol, patience=patience, polish=finisher, work=work,
-                anneal=anneal, anneal_epochs=anneal_epochs, watcher=watcher,
+                model,
+                build,
+                watch,
+                num_reads=num_reads,
+                generator=generator,
+                learning_rate=learning_rate,
+                max_epochs=max_epochs,
+                tol=tol,
+                patience=patience,
+                polish=finisher,
+                work=work,
+                anneal=anneal,
+                anneal_epochs=anneal_epochs,
+                watcher=watcher,
             )
         info.update(threads=used, conv=conv)
         return finish(bqm, model, raw, info, watch)
@@ -338,8 +370,7 @@ class GNNSampler(CQMByPenalty, dimod.Sampler):
 def training_watcher(watch: Stopwatch, max_epochs: int, progress: bool, callback: Callback | None) -> Watcher:
     """The :class:`~gnnsolve.samplers._progress.Watcher` of PI-GNN's training loop (a context
     manager that closes its bar)."""
-    return Watcher("PI-GNN", logger=logger, progress=progress, callback=callback, total=max_epochs,
-                   clock=watch.elapsed)
+    return Watcher("PI-GNN", logger=logger, progress=progress, callback=callback, total=max_epochs, clock=watch.elapsed)
 
 
 def choose_conv(model: CompiledBQM) -> str:
@@ -439,8 +470,7 @@ def annealing_term(probs: torch.Tensor) -> torch.Tensor:
     return (1 - (2 * probs - 1) ** 2).sum(dim=1)
 
 
-def converged(loss_drop: torch.Tensor, improved: torch.Tensor, settled: torch.Tensor, scale: float,
-              tol: float) -> torch.Tensor:
+def converged(loss_drop: torch.Tensor, improved: torch.Tensor, settled: torch.Tensor, scale: float, tol: float) -> torch.Tensor:
     """Which replicas have converged over the last window of epochs.
 
     A replica has converged when its best rounded energy did not improve during the window
@@ -503,15 +533,31 @@ def train_and_polish(
     reserve = max(share * left, anneal_cost + descent_cost + finish_cost)
     train_until = watch.elapsed() + left - reserve if left < math.inf else math.inf
     if logger.isEnabledFor(logging.INFO):
-        logger.info("PI-GNN: training %d reads on %d variables and %d interactions; %.3g s to train, %.3g s for the call",
-                    num_reads, model.num_variables, model.num_interactions, train_until - watch.elapsed(), watch.time_limit)
+        logger.info(
+            "PI-GNN: training %d reads on %d variables and %d interactions; %.3g s to train, %.3g s for the call",
+            num_reads,
+            model.num_variables,
+            model.num_interactions,
+            train_until - watch.elapsed(),
+            watch.time_limit,
+        )
     net = None
     if watch.elapsed() + 4 * work / EPOCH_RATE < train_until:
         with watch.phase("preprocessing"):
             net, graph = build()
         with watch.phase("sampling"):
             raw, losses, epochs, stop_reason = _train(
-                model, net, graph, learning_rate, max_epochs, tol, patience, train_until, watch, anneal, anneal_epochs,
+                model,
+                net,
+                graph,
+                learning_rate,
+                max_epochs,
+                tol,
+                patience,
+                train_until,
+                watch,
+                anneal,
+                anneal_epochs,
                 watcher,
             )
             if stop_reason == "interrupted":
@@ -529,13 +575,18 @@ def train_and_polish(
         info: dict[str, Any] = {"epochs": epochs, "stop_reason": stop_reason, "relaxed_loss": losses.tolist()}
         info["states"], info["polish"] = _polish(model, raw, polish, watch, generator, descent_cost)
         if logger.isEnabledFor(logging.INFO):
-            logger.info("PI-GNN: polish (%s) finished at %.2f s: best energy %.6g",
-                        info["polish"]["method"], watch.elapsed(), float(model.binary_energies(info["states"]).min()))
+            logger.info(
+                "PI-GNN: polish (%s) finished at %.2f s: best energy %.6g",
+                info["polish"]["method"],
+                watch.elapsed(),
+                float(model.binary_energies(info["states"]).min()),
+            )
     return raw, info, net
 
 
-def _polish(model: CompiledBQM, raw: np.ndarray, polish: Polish, watch: Stopwatch, generator: torch.Generator,
-            descent_cost: float) -> tuple[np.ndarray, dict[str, Any]]:
+def _polish(
+    model: CompiledBQM, raw: np.ndarray, polish: Polish, watch: Stopwatch, generator: torch.Generator, descent_cost: float
+) -> tuple[np.ndarray, dict[str, Any]]:
     """The finished states and ``info["polish"]``, by the deadline less the SampleSet's time;
     the anneal and kicks of ``polish="sa"`` leave ``descent_cost`` seconds for the descent."""
     deadline = time.perf_counter() + watch.remaining() - _finish_estimate(model, len(raw))
@@ -543,11 +594,11 @@ def _polish(model: CompiledBQM, raw: np.ndarray, polish: Polish, watch: Stopwatc
         return raw, {"method": None}
     if polish.method == "descent":
         result = descend(model, raw, deadline)
-        return result.states, {"method": "descent", "rounds": result.rounds, "flips": result.flips,
-                               "complete": result.complete}
+        return result.states, {"method": "descent", "rounds": result.rounds, "flips": result.flips, "complete": result.complete}
     seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
-    states, done = finish_states(model, raw, deadline, sweeps=polish.sweeps, budget=_kick_budget(model, watch),
-                                 seed=seed, after=descent_cost)
+    states, done = finish_states(
+        model, raw, deadline, sweeps=polish.sweeps, budget=_kick_budget(model, watch), seed=seed, after=descent_cost
+    )
     return states, {"method": "sa", **done}
 
 
@@ -557,8 +608,9 @@ def _kick_budget(model: CompiledBQM, watch: Stopwatch) -> float:
     return min(watch.time_limit, default_time_limit(model.num_variables, model.num_interactions))
 
 
-def finish(bqm: dimod.BinaryQuadraticModel, model: CompiledBQM, raw: np.ndarray, info: dict[str, Any],
-           watch: Stopwatch) -> dimod.SampleSet:
+def finish(
+    bqm: dimod.BinaryQuadraticModel, model: CompiledBQM, raw: np.ndarray, info: dict[str, Any], watch: Stopwatch
+) -> dimod.SampleSet:
     """The SampleSet of the polished states in ``info["states"]``, with ``raw_energy`` and timing."""
     with watch.phase("postprocessing"):
         states = info.pop("states")
@@ -675,8 +727,7 @@ def _train(
             objective = loss
             if progress < 1.0:
                 elapsed = watch.elapsed()
-                progress = min(1.0, max(epochs / max(anneal_epochs, 1),
-                                        (elapsed - start) / max(anneal_until - start, 1e-9)))
+                progress = min(1.0, max(epochs / max(anneal_epochs, 1), (elapsed - start) / max(anneal_until - start, 1e-9)))
                 objective = loss + anneal * magnitude * (2 * progress - 1) * annealing_term(probs)
             optimizer.zero_grad(set_to_none=True)
             objective.sum().backward()
@@ -708,6 +759,11 @@ def _train(
     except KeyboardInterrupt:
         stop_reason = "interrupted"
     if logger.isEnabledFor(logging.INFO):
-        logger.info("PI-GNN: training stopped after %d epochs (%s) at %.2f s: best energy %.6g",
-                    epochs, stop_reason, watch.elapsed(), float(best_energy.min()))
+        logger.info(
+            "PI-GNN: training stopped after %d epochs (%s) at %.2f s: best energy %.6g",
+            epochs,
+            stop_reason,
+            watch.elapsed(),
+            float(best_energy.min()),
+        )
     return best_state.cpu().numpy().astype(np.int8), previous.cpu().numpy(), epochs, stop_reason

@@ -73,8 +73,9 @@ class _GraphReference(dimod.Sampler):
         self.parameters = {"num_reads": [], "seed": [], "time_limit": []}
         self.properties = {"problems": (self.problem_class,), "method": self.method}
 
-    def sample(self, problem: Any, *, num_reads: int = 1, seed: int | None = None,
-               time_limit: float | None = None, **kwargs: Any) -> dimod.SampleSet:
+    def sample(
+        self, problem: Any, *, num_reads: int = 1, seed: int | None = None, time_limit: float | None = None, **kwargs: Any
+    ) -> dimod.SampleSet:
         """Run the method ``num_reads`` times (once if it is deterministic) on ``problem``.
 
         Args:
@@ -94,8 +95,10 @@ class _GraphReference(dimod.Sampler):
         """
         self.remove_unknown_kwargs(**kwargs)
         if not isinstance(problem, self.problem_class):
-            raise TypeError(f"{type(self).__name__} solves {self.problem_class.__name__} problems, "
-                            f"got {type(problem).__name__}; call {self.problem_class.__name__}(...).solve(sampler)")
+            raise TypeError(
+                f"{type(self).__name__} solves {self.problem_class.__name__} problems, "
+                f"got {type(problem).__name__}; call {self.problem_class.__name__}(...).solve(sampler)"
+            )
         num_reads = 1 if self.deterministic else check_positive_int("num_reads", num_reads)
         seed = check_seed(seed)
         first = int(np.random.default_rng(seed).integers(0, 2**31 - num_reads)) if seed is None else seed
@@ -110,8 +113,9 @@ class _GraphReference(dimod.Sampler):
                 if watch.remaining() < time.perf_counter() - started:
                     break
         info = {"method": self.method, "reads": len(rows), "timing": watch.timing()}
-        return dimod.SampleSet.from_samples((np.asarray(rows), problem.nodes), self.vartype, energy=energies,
-                                            info=info, sort_labels=False)
+        return dimod.SampleSet.from_samples(
+            (np.asarray(rows), problem.nodes), self.vartype, energy=energies, info=info, sort_labels=False
+        )
 
     def _read(self, problem: Any, seed: int) -> dict:
         """One read: a value per node."""

@@ -67,7 +67,6 @@ Example:
 from __future__ import annotations
 
 import copy
-
 from collections.abc import Hashable, Mapping
 from typing import Any, Literal
 
@@ -199,9 +198,7 @@ class WarmStartComposite(dimod.ComposedSampler):
         sampleset.info["warm_start"] = report
         return sampleset
 
-    def _plan(
-        self, bqm: dimod.BinaryQuadraticModel, user_states: bool
-    ) -> tuple[dict[str, Any], dict[Hashable, int] | None]:
+    def _plan(self, bqm: dimod.BinaryQuadraticModel, user_states: bool) -> tuple[dict[str, Any], dict[Hashable, int] | None]:
         """The ``info["warm_start"]`` report and the carried values (``None``: cold start)."""
         previous = {} if self._sample is None else self._sample
         carried = {v: previous[v] for v in bqm.variables if v in previous}
@@ -249,9 +246,7 @@ class WarmStartComposite(dimod.ComposedSampler):
         return states, variables
 
 
-def _cold_start_reason(
-    bqm: dimod.BinaryQuadraticModel, carried: Mapping[Hashable, int], user_states: bool
-) -> str | None:
+def _cold_start_reason(bqm: dimod.BinaryQuadraticModel, carried: Mapping[Hashable, int], user_states: bool) -> str | None:
     """Why a call with a remembered sample still starts cold, or ``None`` to warm-start."""
     if user_states:
         return "initial_states given by the caller"
@@ -280,9 +275,7 @@ def random_values(rng: np.random.Generator, shape: tuple[int, ...], vartype: dim
     return 2 * bits - 1 if vartype is dimod.SPIN else bits
 
 
-def greedy_fill(
-    bqm: dimod.BinaryQuadraticModel, fixed: Mapping[Hashable, int], new: list[Hashable]
-) -> dict[Hashable, int]:
+def greedy_fill(bqm: dimod.BinaryQuadraticModel, fixed: Mapping[Hashable, int], new: list[Hashable]) -> dict[Hashable, int]:
     """Values for ``new``, each minimising its local field given ``fixed`` and the new ones before it.
 
     The local field of ``v`` is ``h_v + Σ_u J_uv·x_u`` over the neighbours ``u`` already set;
@@ -298,8 +291,6 @@ def greedy_fill(
     low, high = (-1, 1) if bqm.vartype is dimod.SPIN else (0, 1)
     state = dict(fixed)
     for v in new:
-        field = bqm.get_linear(v) + sum(
-            bias * state[u] for u, bias in bqm.iter_neighborhood(v) if u in state
-        )
+        field = bqm.get_linear(v) + sum(bias * state[u] for u, bias in bqm.iter_neighborhood(v) if u in state)
         state[v] = high if field < 0 else low
     return {v: state[v] for v in new}

@@ -51,8 +51,17 @@ import numpy as np
 
 from gnnsolve.qubo import CompiledBQM
 
-__all__ = ["AnnealResult", "anneal", "anneal_seconds", "default_beta_range", "START", "LONGEST_CALL", "FIRST_SWEEPS",
-           "MIN_SWEEPS", "CALL_UPDATES"]
+__all__ = [
+    "AnnealResult",
+    "anneal",
+    "anneal_seconds",
+    "default_beta_range",
+    "START",
+    "LONGEST_CALL",
+    "FIRST_SWEEPS",
+    "MIN_SWEEPS",
+    "CALL_UPDATES",
+]
 
 START = 0.25
 """Where on the default schedule (0 hot, 1 cold, in log β) the anneal from learned states starts."""
@@ -95,8 +104,16 @@ class AnnealResult:
     copies: int
 
 
-def anneal(model: CompiledBQM, states: np.ndarray, deadline: float = math.inf, *, sweeps: int | None = None,
-           copies: int = 1, start: float = START, seed: int | None = None) -> AnnealResult:
+def anneal(
+    model: CompiledBQM,
+    states: np.ndarray,
+    deadline: float = math.inf,
+    *,
+    sweeps: int | None = None,
+    copies: int = 1,
+    start: float = START,
+    seed: int | None = None,
+) -> AnnealResult:
     """Anneal each 0/1 state of ``model`` from ``start`` of the way along the default schedule.
 
     Args:
@@ -165,8 +182,17 @@ def anneal(model: CompiledBQM, states: np.ndarray, deadline: float = math.inf, *
             count = max(1, int(stretch / per_sweep))
             reach = progress + (1.0 - progress) * count * per_sweep / left
         schedule = np.geomspace(beta(progress), beta(reach), count) if count > 1 else np.array([beta(reach)])
-        spins, _ = simulated_annealing(len(current), field, starts, ends, couplings, 1, schedule,
-                                       int(seeds[calls % len(seeds)]), np.ascontiguousarray(2 * current - 1, np.int8))
+        spins, _ = simulated_annealing(
+            len(current),
+            field,
+            starts,
+            ends,
+            couplings,
+            1,
+            schedule,
+            int(seeds[calls % len(seeds)]),
+            np.ascontiguousarray(2 * current - 1, np.int8),
+        )
         per_sweep = max((time.perf_counter() - now) / count, 1e-9)
         current = (np.asarray(spins) > 0).astype(np.int8)
         energy = model.binary_energies(current)
@@ -177,8 +203,9 @@ def anneal(model: CompiledBQM, states: np.ndarray, deadline: float = math.inf, *
             affordable = int((deadline - time.perf_counter()) * copies / (per_sweep * MIN_SWEEPS))
             if affordable < copies:  # fewer, longer chains: keep each state's lowest ones
                 kept = max(1, affordable)
-                rows = (np.argsort(best_energy.reshape(copies, reads), axis=0, kind="stable")[:kept] * reads
-                        + np.arange(reads)).reshape(-1)
+                rows = (
+                    np.argsort(best_energy.reshape(copies, reads), axis=0, kind="stable")[:kept] * reads + np.arange(reads)
+                ).reshape(-1)
                 best, best_energy, current = best[rows], best_energy[rows], current[rows]
                 per_sweep, copies = per_sweep * kept / copies, kept
     winner = best_energy.reshape(copies, reads).argmin(axis=0)
@@ -193,8 +220,7 @@ def _ising_terms(model: CompiledBQM) -> tuple[np.ndarray, np.ndarray, np.ndarray
     n = model.num_variables
     ends_sum = np.bincount(model.rows, model.quadratic, n) + np.bincount(model.cols, model.quadratic, n)
     field = np.asarray(model.linear, dtype=np.float64) / 2 + ends_sum / 4
-    return (field, model.rows.astype(np.int32), model.cols.astype(np.int32),
-            np.asarray(model.quadratic, dtype=np.float64) / 4)
+    return (field, model.rows.astype(np.int32), model.cols.astype(np.int32), np.asarray(model.quadratic, dtype=np.float64) / 4)
 
 
 def anneal_seconds(model: CompiledBQM, chains: int, sweeps: int | None) -> float:
@@ -207,8 +233,7 @@ def anneal_seconds(model: CompiledBQM, chains: int, sweeps: int | None) -> float
     return 5e-9 * updates + 1e-3 * math.ceil(updates / CALL_UPDATES)
 
 
-def default_beta_range(field: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-                       couplings: np.ndarray) -> tuple[float, float]:
+def default_beta_range(field: np.ndarray, starts: np.ndarray, ends: np.ndarray, couplings: np.ndarray) -> tuple[float, float]:
     r"""dwave-samplers' default inverse temperatures of an Ising model, computed on arrays.
 
     The same rule as ``dwave.samplers.sa.sampler.default_beta_range`` (whose loop over the

@@ -181,8 +181,12 @@ def partition_moves(
 
 
 def modularity_moves(
-    adjacency: scipy.sparse.spmatrix | scipy.sparse.sparray | np.ndarray, labels: np.ndarray, k: int,
-    max_passes: int = 100, deadline: float = math.inf, moves: bool = True,
+    adjacency: scipy.sparse.spmatrix | scipy.sparse.sparray | np.ndarray,
+    labels: np.ndarray,
+    k: int,
+    max_passes: int = 100,
+    deadline: float = math.inf,
+    moves: bool = True,
 ) -> np.ndarray:
     """Move single nodes between at most ``k`` communities, and merge communities, while the modularity rises.
 
@@ -212,8 +216,16 @@ def modularity_moves(
     return partition_moves(A, labels, k, degree, max_passes, deadline, moves)
 
 
-def _node_moves(W: scipy.sparse.csr_matrix, labels: np.ndarray, k: int, degree: np.ndarray, total: float,
-                tolerance: float, max_passes: int, deadline: float) -> None:
+def _node_moves(
+    W: scipy.sparse.csr_matrix,
+    labels: np.ndarray,
+    k: int,
+    degree: np.ndarray,
+    total: float,
+    tolerance: float,
+    max_passes: int,
+    deadline: float,
+) -> None:
     """Louvain's first phase on ``labels``, in place, until a pass moves nobody or the deadline;
     ``gain`` is half the change of :math:`F`."""
     totals = np.bincount(labels, degree, minlength=k)
@@ -240,14 +252,21 @@ def _node_moves(W: scipy.sparse.csr_matrix, labels: np.ndarray, k: int, degree: 
             return
 
 
-def _refine_and_aggregate(W: scipy.sparse.csr_matrix, labels: np.ndarray, k: int, degree: np.ndarray,
-                          total: float, tolerance: float, max_passes: int, deadline: float) -> bool:
+def _refine_and_aggregate(
+    W: scipy.sparse.csr_matrix,
+    labels: np.ndarray,
+    k: int,
+    degree: np.ndarray,
+    total: float,
+    tolerance: float,
+    max_passes: int,
+    deadline: float,
+) -> bool:
     """Leiden's refinement of ``labels`` into sub-clusters, then node moves and merges of the
     sub-clusters on the aggregate graph, in place; whether the objective rose."""
     sub = _refine(W, labels, degree, total, deadline)
     count = int(sub.max()) + 1
-    membership = scipy.sparse.csr_matrix((np.ones(len(labels)), (np.arange(len(labels)), sub)),
-                                         shape=(len(labels), count))
+    membership = scipy.sparse.csr_matrix((np.ones(len(labels)), (np.arange(len(labels)), sub)), shape=(len(labels), count))
     aggregate = (membership.T @ W @ membership).tocsr()
     group_degree = np.bincount(sub, degree, minlength=count)
     group_labels = np.zeros(count, dtype=np.int64)
@@ -261,8 +280,7 @@ def _refine_and_aggregate(W: scipy.sparse.csr_matrix, labels: np.ndarray, k: int
     return True
 
 
-def _refine(W: scipy.sparse.csr_matrix, labels: np.ndarray, degree: np.ndarray, total: float,
-            deadline: float) -> np.ndarray:
+def _refine(W: scipy.sparse.csr_matrix, labels: np.ndarray, degree: np.ndarray, total: float, deadline: float) -> np.ndarray:
     """Sub-clusters of ``labels``, numbered ``0..s-1``: nodes visited in turn, each still alone joins the
     sub-cluster of its own cluster, among its neighbours', that raises the objective most, if any does."""
     n = len(labels)
@@ -275,7 +293,7 @@ def _refine(W: scipy.sparse.csr_matrix, labels: np.ndarray, degree: np.ndarray, 
             break
         if not alone[i]:
             continue
-        neighbours, weights = indices[indptr[i]:indptr[i + 1]], data[indptr[i]:indptr[i + 1]]
+        neighbours, weights = indices[indptr[i] : indptr[i + 1]], data[indptr[i] : indptr[i + 1]]
         keep = (neighbours != i) & (labels[neighbours] == labels[i])
         if not keep.any():
             continue
@@ -295,22 +313,21 @@ def _refine(W: scipy.sparse.csr_matrix, labels: np.ndarray, degree: np.ndarray, 
 
 def _objective(W: scipy.sparse.csr_matrix, labels: np.ndarray, k: int, degree: np.ndarray, total: float) -> float:
     """:math:`F` of ``labels`` (with the diagonal of ``W``, a constant under every move)."""
-    membership = scipy.sparse.csr_matrix((np.ones(len(labels)), (np.arange(len(labels)), labels)),
-                                         shape=(len(labels), k))
+    membership = scipy.sparse.csr_matrix((np.ones(len(labels)), (np.arange(len(labels)), labels)), shape=(len(labels), k))
     totals = np.bincount(labels, degree, minlength=k)
     return float((membership.T @ W @ membership).diagonal().sum() - totals @ totals / total)
 
 
-def _merge_clusters(W: scipy.sparse.csr_matrix, labels: np.ndarray, k: int, degree: np.ndarray, total: float,
-                    tolerance: float, deadline: float) -> bool:
+def _merge_clusters(
+    W: scipy.sparse.csr_matrix, labels: np.ndarray, k: int, degree: np.ndarray, total: float, tolerance: float, deadline: float
+) -> bool:
     """Greedy merges of whole clusters while one raises :math:`F` and the deadline is not past (each
     merge costs :math:`O(k^2)`), in place; whether any did.
 
     ``gain[a, b]`` is half the change of :math:`F` when ``a`` and ``b`` merge; a merge adds
     ``b``'s row and column into ``a``'s.
     """
-    membership = scipy.sparse.csr_matrix((np.ones(len(labels)), (np.arange(len(labels)), labels)),
-                                         shape=(len(labels), k))
+    membership = scipy.sparse.csr_matrix((np.ones(len(labels)), (np.arange(len(labels)), labels)), shape=(len(labels), k))
     totals = np.bincount(labels, degree, minlength=k)
     gain = (membership.T @ W @ membership).toarray() - np.outer(totals, totals) / total
     empty = np.bincount(labels, minlength=k) == 0
@@ -336,8 +353,9 @@ def _merge_clusters(W: scipy.sparse.csr_matrix, labels: np.ndarray, k: int, degr
     return merged
 
 
-def k_center_swaps(distances: np.ndarray, chosen: Sequence[int], max_swaps: int | None = None,
-                   deadline: float = math.inf) -> list[int]:
+def k_center_swaps(
+    distances: np.ndarray, chosen: Sequence[int], max_swaps: int | None = None, deadline: float = math.inf
+) -> list[int]:
     """Swap facilities for other nodes while the largest distance to the nearest facility falls.
 
     Args:
@@ -379,8 +397,9 @@ def _score(nearest: np.ndarray) -> tuple[float, int]:
     return radius, int(np.count_nonzero(nearest >= radius))
 
 
-def _best_swap(D: np.ndarray, facilities: list[int], current: tuple[float, int],
-               deadline: float) -> tuple[tuple[int, int], tuple[float, int]] | None:
+def _best_swap(
+    D: np.ndarray, facilities: list[int], current: tuple[float, int], deadline: float
+) -> tuple[tuple[int, int], tuple[float, int]] | None:
     """The swap (position in ``facilities``, new node) with the best score below ``current``, if any,
     among the candidates scored before ``deadline``."""
     n = D.shape[0]
@@ -388,8 +407,7 @@ def _best_swap(D: np.ndarray, facilities: list[int], current: tuple[float, int],
     order = np.argsort(to_facilities, axis=1, kind="stable")
     nearest_position = order[:, 0]
     first = np.take_along_axis(to_facilities, order[:, :1], axis=1).ravel()
-    second = (np.take_along_axis(to_facilities, order[:, 1:2], axis=1).ravel() if len(facilities) > 1
-              else np.full(n, np.inf))
+    second = np.take_along_axis(to_facilities, order[:, 1:2], axis=1).ravel() if len(facilities) > 1 else np.full(n, np.inf)
     candidates = np.setdiff1d(np.arange(n), facilities)
     block = max(1, SWAP_BLOCK // n)
     best, best_score = None, current
@@ -398,7 +416,7 @@ def _best_swap(D: np.ndarray, facilities: list[int], current: tuple[float, int],
         for start in range(0, len(candidates), block):
             if time.perf_counter() >= deadline:
                 return None if best is None else (best, best_score)
-            nodes = candidates[start:start + block]
+            nodes = candidates[start : start + block]
             nearest = np.minimum(D[:, nodes], without[:, None])
             radius = nearest.max(axis=0)
             lowest = radius.min()

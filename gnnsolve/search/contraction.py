@@ -62,7 +62,14 @@ from __future__ import annotations
 import numpy as np
 
 from gnnsolve.search.multicut import (
-    GraphLike, SignedGraph, _contract_dense, _dense_pays, _gaec, _number_in_order, _survivors, as_signed_graph,
+    GraphLike,
+    SignedGraph,
+    _contract_dense,
+    _dense_pays,
+    _gaec,
+    _number_in_order,
+    _survivors,
+    as_signed_graph,
 )
 
 __all__ = ["ContractionEnv"]
@@ -170,8 +177,9 @@ class ContractionEnv:
         weights, adjacent = self.weights, self.adjacent
         moved = np.flatnonzero(self.assignment == b)
         if undoable:
-            self._undo.append((a, b, weights[a].copy(), weights[b].copy(), adjacent[a].copy(), adjacent[b].copy(),
-                               moved, self.cost))
+            self._undo.append(
+                (a, b, weights[a].copy(), weights[b].copy(), adjacent[a].copy(), adjacent[b].copy(), moved, self.cost)
+            )
         weights[a] += weights[b]
         weights[:, a] = weights[a]
         weights[a, a] = 0.0

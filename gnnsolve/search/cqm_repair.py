@@ -261,7 +261,9 @@ class CompiledCQM:
         feasible = current <= _TOLERANCE
         best: tuple[tuple[float, float], tuple[int, float], tuple[int, float]] | None = None
         for first_step in _STEPS:
-            movable = state.allowed[first_step] & (state.deltas[first_step] > _TOLERANCE) if feasible else state.allowed[first_step]
+            movable = (
+                state.allowed[first_step] & (state.deltas[first_step] > _TOLERANCE) if feasible else state.allowed[first_step]
+            )
             for first in np.flatnonzero(movable):
                 if time.perf_counter() >= deadline:
                     return None if best is None else (best[1], best[2])
@@ -277,9 +279,14 @@ class CompiledCQM:
                 coupling = np.zeros(len(state.x))
                 coupling[neighbours] = couplings
                 for second_step in _STEPS:
-                    violation = state.distance.sum() + self._violation_deltas(state.activity, state.distance, second_step, partners)
-                    change = (state.changes[first_step][first] + state.changes[second_step][partners]
-                              + 2 * first_step * second_step * coupling[partners])
+                    violation = state.distance.sum() + self._violation_deltas(
+                        state.activity, state.distance, second_step, partners
+                    )
+                    change = (
+                        state.changes[first_step][first]
+                        + state.changes[second_step][partners]
+                        + 2 * first_step * second_step * coupling[partners]
+                    )
                     allowed = state.allowed[second_step][partners]
                     if feasible:
                         good, key = allowed & (violation <= _TOLERANCE) & (change < -_TOLERANCE), np.zeros(len(partners))

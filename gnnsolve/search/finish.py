@@ -81,9 +81,16 @@ def finish_seconds(model: CompiledBQM, states: int, sweeps: int | None, budget: 
     return seconds + (kick_seconds(model, chains) if kick_rounds(model, chains, sweeps, budget) else 0.0)
 
 
-def finish_states(model: CompiledBQM, states: np.ndarray, deadline: float, *, sweeps: int | None = None,
-                  budget: float | None = None, seed: int | None = None,
-                  after: float = 0.0) -> tuple[np.ndarray, dict[str, Any]]:
+def finish_states(
+    model: CompiledBQM,
+    states: np.ndarray,
+    deadline: float,
+    *,
+    sweeps: int | None = None,
+    budget: float | None = None,
+    seed: int | None = None,
+    after: float = 0.0,
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Anneal, kick (where :func:`kick_rounds` says so) and descend each 0/1 state of ``model``.
 
     Args:
@@ -109,8 +116,7 @@ def finish_states(model: CompiledBQM, states: np.ndarray, deadline: float, *, sw
     rounds = kick_rounds(model, copies * len(states), sweeps, window if budget is None or sweeps is None else budget)
     anneal_end = end if rounds == 0 or sweeps is not None else end - KICK_SHARE * window
     result = anneal(model, states, anneal_end, sweeps=sweeps, copies=copies, seed=seed)
-    done: dict[str, Any] = {"chains": result.copies * len(states), "sweeps": result.sweeps,
-                            "beta_range": result.beta_range}
+    done: dict[str, Any] = {"chains": result.copies * len(states), "sweeps": result.sweeps, "beta_range": result.beta_range}
     finished = result.states
     if rounds != 0:
         kicked = kick(model, finished, end, rounds=rounds, copies=copies, seed=None if seed is None else seed + 1)

@@ -72,8 +72,15 @@ class KickResult:
     complete: bool
 
 
-def kick(model: CompiledBQM, states: np.ndarray, deadline: float = math.inf, *, rounds: int | None = None,
-         copies: int = 1, seed: int | None = None) -> KickResult:
+def kick(
+    model: CompiledBQM,
+    states: np.ndarray,
+    deadline: float = math.inf,
+    *,
+    rounds: int | None = None,
+    copies: int = 1,
+    seed: int | None = None,
+) -> KickResult:
     """Iterated local search from each 0/1 state of ``model``, for ``rounds`` or until ``deadline``.
 
     Args:

@@ -167,8 +167,9 @@ class _Leaf:
 class _Search:
     """One planning run: the prior, the settings and the best complete partition seen."""
 
-    def __init__(self, prior: BatchedPrior, top_k: int, c_puct: float, value_weight: float, scale: float,
-                 batch_size: int) -> None:
+    def __init__(
+        self, prior: BatchedPrior, top_k: int, c_puct: float, value_weight: float, scale: float, batch_size: int
+    ) -> None:
         self.prior, self.top_k, self.c_puct, self.value_weight, self.scale = prior, top_k, c_puct, value_weight, scale
         self.batch_size = batch_size
         self.seen: dict[bytes, tuple[float, np.ndarray]] = {}
@@ -337,8 +338,7 @@ def plan(
         raise ValueError("temperature > 0 draws the contractions: pass rng")
     clock = _Clock(time_limit)
     batched = prior if isinstance(prior, BatchedPrior) else _FunctionPrior(prior)
-    search = _Search(batched, int(top_k), float(c_puct), float(value_weight), max(env.positive_weight, 1e-12),
-                     int(batch_size))
+    search = _Search(batched, int(top_k), float(c_puct), float(value_weight), max(env.positive_weight, 1e-12), int(batch_size))
     state = env.copy()
     root = _Node()
     actions: list[tuple[int, int]] = []
@@ -443,8 +443,9 @@ def greedy_policy(
     while not env.done:
         if clock.out_of_time():
             assignment, cost = env.gaec_rollout(deadline)
-            return PlanResult(labels=_number_in_order(assignment), cost=cost, actions=actions, episode_cost=cost,
-                              stop_reason="time_limit")
+            return PlanResult(
+                labels=_number_in_order(assignment), cost=cost, actions=actions, episode_cost=cost, stop_reason="time_limit"
+            )
         pairs, logits, _ = prior(env)
         logits = np.asarray(logits, dtype=np.float64)
         if len(pairs) == 0:

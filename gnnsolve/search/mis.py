@@ -83,7 +83,7 @@ def two_improvement(G: nx.Graph, independent: Iterable[Hashable]) -> frozenset:
 def _non_adjacent_pair(G: nx.Graph, nodes: list[Hashable]) -> tuple[Hashable, Hashable] | None:
     for position, u in enumerate(nodes):
         neighbours = G[u]
-        for v in nodes[position + 1:]:
+        for v in nodes[position + 1 :]:
             if v not in neighbours:
                 return u, v
     return None

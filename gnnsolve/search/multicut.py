@@ -112,9 +112,7 @@ class SignedGraph:
         return cls.from_arrays(rows, cols, values, nodes)
 
     @classmethod
-    def from_arrays(
-        cls, rows: ArrayLike, cols: ArrayLike, weights: ArrayLike, nodes: int | Sequence[Hashable]
-    ) -> SignedGraph:
+    def from_arrays(cls, rows: ArrayLike, cols: ArrayLike, weights: ArrayLike, nodes: int | Sequence[Hashable]) -> SignedGraph:
         """Index form of edge arrays: edge ``k`` joins ``rows[k]`` and ``cols[k]`` with ``weights[k]``.
 
         Either orientation is accepted; repeated pairs add up; self-loops are dropped.
@@ -142,9 +140,7 @@ class SignedGraph:
         outside = np.flatnonzero((np.minimum(rows, cols) < 0) | (np.maximum(rows, cols) >= n))
         if len(outside):
             k = outside[0]
-            raise InvalidModelError(
-                f"edge {k} joins nodes {rows[k]} and {cols[k]}; node indices must lie in 0..{n - 1}"
-            )
+            raise InvalidModelError(f"edge {k} joins nodes {rows[k]} and {cols[k]}; node indices must lie in 0..{n - 1}")
         keep = rows != cols
         low, high, weights = np.minimum(rows, cols)[keep], np.maximum(rows, cols)[keep], weights[keep]
         pairs, inverse = np.unique(low * max(n, 1) + high, return_inverse=True)
@@ -221,9 +217,7 @@ def _number_in_order(labels: np.ndarray) -> np.ndarray:
     return rank[inverse.ravel()]
 
 
-def multicut_cost(
-    G: GraphLike, labels: Mapping[Hashable, Hashable] | Sequence[Hashable], weight: str | None = "weight"
-) -> float:
+def multicut_cost(G: GraphLike, labels: Mapping[Hashable, Hashable] | Sequence[Hashable], weight: str | None = "weight") -> float:
     """The total weight of the edges of ``G`` whose ends carry different labels.
 
     Example:
@@ -791,9 +785,7 @@ class _KernighanLin:
         self.labels: list[int] = []
         self.members: list[list[int]] = []
 
-    def iterate(
-        self, labels: np.ndarray, dirty: np.ndarray, deadline: float | None = None
-    ) -> tuple[bool, np.ndarray]:
+    def iterate(self, labels: np.ndarray, dirty: np.ndarray, deadline: float | None = None) -> tuple[bool, np.ndarray]:
         """One iteration (moves, splits, joins, single moves) from labels numbered in order of appearance.
 
         Args:
@@ -836,9 +828,7 @@ class _KernighanLin:
         pairs, attracted = self._adjacent_clusters(current)
         if attracted.any():
             size = int(current.max()) + 1
-            joined = scipy.sparse.coo_matrix(
-                (np.ones(int(attracted.sum())), tuple(pairs[attracted].T)), shape=(size, size)
-            )
+            joined = scipy.sparse.coo_matrix((np.ones(int(attracted.sum())), tuple(pairs[attracted].T)), shape=(size, size))
             current = connected_components(joined, directed=False)[1][current]
             improved = True
         self.labels = current.tolist()
@@ -907,8 +897,8 @@ class _KernighanLin:
         others, weights = others.tolist(), weights.tolist()
         neighbours, costs, position, on_a = {}, {}, {}, {}
         for k, v in enumerate(pair):
-            neighbours[v] = others[bounds[k]:bounds[k + 1]]
-            costs[v] = weights[bounds[k]:bounds[k + 1]]
+            neighbours[v] = others[bounds[k] : bounds[k + 1]]
+            costs[v] = weights[bounds[k] : bounds[k + 1]]
             position[v], on_a[v] = k, k < in_a
         for k, v in enumerate(pair):
             gain[v] = to_b[k] - to_a[k] if k < in_a else to_a[k] - to_b[k]
