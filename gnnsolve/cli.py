@@ -132,6 +132,12 @@ def _parser() -> argparse.ArgumentParser:
         help="known optimum (the problem's objective for a graph problem, else an energy) for the ratio column",
     )
     compare_parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    compare_parser.add_argument(
+        "--progress",
+        action="store_true",
+        help="draw progress bars on stderr: one over the samplers, and beneath it each learned sampler's epochs "
+        "(default: one line on stderr as each sampler starts and ends)",
+    )
     cluster = compare_parser.add_mutually_exclusive_group()
     cluster.add_argument(
         "--scheduler",
@@ -223,7 +229,9 @@ def _time_limit(text: str) -> float:
 
 def _seed(text: str) -> int:
     try:
-        return check_seed(int(text))
+        seed = int(text)
+        check_seed(seed)
+        return seed
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer from 0 to {MAX_SEED}, got {text!r}") from None
 
@@ -243,7 +251,7 @@ def _run_compare(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
             seed=args.seed,
             problem=instance.problem,
             optimum=args.optimum if args.optimum is not None else instance.optimum,
-            progress=_progress,
+            progress=True if args.progress else _progress,
             client=client,
         )
     if args.json:

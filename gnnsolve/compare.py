@@ -37,6 +37,7 @@ Example:
 from __future__ import annotations
 
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
@@ -244,7 +245,7 @@ def compare(
     seed: int | None = None,
     problem: Problem | None = None,
     optimum: float | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | bool | None = None,
     client: Any = None,
 ) -> ComparisonResult:
     """Run each sampler on ``bqm`` (or on ``problem``) and gather the results: in this process,
@@ -271,7 +272,10 @@ def compare(
             energy otherwise; each run's ``ratio`` is its value divided by it (none if it is 0).
             Without it, given a problem, the ratio is to the best feasible row's objective.
         progress: called with one line when each sampler starts, finishes or is skipped (on a
-            client: when the runs are submitted and as each finishes).
+            client: when the runs are submitted and as each finishes); or ``True`` for tqdm bars on
+            ``stderr``: one over the samplers, those lines written above it, and beneath it the
+            epochs (simulations) of each learned sampler that runs in this process (a sampler
+            whose ``parameters`` name ``progress``).
         client: ``None`` (default) runs the samplers one after another in this process; a
             ``dask.distributed.Client`` or a :class:`concurrent.futures.Executor` runs each
             sampler's whole run (its call and the decoding) as one task on a worker, through
@@ -301,17 +305,34 @@ def compare(
         if bqm.num_variables == 0:
             raise InvalidModelError("the model has no variables; there is nothing to compare")
     explicit = samplers is not None
-    names = list(dict.fromkeys(sampler_spec(name).name for name in (samplers if explicit else default_samplers(problem))))
+    asked = samplers if samplers is not None else default_samplers(problem)
+    names = list(dict.fromkeys(sampler_spec(name).name for name in asked))
     if not names:
         raise ValueError("no samplers to compare; name at least one")
-    report = progress or (lambda line: None)
+    with _Progress(progress, len(names)) as report:
+        return _compare(bqm, names, explicit, time_limit, num_reads, seed, problem, optimum, report, client)
+
+
+def _compare(
+    bqm: dimod.BinaryQuadraticModel | None,
+    names: list[str],
+    explicit: bool,
+    time_limit: float | None,
+    num_reads: int,
+    seed: int | None,
+    problem: Problem | None,
+    optimum: float | None,
+    report: _Progress,
+    client: Any,
+) -> ComparisonResult:
+    """:func:`compare` once its arguments are checked."""
     notes: list[str] = []
 
     def skip_or_raise(name: str, err: Exception, prefix: str = "") -> None:
         if explicit:
             raise err
         notes.append(f"{name} skipped: {err}")
-        report(f"{prefix}{name}: skipped ({err})")
+        report(f"{prefix}{name}: skipped ({err})", finished=True)
 
     prepared = []
     for name in names:
@@ -324,22 +345,23 @@ def compare(
         except (MissingDependencyError, ModelTooLargeError, UnsupportedModelError) as err:
             skip_or_raise(name, err)
 
-    settings = {"time_limit": time_limit, "num_reads": num_reads, "seed": seed}
+    settings: dict[str, Any] = {"time_limit": time_limit, "num_reads": num_reads, "seed": seed}
     if client is not None:
         runs = _runs_on_workers(client, prepared, _Instance(bqm, problem, settings), explicit, skip_or_raise, report)
     else:
         runs = []
-        for position, (name, _, model, sample) in enumerate(prepared, start=1):
+        for position, (name, sampler, model, sample) in enumerate(prepared, start=1):
             prefix = f"[{position}/{len(prepared)}] "
-            report(f"{prefix}{name}: running")
+            report(f"{prefix}{name}: running", running=name)
+            bar = report.bars and "progress" in getattr(sampler, "parameters", {})
             try:
-                sampleset, seconds, decoded = _timed_run(name, model, sample, problem, **settings)
+                sampleset, seconds, decoded = _timed_run(name, model, sample, problem, **settings, progress=bar)
             except (MissingDependencyError, ModelTooLargeError) as err:  # limits only known when running
                 skip_or_raise(name, err, prefix)
                 continue
             run = _summarise(name, sampleset, seconds, decoded)
             runs.append(run)
-            report(f"{prefix}{name}: done in {run.seconds:.2f} s, best energy {_number(run.best_energy)}")
+            report(f"{prefix}{name}: done in {run.seconds:.2f} s, best energy {_number(run.best_energy)}", finished=True)
 
     if not explicit:
         others = [name for name in sampler_names() if name not in names]
@@ -351,10 +373,11 @@ def compare(
     bound = max((run.bound for run in runs if run.bound is not None), default=None)
     reference = optimum if optimum is not None else _best_objective(runs, problem)
     for run in runs:
-        run.gap_to_best = relative_gap(run.best_energy, best_energy)
+        run.gap_to_best = None if best_energy is None else relative_gap(run.best_energy, best_energy)
         run.gap_to_bound = None if bound is None else relative_gap(run.best_energy, bound)
-        if reference:
-            run.ratio = (run.objective if problem is not None else run.best_energy) / reference
+        value = run.objective if problem is not None else run.best_energy
+        if reference and value is not None:
+            run.ratio = value / reference
     return ComparisonResult(
         runs=runs,
         num_variables=None if bqm is None else bqm.num_variables,
@@ -378,13 +401,17 @@ def _timed_run(
     time_limit: float | None,
     num_reads: int,
     seed: int | None,
+    progress: bool = False,
 ) -> tuple[dimod.SampleSet, float, Decoded | None]:
     """One sampler's whole run: its call with the common settings translated for it, and decoding
-    the answer given a problem, within ``time_limit``; its SampleSet, seconds and decoded solution."""
+    the answer given a problem, within ``time_limit``; its SampleSet, seconds and decoded solution.
+    ``progress`` asks the sampler for its own bar."""
     start = time.perf_counter()
     sampling = time_limit if problem is None else problem.sampling_time_limit(time_limit)
     as_bqm = model if isinstance(model, dimod.BinaryQuadraticModel) else None
     keywords = sample_kwargs(name, time_limit=sampling, num_reads=num_reads, seed=seed, bqm=as_bqm)
+    if progress:
+        keywords["progress"] = True
     sampleset = sample(model, **keywords)
     decoding = None if time_limit is None else max(time_limit - (time.perf_counter() - start), 0.0)
     decoded = None if problem is None else problem.best_solution(sampleset, decoding)
@@ -429,7 +456,7 @@ def _runs_on_workers(
     instance: _Instance,
     explicit: bool,
     skip_or_raise: Callable[..., None],
-    report: Callable[[str], None],
+    report: _Progress,
 ) -> list[SamplerRun]:
     """The prepared runs as tasks on ``client``, summarised in the order asked for. A run that
     raised is raised here (the first to arrive, the others cancelled), except a size limit or a
@@ -452,7 +479,8 @@ def _runs_on_workers(
         task = sampleset.info.get("task", {})
         report(
             f"[{finished}/{len(cells)}] {name}: done in {seconds:.2f} s on {task.get('worker')}, "
-            f"best energy {_number(float(sampleset.first.energy))}"
+            f"best energy {_number(float(sampleset.first.energy))}",
+            finished=True,
         )
 
     if not cells:
@@ -467,6 +495,45 @@ def _runs_on_workers(
         (seconds, decoded), sampleset = result
         runs.append(_summarise(cell.name, sampleset, seconds, decoded))
     return runs
+
+
+class _Progress:
+    """Where :func:`compare` reports: the caller's ``progress`` function, nothing, or (``True``) a
+    tqdm bar over the samplers with the lines written above it; a context manager that closes the
+    bar. Call it with a line; ``running`` names the sampler starting, ``finished`` counts one done
+    or skipped."""
+
+    def __init__(self, progress: Callable[[str], None] | bool | None, total: int) -> None:
+        if progress is not None and not isinstance(progress, bool) and not callable(progress):
+            raise TypeError(f"progress must be a function of one line, True, False or None, got {type(progress).__name__}")
+        self.lines = progress if callable(progress) else None
+        self.bar: Any = None
+        if progress is True:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, unit="sampler", desc="compare", leave=False, dynamic_ncols=True, file=sys.stderr)
+
+    @property
+    def bars(self) -> bool:
+        """Whether bars are drawn (so the samplers may draw theirs)."""
+        return self.bar is not None
+
+    def __call__(self, line: str, running: str | None = None, finished: bool = False) -> None:
+        if self.lines is not None:
+            self.lines(line)
+        if self.bar is not None:
+            self.bar.write(line, file=sys.stderr)
+            if running is not None:
+                self.bar.set_postfix_str(running)
+            if finished:
+                self.bar.update(1)
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _describe(client: Any) -> str:

@@ -318,6 +318,28 @@ def test_cli_table_keeps_progress_off_stdout(capsys):
     assert "running" not in out and "steepest: running" in err
 
 
+def test_progress_bars_count_the_samplers_and_show_the_learned_ones_epochs(small_bqm, capfd):
+    plain = compare(small_bqm, ["steepest", "gnn"], num_reads=2, seed=0, time_limit=2)
+    capfd.readouterr()
+    shown = compare(small_bqm, ["steepest", "gnn"], num_reads=2, seed=0, time_limit=2, progress=True)
+    out, err = capfd.readouterr()
+    assert out == ""
+    assert "2/2" in err and "sampler" in err and "[2/2] gnn: done in" in err
+    assert "PI-GNN" in err and "epoch" in err  # the learned sampler's own bar beneath
+    assert plain.runs[0].best_energy == shown.runs[0].best_energy
+
+
+def test_progress_of_another_type_is_a_type_error(small_bqm):
+    with pytest.raises(TypeError, match="progress"):
+        compare(small_bqm, ["steepest"], progress="yes")
+
+
+def test_cli_progress_bars(capfd):
+    assert main(["compare", "--samplers", "steepest,sa", "--num-reads", "2", "--time-limit", "2", "--progress"]) == 0
+    out, err = capfd.readouterr()
+    assert out.startswith("instance:") and "2/2" in err and "sampler" in err
+
+
 def test_cli_reads_a_bqm_file(tmp_path, capsys):
     path = tmp_path / "model.coo"
     path.write_text(coo.dumps(dimod.generators.ran_r(1, 8, seed=2), vartype_header=True))

@@ -202,3 +202,32 @@ def test_gnn_sample_cqm_passes_the_callback_on():
     sampleset = GNNSampler().sample_cqm(cqm, seed=0, max_epochs=40, callback=lambda state: calls.append(state) or True)
     assert calls and all(state.epoch == 1 for state in calls)
     assert len(sampleset) >= 1
+
+
+def test_clusternet_fit_is_watched_and_stopped(capfd):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    graphs = [nx.connected_caveman_graph(3, 5) for _ in range(2)]
+    features = [rng.random((15, 4)) for _ in graphs]
+    states = []
+    sampler = ClusterNetSampler().fit(
+        graphs,
+        k=3,
+        objective="modularity",
+        features=features,
+        epochs=50,
+        seed=0,
+        progress=True,
+        callback=lambda state: states.append(state) or state.epoch >= 6,
+    )
+    assert sampler.fit_info["stop_reason"] == "callback" and sampler.fit_info["epochs"] == 6
+    assert [state.epoch for state in states] == list(range(1, 7)) and {state.phase for state in states} == {"fitting"}
+    assert math.isfinite(sampler.fit_info["best_training_loss"])
+    assert "epoch" in capfd.readouterr().err
+    applied = sampler.sample(
+        nx.connected_caveman_graph(3, 6), k=3, objective="modularity", features=rng.random((18, 4)), epochs=0
+    )
+    assert applied.info["start"] == "fitted"
+    with pytest.raises(TypeError):
+        ClusterNetSampler().fit(graphs, k=3, objective="modularity", features=features, callback="stop")

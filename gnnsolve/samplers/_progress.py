@@ -74,7 +74,7 @@ def check_callback(callback: object) -> Callback | None:
     """``callback`` if it is ``None`` or callable; a TypeError otherwise."""
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable (state -> bool | None) or None, got {type(callback).__name__}")
-    return callback  # type: ignore[return-value]
+    return callback
 
 
 def check_progress(progress: object) -> bool:

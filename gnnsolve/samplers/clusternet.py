@@ -720,6 +720,8 @@ class ClusterNetSampler(dimod.Sampler):
         seed: int | None = None,
         time_limit: float | None = None,
         threads: int | None = None,
+        progress: bool = False,
+        callback: Callback | None = None,
     ) -> ClusterNetSampler:
         """Train one network on several graphs, for :meth:`sample` to apply to new ones.
 
@@ -736,6 +738,13 @@ class ClusterNetSampler(dimod.Sampler):
                 network stays as initialised (``fit_info["epochs"]`` is 0). Ctrl-C during training
                 keeps the best checkpoint so far (``fit_info["stop_reason"]`` is ``"interrupted"``);
                 elsewhere it is raised, and the sampler keeps what it had fitted before.
+            progress: draw a tqdm bar on ``stderr`` over the epochs (the best checkpoint's mean
+                loss in its postfix).
+            callback: ``callback(state) -> bool | None``, called after every epoch with a
+                read-only :class:`~gnnsolve.samplers._progress.TrainingState` (phase
+                ``"fitting"``, the best checkpoint's mean loss as ``best_energy``); a true answer
+                ends the training after a last checkpoint, keeps the best weights so far and sets
+                ``fit_info["stop_reason"]`` to ``"callback"``.
 
         Returns:
             The sampler itself; :attr:`fit_info` describes the training.
@@ -760,6 +769,7 @@ class ClusterNetSampler(dimod.Sampler):
         epochs = check_positive_int("epochs", epochs)
         time_limit = check_time_limit(time_limit)
         threads = check_threads(threads)
+        progress, callback = check_progress(progress), check_callback(callback)
         read_seed = int(seed_generator(seed).integers(2**62))
         if features is None:
             raise ValueError(
@@ -778,7 +788,7 @@ class ClusterNetSampler(dimod.Sampler):
             given = [features] * len(resolved) if isinstance(features, str) else list(features)
             if len(given) != len(resolved):
                 raise ValueError(f"fit got {len(given)} feature arrays for {len(resolved)} problems; give one each")
-            arrays = [_node_features(problem, array) for problem, array in zip(resolved, given)]
+            arrays = [_required_features(problem, array) for problem, array in zip(resolved, given)]
             widths = {array.shape[1] for array in arrays}
             if len(widths) > 1:
                 raise ValueError(f"the feature arrays must all have the same width, got widths {sorted(widths)}")
@@ -790,11 +800,13 @@ class ClusterNetSampler(dimod.Sampler):
             cost = _EpochCost(*(sum(values) for values in zip(*((c.work, c.seconds, c.build) for c in costs))))
             watch.time_limit = resolve_time_limit(time_limit, cost.default_budget(epochs, 1))
         pace = _core_share(cpu_start, 0.0, watch)
-        with watch.phase("sampling"), torch_threads(threads, cost.work) as used, _seeded(read_seed, self.device):
+        watcher = Watcher("ClusterNet", logger=logger, progress=progress, callback=callback, total=epochs, clock=watch.elapsed)
+        with watch.phase("sampling"), torch_threads(threads, cost.work) as used, _seeded(read_seed, self.device), watcher:
             net = self._network(resolved[0], arrays[0], fitted=None)
             for task in tasks:
                 task.centres = _start(net, task)
-            training = self._train(net, tasks, epochs, watch.time_limit - FINISH_SECONDS[0], watch, cost, pace)
+            deadline = watch.time_limit - FINISH_SECONDS[0]
+            training = self._train(net, tasks, epochs, deadline, watch, cost, pace, watcher, phase="fitting")
             if training.best_state is not None:
                 net.load_state_dict(training.best_state)
         name, k = kinds.pop()
@@ -922,7 +934,7 @@ class ClusterNetSampler(dimod.Sampler):
                 began = watch.elapsed()
                 iterations = 1 if epoch < MORE_ITERATIONS_FROM else KMEANS_UPDATES
                 net.train()
-                loss = sum(_loss(task.training, _relaxed(net, task, iterations)) for task in tasks) / len(tasks)
+                loss = torch.stack([_loss(task.training, _relaxed(net, task, iterations)) for task in tasks]).sum() / len(tasks)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -1013,7 +1025,7 @@ def _node_features(problem: ClusteringProblem, features: object) -> np.ndarray |
             raise ValueError(f"the {features!r} attributes have different lengths; every node needs one of width F")
         array = np.stack(rows)
     else:
-        if scipy.sparse.issparse(features):
+        if isinstance(features, scipy.sparse.sparray | scipy.sparse.spmatrix):
             features = features.toarray()
         try:
             array = np.asarray(features, dtype=np.float64)
@@ -1026,6 +1038,14 @@ def _node_features(problem: ClusteringProblem, features: object) -> np.ndarray |
     if not np.isfinite(array).all():
         row = int(np.flatnonzero(~np.isfinite(array).all(axis=1))[0])
         raise ValueError(f"features of node {problem.nodes[row]!r} hold NaN or infinite values")
+    return array
+
+
+def _required_features(problem: ClusteringProblem, features: object) -> np.ndarray:
+    """:func:`_node_features`, refusing ``None`` (what :meth:`ClusterNetSampler.fit` needs)."""
+    array = _node_features(problem, features)
+    if array is None:
+        raise ValueError("fit needs a feature array for every problem; got None for one")
     return array
 
 
@@ -1069,7 +1089,7 @@ def _edge_index(G: nx.Graph) -> tuple[torch.Tensor, int]:
     """
     n = G.number_of_nodes()
     degrees = np.fromiter((len(nbrs) for _, nbrs in G.adjacency()), dtype=np.int64, count=n)
-    neighbours = itertools.chain.from_iterable(nbrs for _, nbrs in G.adjacency())
+    neighbours: Iterator[Any] = itertools.chain.from_iterable(nbrs for _, nbrs in G.adjacency())
     if list(G) != list(range(n)):
         position = {node: i for i, node in enumerate(G)}
         neighbours = map(position.__getitem__, neighbours)
@@ -1159,20 +1179,20 @@ def _decide(training: ClusteringProblem, relaxed: torch.Tensor | None, rng: np.r
     before ``deadline`` (a :func:`time.perf_counter` value; one at least). Without a soft solution
     (no epoch fitted the budget), uniformly random labels or ``k`` uniformly random facilities."""
     n, k = len(training.nodes), training.k
-    kcenter = isinstance(training, KCenter)
     if relaxed is None:
-        if not kcenter:
+        if not isinstance(training, KCenter):
             return rng.integers(k, size=n)
         row = np.zeros(n, dtype=np.int8)
         row[rng.choice(n, size=k, replace=False)] = 1
         return row
     soft = relaxed.detach().cpu().double().numpy()
-    if not kcenter:
+    if not isinstance(training, KCenter):
         return soft.argmax(axis=1)
     y = lift_to_k(soft, k)
     capped = training.capped_distances
     index = {node: i for i, node in enumerate(training.nodes)}
-    best, best_radius = frozenset(), math.inf
+    best: frozenset = frozenset()
+    best_radius = math.inf
     for rounding in range(ROUNDINGS):
         if rounding and time.perf_counter() >= deadline:
             break
