@@ -78,7 +78,7 @@ _STATUS = {
     highspy.HighsModelStatus.kIterationLimit: "iteration_limit",
     highspy.HighsModelStatus.kSolutionLimit: "solution_limit",
     highspy.HighsModelStatus.kInterrupt: "interrupted",
-    highspy.HighsModelStatus.kHighsInterrupt: "interrupted",
+    highspy.HighsModelStatus.kHighsInterrupt: "interrupted",  # type: ignore[attr-defined]  # in highspy, not in its stub
     highspy.HighsModelStatus.kMemoryLimit: "memory_limit",
     highspy.HighsModelStatus.kObjectiveBound: "objective_limit",
     highspy.HighsModelStatus.kObjectiveTarget: "objective_limit",
@@ -170,17 +170,17 @@ class DeadlineRun:
         finally:
             _RUNNING.release()
 
-    def _improving(self, event: highspy.cb.HighsCallbackEvent) -> None:
+    def _improving(self, event: highspy.HighsCallbackEvent) -> None:
         out = event.data_out
         self.x = np.array(out.mip_solution[: self.num_columns], dtype=np.float64)
         self._progress(event)
 
-    def _interrupt(self, event: highspy.cb.HighsCallbackEvent) -> None:
+    def _interrupt(self, event: highspy.HighsCallbackEvent) -> None:
         self._progress(event)
         if self._stop.is_set():
             event.interrupt()
 
-    def _progress(self, event: highspy.cb.HighsCallbackEvent) -> None:
+    def _progress(self, event: highspy.HighsCallbackEvent) -> None:
         self.bound = max(self.bound, float(event.data_out.mip_dual_bound))
         self.num_nodes = int(event.data_out.mip_node_count)
 
@@ -329,12 +329,12 @@ def _serve() -> None:
     highs.setOptionValue("time_limit", time_limit)
     last = [0.0]
 
-    def improving(event: highspy.cb.HighsCallbackEvent) -> None:
+    def improving(event: highspy.HighsCallbackEvent) -> None:
         out = event.data_out
         x = np.array(out.mip_solution[: job.num_columns], dtype=np.float64)
         connection.send(("incumbent", x, float(out.mip_dual_bound), int(out.mip_node_count), None))
 
-    def progress(event: highspy.cb.HighsCallbackEvent) -> None:
+    def progress(event: highspy.HighsCallbackEvent) -> None:
         now = time.perf_counter()
         if now - last[0] >= PROGRESS_INTERVAL:
             last[0] = now

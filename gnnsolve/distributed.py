@@ -71,9 +71,9 @@ import time
 import traceback
 import types
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import dimod
 import numpy as np
@@ -354,7 +354,7 @@ class _Serial:
 
     workers = slots = 1
 
-    def run(self, blobs: Sequence[bytes], calls: Sequence[_Call], retries: int) -> Iterator[tuple[int, _Report]]:
+    def run(self, blobs: Sequence[bytes], calls: Sequence[_Call], retries: int) -> Generator[tuple[int, _Report], None, None]:
         for index, call in enumerate(calls):
             yield index, _decoded(call.function(*(blobs[i] for i in call.blobs), *call.extra), 1)
 
@@ -366,7 +366,7 @@ class _OnExecutor:
         self.executor = executor
         self.workers = self.slots = int(getattr(executor, "_max_workers", None) or os.cpu_count() or 1)
 
-    def run(self, blobs: Sequence[bytes], calls: Sequence[_Call], retries: int) -> Iterator[tuple[int, _Report]]:
+    def run(self, blobs: Sequence[bytes], calls: Sequence[_Call], retries: int) -> Generator[tuple[int, _Report], None, None]:
         futures = {
             self.executor.submit(call.function, *(blobs[i] for i in call.blobs), *call.extra): index
             for index, call in enumerate(calls)
@@ -395,7 +395,7 @@ class _OnDask:
         self.workers = max(1, len(nthreads))
         self.slots = max(1, sum(nthreads.values()))
 
-    def run(self, blobs: Sequence[bytes], calls: Sequence[_Call], retries: int) -> Iterator[tuple[int, _Report]]:
+    def run(self, blobs: Sequence[bytes], calls: Sequence[_Call], retries: int) -> Generator[tuple[int, _Report], None, None]:
         shipped = self.client.scatter(list(blobs), hash=False)
         futures = {self._submit(call, shipped): index for index, call in enumerate(calls)}
         attempts = [1] * len(calls)
@@ -455,7 +455,7 @@ def _check_retries(retries: int) -> int:
     return int(retries)
 
 
-def _raise(failure: TaskFailure) -> None:
+def _raise(failure: TaskFailure) -> NoReturn:
     """Raise ``failure``'s exception, the worker's traceback attached as a note."""
     exc = failure.exception
     if hasattr(exc, "add_note") and failure.traceback:
@@ -639,13 +639,14 @@ class DaskComposite(dimod.ComposedSampler):
             rounds = -(-len(sizes) // backend.slots)
             share = None if limit is None else max(watch.remaining() / rounds, 1e-3)
             calls = [_Call(_chunk_task, (0, 1, 2), (size, chunk_seed, share)) for size, chunk_seed in zip(sizes, seeds)]
-        reports: list[_Report | None] = [None] * len(calls)
+        received: dict[int, _Report] = {}
         with watch.phase("sampling"), contextlib.closing(backend.run(blobs, calls, self.retries)) as finished:
             for index, report in finished:
                 if report.error is not None:
                     _raise(_failure(index, report))  # closing cancels the other chunks
-                reports[index] = report
+                received[index] = report
         with watch.phase("postprocessing"):
+            reports = [received[index] for index in range(len(calls))]  # each chunk reports once
             samplesets = [report.value for report in reports]
             merged = _merge(samplesets, model)
         wall = time.perf_counter_ns() - watch.start_ns
@@ -683,8 +684,7 @@ def _merge(
 ) -> dimod.SampleSet:
     """The chunks' rows in chunk order, energies recomputed on ``model``; the data vectors that
     every chunk has are kept."""
-    constrained = isinstance(model, dimod.ConstrainedQuadraticModel)
-    if not constrained:
+    if not isinstance(model, dimod.ConstrainedQuadraticModel):
         samplesets = [s if s.vartype is model.vartype else s.change_vartype(model.vartype, inplace=False) for s in samplesets]
     recomputed = {"sample", "energy", "num_occurrences", "is_satisfied", "is_feasible"}
     common = set.intersection(*(set(s.record.dtype.names) for s in samplesets)) - recomputed
@@ -697,7 +697,7 @@ def _merge(
         samples = np.zeros((sum(len(s) for s in samplesets), 0), dtype=np.int8)
         variables = []
         vectors = {name: np.concatenate([s.record[name] for s in samplesets]) for name in (*common, "num_occurrences")}
-    if constrained:
+    if isinstance(model, dimod.ConstrainedQuadraticModel):
         return cqm_sampleset((samples, variables), model, **vectors)
     return dimod.SampleSet.from_samples_bqm((samples, variables), model, **vectors)
 

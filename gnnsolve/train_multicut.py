@@ -52,6 +52,7 @@ import argparse
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -231,7 +232,7 @@ def train(
     optimiser = torch.optim.Adam(net.parameters(), lr=learning_rate)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, max(1, epochs))
     check = _collate(validation)
-    best = {"loss": math.inf}
+    best: dict[str, Any] = {"loss": math.inf}
     for epoch in range(epochs):
         net.train()
         order = rng.permutation(len(training))

@@ -67,7 +67,7 @@ from __future__ import annotations
 import math
 import warnings
 from numbers import Integral, Real
-from typing import NamedTuple
+from typing import NamedTuple, TypeAlias
 
 import torch
 import torch.nn.functional as F
@@ -159,7 +159,7 @@ class SparseFeatures(NamedTuple):
         return 2
 
 
-Features = torch.Tensor | SparseFeatures
+Features: TypeAlias = torch.Tensor | SparseFeatures
 """Node features: a dense ``n × F`` tensor or its :func:`sparse_features`."""
 
 
@@ -284,6 +284,7 @@ class ClusterNet(nn.Module):
             ValueError: features are given to a network with an embedding table, or missing or
                 of the wrong width for one without.
         """
+        x: Features
         if self.node_embedding is not None:
             if features is not None:
                 raise ValueError("this ClusterNet learns its own node embeddings; pass features=None")

@@ -554,12 +554,12 @@ class ExactSampler(dimod.Sampler):
         start: np.ndarray | None,
         options: SolveOptions,
         watch: Stopwatch,
-        **extra: Any,
     ) -> Outcome:
         """Build (``preprocessing`` phase) and run (``sampling`` phase) the backend on ``model``.
 
         The backend stops by ``watch``'s deadline; where it stops before it has a solution of its
-        own, it returns ``start`` as the incumbent.
+        own, it returns ``start`` as the incumbent. A backend may add keyword arguments of its own,
+        with defaults and named in :attr:`parameters`; :meth:`_run` passes on those the caller gives.
         """
 
     def _memory_bytes(self, num_variables: int, num_products: int, num_entries: int) -> float:
@@ -648,6 +648,7 @@ class ExactSampler(dimod.Sampler):
         if not started:
             return self._finish(start, NOT_STARTED, watch)
         outcome = self._run(model, solver_start, options, watch, extra)
+        assert outcome.x is not None  # _run raises where the backend has no solution
         with watch.phase("postprocessing"):
             sampleset = compiled.sampleset(bqm, np.rint(outcome.x)[None, :])
         return self._finish(sampleset, outcome, watch, model.absolute_gap())
@@ -718,6 +719,7 @@ class ExactSampler(dimod.Sampler):
                 raise self._error(NOT_STARTED)
             return _labelled(self._finish(start, NOT_STARTED, watch), label)
         outcome = self._run(model, solver_start, options, watch, extra)
+        assert outcome.x is not None  # _run raises where the backend has no solution
         with watch.phase("postprocessing"):
             sampleset = _solution_sampleset(cqm, model, outcome.x)
             if model.continuous.any() and not sampleset.first.is_feasible:

@@ -28,6 +28,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import overload
 
 import numpy as np
 import torch
@@ -70,6 +71,10 @@ def seeded_generator(seed: int | None) -> torch.Generator:
     return torch.Generator().manual_seed(seed if seed is not None else secrets.randbits(63))
 
 
+@overload
+def check_threads(threads: int) -> int: ...
+@overload
+def check_threads(threads: int | None) -> int | None: ...
 def check_threads(threads: int | None) -> int | None:
     """``None`` (the library chooses) or a positive number of intra-op threads."""
     if threads is None:

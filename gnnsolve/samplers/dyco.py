@@ -249,6 +249,7 @@ class DyCOSampler(CQMByPenalty, dimod.Sampler):
         else:  # a copy, committed only when the call returns
             generator = torch.Generator()
             generator.set_state(self._generator.get_state())
+        fallback: str | None  # why the replicas did not start warm, if they did not
         start, fallback, counts = "skipped", "the time limit left no room to train", self._counts(model)
 
         def build() -> tuple[PIGNN, GraphOperators]:

@@ -152,7 +152,8 @@ class LKHSampler(dimod.Sampler):
         with watch.phase("preprocessing"):
             weights, scale = integer_distances(problem.distances)
             rng = seed_generator(check_seed(seed))
-        tours, info = [], {"tour_length": [], "runs": [], "seconds": []}
+        tours: list[np.ndarray] = []
+        info: dict[str, Any] = {"tour_length": [], "runs": [], "seconds": []}
         per_call = None  # seconds of one call of one run, set-up included
         with watch.phase("sampling"):
             for read in range(num_reads):
@@ -169,6 +170,7 @@ class LKHSampler(dimod.Sampler):
                         solve(int(share / per_call) - 1)
                 else:
                     solve(max(1, int(watch.remaining() / (num_reads - read) / per_call)))
+                assert solve.best is not None  # each read calls LKH, and a tour of finite distances is shorter than inf
                 tours.append(solve.best)
                 for key, value in (("tour_length", solve.length), ("runs", solve.runs), ("seconds", solve.seconds)):
                     info[key].append(value)
@@ -193,7 +195,8 @@ class _Solver:
     def __init__(self, elkai: ModuleType, weights: np.ndarray, order: np.ndarray, distances: np.ndarray) -> None:
         self.matrix = elkai.DistanceMatrix(weights[np.ix_(order, order)].tolist())
         self.order, self.distances = order, distances
-        self.best, self.length, self.runs, self.seconds = None, math.inf, 0, 0.0
+        self.best: np.ndarray | None = None
+        self.length, self.runs, self.seconds = math.inf, 0, 0.0
 
     def __call__(self, runs: int) -> float:
         """One call of ``runs`` runs; returns its seconds."""

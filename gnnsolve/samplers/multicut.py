@@ -479,6 +479,7 @@ class MulticutSampler(dimod.Sampler):
                     info["stop_reason"] = ["time_limit" if _late(end) else "done"] * num_reads
                     logger.info("multicut: %s finished at %.2f s: cost %.6g", method.upper(), watch.elapsed(), graph.cost(labels))
                 elif method == "greedy-policy":
+                    assert env is not None and net is not None  # built above: larger graphs were refused
                     results = [
                         greedy_policy(
                             env, net.evaluate, rng=search.rng if read else None, time_limit=_share(end, num_reads - read)
@@ -541,6 +542,7 @@ def _tree_search(
             stop_reason=["time_limit" if _late(end) else "too_large"] * num_reads,
         )
         return [reference] * num_reads
+    assert net is not None  # built with env
     prior = _TimedPrior(net.evaluate)
     if not env.done:  # the whole graph, the longest evaluation: the episode and the reads are planned by it
         prior(env)
@@ -580,14 +582,14 @@ def _tree_search(
                     "no limit" if share is None else f"{share / 2:.3g} s",
                 )
             watcher.restart()
-            prior = (
+            read_prior = (
                 net
                 if not watcher.active and not logger.isEnabledFor(logging.INFO)
                 else _WatchedPrior(net, watcher, phase, graph.cost(fallback))
             )
             result = plan(
                 env,
-                prior,
+                read_prior,
                 simulations=search.simulations,
                 top_k=search.top_k,
                 value_weight=search.value_weight,
@@ -700,6 +702,7 @@ def _refine_candidates(graph: SignedGraph, candidates: list[np.ndarray], end: fl
         cost = graph.cost(refined)
         if cost < best_cost:
             best, best_cost = refined, cost
+    assert best is not None  # the first candidate is refined, and its cost is finite
     return best, count
 
 

@@ -43,7 +43,8 @@ from __future__ import annotations
 import importlib
 import math
 import time
-from typing import Any, ClassVar
+from collections.abc import Hashable, Mapping
+from typing import Any, ClassVar, Protocol
 
 import dimod
 import networkx as nx
@@ -52,6 +53,7 @@ import numpy as np
 from gnnsolve.adapters.clustering import Modularity
 from gnnsolve.adapters.kcenter import KCenter
 from gnnsolve.adapters.multicut import Multicut
+from gnnsolve.adapters.problem import Solution
 from gnnsolve.baselines.clustering import merge_communities
 from gnnsolve.errors import MissingDependencyError
 from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_seed, check_time_limit
@@ -59,10 +61,19 @@ from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_seed,
 __all__ = ["LouvainSampler", "LeidenSampler", "GonzalezSampler", "ElfMulticutSampler", "elf_input"]
 
 
+class _NodeProblem(Protocol):
+    """What a reference reads of its problem: the nodes (the SampleSet's variables) and the decoding."""
+
+    @property
+    def nodes(self) -> list: ...
+
+    def decode(self, sample: Mapping[Hashable, int]) -> Solution[Any]: ...
+
+
 class _GraphReference(dimod.Sampler):
     """Reads of a classical method on a graph-native problem, gathered into one SampleSet."""
 
-    problem_class: ClassVar[type]
+    problem_class: ClassVar[type[_NodeProblem]]
     vartype: ClassVar[dimod.Vartype] = dimod.INTEGER
     deterministic: ClassVar[bool] = False
     method: ClassVar[str]
@@ -102,7 +113,8 @@ class _GraphReference(dimod.Sampler):
         num_reads = 1 if self.deterministic else check_positive_int("num_reads", num_reads)
         seed = check_seed(seed)
         first = int(np.random.default_rng(seed).integers(0, 2**31 - num_reads)) if seed is None else seed
-        watch = Stopwatch(time_limit=math.inf if check_time_limit(time_limit) is None else time_limit)
+        limit = check_time_limit(time_limit)
+        watch = Stopwatch(time_limit=math.inf if limit is None else limit)
         rows, energies = [], []
         with watch.phase("sampling"):
             for read in range(num_reads):

@@ -210,6 +210,7 @@ class WarmStartComposite(dimod.ComposedSampler):
         }
         if self._sample is None:
             return report, None
+        assert self._vartype is not None  # set together with self._sample
         fallback = _cold_start_reason(bqm, carried, user_states)
         if fallback is not None:
             report["fallback"] = fallback

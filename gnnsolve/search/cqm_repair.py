@@ -230,9 +230,9 @@ class CompiledCQM:
         kicks = []
         for step in _STEPS:
             movable = state.allowed[step] & (state.deltas[step] <= _TOLERANCE) if feasible else state.allowed[step]
-            for variable in np.flatnonzero(movable):
-                cost = state.changes[step][variable] if feasible else state.deltas[step][variable]
-                kicks.append((float(cost), float(state.changes[step][variable]), int(variable), step))
+            for candidate in np.flatnonzero(movable):
+                cost = state.changes[step][candidate] if feasible else state.deltas[step][candidate]
+                kicks.append((float(cost), float(state.changes[step][candidate]), int(candidate), step))
         for *_, variable, step in sorted(kicks):
             if time.perf_counter() >= deadline:
                 return None

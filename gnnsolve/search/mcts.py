@@ -227,7 +227,8 @@ class _Search:
         try:
             while node.evaluated and not node.terminal:
                 i = node.select(self.c_puct)
-                path.append((node, i, env.contract(*node.pairs[i], undoable=True) / self.scale))
+                a, b = node.pairs[i]
+                path.append((node, i, env.contract(a, b, undoable=True) / self.scale))
                 child = node.children[i]
                 if child is None:
                     child = node.children[i] = _Node()
@@ -359,7 +360,9 @@ def plan(
             i = _commit(root, temperature, rng)
             actions.append((int(root.pairs[i][0]), int(root.pairs[i][1])))
             state.contract(*root.pairs[i])
-            root = root.children[i]  # visited at least once, so evaluated
+            child = root.children[i]
+            assert child is not None  # visited at least once, so created and evaluated
+            root = child
             if root.terminal:
                 search.offer(state.assignment.copy(), state.cost)
     except KeyboardInterrupt:
@@ -403,6 +406,7 @@ def _commit(root: _Node, temperature: float, rng: np.random.Generator | None) ->
     """The child to commit: the most visited (ties: the higher mean return), or drawn by visits;
     either way one visited at least once."""
     if temperature > 0:
+        assert rng is not None  # the caller checks that draws have a generator
         weights = root.counts ** (1.0 / temperature)
         return int(rng.choice(len(weights), p=weights / weights.sum()))
     mean = root.returns / np.maximum(root.counts, 1)

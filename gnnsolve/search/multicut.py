@@ -50,7 +50,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Hashable, Mapping, Sequence, Union
+from typing import Hashable, Literal, Mapping, Sequence, TypeAlias, Union, overload
 
 import networkx as nx
 import numpy as np
@@ -126,7 +126,7 @@ class SignedGraph:
             InvalidModelError: the arrays differ in length, an index is out of range, or a
                 weight is not finite (its position is named).
         """
-        labels = list(range(nodes)) if isinstance(nodes, numbers.Integral) else list(nodes)
+        labels = list(range(nodes)) if isinstance(nodes, (int, numbers.Integral)) else list(nodes)
         rows, cols = np.asarray(rows, dtype=np.int64).ravel(), np.asarray(cols, dtype=np.int64).ravel()
         weights = np.asarray(weights, dtype=np.float64).ravel()
         if not len(rows) == len(cols) == len(weights):
@@ -201,7 +201,7 @@ def _bad_weight(u: Hashable, v: Hashable, weight: str | None, w: object) -> Inva
     return InvalidModelError(f"edge ({u!r}, {v!r}) has {weight!r} = {w!r}; multicut weights must be finite numbers")
 
 
-GraphLike = Union[nx.Graph, SignedGraph]
+GraphLike: TypeAlias = Union[nx.Graph, SignedGraph]
 
 
 def as_signed_graph(G: GraphLike, weight: str | None = "weight") -> SignedGraph:
@@ -533,6 +533,10 @@ def _dense_weights(n: int, rows: np.ndarray, cols: np.ndarray, weights: np.ndarr
     return dense
 
 
+@overload
+def _contract_dense(weights: np.ndarray, deadline: float | None = None, stop_at_tie: Literal[False] = False) -> list[int]: ...
+@overload
+def _contract_dense(weights: np.ndarray, deadline: float | None = None, *, stop_at_tie: bool) -> list[int] | None: ...
 def _contract_dense(weights: np.ndarray, deadline: float | None = None, stop_at_tie: bool = False) -> list[int] | None:
     """GAEC on a dense symmetric weight matrix (changed in place), vectorised over the rows.
 
@@ -591,9 +595,9 @@ def _contract_in_heap_order(
 ) -> list[int]:
     """GAEC breaking ties as bioimage-cpp does (see :func:`gaec`); returns each node's parent, as
     far as the contraction got by ``deadline`` (a :func:`time.perf_counter` reading)."""
-    first, second, weights = rows.tolist(), cols.tolist(), weights.tolist()
+    first, second, totals = rows.tolist(), cols.tolist(), weights.tolist()
     # each node's neighbours, the edges to them (parallel lists) and each neighbour's place in them
-    neighbours, edges = _incidence(n, rows, cols, np.arange(len(weights)))
+    neighbours, edges = _incidence(n, rows, cols, np.arange(len(totals)))
     place = [{t: i for i, t in enumerate(row)} for row in neighbours]
 
     def detach(node: int, neighbour: int) -> None:
@@ -604,8 +608,8 @@ def _contract_in_heap_order(
             neighbours[node][i], edges[node][i] = last_neighbour, last_edge
             place[node][last_neighbour] = i
 
-    heap = _IndexedMaxHeap(len(weights))
-    heap.build(weights)
+    heap = _IndexedMaxHeap(len(totals))
+    heap.build(totals)
     parent = list(range(n))
     steps = 0
     while heap:
@@ -641,8 +645,8 @@ def _contract_in_heap_order(
                 detach(t, removed)
                 heap.remove(other)
                 merged = edges[kept][i]
-                weights[merged] += weights[other]
-                heap.change(merged, weights[merged])
+                totals[merged] += totals[other]
+                heap.change(merged, totals[merged])
         neighbours[removed], edges[removed], place[removed] = [], [], {}
     return parent
 

@@ -163,6 +163,7 @@ def solve_multicut_ilp(
             break
         if not solved:
             break
+        assert x is not None  # a program solved to optimality has a solution
         if program.separate(x) == 0:
             if integral:  # the relaxation's optimum is a multicut, hence optimal (and now the incumbent)
                 status = "optimal"
@@ -243,7 +244,8 @@ class _CyclePrograms:
         source_row[sources] = np.arange(len(sources))
         here = source_row[self.rows[candidates]]
         violated = candidates[distances[here, self.cols[candidates]] < x[candidates] - _VIOLATION]
-        starts, indices = [], []
+        starts: list[int] = []
+        indices: list[int] = []
         for e in violated.tolist():
             u, v = int(self.rows[e]), int(self.cols[e])
             starts.append(len(indices))
