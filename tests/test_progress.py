@@ -231,3 +231,19 @@ def test_clusternet_fit_is_watched_and_stopped(capfd):
     assert applied.info["start"] == "fitted"
     with pytest.raises(TypeError):
         ClusterNetSampler().fit(graphs, k=3, objective="modularity", features=features, callback="stop")
+
+
+def test_penalty_composite_logs_each_penalty_tried(caplog):
+    from dwave.samplers import SimulatedAnnealingSampler
+
+    from gnnsolve import PenaltyComposite
+
+    cqm = dimod.ConstrainedQuadraticModel()
+    x = [dimod.Binary(i) for i in range(6)]
+    cqm.set_objective(-sum(v * xi for v, xi in zip([8, 11, 6, 4, 9, 7], x)))
+    cqm.add_constraint(sum(w * xi for w, xi in zip([5, 7, 4, 3, 6, 5], x)) <= 14, label="capacity")
+    with caplog.at_level(logging.INFO, logger="gnnsolve"):
+        sampleset = PenaltyComposite(SimulatedAnnealingSampler()).sample_cqm(cqm, seed=0, time_limit=5)
+    lines = [record.getMessage() for record in caplog.records if record.name == "gnnsolve.samplers.penalty"]
+    assert len(lines) == len(sampleset.info["penalties"]) and "attempt 1 of 5" in lines[0]
+    assert all("after repair" in line for line in lines)

@@ -72,6 +72,7 @@ Penalty methods for constrained binary optimisation: F. Glover, G. Kochenberger 
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -90,6 +91,8 @@ from gnnsolve.samplers._common import (
     cqm_sampleset,
 )
 from gnnsolve.search.cqm_repair import CompiledCQM
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["PenaltyComposite", "CQMByPenalty", "default_time_limit", "PENALTY_RETRIES", "AUTO_PENALTY_START", "REPAIR_SHARE"]
 
@@ -273,6 +276,16 @@ class PenaltyComposite(dimod.ComposedSampler):
             repaired += int((after & ~before).sum())
             rows.append(np.column_stack([samples, np.full(len(samples), value)]))
             found = float(np.min(compiled.objective(samples[after]), initial=math.inf))
+            logger.info(
+                "PenaltyComposite: penalty %.4g (%s) at %.2f s: %d of %d samples feasible as sampled, %d after repair, best objective %.6g",
+                value,
+                "a restart" if settled is not None else f"attempt {len(used)} of {len(penalties)}",
+                watch.elapsed(),
+                int(before.sum()),
+                len(samples),
+                int(after.sum()),
+                found,
+            )
             if child_info.get("stop_reason") == "interrupted":
                 stop_reason = "interrupted"
                 break
