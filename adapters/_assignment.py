@@ -58,7 +58,9 @@ def community_index(nodes: Sequence[Hashable], labels: Mapping[Hashable, Hashabl
 
 def is_assignment(value: Mapping[Hashable, Any], nodes: Sequence[Hashable], k: int) -> bool:
     """Whether every node, and nothing else, has a label in ``0..k-1``."""
-    return set(value) == set(nodes) and all(isinstance(label, numbers.Integral) and 0 <= label < k for label in value.values())
+    return set(value) == set(nodes) and all(
+        isinstance(label, numbers.Integral) and 0 <= int(label) < k for label in value.values()
+    )
 
 
 def assignment_bqm(
@@ -150,5 +152,5 @@ def check_assignments(r: torch.Tensor, n: int, k: int) -> None:
 def integer_label(value: Any, node: Hashable) -> int:
     """``node``'s community label as an int (``2`` or ``2.0``), else an InvalidModelError."""
     if isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value).is_integer():
-        return int(value)
+        return int(value)  # type: ignore[call-overload]  # typeshed's numbers.Real lacks __int__, which every real type has
     raise InvalidModelError(f"node {node!r} has community label {value!r}; labels must be integers")

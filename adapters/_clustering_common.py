@@ -18,7 +18,7 @@ Example:
 from __future__ import annotations
 
 import numbers
-from typing import Iterable
+from typing import Hashable, Iterable, Mapping
 
 import dimod
 import networkx as nx
@@ -60,7 +60,7 @@ def check_size(terms: int, what: str) -> None:
         )
 
 
-def decode_rows(problem: GraphProblem, sampleset: dimod.SampleSet, forms: dict[str, Iterable]) -> list[Solution]:
+def decode_rows(problem: GraphProblem, sampleset: dimod.SampleSet, forms: Mapping[str, Iterable[Hashable]]) -> list[Solution]:
     """Decode every row, once the SampleSet's variables are those of one of ``forms``."""
     variables = set(sampleset.variables)
     if not any(variables == set(labels) for labels in forms.values()):

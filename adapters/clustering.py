@@ -221,7 +221,7 @@ class Modularity(GraphProblem[dict]):
         check_graph(G, "Modularity")
         self._graph = _WeightedGraph.from_graph(G, weight)
         self.k = check_k(k, G.number_of_nodes(), "Modularity")
-        self.graph = G
+        self.graph: nx.Graph = G
         self.weight = weight
         self._operators: dict[tuple[Any, Any], SparseOperator] = {}
 
@@ -288,7 +288,7 @@ class Modularity(GraphProblem[dict]):
         """
         present = set(sample)
         if present.issuperset(self.nodes):
-            return self._solution({node: integer_label(sample[node], node) for node in self.nodes}, repaired=False)
+            return self._scored({node: integer_label(sample[node], node) for node in self.nodes}, repaired=False)
         missing = [label for label in self.variables if label not in present]
         if missing:
             raise InvalidModelError(
@@ -299,9 +299,9 @@ class Modularity(GraphProblem[dict]):
         graph = self._graph
         communities = place(graph.adjacency, given, self.k, graph.degree, graph.two_m)
         labels = {node: int(c) for node, c in zip(self.nodes, communities)}
-        return self._solution(labels, repaired=any(len(chosen) != 1 for chosen in given))
+        return self._scored(labels, repaired=any(len(chosen) != 1 for chosen in given))
 
-    def _solution(self, labels: dict, repaired: bool) -> Solution[dict]:
+    def _scored(self, labels: dict, repaired: bool) -> Solution[dict]:
         objective = self.evaluate(labels)
         return Solution(labels, objective, self.is_feasible(labels), repaired, energy=-objective)
 

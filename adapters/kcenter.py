@@ -165,7 +165,7 @@ class KCenter(GraphProblem[frozenset]):
         check_graph(G, "KCenter")
         self.k = check_k(k, G.number_of_nodes(), "KCenter")
         check_pair_memory(G.number_of_nodes(), DISTANCE_BYTES_PER_PAIR, "the all-pairs distances")
-        self.graph = G
+        self.graph: nx.Graph = G
         self.weight = weight
         self.nodes = list(G.nodes)
         self._index = {node: i for i, node in enumerate(self.nodes)}
@@ -220,7 +220,10 @@ class KCenter(GraphProblem[frozenset]):
         serve = [[("serve", u, v) for v in self.nodes] for u in self.nodes]
         cqm.add_variables(dimod.BINARY, [label for row in serve for label in row])
         cqm.add_variable(
-            dimod.INTEGER if integral else dimod.REAL, "radius", lower_bound=0, upper_bound=self.unreachable_distance
+            dimod.Vartype.INTEGER if integral else dimod.Vartype.REAL,
+            "radius",
+            lower_bound=0,
+            upper_bound=self.unreachable_distance,
         )
         cqm.set_objective([("radius", 1.0)])
         cqm.add_constraint_from_iterable([(node, 1.0) for node in self.nodes], "==", self.k, label="k_facilities")
@@ -327,11 +330,11 @@ class KCenter(GraphProblem[frozenset]):
             raise ValueError(f"x must have shape ({len(self.nodes)},), got {tuple(x.shape)}")
         key = (x.dtype, x.device)
         if key not in self._sorted:
-            order = np.argsort(self.capped_distances, axis=1, kind="stable")
-            ranked = np.take_along_axis(self.capped_distances, order, axis=1)
+            nearest_first = np.argsort(self.capped_distances, axis=1, kind="stable")
+            ranked = np.take_along_axis(self.capped_distances, nearest_first, axis=1)
             steps = ranked - np.hstack([ranked[:, 1:], np.full((len(ranked), 1), self.unreachable_distance)])
             self._sorted[key] = (
-                torch.as_tensor(order, device=x.device),
+                torch.as_tensor(nearest_first, device=x.device),
                 torch.as_tensor(steps, dtype=x.dtype, device=x.device),
             )
         order, steps = self._sorted[key]

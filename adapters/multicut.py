@@ -277,7 +277,7 @@ class Multicut(GraphProblem[dict]):
         n = graph.num_nodes
         if keys.issuperset(self.nodes):
             labels = graph.label_array({node: sample[node] for node in self.nodes})
-            return self._solution(labels, repaired=False, energy=graph.cost(labels))
+            return self._scored(labels, repaired=False, energy=graph.cost(labels))
         if len(keys) == n * (n - 1) // 2 and keys == set(self.cqm.variables):
             return self._decode_pairs(sample)
         if len(keys) == n * n and keys == set(self.bqm_variables):
@@ -297,7 +297,7 @@ class Multicut(GraphProblem[dict]):
         labels = uncut.canonical(np.zeros(len(index), dtype=np.int64))  # the components of the uncut pairs
         broken = bool(np.any(labels[pairs[cut, 0]] == labels[pairs[cut, 1]]))
         energy = float(self.cqm.objective.energy(sample))
-        return self._solution(labels, repaired=broken, energy=energy)
+        return self._scored(labels, repaired=broken, energy=energy)
 
     def _decode_one_hot(self, sample: Mapping[Hashable, Any]) -> Solution[dict]:
         graph = self.signed_graph
@@ -315,9 +315,9 @@ class Multicut(GraphProblem[dict]):
             held = {c: weights[placed & (labels[neighbours] == c)].sum() for c in given[i]}
             labels[i] = max(given[i], key=lambda c: held[c])
         repaired = any(len(chosen) != 1 for chosen in given)
-        return self._solution(labels, repaired=repaired, energy=float(self.bqm.energy(sample)))
+        return self._scored(labels, repaired=repaired, energy=float(self.bqm.energy(sample)))
 
-    def _solution(self, labels: np.ndarray, repaired: bool, energy: float) -> Solution[dict]:
+    def _scored(self, labels: np.ndarray, repaired: bool, energy: float) -> Solution[dict]:
         canonical = self.signed_graph.canonical(labels)
         return Solution(
             value=self.signed_graph.as_dict(canonical),

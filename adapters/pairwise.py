@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 import numbers
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Hashable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Hashable, Iterable, Mapping, cast
 
 import dimod
 import networkx as nx
@@ -144,14 +144,16 @@ class PairwiseClustering(GraphProblem[dict]):
             raise InvalidModelError(f"nodes must be {n} distinct labels, one per row of weights")
         if isinstance(constant, bool) or not isinstance(constant, numbers.Real) or not math.isfinite(constant):
             raise InvalidModelError(f"constant must be a finite number, got {constant!r}")
-        self.k = check_k(k, n, "PairwiseClustering")
+        self.k: int = check_k(k, n, "PairwiseClustering")
         W.eliminate_zeros()
         self.weights: scipy.sparse.csr_matrix = W
         """:math:`W` in :attr:`nodes` order (CSR, symmetric)."""
-        self.constant = float(constant)
+        self.constant: float = float(constant)
         upper = scipy.sparse.triu(W, k=1).tocoo()
-        self._rows, self._cols, self._values = upper.row.astype(np.int64), upper.col.astype(np.int64), upper.data
-        self.graph = nx.Graph()
+        self._rows: np.ndarray = upper.row.astype(np.int64)
+        self._cols: np.ndarray = upper.col.astype(np.int64)
+        self._values: np.ndarray = upper.data
+        self.graph: nx.Graph = nx.Graph()
         self.graph.add_nodes_from(self.nodes)
         attract = self._values > 0
         self.graph.add_weighted_edges_from(
@@ -281,7 +283,7 @@ class PairwiseClustering(GraphProblem[dict]):
         present = set(sample)
         if present.issuperset(self.nodes):
             labels = {node: integer_label(sample[node], node) for node in self.nodes}
-            return self._solution(labels, repaired=False)
+            return self._scored(labels, repaired=False)
         missing = [label for label in self.variables if label not in present]
         if missing:
             raise InvalidModelError(
@@ -291,9 +293,9 @@ class PairwiseClustering(GraphProblem[dict]):
         given = [[c for c in range(self.k) if sample[(node, c)] > 0] for node in self.nodes]
         clusters = place(self.weights, given, self.k)
         labels = {node: int(c) for node, c in zip(self.nodes, clusters)}
-        return self._solution(labels, repaired=any(len(chosen) != 1 for chosen in given))
+        return self._scored(labels, repaired=any(len(chosen) != 1 for chosen in given))
 
-    def _solution(self, labels: dict, repaired: bool) -> Solution[dict]:
+    def _scored(self, labels: dict, repaired: bool) -> Solution[dict]:
         objective = self.evaluate(labels)
         return Solution(labels, objective, self.is_feasible(labels), repaired, energy=objective)
 
@@ -409,7 +411,8 @@ def _assignment_objective(
     if not math.isfinite(objective.offset):
         raise InvalidModelError(f"the objective's offset is {objective.offset}; it must be finite")
     linear = np.zeros((n, k))
-    for (node, c), bias in objective.iter_linear():
+    for label, bias in objective.iter_linear():
+        node, c = cast("tuple[Hashable, int]", label)  # every label is (v, c): _assignment_variables checked them
         linear[index[node], c] = bias
     bad = np.argwhere(~np.isfinite(linear))
     if len(bad):

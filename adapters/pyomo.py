@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable, Hashable, Mapping
+from typing import Any, Callable, Hashable, Literal, Mapping, TypeAlias
 
 import dimod
 import numpy as np
@@ -206,22 +206,26 @@ def value_for(var: VarData, value: float) -> float:
     return float(value) if var.is_continuous() else int(round(float(value)))
 
 
-def _variable_domain(var: VarData, component: str) -> tuple[dimod.Vartype, float, float]:
+_Domain: TypeAlias = tuple[Literal[dimod.Vartype.BINARY, dimod.Vartype.INTEGER, dimod.Vartype.REAL], float, float]
+"""A variable's dimod vartype and bounds."""
+
+
+def _variable_domain(var: VarData, component: str) -> _Domain:
     """The dimod vartype and bounds of a Pyomo variable; a missing bound is dimod's widest."""
     lower, upper = var.lb, var.ub
     if lower is not None and upper is not None and upper < lower:
         raise InvalidModelError(f"variable {var.name} (in {component}) has bounds ({lower}, {upper}), an empty range")
     if var.is_binary():
-        return dimod.BINARY, 0.0, 1.0
+        return dimod.Vartype.BINARY, 0.0, 1.0
     if var.is_integer():
         lower = -MAX_INTEGER if lower is None else max(math.ceil(lower), -MAX_INTEGER)
         upper = MAX_INTEGER if upper is None else min(math.floor(upper), MAX_INTEGER)
         if upper < lower:
             raise InvalidModelError(f"variable {var.name} has bounds ({var.lb}, {var.ub}) with no integer between them")
-        return dimod.INTEGER, float(lower), float(upper)
+        return dimod.Vartype.INTEGER, float(lower), float(upper)
     if var.is_continuous():
         return (
-            dimod.REAL,
+            dimod.Vartype.REAL,
             -MAX_REAL if lower is None else max(float(lower), -MAX_REAL),
             MAX_REAL if upper is None else min(float(upper), MAX_REAL),
         )
@@ -249,7 +253,7 @@ class _Translator:
         self.deadline = deadline
         self.labels: dict[int, str] = {}
         self.variables: dict[str, VarData] = {}
-        self._domains: dict[int, tuple[dimod.Vartype, float, float]] = {}
+        self._domains: dict[int, _Domain] = {}
         self._seen: dict[int, VarData] = {}  # every variable the walks met, a coefficient of 0 included
         recorder = OrderedVarRecorder(self._seen, {}, None)
         self._quadratic = QuadraticRepnVisitor(subexpression_cache={}, var_recorder=recorder)
@@ -310,11 +314,12 @@ class _Translator:
             else:
                 pairs.append((self.labels[u], self.labels[v], bias))
         _check_finite_biases([bias for _, bias in linear_terms] + [bias for _, _, bias in pairs], component)
-        for add, items in (
-            (lambda part: qm.add_variables_from(dimod.BINARY, part), binaries),
+        additions: tuple[tuple[Callable[[list[Any]], object], list[Any]], ...] = (
+            (lambda part: qm.add_variables_from(dimod.Vartype.BINARY, part), binaries),
             (qm.add_linear_from, linear_terms),
             (qm.add_quadratic_from, pairs),
-        ):
+        )
+        for add, items in additions:
             for start in range(0, len(items), TERMS_PER_CHECK):
                 if time.perf_counter() >= self.deadline:
                     raise TimeoutError(f"the time limit ran out while translating {component}")
@@ -369,6 +374,7 @@ def _add_constraint(cqm: dimod.ConstrainedQuadraticModel, constraint: Any, trans
     if lhs.num_variables == 0:
         return
     if constraint.equality or (lower is not None and lower == upper):
+        assert upper is not None, "Pyomo gives an equality constraint both bounds"
         cqm.add_constraint_from_model(lhs, "==", upper, label=name)
         return
     if lower is not None and upper is not None:

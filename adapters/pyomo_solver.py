@@ -632,7 +632,8 @@ def _sample_bqm(
             return Outcome(TerminationCondition.optimal, sample, energy, message, bound=energy, proven=True, info=info)
         return Outcome(TerminationCondition.feasible, sample, energy, message, info=info)
     closest = min(range(len(sampleset)), key=lambda row: _total_violation(cqm, _plain(sampleset, row)))
-    violated = cqm.violations(_plain(sampleset, closest), skip_satisfied=True)
+    # dimod's sample type, Mapping[Hashable, ...], is invariant in its key: it refuses a str-keyed dict, which dimod reads fine
+    violated = cqm.violations(_plain(sampleset, closest), skip_satisfied=True)  # type: ignore[arg-type]
     listed = ", ".join(f"{label} (by {abs(amount):g})" for label, amount in list(violated.items())[:10])
     if info["stop_reason"] in ("time_limit", "interrupted"):
         return _stopped(
@@ -695,7 +696,9 @@ def _plain(sampleset: dimod.SampleSet, row: int) -> dict[str, float]:
 
 
 def _total_violation(cqm: dimod.ConstrainedQuadraticModel, sample: dict[str, float]) -> float:
-    return float(sum(abs(amount) for amount in cqm.violations(sample, skip_satisfied=True).values()))
+    # dimod's sample type, Mapping[Hashable, ...], is invariant in its key: it refuses a str-keyed dict, which dimod reads fine
+    violations = cqm.violations(sample, skip_satisfied=True)  # type: ignore[arg-type]
+    return float(sum(abs(amount) for amount in violations.values()))
 
 
 def _stopped(message: str, info: dict[str, Any] | None = None) -> Outcome:
@@ -735,6 +738,7 @@ def _keep_solution(results: SolverResults, solved: Solved, value: float | None) 
     from gnnsolve.adapters.pyomo import active_objective
 
     outcome = solved.outcome
+    assert outcome.sample is not None, "_results keeps a solution only where there is a sample"
     solution = results.solution.add()
     solution._cuid = False  # keyed by names (as ModelSolutions.store_to marks it), should the symbol map be gone
     if outcome.termination == TerminationCondition.optimal:

@@ -137,7 +137,7 @@ class TSPLIBInstance:
         """
         if self.edge_weights is not None:
             return self.edge_weights.copy()
-        points = self.coordinates
+        points = self._points()
         matrix = _DISTANCES[self.edge_weight_type](points[:, None, :], points[None, :, :])
         np.fill_diagonal(matrix, 0.0)
         return matrix
@@ -155,7 +155,14 @@ class TSPLIBInstance:
             return 0.0
         if self.edge_weights is not None:
             return float(self.edge_weights[i, j])
-        return float(_DISTANCES[self.edge_weight_type](self.coordinates[i], self.coordinates[j]))
+        points = self._points()
+        return float(_DISTANCES[self.edge_weight_type](points[i], points[j]))
+
+    def _points(self) -> np.ndarray:
+        """The coordinates the distances are computed from, where there are no edge weights."""
+        if self.coordinates is None:
+            raise ValueError(f"TSPLIB instance {self.name!r} has neither edge weights nor coordinates")
+        return self.coordinates
 
     def to_graph(self) -> nx.Graph:
         """The complete graph on ``0..dimension-1``: edge attribute ``"weight"`` holds the
@@ -204,7 +211,10 @@ def read_tsplib(path: str | os.PathLike) -> TSPLIBInstance:
 
     shown = next((s for s in ("NODE_COORD_SECTION", "DISPLAY_DATA_SECTION") if s in sections), None)
     coordinates = _coordinates(path, shown, *sections[shown], n) if shown else None
-    weights = _explicit_matrix(path, *sections["EDGE_WEIGHT_SECTION"], weight_format, n) if explicit else None
+    weights = None
+    if explicit:
+        assert weight_format is not None, "checked above: an EXPLICIT instance has a matrix format"
+        weights = _explicit_matrix(path, *sections["EDGE_WEIGHT_SECTION"], weight_format, n)
     return TSPLIBInstance(
         name=spec["NAME"][0] if "NAME" in spec else path.stem,
         comment=spec["COMMENT"][0] if "COMMENT" in spec else "",

@@ -38,7 +38,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 import dimod
 import networkx as nx
@@ -114,7 +114,7 @@ def builtin_instance(kind: ProblemKind = "maxcut", *, k: int | None = None, max_
 
     regular = "random 3-regular graph, 100 nodes, networkx seed 0 (built-in"
     if kind in ("bqm", "maxcut"):
-        problem = MaxCut(builtin_regular_graph())
+        problem: GraphProblem = MaxCut(builtin_regular_graph())
         return Instance(
             f"MaxCut on a {regular}; maximum cut {BUILTIN_MAXCUT_OPTIMUM})", problem.bqm, problem, BUILTIN_MAXCUT_OPTIMUM
         )
@@ -204,7 +204,13 @@ def read_instance(path: str | os.PathLike, kind: ProblemKind, *, k: int | None =
     raise ValueError(f"unknown problem kind {kind!r}; expected one of {', '.join(PROBLEM_KINDS)}")
 
 
-def _city_limit(max_cities: int | None) -> dict[str, int]:
+class _CityLimit(TypedDict, total=False):
+    """The TSP keyword ``max_cities``, where one is given."""
+
+    max_cities: int
+
+
+def _city_limit(max_cities: int | None) -> _CityLimit:
     return {} if max_cities is None else {"max_cities": max_cities}
 
 
@@ -228,14 +234,14 @@ def _multicut_instance(path: Path) -> Instance:
         return Instance(f"multicut on {path}", None, Multicut(datasets.read_gml(path), weight="weight"))
     weights = datasets.read_cplib(path)
     problem = Multicut(nx.from_numpy_array(weights), weight="weight")
-    optimum = None
+    optimum, known = None, ""
     try:
         entry = next((e for e in datasets.cplib_catalogue().values() if Path(e.file).name == path.name), None)
     except FileNotFoundError:
         entry = None
     if entry is not None and entry.n == len(weights) and entry.optimal_value is not None:
         optimum = float(np.triu(weights, 1).sum() - entry.optimal_value)
-    known = f"; least cut cost {optimum:g}, from CP-Lib's optimum {entry.optimal_value}" if optimum is not None else ""
+        known = f"; least cut cost {optimum:g}, from CP-Lib's optimum {entry.optimal_value}"
     return Instance(f"multicut on CP-Lib {path} ({len(weights)} nodes{known})", None, problem, optimum)
 
 

@@ -38,7 +38,9 @@ _NATIVE_MAGIC = b"DIMODBQM"
 _VARTYPE_HEADER = re.compile(r"^\s*#.*?vartype[:=]\s*([-_.a-zA-Z0-9]+)")
 
 
-def read_bqm(path: str | os.PathLike, default_vartype: dimod.typing.VartypeLike = dimod.BINARY) -> dimod.BinaryQuadraticModel:
+def read_bqm(
+    path: str | os.PathLike, default_vartype: dimod.typing.VartypeLike = dimod.Vartype.BINARY
+) -> dimod.BinaryQuadraticModel:
     """Read a BQM from a native dimod file, a JSON serialization or COO text.
 
     Args:
@@ -142,7 +144,8 @@ def _declared_vartype(
     path: Path, number: int, name: str, previous: tuple[dimod.Vartype, int] | None
 ) -> tuple[dimod.Vartype, int]:
     try:
-        vartype = dimod.as_vartype(name.upper())
+        # any name is tried, not only a VartypeLike: dimod refuses one it does not know
+        vartype = dimod.as_vartype(name.upper())  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise FileFormatError(path, f"unknown vartype {name!r}; use SPIN or BINARY", number) from None
     if previous is not None and previous[0] is not vartype:

@@ -226,8 +226,11 @@ class PenaltyModel:
         if lower == upper:
             self.penalties.add_linear_equality_constraint(terms.items(), 1.0, -lower)
             return
-        bounds = {"lb": lower if math.isfinite(lower) else _INT64.min, "ub": upper if math.isfinite(upper) else _INT64.max}
-        for slack, _ in self.penalties.add_linear_inequality_constraint(list(terms.items()), 1.0, str(name), **bounds):
+        lb = lower if math.isfinite(lower) else _INT64.min
+        ub = upper if math.isfinite(upper) else _INT64.max
+        # dimod annotates the coefficients and bounds as int but takes floats (it warns where one is fractional)
+        slacks = self.penalties.add_linear_inequality_constraint(list(terms.items()), 1.0, str(name), lb=lb, ub=ub)  # type: ignore[arg-type]
+        for slack, _ in slacks:
             if slack in self._encoding:
                 raise InvalidModelError(f"variable {slack!r} has the name of constraint {name}'s slack variable; rename it")
 

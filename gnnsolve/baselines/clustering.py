@@ -163,7 +163,8 @@ def _check_fraction(value: Any, name: str, *, allow_zero: bool = False, allow_on
         not isinstance(value, bool)
         and isinstance(value, numbers.Real)
         and math.isfinite(value)
-        and (value >= 0 if allow_zero else value > 0)
+        # typeshed's numbers.Real declares only < and <=; every real type has >= and > too
+        and (value >= 0 if allow_zero else value > 0)  # type: ignore[operator]
         and (value <= 1 if allow_one else value < 1)
     )
     if not ok:
@@ -877,11 +878,13 @@ def gcn_e2e(
                     value = float(loss_of(decision))
                 if value < best_loss or best is None:
                     best_loss, best = value, decision
+    assert best is not None, "the last epoch is always checked"
     info: dict[str, Any] = {"training_loss": best_loss, "threads": used}
     if kind == "modularity":
         communities = best.argmax(dim=1).tolist()
         chosen: Any = {node: int(c) for node, c in zip(nodes, communities)}
     else:
+        assert isinstance(surrogate, KCenter)  # kind is k-center
         x = lift_to_k(best.numpy(), k)
         rng = np.random.default_rng(rounding_seed)
         capped = surrogate.capped_distances
