@@ -79,17 +79,25 @@ exact samplers where the problem's CQM suits them; :data:`DEFAULT_SAMPLERS` for 
 class Decoded(Protocol):
     """A decoded solution: its exact objective and whether it is feasible."""
 
-    objective: float
-    feasible: bool
+    @property
+    def objective(self) -> float: ...
+
+    @property
+    def feasible(self) -> bool: ...
 
 
 class Problem(Protocol):
     """What :func:`compare` needs of a problem: the model a sampler takes, decoding a SampleSet of
     it within a time limit (a :class:`~gnnsolve.adapters.problem.GraphProblem`)."""
 
-    objective_name: str
-    sense: str
-    prefers_cqm: bool
+    @property
+    def objective_name(self) -> str: ...
+
+    @property
+    def sense(self) -> str: ...
+
+    @property
+    def prefers_cqm(self) -> bool: ...
 
     def model_for(self, sampler: dimod.Sampler) -> tuple[Any, Callable[..., dimod.SampleSet]]:
         """What ``sampler`` is given and the method to call."""

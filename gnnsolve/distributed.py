@@ -707,7 +707,7 @@ def _merge(
 
 def solve_many(
     models: Iterable[Any],
-    sampler: dimod.Sampler,
+    sampler: Any,
     client: Client | concurrent.futures.Executor | None = None,
     *,
     retries: int = DEFAULT_RETRIES,
@@ -727,7 +727,8 @@ def solve_many(
 
     Args:
         models: BQMs, CQMs and problem objects, in any mix.
-        sampler: any dimod sampler (graph problems also take their graph-native samplers).
+        sampler: any dimod sampler (graph problems also take their graph-native samplers; a
+            problem object, whatever its ``solve`` takes).
         client: a ``dask.distributed.Client``, a :class:`concurrent.futures.Executor`, or
             ``None`` to solve the models one after another in this process.
         retries: how many times a task lost with its Dask worker is submitted again (executors

@@ -354,7 +354,7 @@ def _merge_clusters(
 
 
 def k_center_swaps(
-    distances: np.ndarray, chosen: Sequence[int], max_swaps: int | None = None, deadline: float = math.inf
+    distances: np.ndarray, chosen: Sequence[int] | np.ndarray, max_swaps: int | None = None, deadline: float = math.inf
 ) -> list[int]:
     """Swap facilities for other nodes while the largest distance to the nearest facility falls.
 
