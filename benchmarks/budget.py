@@ -78,7 +78,7 @@ import pyomo.environ as pyo
 import torch
 from dwave.samplers import SteepestDescentSolver
 
-from _cli import check_lists, fill_defaults  # benchmarks/_cli.py
+from _cli import add_progress_option, check_lists, fill_defaults, progress, say  # benchmarks/_cli.py
 from _load import competing_load  # benchmarks/_load.py
 from clusternet import timed  # benchmarks/clusternet.py
 from gnnsolve import ClusterNetSampler, DyCOSampler, GNNSampler, GurobiSampler, HiGHSSampler, MulticutSampler
@@ -301,7 +301,7 @@ class Context:
     def input(self, kind: str, size: str) -> Any:
         if (kind, size) not in self.inputs:
             built, seconds = timed(INPUTS[kind][size][1])
-            print(f"  built {kind}/{size} in {seconds:.1f} s", flush=True)
+            say(f"  built {kind}/{size} in {seconds:.1f} s")
             self.inputs[kind, size] = built
         return self.inputs[kind, size]
 
@@ -348,10 +348,10 @@ def thread_instance(ctx: Context, name: str) -> tuple[Any, Callable, int] | None
 
 def threads_section(ctx: Context) -> list[dict[str, Any]]:
     rows = []
-    for name in ctx.args.thread_instances.split(","):
+    for name in progress(ctx.args.thread_instances.split(","), ctx.args, desc="threads", unit="instance"):
         found = thread_instance(ctx, name)
         if found is None:
-            print(f"  {name}: skipped, G-set data not found (set GNNSOLVE_DATA or place it at ../shared/data)")
+            say(f"  {name}: skipped, G-set data not found (set GNNSOLVE_DATA or place it at ../shared/data)")
             continue
         model, epoch, epochs = found
         epoch(model, 1, min(epochs, 20))  # untimed: the first call of a sampler in a process costs more
@@ -375,10 +375,9 @@ def threads_section(ctx: Context) -> list[dict[str, Any]]:
             "runs": runs,
             "pass": default / one <= THREAD_TARGET,
         }
-        print(
+        say(
             f"  {name}: default {default:.2f} ms/epoch (threads {row['threads_chosen']}), one thread {one:.2f}, "
-            f"ratio {row['ratio']:.2f} {verdict(row['pass'])}",
-            flush=True,
+            f"ratio {row['ratio']:.2f} {verdict(row['pass'])}"
         )
         rows.append(row)
     return rows
@@ -419,19 +418,18 @@ def walls_section(ctx: Context) -> list[dict[str, Any]]:
     limits = [float(x) for x in ctx.args.limits.split(",")]
     if not ctx.warmed:
         _, seconds = timed(lambda: [wall_call(SAMPLERS[name], ctx.input(SAMPLERS[name].kind, "small"), 1.0) for name in names])
-        print(f"  warm-up calls on the small inputs: {seconds:.1f} s", flush=True)
+        say(f"  warm-up calls on the small inputs: {seconds:.1f} s")
         ctx.warmed = True
     worst = sum(allowed(limit) for limit in limits) * len(ctx.args.sizes.split(",")) * (len(names) + 4)
-    print(f"  at most about {worst / 60:.0f} min (every call at its bound; compare counted as 5 samplers)", flush=True)
+    say(f"  at most about {worst / 60:.0f} min (every call at its bound; compare counted as 5 samplers)")
+    calls = [(size, name, limit) for size in ctx.args.sizes.split(",") for name in names for limit in limits]
     rows = []
-    for size in ctx.args.sizes.split(","):
-        for name in names:
-            entry = SAMPLERS[name]
-            problem = ctx.input(entry.kind, size)
-            for limit in limits:
-                row = {"sampler": name, "size": size, "input": INPUTS[entry.kind][size][0], **wall_call(entry, problem, limit)}
-                rows.append(row)
-                print(f"  {name:<12} {size:<6} limit {limit:>4g}: {wall_cell(row)}  {row.get('stop', '')}", flush=True)
+    for size, name, limit in progress(calls, ctx.args, desc="walls", unit="call"):
+        entry = SAMPLERS[name]
+        problem = ctx.input(entry.kind, size)
+        row = {"sampler": name, "size": size, "input": INPUTS[entry.kind][size][0], **wall_call(entry, problem, limit)}
+        rows.append(row)
+        say(f"  {name:<12} {size:<6} limit {limit:>4g}: {wall_cell(row)}  {row.get('stop', '')}")
     return rows
 
 
@@ -468,12 +466,13 @@ def defaults_section(ctx: Context) -> dict[str, list[dict[str, Any]]]:
             "time_limit": sampleset.info["time_limit"],
             "pass": wall <= TINY_TARGET,
         }
-        print(f"  {name}: {wall:.2f} s, {row['epochs']} epochs, {row['stop']} {verdict(row['pass'])}", flush=True)
+        say(f"  {name}: {wall:.2f} s, {row['epochs']} epochs, {row['stop']} {verdict(row['pass'])}")
         tiny.append(row)
     gset = []
     if ctx.data is None:
-        print("  G-set: skipped, data not found (set GNNSOLVE_DATA or place it at ../shared/data)")
-    for name in ctx.args.gset.split(",") if ctx.data is not None else []:
+        say("  G-set: skipped, data not found (set GNNSOLVE_DATA or place it at ../shared/data)")
+    names = ctx.args.gset.split(",") if ctx.data is not None else []
+    for name in progress(names, ctx.args, desc="defaults (G-set)", unit="instance"):
         bqm = ctx.gset(name)
         for seed in (int(s) for s in ctx.args.seeds.split(",")):
             if (name, seed) not in ctx.former:
@@ -497,10 +496,9 @@ def defaults_section(ctx: Context) -> dict[str, list[dict[str, Any]]]:
                 "wall_pass": wall <= GSET_TARGET,
             }
             row["cut_pass"] = row["cut_ratio"] >= CUT_TARGET
-            print(
+            say(
                 f"  {name} seed {seed}: {wall:.2f} s, {row['epochs']} epochs, {row['stop']}, cut {cut:g} "
-                f"(former {former['cut']:g} in {former['seconds']:.1f} s, ratio {row['cut_ratio']:.4f})",
-                flush=True,
+                f"(former {former['cut']:g} in {former['seconds']:.1f} s, ratio {row['cut_ratio']:.4f})"
             )
             gset.append(row)
     return {"tiny": tiny, "gset": gset}
@@ -557,7 +555,7 @@ def imports_section(ctx: Context) -> list[dict[str, Any]]:
             "modules": loaded,
             "pass": min(walls) <= IMPORT_TARGET if target else None,
         }
-        print(f"  {shown}: best {row['best']:.2f} s of {len(walls)}, loads {loaded} {verdict(row['pass'])}", flush=True)
+        say(f"  {shown}: best {row['best']:.2f} s of {len(walls)}, loads {loaded} {verdict(row['pass'])}")
         rows.append(row)
     return rows
 
@@ -920,6 +918,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--out", type=Path, help="folder of the JSON and page (default docs/benchmarks; none with --quick)")
     parser.add_argument("--tag", help="names the files budget_<tag>.*")
     parser.add_argument("--report", type=Path, help="render the page of this JSON again and exit")
+    add_progress_option(parser)
     args = parser.parse_args()
     fill_defaults(args, QUICK, FULL)
     check_lists(
@@ -955,9 +954,9 @@ def main() -> None:
     sections = [s for s in SECTIONS if s in args.sections.split(",")]
     for load in (load for load in LOADS if load in args.loads.split(",")):
         with competing_load(args.processes if load == "loaded" else 0):
-            for section in sections:
+            for section in progress(sections, args, desc=f"budget ({load})", unit="section"):
                 measured = conditions(load, args.processes)
-                print(f"\n== {section}, {load} (load average {measured['loadavg'][0]:.1f})", flush=True)
+                say(f"\n== {section}, {load} (load average {measured['loadavg'][0]:.1f})")
                 rows, seconds = timed(lambda: RUNNERS[section](ctx))
                 part = {"conditions": measured, "seconds": seconds, "rows": rows}
                 earlier = record["sections"].get(section, {}).get(load)

@@ -66,7 +66,7 @@ import distributed
 import networkx as nx
 import numpy as np
 
-from _cli import check_lists, fill_defaults  # benchmarks/_cli.py
+from _cli import add_progress_option, check_lists, fill_defaults, progress, say  # benchmarks/_cli.py
 from _load import competing_load  # benchmarks/_load.py
 from budget import machine  # benchmarks/budget.py
 from gnnsolve import DaskComposite, GNNSampler, TaskFailure, solve_many
@@ -166,7 +166,7 @@ def warm_up() -> int:
 
 def many(bqms: dict[str, dimod.BinaryQuadraticModel], client: Any, args: argparse.Namespace) -> list[dict]:
     rows = []
-    for sampler in args.many.split(","):
+    for sampler in progress(args.many.split(","), args, desc="many", unit="sampler"):
         keywords = keywords_of(sampler, args.time_limit)
         row: dict[str, Any] = {
             "sampler": sampler,
@@ -175,7 +175,7 @@ def many(bqms: dict[str, dimod.BinaryQuadraticModel], client: Any, args: argpars
             "tasks": len(bqms),
         }
         for where, target, workers in (("serial", None, 1), ("cluster", client, args.workers)):
-            print(f"\n== many: {sampler}, {where}", flush=True)
+            say(f"\n== many: {sampler}, {where}")
             row[where] = run_many(list(bqms.values()), sampler, target, workers, args)
         serial, cluster = row["serial"], row["cluster"]
         row["ratio"] = serial["wall"] / cluster["wall"]
@@ -183,10 +183,9 @@ def many(bqms: dict[str, dimod.BinaryQuadraticModel], client: Any, args: argpars
         row["names"] = list(bqms)
         row["date"] = datetime.datetime.now().isoformat(timespec="seconds")
         row["commit"] = machine()["commit"]
-        print(
+        say(
             f"{sampler}: serial {serial['wall']:.1f} s, {args.workers} workers {cluster['wall']:.1f} s, "
-            f"ratio {row['ratio']:.2f}; same best energy on {sum(row['same_best'])}/{len(bqms)}",
-            flush=True,
+            f"ratio {row['ratio']:.2f}; same best energy on {sum(row['same_best'])}/{len(bqms)}"
         )
         rows.append(row)
     return rows
@@ -200,7 +199,7 @@ def run_many(
     def arrived(index: int, result: Any) -> None:
         finished.append(time.perf_counter() - start)
         if isinstance(result, TaskFailure):
-            print(f"  task {index} failed: {result}", flush=True)
+            say(f"  task {index} failed: {result}")
 
     start = time.perf_counter()
     results = solve_many(bqms, sampler_of(sampler), client, on_result=arrived, **keywords_of(sampler, args.time_limit))
@@ -224,10 +223,9 @@ def run_many(
         "epochs": [answer.info.get("epochs") for answer in answers],
         "stop_reasons": sorted({answer.info["stop_reason"] for answer in answers if "stop_reason" in answer.info}),
     }
-    print(
+    say(
         f"  wall {wall:.2f} s, mean run {run.mean():.3f} s, overhead per task "
-        f"{1e3 * part['overhead_per_task_s']:.1f} ms, threads {part['threads']}",
-        flush=True,
+        f"{1e3 * part['overhead_per_task_s']:.1f} ms, threads {part['threads']}"
     )
     return part
 
@@ -235,16 +233,16 @@ def run_many(
 def reads(bqms: dict[str, dimod.BinaryQuadraticModel], client: Any, args: argparse.Namespace) -> list[dict]:
     rows = []
     composite = DaskComposite(GNNSampler(), client)
-    for name in [name for name in args.reads_models.split(",") if name]:
+    for name in progress([name for name in args.reads_models.split(",") if name], args, desc="reads", unit="model"):
         larger = re.fullmatch(r"regular(\d+)-(\d+)", name)  # e.g. regular5000-0: 5,000 nodes, seed 0
         if larger:
             bqm = maxcut_bqm(nx.random_regular_graph(3, int(larger[1]), seed=int(larger[2])))
         elif name in bqms:
             bqm = bqms[name]
         else:
-            print(f"reads: {name} is not among the models: skipped")
+            say(f"reads: {name} is not among the models: skipped")
             continue
-        print(f"\n== reads: {name}", flush=True)
+        say(f"\n== reads: {name}")
         start = time.perf_counter()
         one = GNNSampler().sample(bqm, num_reads=READS, seed=0, time_limit=args.time_limit)
         one_wall = time.perf_counter() - start
@@ -278,12 +276,11 @@ def reads(bqms: dict[str, dimod.BinaryQuadraticModel], client: Any, args: argpar
             },
         }
         row["ratio"] = one_wall / spread_wall
-        print(
+        say(
             f"  one process {one_wall:.2f} s best {row['one']['best']:g} ({row['one']['epochs']} epochs, "
             f"{row['one']['threads']} threads); {len(chunks)} chunks {spread_wall:.2f} s best "
             f"{row['spread']['best']:g} (epochs {row['spread']['epochs']}, threads {row['spread']['threads']}, "
-            f"overhead {row['spread']['scheduling_overhead_s']:.3f} s)",
-            flush=True,
+            f"overhead {row['spread']['scheduling_overhead_s']:.3f} s)"
         )
         rows.append(row)
     return rows
@@ -344,8 +341,8 @@ def predicted_bytes(nodes: int, edges: int, reads: int) -> dict[str, float]:
 
 def memory(args: argparse.Namespace) -> list[dict]:
     rows = []
-    for degree, reads_ in MEMORY_RUNS:
-        print(f"\n== memory: {args.memory_n} nodes, mean degree {degree}, {reads_} reads", flush=True)
+    for degree, reads_ in progress(MEMORY_RUNS, args, desc="memory", unit="run"):
+        say(f"\n== memory: {args.memory_n} nodes, mean degree {degree}, {reads_} reads")
         done = subprocess.run(
             [sys.executable, "-c", MEMORY_PROBE, str(args.memory_n), str(degree), str(reads_), str(args.memory_epochs)],
             capture_output=True,
@@ -355,10 +352,9 @@ def memory(args: argparse.Namespace) -> list[dict]:
         row = json.loads(done.stdout.strip().splitlines()[-1])
         row["added"] = row["peak"] - row["rss_before"]
         predicted = predicted_bytes(row["nodes"], row["edges"], reads_)["total"]
-        print(
+        say(
             f"  peak {row['peak'] / 2**20:.0f} MiB, {row['added'] / 2**20:.0f} MiB above the process before the "
-            f"call; predicted {predicted / 2**20:.0f} MiB",
-            flush=True,
+            f"call; predicted {predicted / 2**20:.0f} MiB"
         )
         rows.append(row)
     return rows
@@ -564,6 +560,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="a smoke run of about two minutes (see the docstring)")
     parser.add_argument("--out", type=Path, help="folder of the JSON and page (default docs/benchmarks; none with --quick)")
     parser.add_argument("--report", type=Path, help="render the page of this JSON again and exit")
+    add_progress_option(parser)
     args = parser.parse_args()
     fill_defaults(args, QUICK, FULL)
     check_lists(parser, (("parts", args.parts, PARTS), ("many", args.many, tuple(MANY))))
@@ -605,10 +602,7 @@ def main() -> None:
                 warm_up()
                 pids = client.run(warm_up)
                 record["warm_s"] = time.perf_counter() - start
-                print(
-                    f"cluster of {len(pids)} workers up in {record['cluster_start_s']:.1f} s, warm in {record['warm_s']:.1f} s",
-                    flush=True,
-                )
+                say(f"cluster of {len(pids)} workers up in {record['cluster_start_s']:.1f} s, warm in {record['warm_s']:.1f} s")
                 if "many" in parts:
                     record["many"] = many(bqms, client, args)
                 if "reads" in parts:

@@ -57,12 +57,14 @@ import math
 import os
 import statistics
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Callable
 
 import networkx as nx
 import numpy as np
 
+from _cli import add_progress_option, progress, say  # benchmarks/_cli.py
 from _load import competing_load  # benchmarks/_load.py
 from gnnsolve.adapters.clustering import KCenter, Modularity, modularity, observe_edges
 from gnnsolve.adapters.datasets import read_dblp_temporal, read_gml, read_planetoid, shared_data_dir, static_graph
@@ -136,7 +138,7 @@ def full_graph_part(name: str, G: nx.Graph, features: np.ndarray | None, epochs:
         "clusternet_communities": len(set(labels.values())),
         "optimum": optima.get(name, {}).get("modularity"),
     }
-    print(json.dumps(row), flush=True)
+    say(json.dumps(row))
     return row
 
 
@@ -177,7 +179,8 @@ def observed_part(
                 methods[result.name] = (result.objective, result.seconds)
             for method, cell in methods.items():
                 runs[objective].setdefault(method, []).append(cell)
-            print(name, objective, seed, {m: round(v, 4) for m, (v, _) in methods.items()}, flush=True)
+            rounded = {m: round(v, 4) for m, (v, _) in methods.items()}
+            say(f"{name} {objective} {seed} {rounded}")
     return {"graph": name, "k": K, "kcenter_nodes": component.number_of_nodes(), "runs": runs}
 
 
@@ -245,7 +248,7 @@ def scale_part(name: str, G: nx.Graph, features: np.ndarray | None, load: str) -
         "time_limit": info["time_limit"],
         "communities": len(set(dict(sampleset.first.sample).values())),
     }
-    print(json.dumps(row), flush=True)
+    say(json.dumps(row))
     return row
 
 
@@ -298,7 +301,7 @@ def profile_part(name: str, G: nx.Graph, features: np.ndarray | None, k: int, th
         **{phase: seconds * 1000 for phase, seconds in phases.items()},
         "epoch": sum(phases.values()) * 1000,
     }
-    print(json.dumps(row), flush=True)
+    say(json.dumps(row))
     return row
 
 
@@ -353,7 +356,7 @@ def markdown_scale(rows: list[dict]) -> str:
     return "\n".join(lines + [""] + scale_verdicts(rows))
 
 
-def transfer_part(seeds: list[int], epochs: int) -> dict:
+def transfer_part(seeds: Iterable[int], epochs: int) -> dict:
     """Fitted once on 10 graphs; then on 5 unseen graphs: as is, fine-tuned, fresh, Louvain."""
     train = [planted_graph(100 + i) for i in range(10)]
     test = [planted_graph(200 + i) for i in range(5)]
@@ -385,12 +388,8 @@ def transfer_part(seeds: list[int], epochs: int) -> dict:
             communities, seconds = timed(lambda: nx.community.louvain_communities(G, seed=seed))
             runs.setdefault("louvain (unrestricted k)", []).append((nx.community.modularity(G, communities), seconds))
         fit_seconds.append(seconds_to_fit)
-        print(
-            "transfer",
-            seed,
-            {m: round(statistics.fmean(v for v, _ in values[-len(test) :]), 4) for m, values in runs.items()},
-            flush=True,
-        )
+        means = {m: round(statistics.fmean(v for v, _ in values[-len(test) :]), 4) for m, values in runs.items()}
+        say(f"transfer {seed} {means}")
     return {"runs": runs, "fit_seconds": fit_seconds}
 
 
@@ -447,6 +446,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1001)
     parser.add_argument("--reads", type=int, default=1, help="ClusterNet restarts in the full part (best kept)")
     parser.add_argument("--out", type=Path)
+    add_progress_option(parser)
     args = parser.parse_args()
     data = shared_data_dir()
     if data is None:
@@ -464,25 +464,28 @@ def main() -> None:
         "profile": [],
     }
     if args.part == "profile":
-        for name, k in PROFILE_GRAPHS.items():
-            for threads in (1, len(os.sched_getaffinity(0))):  # one, and torch's default (one per core)
-                record["profile"].append(profile_part(name, *load_graph(name, data), k, threads))
+        counts = (1, len(os.sched_getaffinity(0)))  # one thread, and torch's default (one per core)
+        runs = [(name, k, threads) for name, k in PROFILE_GRAPHS.items() for threads in counts]
+        for name, k, threads in progress(runs, args, desc="profile", unit="run"):
+            record["profile"].append(profile_part(name, *load_graph(name, data), k, threads))
         print(markdown_profile(record["profile"]))
     if args.part == "scale":
         record["cores"] = len(os.sched_getaffinity(0))
         for load in args.loads.split(","):
             with competing_load(record["cores"] if load == "loaded" else 0):
-                for name in (args.graphs or ",".join(SCALE_GRAPHS)).split(","):
+                names = (args.graphs or ",".join(SCALE_GRAPHS)).split(",")
+                for name in progress(names, args, desc=f"scale ({load})", unit="graph"):
                     record["scale"].append(scale_part(name, *load_graph(name, data), load))
         print(markdown_scale(record["scale"]))
-    for name in (args.graphs or ",".join(GRAPHS)).split(",") if args.part not in ("transfer", "profile", "scale") else []:
-        G, features = load_graph(name, data)
-        if args.part in ("full", "all"):
-            record["full"].append(full_graph_part(name, G, features, args.epochs, args.reads, optima))
-        if args.part in ("observed", "all"):
-            record["observed"].append(observed_part(name, G, features, seeds, args.epochs, objectives))
+    if args.part in ("full", "observed", "all"):
+        for name in progress((args.graphs or ",".join(GRAPHS)).split(","), args, desc=args.part, unit="graph"):
+            G, features = load_graph(name, data)
+            if args.part in ("full", "all"):
+                record["full"].append(full_graph_part(name, G, features, args.epochs, args.reads, optima))
+            if args.part in ("observed", "all"):
+                record["observed"].append(observed_part(name, G, features, seeds, args.epochs, objectives))
     if args.part in ("transfer", "all"):
-        record["transfer"] = transfer_part(seeds, args.epochs)
+        record["transfer"] = transfer_part(progress(seeds, args, desc="transfer", unit="seed"), args.epochs)
     if record["full"]:
         print(markdown_full(record["full"]))
     if record["observed"]:

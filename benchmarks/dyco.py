@@ -29,6 +29,7 @@ Run: ``python benchmarks/dyco.py --instance infectious-maxcut [--budgets 50,100,
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import time
@@ -38,6 +39,7 @@ from pathlib import Path
 import dimod
 from dwave.samplers import SimulatedAnnealingSampler
 
+from _cli import add_progress_option, progress, say
 from gnnsolve import HiGHSSampler
 from gnnsolve.adapters.datasets import read_dblp_temporal, read_konect, read_tsplib, shared_data_dir
 from gnnsolve.adapters.dynamic import edge_snapshots, moving_city_tsp_snapshots
@@ -149,6 +151,7 @@ def main() -> None:
     parser.add_argument("--reference-sweeps", type=int, default=10_000)
     parser.add_argument("--references", type=Path, help="reuse the references of an earlier run's JSON")
     parser.add_argument("--out", type=Path)
+    add_progress_option(parser)
     args = parser.parse_args()
     data = shared_data_dir()
     if data is None:
@@ -161,21 +164,21 @@ def main() -> None:
     if earlier is not None and len(earlier) != len(sequence):
         raise SystemExit(f"{args.references} has {len(earlier)} references for {len(sequence)} snapshots")
     snapshots = []
-    for index, problem in enumerate(sequence):
+    for index, problem in progress(enumerate(sequence), args, desc="references", total=len(sequence), unit="snapshot"):
         if earlier is not None:
             best, how = earlier[index]["value"], earlier[index]["kind"]
         else:
             best, how = reference(problem, args.reference_seconds, seeds[0], args.reference_reads, args.reference_sweeps)
         snapshots.append(Snapshot(problem, best, how))
-        print(f"snapshot {index}: reference {best} ({how})", flush=True)
+        say(f"snapshot {index}: reference {best} ({how})")
     budgets = [int(b) for b in args.budgets.split(",")]
     rows = [r for r in args.rows.split(",") if r]
     table: dict[str, dict[int, list[list[dict]]]] = {}
-    for row in rows:
-        table[row] = {}
-        for budget in budgets:
-            table[row][budget] = [run_row(row, snapshots, budget, args.reads, seed, conv) for seed in seeds]
-            print(f"{row:15s} {budget:5d}: {cell(table[row][budget])}", flush=True)
+    cells = itertools.product(rows, budgets)
+    for row, budget in progress(cells, args, desc="DyCO", total=len(rows) * len(budgets), unit="cell"):
+        runs = [run_row(row, snapshots, budget, args.reads, seed, conv) for seed in seeds]
+        table.setdefault(row, {})[budget] = runs
+        say(f"{row:15s} {budget:5d}: {cell(runs)}")
     print(markdown(table, budgets))
     if "static" in table:
         print(speedups(table, budgets))

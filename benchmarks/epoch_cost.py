@@ -24,6 +24,7 @@ from torch import nn
 from torch_geometric.data import Batch, Data
 from torch_geometric.nn import GCNConv
 
+from _cli import add_progress_option, progress, say
 from gnnsolve import GNNSampler
 from gnnsolve.adapters.datasets import read_gset, shared_data_dir
 from gnnsolve.adapters.graphs import maxcut_bqm
@@ -112,6 +113,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--reads", type=int, nargs="+", default=[1, 16])
+    add_progress_option(parser)
     args = parser.parse_args()
     data = shared_data_dir()
     if data is None:
@@ -131,9 +133,9 @@ def main() -> None:
         "gnnsolve layers, torch's CSR backward": lambda r: stock_backward(bqm, r, args.epochs),
         "gnnsolve (shipped)": lambda r: gnnsolve_epoch(bqm, r, args.epochs),
     }
-    for name, run in rows.items():
+    for name, run in progress(rows.items(), args, desc="epoch cost", unit="implementation"):
         costs = [run(r) for r in args.reads]
-        print(f"| {name} | " + " | ".join(f"{c:.2f}" for c in costs) + " |")
+        say(f"| {name} | " + " | ".join(f"{c:.2f}" for c in costs) + " |")
 
 
 if __name__ == "__main__":

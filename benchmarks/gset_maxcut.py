@@ -20,11 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 from dwave.samplers import SimulatedAnnealingSampler, TabuSampler
 
+from _cli import add_progress_option, progress, say
 from gnnsolve import GNNSampler
 from gnnsolve.adapters.datasets import load_gset_best_known, read_gset, shared_data_dir
 from gnnsolve.adapters.graphs import maxcut_bqm
@@ -60,7 +62,7 @@ def compare_instance(bqm, budget: float, seed: int) -> list[dict]:
     return rows
 
 
-def anytime_curve(bqm, budgets: list[float], seed: int) -> dict[str, list[tuple[float, float]]]:
+def anytime_curve(bqm, budgets: Iterable[float], seed: int) -> dict[str, list[tuple[float, float]]]:
     sa, gnn = SimulatedAnnealingSampler(), GNNSampler()
     reference = run("sa", lambda: sa.sample(bqm, num_reads=READS, seed=seed))["seconds"]
     curves: dict[str, list[tuple[float, float]]] = {"gnn (polished)": [], "sa": []}
@@ -100,6 +102,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--curve", type=float, nargs="*", default=[0.5, 1, 2, 5, 10, 20])
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
+    add_progress_option(parser)
     args = parser.parse_args()
     data = shared_data_dir()
     if data is None:
@@ -109,17 +112,16 @@ def main() -> None:
     results = {}
     print("| instance | sampler | best / best known | mean / best known | seconds | time / sa (default) |")
     print("|---|---|---:|---:|---:|---:|")
-    for name in args.instances:
+    for name in progress(args.instances, args, desc="G-set", unit="instance"):
         bqm = maxcut_bqm(read_gset(data / "gset" / f"{name}.txt"))
         best_known = load_gset_best_known(name)
         rows = compare_instance(bqm, args.budget, args.seed)
         reference = rows[0]["seconds"]
         for row in rows:
             row["best_ratio"], row["mean_ratio"] = row["best"] / best_known, row["mean"] / best_known
-            print(
+            say(
                 f"| {name} ({best_known}) | {row['sampler']} | {row['best_ratio']:.4f} | "
-                f"{row['mean_ratio']:.4f} | {row['seconds']:.2f} | {row['seconds'] / reference:.1f} |",
-                flush=True,
+                f"{row['mean_ratio']:.4f} | {row['seconds']:.2f} | {row['seconds'] / reference:.1f} |"
             )
         results[name] = {"best_known": best_known, "rows": rows}
 
@@ -130,7 +132,7 @@ def main() -> None:
 
     if args.curve:
         bqm = maxcut_bqm(read_gset(data / "gset" / "G1.txt"))
-        curves = anytime_curve(bqm, args.curve, args.seed)
+        curves = anytime_curve(bqm, progress(args.curve, args, desc="G1 anytime", unit="budget"), args.seed)
         results["G1_anytime"] = curves
         plot_curve(curves, load_gset_best_known("G1"), args.out / "gset_g1_anytime.png")
         print("\nG1 anytime (seconds, best cut):", json.dumps(curves))

@@ -99,7 +99,7 @@ import numpy as np
 import torch
 from dwave.samplers import SimulatedAnnealingSampler, TabuSampler
 
-from _cli import fill_defaults  # benchmarks/_cli.py
+from _cli import add_progress_option, fill_defaults, progress, say  # benchmarks/_cli.py
 from _load import competing_load  # benchmarks/_load.py
 from gnnsolve import GNNSampler
 from gnnsolve.adapters.datasets import (
@@ -486,7 +486,7 @@ def greedy_row(instance: Instance) -> dict[str, Any]:
     return {"solver": GREEDY, "role": "reference", "seconds": seconds, "energy": float(energy), "size": len(chosen)}
 
 
-def progress(row: dict[str, Any]) -> str:
+def row_line(row: dict[str, Any]) -> str:
     shown = ", ".join(f"{key} {row[key]:g}" for key in ("cut", "size", "value") if key in row)
     result = row.get("error") or f"energy {row['energy']:g}{', ' + shown if shown else ''}, {row['seconds']:.2f} s"
     return f"  {row['load']} {row['budget']:g} s {row['instance']} | {row['solver']}: {result}"
@@ -503,7 +503,7 @@ def run_instance(
             found.append(greedy_row(instance))
         for row in found:
             row.update(section=section, load=load, budget=budget, instance=instance.name)
-            print(progress(row), flush=True)
+            say(row_line(row))
         rows += found
     return rows
 
@@ -515,7 +515,7 @@ def warm_up(lineup: list[Solver]) -> None:
         try:
             solver.plan(bqm, 0.2, 0)()
         except Exception as error:  # the timed rows will record it
-            print(f"warm-up of {solver.name} failed: {type(error).__name__}: {error}", flush=True)
+            say(f"warm-up of {solver.name} failed: {type(error).__name__}: {error}")
 
 
 # ---------------------------------------------------------------------------------------------- ratios
@@ -1106,6 +1106,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true", help=f"smoke run: budget {QUICK['budgets']} s, {QUICK['instances']}, idle, no curves"
     )
+    add_progress_option(parser)
     args = parser.parse_args()
     fill_defaults(args, QUICK, FULL)
     args.variants = dict(args.gnn or [("gnn", {})])
@@ -1171,14 +1172,15 @@ def main() -> None:
         "targets": [],
     }
     for reason in record["skipped"]:
-        print(f"skipped: {reason}", flush=True)
-    print(f"machine: {json.dumps(record['machine'])}", flush=True)
+        say(f"skipped: {reason}")
+    say(f"machine: {json.dumps(record['machine'])}")
     warm_up(every)
     built: dict[str, Instance] = {}
+    runnable = [spec for spec in chosen if not spec.missing]
     for load in args.loads:
         with competing_load(args.processes if load == "loaded" else 0):
-            print(f"\n== {load}", flush=True)
-            for spec in (spec for spec in chosen if not spec.missing):
+            say(f"\n== {load}")
+            for spec in progress(runnable, args, desc=f"learned quality ({load})", unit="instance"):
                 if spec.name not in built:
                     built[spec.name] = spec.build()
                     record["instances"][spec.name] = built[spec.name].describe()

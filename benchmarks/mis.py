@@ -32,6 +32,7 @@ from typing import Callable, TypeVar
 import networkx as nx
 from dwave.samplers import SimulatedAnnealingSampler
 
+from _cli import add_progress_option, progress, say
 from gnnsolve import GNNSampler
 from gnnsolve.adapters.datasets import bhoslib_catalogue, pignn_dregular_catalogue, read_dimacs, read_edgelist, shared_data_dir
 from gnnsolve.adapters.graphs import MaxIndependentSet, greedy_independent_set
@@ -125,15 +126,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", help="comma-separated instance names")
     parser.add_argument("--out", type=Path, help="folder for mis.json")
+    add_progress_option(parser)
     args = parser.parse_args()
     data = shared_data_dir()
     if data is None:
         raise SystemExit("benchmark data not found: set GNNSOLVE_DATA or place it at ../shared/data")
     wanted = set(args.only.split(",")) if args.only else None
+    chosen = [instance for instance in instances(data) if not wanted or instance[0] in wanted]
     rows = []
-    for name, graph, optimum in instances(data):
-        if wanted and name not in wanted:
-            continue
+    for name, graph, optimum in progress(chosen, args, desc="MIS", unit="graph"):
         results = run_methods(graph, args.budget, args.reads, args.seed)
         rows.append(
             {
@@ -144,7 +145,8 @@ def main() -> None:
                 "results": results,
             }
         )
-        print(name, {m: r["size"] for m, r in results.items()}, flush=True)
+        sizes = {m: r["size"] for m, r in results.items()}
+        say(f"{name} {sizes}")
     print(table(rows))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)

@@ -60,6 +60,7 @@ import networkx as nx
 import numpy as np
 import torch
 
+from _cli import add_progress_option, progress, say  # benchmarks/_cli.py
 from _load import competing_load  # benchmarks/_load.py
 from gnnsolve.adapters.datasets import cplib_catalogue, shared_data_dir
 from gnnsolve.adapters.multicut import Multicut
@@ -298,25 +299,23 @@ def run_scaling_instance(problem: Multicut, sampler: MulticutSampler, elf: Any) 
 
 def run_scaling(sampler: MulticutSampler, elf: Any, args: argparse.Namespace, emit: Any) -> list[dict[str, Any]]:
     """Every generated graph of the scaling part at each load; ``emit(records)`` after each."""
+    sizes = [int(size) for size in args.scaling_sizes.split(",")]
+    graphs = [(family, n, seed) for family in FAMILIES for n in sizes for seed in range(args.seeds)]
     records: list[dict[str, Any]] = []
     for load in [load for load in args.loads.split(",") if load]:
         with competing_load((os.cpu_count() or 1) if load == "loaded" else 0):
-            for family in FAMILIES:
-                for n in [int(size) for size in args.scaling_sizes.split(",")]:
-                    for seed in range(args.seeds):
-                        record = run_scaling_instance(generated(family, n, seed), sampler, elf)
-                        record.update(name=f"{family}-{n}-s{seed}", family=family, seed=seed, load=load)
-                        records.append(record)
-                        mcts, klj = record["methods"]["mcts"], record["methods"]["gaec+kl"]
-                        elf_kl = record["methods"].get("elf-kl")
-                        print(
-                            f"{load:>6s} {record['name']:>12s}  MCTS {mcts['cost']:.6g} ({mcts['seconds']:.1f}s "
-                            f"of {mcts['time_limit']:g}, {mcts['stop_reason']})  GAEC+KLj {klj['cost']:.6g} "
-                            f"({klj['seconds']:.3f}s)"
-                            + (f"  elf KLj {elf_kl['cost']:.6g} ({elf_kl['seconds']:.3f}s)" if elf_kl else ""),
-                            flush=True,
-                        )
-                        emit(records)
+            for family, n, seed in progress(graphs, args, desc=f"scaling ({load})", unit="graph"):
+                record = run_scaling_instance(generated(family, n, seed), sampler, elf)
+                record.update(name=f"{family}-{n}-s{seed}", family=family, seed=seed, load=load)
+                records.append(record)
+                mcts, klj = record["methods"]["mcts"], record["methods"]["gaec+kl"]
+                elf_kl = record["methods"].get("elf-kl")
+                say(
+                    f"{load:>6s} {record['name']:>12s}  MCTS {mcts['cost']:.6g} ({mcts['seconds']:.1f}s "
+                    f"of {mcts['time_limit']:g}, {mcts['stop_reason']})  GAEC+KLj {klj['cost']:.6g} "
+                    f"({klj['seconds']:.3f}s)" + (f"  elf KLj {elf_kl['cost']:.6g} ({elf_kl['seconds']:.3f}s)" if elf_kl else "")
+                )
+                emit(records)
     return records
 
 
@@ -617,6 +616,7 @@ def main() -> None:
     parser.add_argument("--tag", default="", help="the JSON is multicut_<tag>.json (default: multicut.json)")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--report", type=Path, help="print the tables of an earlier run's JSON and exit")
+    add_progress_option(parser)
     args = parser.parse_args()
     if args.report:
         output = json.loads(args.report.read_text())
@@ -628,14 +628,13 @@ def main() -> None:
     started = time.perf_counter()
     elf, reason = (None, "--no-elf") if args.no_elf else elf_solvers()
     if elf is None:
-        print(f"elf rows skipped: {reason}", flush=True)
+        say(f"elf rows skipped: {reason}")
     sampler = MulticutSampler()
     forward = forward_time(sampler, args.forward_calls)
-    print(
+    say(
         f"policy forward at N=100 ({forward['pairs']} contractible pairs): "
         f"{1e3 * forward['forward_median_s']:.2f} ms forward, "
-        f"{1e3 * forward['encode_and_forward_median_s']:.2f} ms encode+forward (median of {forward['calls']})",
-        flush=True,
+        f"{1e3 * forward['encode_and_forward_median_s']:.2f} ms encode+forward (median of {forward['calls']})"
     )
     parts = [p for p in args.parts.split(",") if p]
     chosen = instances([p for p in parts if p != "scaling"], args.cplib_max_n)
@@ -645,7 +644,7 @@ def main() -> None:
     records: list[dict[str, Any]] = []
     output = {
         "config": {
-            **{k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+            **{k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "progress"},
             "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
             "elf": reason or "used",
         },
@@ -662,19 +661,18 @@ def main() -> None:
 
     if "scaling" in parts:
         run_scaling(sampler, elf, args, emit)
-    for entry in chosen:
+    for entry in progress(chosen, args, desc="instances", unit="instance"):
         record = run_instance(entry, sampler, args, elf)
         records.append(record)
         methods = record["methods"]
         ilp = methods.get("ilp")
-        print(
+        say(
             f"{record['name']:>14s} N={record['n']:3d}  ILP {ilp_cell(ilp)} {ilp['seconds'] if ilp else 0:.1f}s  "
             + "  ".join(
                 f"{LABELS[m]} {methods[m]['cost']:.6g} ({methods[m]['seconds']:.2f}s)"
                 for m in LABELS
                 if m in methods and m != "ilp"
-            ),
-            flush=True,
+            )
         )
         output["seconds"] = time.perf_counter() - started
         output["targets"] = targets(records)

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import itertools
 import json
 import math
 import os
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import gnnsolve  # noqa: E402,F401  (registers the solver)
 import gnnsolve.samplers.pignn  # noqa: E402,F401  (torch's import, once per process, is not any solve's time)
-from _cli import fill_defaults  # noqa: E402
+from _cli import add_progress_option, fill_defaults, progress, say  # noqa: E402
 from _load import competing_load  # noqa: E402
 from pyomo_models import MODELS, constraints_hold  # noqa: E402
 
@@ -93,19 +95,19 @@ def available(solver: str) -> bool:
     return solver != "gurobi" or importlib.util.find_spec("gurobipy") is not None
 
 
-def run(sizes: list[str], solvers: list[str], seed: int) -> list[dict[str, Any]]:
+def run(instances: Iterable[tuple[str, str]], solvers: list[str], seed: int) -> list[dict[str, Any]]:
+    """Every ``(size, model)`` solved by appsi_highs for reference, then by each available solver."""
     rows = []
-    for size in sizes:
-        for name in MODELS:
-            reference = solve(build(name, size, binary=False), "appsi_highs", seed)
-            rows.append({"model": name, "size": size, "solver": "appsi_highs", **reference})
-            for solver in solvers:
-                if not available(solver):
-                    continue
-                model = build(name, size, binary=solver in HEURISTIC)
-                result = solve(model, solver, seed)
-                rows.append({"model": name, "size": size, "solver": solver, **result})
-                print(f"{size} {name} {solver}: {result}", flush=True)
+    for size, name in instances:
+        reference = solve(build(name, size, binary=False), "appsi_highs", seed)
+        rows.append({"model": name, "size": size, "solver": "appsi_highs", **reference})
+        for solver in solvers:
+            if not available(solver):
+                continue
+            model = build(name, size, binary=solver in HEURISTIC)
+            result = solve(model, solver, seed)
+            rows.append({"model": name, "size": size, "solver": solver, **result})
+            say(f"{size} {name} {solver}: {result}")
     return rows
 
 
@@ -142,6 +144,7 @@ def main() -> None:
     parser.add_argument("--load", choices=("both", "idle", "loaded"), default=None)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--report", type=Path, default=None, help="print the tables of a saved JSON and stop")
+    add_progress_option(parser)
     args = parser.parse_args()
     if args.report:
         saved = json.loads(args.report.read_text())
@@ -149,11 +152,12 @@ def main() -> None:
             print(f"\n### {condition}\n\n{table(rows)}")
         return
     fill_defaults(args, quick={"sizes": ["small"], "load": "idle"}, full={"sizes": list(SIZES), "load": "both"})
+    instances = list(itertools.product(args.sizes, MODELS))
     runs = {}
     for condition in ("idle", "loaded") if args.load == "both" else (args.load,):
         with competing_load((os.cpu_count() or 1) if condition == "loaded" else 0):
-            runs[condition] = run(args.sizes, args.solvers, args.seed)
-        print(f"\n### {condition}\n\n{table(runs[condition])}", flush=True)
+            runs[condition] = run(progress(instances, args, desc=f"pyomo ({condition})", unit="model"), args.solvers, args.seed)
+        say(f"\n### {condition}\n\n{table(runs[condition])}")
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "pyomo_models.json").write_text(json.dumps({"seed": args.seed, "runs": runs}, indent=1))

@@ -47,6 +47,7 @@ import numpy as np
 import torch
 from dwave.samplers import SimulatedAnnealingSampler
 
+from _cli import add_progress_option, progress, say
 from _load import competing_load  # benchmarks/_load.py
 from gnnsolve import GNNSampler, LKHSampler
 from gnnsolve.adapters.datasets import read_tsplib, shared_data_dir, tsplib_optimal_lengths
@@ -190,15 +191,14 @@ def run_instance(name: str, D: np.ndarray, optimum: float | None, args: argparse
 def print_rows(load: str, name: str, record: dict) -> None:
     for row in record["rows"]:
         if row["length"] is None:
-            print(f"| {load} | {name} | {row['method']} | {row['note']} | | | | |", flush=True)
+            say(f"| {load} | {name} | {row['method']} | {row['note']} | | | | |")
             continue
         raw = f"{row['raw_ratio']:.3f} ({row['valid']}/{row['rows']} valid)" if "raw_ratio" in row else ""
         epochs = "" if row.get("epochs") is None else f"{row['epochs']} ({row['stop_reason']})"
         budget = "" if row.get("budget") is None else f"{row['budget']:g}"
-        print(
+        say(
             f"| {load} | {name} | {row['method']} | {row['length']:.1f} | {row['ratio']:.4f} | {raw} | "
-            f"{row['seconds']:.1f} | {budget} | {epochs} |",
-            flush=True,
+            f"{row['seconds']:.1f} | {budget} | {epochs} |"
         )
 
 
@@ -212,18 +212,20 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--loads", default="idle", help="comma-separated: idle, loaded (one busy process per core)")
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
+    add_progress_option(parser)
     args = parser.parse_args()
     data = shared_data_dir()
     if data is None:
         raise SystemExit("../shared/data is missing: the benchmark needs TSPLIB")
     torch.set_num_threads(args.threads)
     chosen = [i for i in instances(data) if args.instances is None or i[0] in args.instances]
-    results = {"settings": {**vars(args), "out": str(args.out)}, "runs": {}}
+    settings = {k: v for k, v in vars(args).items() if k != "progress"}  # the display is not a setting of the run
+    results = {"settings": {**settings, "out": str(args.out)}, "runs": {}}
     print("| load | instance | method | length | ratio | raw ratio | seconds | budget | epochs |")
     print("|---|---|---|---:|---:|---|---:|---:|---|")
     for load in args.loads.split(","):
         with competing_load((os.cpu_count() or 1) if load == "loaded" else 0):
-            for name, D, optimum in chosen:
+            for name, D, optimum in progress(chosen, args, desc=f"TSP ({load})", unit="instance"):
                 record = run_instance(name, D, optimum, args)
                 results["runs"].setdefault(load, {})[name] = record
                 print_rows(load, name, record)
