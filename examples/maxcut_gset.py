@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import time
 
+import dimod
 from dwave.samplers import SimulatedAnnealingSampler
 
 from gnnsolve import GNNSampler
@@ -34,7 +35,7 @@ def main(instance: str = "G1") -> None:
     G = read_gset(data / "gset" / entry.file)
     problem = MaxCut(G)
     print(f"{instance}: {G.number_of_nodes()} nodes, {G.number_of_edges()} edges, best known cut {entry.best_known}")
-    samplers = {
+    samplers: dict[str, tuple[dimod.Sampler, dict]] = {
         "GNNSampler": (GNNSampler(), {"num_reads": 4, "seed": 0, "max_epochs": 300, "time_limit": math.inf}),
         "SimulatedAnnealing": (SimulatedAnnealingSampler(), {"num_reads": 8, "seed": 0}),
     }

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 
+import dimod
 from dwave.samplers import SimulatedAnnealingSampler
 
 from gnnsolve import GNNSampler
@@ -35,7 +36,7 @@ def main() -> None:
     if data is None:
         print("skipped: benchmark data not found at ../shared/data beside the project (or $GNNSOLVE_DATA)")
         return
-    samplers = {
+    samplers: dict[str, tuple[dimod.Sampler, dict]] = {
         "GNNSampler": (GNNSampler(), {"num_reads": 4, "seed": 0, "max_epochs": 300, "time_limit": math.inf}),
         "SimulatedAnnealing": (SimulatedAnnealingSampler(), {"num_reads": 16, "seed": 0}),
     }

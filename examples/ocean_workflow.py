@@ -32,7 +32,7 @@ from gnnsolve import GNNSampler
 def main() -> None:
     G = nx.random_regular_graph(3, 40, seed=0)
     budget = {"num_reads": 4, "seed": 0, "max_epochs": 300, "time_limit": math.inf}
-    samplers = {
+    samplers: dict[str, tuple[dimod.Sampler, dict]] = {
         "GNNSampler": (GNNSampler(), budget),
         "SimulatedAnnealing": (SimulatedAnnealingSampler(), {"num_reads": 16, "seed": 0}),
     }

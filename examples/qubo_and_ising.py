@@ -26,7 +26,7 @@ from gnnsolve import GNNSampler, HiGHSSampler
 
 def random_qubo(n: int = 12, seed: int = 0) -> dict[tuple[int, int], float]:
     rng = random.Random(seed)
-    Q = {(i, i): rng.randint(-5, 2) for i in range(n)}
+    Q: dict[tuple[int, int], float] = {(i, i): rng.randint(-5, 2) for i in range(n)}
     for i in range(n):
         for j in range(i + 1, n):
             if rng.random() < 0.4:
