@@ -70,7 +70,6 @@ import sys
 import time
 import traceback
 import types
-import warnings
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -733,7 +732,7 @@ def solve_many(
             ``None`` to solve the models one after another in this process.
         retries: how many times a task lost with its Dask worker is submitted again (executors
             have none).
-        progress: show a progress bar (tqdm, where it is installed) as tasks finish.
+        progress: show a tqdm bar on ``stderr`` as tasks finish.
         on_result: called in this process as ``on_result(index, result)`` as each task finishes
             (in the order they finish), with the answer or its :class:`TaskFailure`; an
             exception it raises cancels the remaining tasks and is raised.
@@ -831,9 +830,6 @@ def _with_task_info(report: _Report) -> Any:
 def _progress_bar(progress: bool, total: int) -> Any:
     if not progress:
         return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        warnings.warn("progress=True shows a bar only where tqdm is installed (pip install tqdm)", stacklevel=3)
-        return None
+    from tqdm.auto import tqdm
+
     return tqdm(total=total, unit="model", desc="solve_many")

@@ -446,8 +446,7 @@ def test_a_thread_pool_and_progress_bar(capsys):
         )
     serial = solve_many(models, SteepestDescentSolver(), num_reads=3, seed=0)
     assert sorted(seen) == [0, 1, 2] and all(same_answer(a, b) for a, b in zip(threaded, serial))
-    if importlib.util.find_spec("tqdm"):
-        assert "3/3" in capsys.readouterr().err
+    assert "3/3" in capsys.readouterr().err
 
 
 def test_a_failing_on_result_cancels_the_rest():
