@@ -47,7 +47,7 @@ from pyomo.core.expr.numeric_expr import SumExpression
 from pyomo.core.expr.numvalue import polynomial_degree
 from pyomo.repn.linear import LinearRepnVisitor
 from pyomo.repn.quadratic import QuadraticRepnVisitor
-from pyomo.repn.util import OrderedVarRecorder
+from pyomo.repn.util import OrderedVarRecorder, categorize_valid_components
 
 from gnnsolve.errors import InfeasibleModelError, InvalidModelError, UnsupportedModelError
 from gnnsolve.penalty_model import MAX_PENALTY_INTERACTIONS, TERMS_PER_CHECK, PenaltyModel, auto_penalty
@@ -119,6 +119,7 @@ def translate(model: pyo.Block, time_limit: float | None = None) -> tuple[dimod.
         True
     """
     translator = _Translator(time.perf_counter() + (math.inf if time_limit is None else time_limit))
+    _check_components(model)
     objective = active_objective(model)
     cqm = dimod.ConstrainedQuadraticModel()
     goal = translator.quadratic_model(objective.expr, f"objective {objective.name}", allow_quadratic=True)
@@ -130,6 +131,8 @@ def translate(model: pyo.Block, time_limit: float | None = None) -> tuple[dimod.
             raise TimeoutError(f"the time limit ran out after translating {count} constraints of model {model.name!r}")
         _add_constraint(cqm, constraint, translator)
     translator.add_unweighted(cqm)
+    for label, value in translator.pinned.items():
+        cqm.add_constraint([(label, 1)], "==", value, label=f"bounds of {label}")
     if not translator.variables:
         raise InvalidModelError(
             f"model {model.name!r} has no free variable in its active objective or constraints; there is nothing to solve"
@@ -211,7 +214,8 @@ _Domain: TypeAlias = tuple[Literal[dimod.Vartype.BINARY, dimod.Vartype.INTEGER, 
 
 
 def _variable_domain(var: VarData, component: str) -> _Domain:
-    """The dimod vartype and bounds of a Pyomo variable; a missing bound is dimod's widest."""
+    """The dimod vartype and bounds of a Pyomo variable; a missing bound is dimod's widest. A
+    binary's own bounds are not part of its domain (see :func:`pinned_value`)."""
     lower, upper = var.lb, var.ub
     if lower is not None and upper is not None and upper < lower:
         raise InvalidModelError(f"variable {var.name} (in {component}) has bounds ({lower}, {upper}), an empty range")
@@ -234,6 +238,21 @@ def _variable_domain(var: VarData, component: str) -> _Domain:
     )
 
 
+def pinned_value(var: VarData) -> int | None:
+    """The one value a binary variable's bounds leave it (``Var(within=Binary, bounds=(1, 1))``,
+    ``x.setub(0)``), ``None`` where they leave it both; dimod's BINARY variables have no bounds, so
+    the CQM states such a bound as a constraint.
+
+    Raises:
+        InfeasibleModelError: the bounds leave it no value.
+    """
+    lower = 0 if var.lb is None else max(0, math.ceil(var.lb))
+    upper = 1 if var.ub is None else min(1, math.floor(var.ub))
+    if upper < lower:
+        raise InfeasibleModelError(f"binary variable {var.name} has bounds ({var.lb}, {var.ub}), which leave it neither 0 nor 1")
+    return lower if lower == upper else None
+
+
 MAX_INTEGER = 2**53 - 1
 """dimod's widest INTEGER bound: an integer variable without a bound gets this one."""
 
@@ -253,6 +272,7 @@ class _Translator:
         self.deadline = deadline
         self.labels: dict[int, str] = {}
         self.variables: dict[str, VarData] = {}
+        self.pinned: dict[str, int] = {}  # binaries whose bounds leave one value
         self._domains: dict[int, _Domain] = {}
         self._seen: dict[int, VarData] = {}  # every variable the walks met, a coefficient of 0 included
         recorder = OrderedVarRecorder(self._seen, {}, None)
@@ -311,6 +331,8 @@ class _Translator:
         for (u, v), bias in quadratic.items():
             if u == v and self._domains[u][0] is dimod.BINARY:
                 linear_terms.append((self.labels[u], bias))
+            elif dimod.Vartype.REAL in (self._domains[u][0], self._domains[v][0]):
+                _refuse_real_product(self.labels[u], self.labels[v], component)
             else:
                 pairs.append((self.labels[u], self.labels[v], bias))
         _check_finite_biases([bias for _, bias in linear_terms] + [bias for _, _, bias in pairs], component)
@@ -343,7 +365,44 @@ class _Translator:
             self._domains[vid] = _variable_domain(var, component)
             label = self.labels[vid] = var.name
             self.variables[label] = var
+            if var.is_binary() and (value := pinned_value(var)) is not None:
+                self.pinned[label] = value
         return label
+
+
+_TRANSLATED = {pyo.Block, pyo.Var, pyo.Param, pyo.Set, pyo.RangeSet, pyo.Expression, pyo.Objective, pyo.Constraint, pyo.Suffix}
+"""The component types the translation reads or may pass over; any other active one is refused."""
+
+_ADVICE = {
+    "SOSConstraint": "SOS constraints have no CQM form here; for Piecewise pass pw_repn='INC', 'DCC' or 'BIGM_BIN'",
+    "Disjunction": "apply pyo.TransformationFactory('gdp.bigm') (or 'gdp.hull') to the model first",
+    "Disjunct": "apply pyo.TransformationFactory('gdp.bigm') (or 'gdp.hull') to the model first",
+    "LogicalConstraint": "apply pyo.TransformationFactory('core.logical_to_linear') (then gdp.bigm) to the model first",
+}
+
+
+def _check_components(model: pyo.Block) -> None:
+    """Refuse a model with an active component the translation would otherwise drop in silence."""
+    _, unknown = categorize_valid_components(model, active=True, valid=_TRANSLATED)
+    if unknown:
+        kinds = sorted(unknown, key=lambda ctype: ctype.__name__)
+        found = "; ".join(f"{ctype.__name__} {', '.join(c.name for c in unknown[ctype][:3])}" for ctype in kinds)
+        advice = "; ".join(dict.fromkeys(_ADVICE[ctype.__name__] for ctype in kinds if ctype.__name__ in _ADVICE))
+        raise UnsupportedModelError(
+            f"model {model.name!r} has active components gnnsolve cannot translate ({found})"
+            + (f": {advice}" if advice else "; deactivate or transform them first")
+        )
+
+
+def _refuse_real_product(u: str, v: str, component: str) -> None:
+    """A product with a continuous factor, which a dimod model cannot hold: the error says how to
+    state it linearly."""
+    term = f"{u} * {v}" if u != v else f"{u} ** 2"
+    raise UnsupportedModelError(
+        f"{component} has the term {term} with a continuous factor, which a dimod model cannot hold "
+        "(its products are of binary and integer variables); for a binary b times a continuous z in [L, U], "
+        "add a continuous w with w <= U*b, w >= L*b, w <= z - L*(1 - b), w >= z - U*(1 - b) and use w in its place"
+    )
 
 
 def _slices(expr: Any) -> list[Any]:

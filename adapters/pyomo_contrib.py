@@ -29,6 +29,8 @@ the time limit ran out before anything feasible        maxTimeLimit             
 proven infeasible (exact sampler, or a constraint      provenInfeasible              noSolution
 no values within the bounds satisfy)
 no heuristic sample was feasible                       locallyInfeasible             noSolution
+proven unbounded (exact sampler)                       unbounded                     noSolution
+proven to have no optimum, infeasible or unbounded     infeasibleOrUnbounded         noSolution
 =====================================================  ============================  ==============
 
 As in Pyomo's own interfaces, a termination other than ``convergenceCriteriaSatisfied`` raises
@@ -357,6 +359,10 @@ def _status(solved: Solved) -> tuple[TerminationCondition, SolutionStatus]:
     if outcome.termination == LegacyTerminationCondition.infeasible:
         proven = TerminationCondition.provenInfeasible if outcome.proven else TerminationCondition.locallyInfeasible
         return proven, SolutionStatus.noSolution
+    if outcome.termination == LegacyTerminationCondition.unbounded:
+        return TerminationCondition.unbounded, SolutionStatus.noSolution
+    if outcome.termination == LegacyTerminationCondition.infeasibleOrUnbounded:
+        return TerminationCondition.infeasibleOrUnbounded, SolutionStatus.noSolution
     return TerminationCondition.unknown, SolutionStatus.feasible if found else SolutionStatus.noSolution
 
 

@@ -30,7 +30,9 @@ The legacy termination condition says what is known, no more:
 - ``infeasible``: a constraint cannot hold for any values within its variables' bounds (it is
   named), an exact sampler proved that nothing is feasible, or no heuristic sample was
   feasible, even after raising the penalty (the composite's schedule). The violated constraints are listed in
-  ``results.solver.message`` and nothing is loaded into the model.
+  ``results.solver.message`` and nothing is loaded into the model;
+- ``unbounded``: an exact sampler proved that the objective improves without limit, and
+  ``infeasibleOrUnbounded`` where it proved only that there is no optimum (nothing loaded).
 
 ``results.problem`` holds the objective's value and bound (its constant included): for a
 minimisation the upper bound is the incumbent and the lower bound the proven one (``-inf`` from
@@ -134,7 +136,7 @@ from pyomo.opt import (
 )
 
 from gnnsolve import __version__
-from gnnsolve.errors import InfeasibleModelError, NoSolutionError
+from gnnsolve.errors import InfeasibleModelError, InfeasibleOrUnboundedError, NoSolutionError, UnboundedModelError
 
 if TYPE_CHECKING:
     import dimod
@@ -573,6 +575,10 @@ def _sample_exact(
         sampleset = sampler.sample_cqm(cqm, time_limit=time_limit, seed=chosen["seed"], **keywords)
     except InfeasibleModelError as err:
         return Outcome(TerminationCondition.infeasible, None, None, str(err), proven=True)
+    except UnboundedModelError as err:
+        return Outcome(TerminationCondition.unbounded, None, None, str(err), proven=True)
+    except InfeasibleOrUnboundedError as err:
+        return Outcome(TerminationCondition.infeasibleOrUnbounded, None, None, str(err), proven=True)
     except NoSolutionError as err:
         return _stopped(str(err))
     best = sampleset.first

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 __all__ = [
     "InfeasibleModelError",
+    "UnboundedModelError",
+    "InfeasibleOrUnboundedError",
     "GnnsolveError",
     "InvalidModelError",
     "ModelTooLargeError",
@@ -40,6 +42,15 @@ class InvalidModelError(GnnsolveError, ValueError):
 
 class InfeasibleModelError(InvalidModelError):
     """An exact solver proved that no assignment satisfies every constraint."""
+
+
+class UnboundedModelError(InvalidModelError):
+    """An exact solver proved that the objective falls without limit over the feasible assignments."""
+
+
+class InfeasibleOrUnboundedError(InvalidModelError):
+    """An exact solver proved that the model has no optimum, without saying whether nothing is
+    feasible or the objective is unbounded (what presolve often leaves)."""
 
 
 class ModelTooLargeError(GnnsolveError, ValueError):

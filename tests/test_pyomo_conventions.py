@@ -491,3 +491,73 @@ def test_the_contrib_registration_follows_the_legacy_one(imports):
         [sys.executable, "-c", "import sys, gnnsolve\nprint('pyomo' in sys.modules)"], capture_output=True, text=True, check=True
     )
     assert alone.stdout.strip() == "False"
+
+
+# --- what other people's models hold --------------------------------------------------------
+
+
+@pytest.mark.parametrize("sampler", ["highs", "sa"])
+@pytest.mark.parametrize("bound", ["setub(0)", "bounds=(1, 1)"])
+def test_a_binarys_own_bounds_hold(sampler, bound):
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var([1, 2], within=pyo.Binary, bounds=(1, 1) if bound == "bounds=(1, 1)" else None)
+    if bound == "setub(0)":
+        m.x[1].setub(0)
+    m.obj = pyo.Objective(expr=m.x[1] + m.x[2], sense=pyo.minimize if bound == "bounds=(1, 1)" else pyo.maximize)
+    results = pyo.SolverFactory("gnnsolve", sampler=sampler, time_limit=5, seed=0).solve(m)
+    assert results.solver.termination_condition in (TC.optimal, TC.feasible)
+    assert [pyo.value(m.x[i]) for i in (1, 2)] == ([1, 1] if bound == "bounds=(1, 1)" else [0, 1])
+
+
+def test_a_binary_whose_bounds_leave_no_value_is_infeasible():
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var(within=pyo.Binary, bounds=(0.2, 0.8))
+    m.obj = pyo.Objective(expr=m.x)
+    results = pyo.SolverFactory("gnnsolve", sampler="highs").solve(m)
+    assert results.solver.termination_condition == TC.infeasible and "neither 0 nor 1" in results.solver.message
+
+
+def test_components_the_translation_cannot_hold_are_refused_by_name():
+    from pyomo.gdp import Disjunction
+
+    sos = pyo.ConcreteModel()
+    sos.x = pyo.Var([1, 2, 3], bounds=(0, 1))
+    sos.pick = pyo.SOSConstraint(var=sos.x, sos=1)
+    sos.obj = pyo.Objective(expr=sum(sos.x.values()), sense=pyo.maximize)
+    with pytest.raises(gnnsolve.UnsupportedModelError, match="SOSConstraint pick.*pw_repn"):
+        pyo.SolverFactory("gnnsolve", sampler="highs").solve(sos)
+    gdp = pyo.ConcreteModel()
+    gdp.x = pyo.Var([1, 2], within=pyo.Binary)
+    gdp.either = Disjunction(expr=[[gdp.x[1] + gdp.x[2] >= 2], [gdp.x[1] - gdp.x[2] >= 1]])
+    gdp.obj = pyo.Objective(expr=gdp.x[1] + gdp.x[2])
+    with pytest.raises(gnnsolve.UnsupportedModelError, match="Disjunction either.*gdp.bigm"):
+        pyo.SolverFactory("gnnsolve", sampler="highs").solve(gdp)
+    pyo.TransformationFactory("gdp.bigm").apply_to(gdp)
+    pyo.SolverFactory("gnnsolve", sampler="highs").solve(gdp)
+    assert pyo.value(gdp.obj) == 1
+
+
+def _unbounded(integer: bool) -> pyo.ConcreteModel:
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var(within=pyo.NonNegativeIntegers if integer else pyo.NonNegativeReals)
+    m.c = pyo.Constraint(expr=m.x >= 1)
+    m.obj = pyo.Objective(expr=-m.x)
+    return m
+
+
+@pytest.mark.parametrize("integer", [False, True], ids=["LP", "MILP"])
+def test_an_unbounded_model_says_so(integer):
+    results = pyo.SolverFactory("gnnsolve", sampler="highs").solve(_unbounded(integer))
+    assert results.solver.termination_condition in (TC.unbounded, TC.infeasibleOrUnbounded)
+    contrib = ContribFactory("gnnsolve").solve(
+        _unbounded(integer), sampler="highs", raise_exception_on_nonoptimal_result=False, load_solutions=False
+    )
+    assert contrib.termination_condition in (TerminationCondition.unbounded, TerminationCondition.infeasibleOrUnbounded)
+
+
+def test_a_product_with_a_continuous_factor_is_refused_with_its_linear_form():
+    m = pyo.ConcreteModel()
+    m.z, m.b = pyo.Var(bounds=(0, 4)), pyo.Var(within=pyo.Binary)
+    m.obj = pyo.Objective(expr=m.z * m.b - 2 * m.b + m.z)
+    with pytest.raises(gnnsolve.UnsupportedModelError, match=r"z \* b with a continuous factor.*w <= U\*b"):
+        pyo.SolverFactory("gnnsolve", sampler="highs").solve(m)

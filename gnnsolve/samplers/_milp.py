@@ -54,9 +54,11 @@ import scipy.sparse
 
 from gnnsolve.errors import (
     InfeasibleModelError,
+    InfeasibleOrUnboundedError,
     InvalidModelError,
     ModelTooLargeError,
     NoSolutionError,
+    UnboundedModelError,
     UnsupportedModelError,
 )
 from gnnsolve.qubo import CompiledBQM
@@ -691,8 +693,10 @@ class ExactSampler(dimod.Sampler):
         Raises:
             UnsupportedModelError: quadratic or soft constraints, or an objective product the
                 backend cannot take.
-            InvalidModelError: a NaN or infinite value, a NaN bound, or a CQM proven infeasible
-                or unbounded.
+            InvalidModelError: a NaN or infinite value, or a NaN bound; its subclasses for a CQM
+                proven to have no optimum: :class:`~gnnsolve.errors.InfeasibleModelError`,
+                :class:`~gnnsolve.errors.UnboundedModelError` or, where the solver cannot tell
+                which, :class:`~gnnsolve.errors.InfeasibleOrUnboundedError`.
             ModelTooLargeError: the backend cannot hold the model in the memory available.
             NoSolutionError: the solver stopped (e.g. at ``time_limit``) before finding a feasible
                 point, and no ``initial_states`` were given.
@@ -779,14 +783,14 @@ class ExactSampler(dimod.Sampler):
                 "right-hand sides and the variables' bounds"
             )
         if outcome.status == "infeasible_or_unbounded":
-            return InfeasibleModelError(
+            return InfeasibleOrUnboundedError(
                 f"the model is infeasible or unbounded: {self.solver_name} proved that it has no optimum "
                 "(no assignment within the variables' bounds satisfies every constraint, or the objective "
                 "falls without limit); check the constraints' senses, right-hand sides and the variables' "
                 "bounds, and give the INTEGER and REAL variables finite bounds"
             )
         if outcome.status == "unbounded":
-            return InvalidModelError(
+            return UnboundedModelError(
                 f"the model is unbounded: {self.solver_name} can lower the objective without limit; "
                 "give the INTEGER and REAL variables finite bounds, or constraints that bound them"
             )
