@@ -159,7 +159,6 @@ def test_the_penalty_rises_until_the_child_lands_feasible_itself():
     assert best_feasible(sampleset).energy == -sum(profit[i][j] for i, j in zip(rows, columns))
 
 
-
 class ImprovingSampler(dimod.Sampler):
     """Answers a feasible cover that gets cheaper on each of the first ``better`` calls; records the seeds."""
 
