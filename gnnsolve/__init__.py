@@ -24,10 +24,12 @@ from gnnsolve._import_hooks import when_imported
 from gnnsolve.errors import (
     FileFormatError,
     InfeasibleModelError,
+    InfeasibleOrUnboundedError,
     InvalidModelError,
     MissingDependencyError,
     ModelTooLargeError,
     NoSolutionError,
+    UnboundedModelError,
     UnknownSamplerError,
     UnsupportedModelError,
 )
@@ -62,6 +64,7 @@ __all__ = [
     "GurobiSampler",
     "HiGHSSampler",
     "InfeasibleModelError",
+    "InfeasibleOrUnboundedError",
     "InvalidModelError",
     "LKHSampler",
     "MissingDependencyError",
@@ -70,6 +73,7 @@ __all__ = [
     "NoSolutionError",
     "PenaltyComposite",
     "TaskFailure",
+    "UnboundedModelError",
     "UnknownSamplerError",
     "UnsupportedModelError",
     "WarmStartComposite",
