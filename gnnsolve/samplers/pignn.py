@@ -523,7 +523,7 @@ def train_and_polish(
     polished states in ``info["states"]``, which :func:`finish` takes out) and the trained
     network (``None`` if none was built).
     """
-    finish_cost = _finish_estimate(model, num_reads)
+    finish_cost = _finish_estimate(model, num_reads) + _rounding_estimate(model, num_reads)
     descent_cost = _polish_estimate(model, num_reads) if polish.method else 0.0
     anneal_cost = 0.0
     if polish.method == "sa":
@@ -625,6 +625,14 @@ def _finish_estimate(model: CompiledBQM, replicas: int) -> float:
     variable (3 µs allowed), the energies about 20 ns per variable and interaction of each read
     (0.1 µs allowed), plus 20 ms."""
     return 3e-6 * model.num_variables + 1e-7 * replicas * (model.num_variables + model.num_interactions) + 0.02
+
+
+def _rounding_estimate(model: CompiledBQM, replicas: int) -> float:
+    """Seconds :func:`sample_rounding` may take: drawing a variable and adding its energy terms
+    cost about 8 ns per variable and interaction end of each draw (10 ns allowed), a first call
+    in a process included."""
+    per_draw = replicas * (model.num_variables + 2 * model.num_interactions)
+    return 1e-8 * min(ROUNDING_SAMPLES * per_draw, ROUNDING_WORK)
 
 
 def _polish_estimate(model: CompiledBQM, replicas: int) -> float:
