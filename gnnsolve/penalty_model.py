@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from typing import Any, Hashable, Mapping
 
 import dimod
 import numpy as np
 from scipy import sparse
 
-from gnnsolve.errors import InvalidModelError, ModelTooLargeError, UnsupportedModelError
+from gnnsolve.errors import InfeasibleModelError, InvalidModelError, ModelTooLargeError, UnsupportedModelError
 from gnnsolve.search.cqm_repair import CompiledCQM
 
 __all__ = ["PenaltyModel", "auto_penalty", "MAX_PENALTY_INTERACTIONS", "TERMS_PER_CHECK"]
@@ -97,6 +98,7 @@ class PenaltyModel:
             interactions (the largest constraint is named).
         UnsupportedModelError: a quadratic constraint or a REAL variable.
         InvalidModelError: a variable's label clashes with a slack's.
+        InfeasibleModelError: an inequality no values within its variables' bounds satisfy.
         TimeoutError: ``time_limit`` ran out before every constraint was stated.
 
     Example:
@@ -228,8 +230,22 @@ class PenaltyModel:
             return
         lb = lower if math.isfinite(lower) else _INT64.min
         ub = upper if math.isfinite(upper) else _INT64.max
-        # dimod annotates the coefficients and bounds as int but takes floats (it warns where one is fractional)
-        slacks = self.penalties.add_linear_inequality_constraint(list(terms.items()), 1.0, str(name), lb=lb, ub=ub)  # type: ignore[arg-type]
+        with warnings.catch_warnings():
+            # dimod's notes on a constraint no value breaks (nothing to add) and on fractional
+            # coefficients (slacks that state the residual only approximately: every sample is
+            # checked on the CQM itself, so neither concerns the caller)
+            warnings.filterwarnings("ignore", message="Did not add constraint", category=UserWarning)
+            warnings.filterwarnings("ignore", message="For constraints with fractional coefficients", category=UserWarning)
+            try:
+                # dimod annotates the coefficients and bounds as int but takes floats
+                slacks = self.penalties.add_linear_inequality_constraint(list(terms.items()), 1.0, str(name), lb=lb, ub=ub)  # type: ignore[arg-type]
+            except ValueError as err:
+                if "infeasible" not in str(err):
+                    raise
+                raise InfeasibleModelError(
+                    f"constraint {name} can never hold: no values of its variables within their bounds satisfy it; "
+                    "check its sense and right-hand side"
+                ) from None
         for slack, _ in slacks:
             if slack in self._encoding:
                 raise InvalidModelError(f"variable {slack!r} has the name of constraint {name}'s slack variable; rename it")

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gnnsolve import DyCOSampler, GNNSampler
-from gnnsolve.errors import ModelTooLargeError, UnsupportedModelError
+from gnnsolve.errors import InfeasibleModelError, ModelTooLargeError, UnsupportedModelError
 from gnnsolve.samplers.penalty import PENALTY_RETRIES, PenaltyComposite
 
 
@@ -351,3 +351,23 @@ def test_dyco_sampler_samples_a_cqm():
     sampleset = sampler.sample_cqm(cqm, seed=0, time_limit=10)
     assert best_feasible(sampleset).energy == pytest.approx(brute_force(cqm))
     assert sampleset.info["child_info"]["snapshot"] == len(sampleset.info["penalties"]) - 1
+
+
+def test_a_constraint_that_can_never_hold_is_an_infeasible_model():
+    cqm = dimod.ConstrainedQuadraticModel()
+    x, y = dimod.Binary("x"), dimod.Binary("y")
+    cqm.set_objective(x + y)
+    cqm.add_constraint(x + y >= 3, label="too many")
+    with pytest.raises(InfeasibleModelError, match="too many"):
+        PenaltyComposite(SimulatedAnnealingSampler()).sample_cqm(cqm, seed=0)
+
+
+def test_dimods_notes_on_the_slacks_stay_inside(recwarn):
+    cqm = dimod.ConstrainedQuadraticModel()
+    x, y = dimod.Binary("x"), dimod.Binary("y")
+    cqm.set_objective(-x - y)
+    cqm.add_constraint(0.5 * x + 0.5 * y <= 0.7, label="fractional")
+    cqm.add_constraint(x + y <= 3, label="always holds")
+    sampleset = PenaltyComposite(SimulatedAnnealingSampler()).sample_cqm(cqm, seed=0)
+    assert best_feasible(sampleset).energy == -1.0
+    assert not [w for w in recwarn if "constraint" in str(w.message)]

@@ -390,7 +390,7 @@ def _check_supported(cqm: dimod.ConstrainedQuadraticModel) -> None:
         if vartype is dimod.INTEGER and max(-cqm.lower_bound(v), cqm.upper_bound(v)) >= UNBOUNDED_INTEGER:
             raise UnsupportedModelError(
                 f"variable {v!r} is an INTEGER without a finite bound (dimod's widest, ±{UNBOUNDED_INTEGER}); "
-                "samplers of BQMs encode an integer in bits: give it bounds, e.g. bounds=(0, 10), "
+                "samplers of BQMs encode an integer in bits: give it finite bounds (dimod.Integer(name, lower_bound=0, upper_bound=10); in Pyomo, bounds=(0, 10)), "
                 "or solve with an exact sampler (HiGHSSampler, GurobiSampler)"
             )
     for label, constraint in cqm.constraints.items():
