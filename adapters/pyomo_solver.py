@@ -38,8 +38,9 @@ The legacy termination condition says what is known, no more:
 minimisation the upper bound is the incumbent and the lower bound the proven one (``-inf`` from
 a heuristic sampler), the other way round for a maximisation.
 
-Options, given to ``SolverFactory``, set in ``opt.options``, passed as ``options={...}`` to
-``solve`` or as keywords of ``solve`` (each later one overriding the earlier):
+Options, given to ``SolverFactory``, set in ``opt.options``, passed to ``solve`` as
+``options_string="key=value ..."`` or ``options={...}``, or as keywords of ``solve`` (each later
+one overriding the earlier):
 
 - ``sampler``: a name from :func:`gnnsolve.registry.sampler_names` (default ``"gnn"``);
 - ``time_limit`` (also ``timelimit``, ``TimeLimit``, ``time_limit_s``): seconds for the whole
@@ -292,9 +293,7 @@ class GnnsolveSolver:
 
     def set_options(self, text: str) -> None:
         """Pyomo's ``"key=value key2=value2"`` form of setting options."""
-        for token in text.split():
-            key, _, value = token.partition("=")
-            self.options[key] = value
+        self.options.update(_parse_options(text))
 
     def __enter__(self) -> GnnsolveSolver:
         return self
@@ -305,7 +304,8 @@ class GnnsolveSolver:
     def solve(self, model: Any, **kwds: Any) -> SolverResults:
         """Solve ``model`` with the chosen sampler; load the answer unless none is feasible.
 
-        Keywords: the options above, ``options`` (a dict of them), ``load_solutions`` (default
+        Keywords: the options above, ``options`` (a dict of them), ``options_string``
+        (``"key=value ..."``, as Pyomo's solvers take it), ``load_solutions`` (default
         ``True``; ``False`` keeps the answer in ``results.solution`` for
         ``model.solutions.load_from``), ``tee`` (report on standard output as the solve runs);
         Pyomo's other generic keywords (``symbolic_solver_labels``, ``keepfiles``, ...) are
@@ -322,7 +322,9 @@ class GnnsolveSolver:
         tee = bool(kwds.pop("tee", False))
         for ignored in _IGNORED:
             kwds.pop(ignored, None)
-        chosen = settings(self.options, kwds.pop("options", None), kwds)
+        given = _parse_options(kwds.pop("options_string", None) or "")
+        chosen = settings({**self.options, **given}, kwds.pop("options", None), kwds)
+        _warn_of_import_suffixes(model)
         with streaming(tee):
             solved = solve_model(model, chosen, tee=tee)
             if load:
@@ -332,6 +334,29 @@ class GnnsolveSolver:
             if tee:
                 print(solved.summary(seconds), flush=True)
         return results
+
+
+def _parse_options(text: str) -> dict[str, str]:
+    """``"key=value key2=value2"`` as a dict (values stay strings; :func:`settings` reads them)."""
+    options = {}
+    for token in text.split():
+        key, _, value = token.partition("=")
+        options[key] = value
+    return options
+
+
+def _warn_of_import_suffixes(model: Any) -> None:
+    """A warning for each active import suffix (``dual``, ``rc``, ...): no sampler returns them."""
+    from pyomo.core import Suffix
+
+    for suffix in model.component_objects(Suffix, active=True, descend_into=True):
+        if suffix.import_enabled():
+            warnings.warn(
+                f"gnnsolve returns no {suffix.local_name!r} values (no sampler reports duals or reduced costs), "
+                f"so suffix {suffix.name} stays empty; solve the LP with appsi_highs or gurobi for them",
+                UserWarning,
+                stacklevel=3,
+            )
 
 
 def register() -> None:

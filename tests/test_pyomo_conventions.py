@@ -561,3 +561,16 @@ def test_a_product_with_a_continuous_factor_is_refused_with_its_linear_form():
     m.obj = pyo.Objective(expr=m.z * m.b - 2 * m.b + m.z)
     with pytest.raises(gnnsolve.UnsupportedModelError, match=r"z \* b with a continuous factor.*w <= U\*b"):
         pyo.SolverFactory("gnnsolve", sampler="highs").solve(m)
+
+
+def test_options_string_is_read_as_pyomo_solvers_read_it():
+    m = knapsack()
+    results = pyo.SolverFactory("gnnsolve").solve(m, options_string="sampler=highs time_limit=5")
+    assert results.solver.name == "gnnsolve[highs]" and results.solver.termination_condition == TC.optimal
+
+
+def test_an_import_suffix_is_warned_about_not_left_empty_in_silence():
+    m = knapsack()
+    m.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
+    with pytest.warns(UserWarning, match="no 'dual' values"):
+        pyo.SolverFactory("gnnsolve", sampler="highs").solve(m)
