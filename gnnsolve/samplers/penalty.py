@@ -385,13 +385,13 @@ def _check_supported(cqm: dimod.ConstrainedQuadraticModel) -> None:
         if vartype is dimod.REAL:
             raise UnsupportedModelError(
                 f"variable {v!r} is REAL (continuous); samplers of BQMs take BINARY, SPIN and bounded INTEGER "
-                "variables: solve the model with an exact sampler (HiGHSSampler, GurobiSampler), or make it an INTEGER"
+                "variables: solve the model with an exact sampler (HiGHSSampler, GurobiSampler; sampler='highs' or 'gurobi' in Pyomo), or make it an INTEGER"
             )
         if vartype is dimod.INTEGER and max(-cqm.lower_bound(v), cqm.upper_bound(v)) >= UNBOUNDED_INTEGER:
             raise UnsupportedModelError(
                 f"variable {v!r} is an INTEGER without a finite bound (dimod's widest, ±{UNBOUNDED_INTEGER}); "
                 "samplers of BQMs encode an integer in bits: give it finite bounds (dimod.Integer(name, lower_bound=0, upper_bound=10); in Pyomo, bounds=(0, 10)), "
-                "or solve with an exact sampler (HiGHSSampler, GurobiSampler)"
+                "or solve with an exact sampler (HiGHSSampler, GurobiSampler; sampler='highs' or 'gurobi' in Pyomo)"
             )
     for label, constraint in cqm.constraints.items():
         if constraint.lhs.is_soft():
