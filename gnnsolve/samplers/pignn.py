@@ -243,7 +243,11 @@ class GNNSampler(CQMByPenalty, dimod.Sampler):
             num_reads: Independent replicas, trained together in one batched pass (an epoch
                 costs in proportion, so at a fixed time more reads mean fewer epochs each).
             seed: Seed of the initialisation; the same seed gives the same samples on the CPU
-                when no time limit binds.
+                when no clock stops the call: training ends by convergence or ``max_epochs``
+                (``info["stop_reason"]`` says which; ``"time_limit"`` means the clock, which
+                the default budget can be on large or dense models) and the finisher runs
+                its fixed sweeps. ``time_limit=math.inf`` with ``max_epochs`` reproduces a run
+                bit for bit on any machine.
             time_limit: Seconds for the whole call; ``None`` for :func:`default_time_limit` of
                 the model's size, ``math.inf`` for none.
             max_epochs: Upper bound on training epochs.
