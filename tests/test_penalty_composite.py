@@ -371,3 +371,17 @@ def test_dimods_notes_on_the_slacks_stay_inside(recwarn):
     sampleset = PenaltyComposite(SimulatedAnnealingSampler()).sample_cqm(cqm, seed=0)
     assert best_feasible(sampleset).energy == -1.0
     assert not [w for w in recwarn if "constraint" in str(w.message)]
+
+
+def test_leaps_call_forms_work_time_limit_positional_and_a_label():
+    # LeapHybridCQMSampler.sample_cqm(cqm, time_limit, label=...), LeapHybridSampler.sample(bqm, time_limit, label=...)
+    from gnnsolve import HiGHSSampler
+
+    cqm = cover()
+    for sampler in (GNNSampler(), HiGHSSampler(), PenaltyComposite(SimulatedAnnealingSampler())):
+        sampleset = sampler.sample_cqm(cqm, 3, label="cover")
+        assert sampleset.info["time_limit"] == 3 and sampleset.info["problem_label"] == "cover"
+    bqm = dimod.generators.ran_r(1, 8, seed=0)
+    for sampler in (GNNSampler(), HiGHSSampler()):
+        sampleset = sampler.sample(bqm, 2, label="spin glass")
+        assert sampleset.info["time_limit"] == 2 and sampleset.info["problem_label"] == "spin glass"

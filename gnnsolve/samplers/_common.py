@@ -35,6 +35,7 @@ __all__ = [
     "MAX_SEED",
     "available_memory",
     "cqm_sampleset",
+    "labelled",
 ]
 
 
@@ -196,6 +197,20 @@ def _read_text(path: str) -> str:
         return Path(path).read_text()
     except OSError:
         return ""
+
+
+def labelled(sampleset: dimod.SampleSet, label: str | None) -> dimod.SampleSet:
+    """``sampleset`` with ``info["problem_label"]`` set where a ``label`` was given, as Leap's
+    hybrid samplers keep the ``label`` of a call.
+
+    Example:
+        >>> import dimod
+        >>> labelled(dimod.SampleSet.from_samples([], "BINARY", []), "run 3").info
+        {'problem_label': 'run 3'}
+    """
+    if label is not None:
+        sampleset.info["problem_label"] = label
+    return sampleset
 
 
 def cqm_sampleset(samples: dimod.typing.SamplesLike, cqm: dimod.ConstrainedQuadraticModel, **vectors: Any) -> dimod.SampleSet:

@@ -68,6 +68,7 @@ from gnnsolve.samplers._common import (
     check_positive_int,
     check_seed,
     cqm_sampleset,
+    labelled,
     resolve_time_limit,
 )
 
@@ -546,6 +547,7 @@ class ExactSampler(dimod.Sampler):
             "output": [],
             "num_reads": [],
             "initial_states": [],
+            "label": [],
         }
         self.properties = {}
 
@@ -594,14 +596,15 @@ class ExactSampler(dimod.Sampler):
     def sample(
         self,
         bqm: dimod.BinaryQuadraticModel,
-        *,
         time_limit: float | None = None,
+        *,
         mip_rel_gap: float = 0.0,
         threads: int | None = None,
         seed: int | None = None,
         output: bool = False,
         num_reads: int = 1,
         initial_states: dimod.typing.SamplesLike | None = None,
+        label: str | None = None,
         **kwargs: Any,
     ) -> dimod.SampleSet:
         """Solve a BQM to optimality, or to ``time_limit``; return the incumbent as one row.
@@ -620,6 +623,8 @@ class ExactSampler(dimod.Sampler):
             initial_states: Samples in the model's labels and vartype; the lowest-energy one is
                 given to the solver as a starting incumbent (otherwise every variable at its
                 lower value: 0, or -1 for SPIN).
+            label: A name for the problem, kept in ``info["problem_label"]`` (as Leap's hybrid
+                samplers keep theirs).
 
         Returns:
             One row in the user's labels and vartype, energy recomputed on ``bqm``: the solver's
@@ -648,18 +653,18 @@ class ExactSampler(dimod.Sampler):
                 model = IndexModel.from_bqm(compiled)
                 solver_start = compiled.to_binary(_first_row(start, compiled.variables))[0].astype(np.float64)
         if not started:
-            return self._finish(start, NOT_STARTED, watch)
+            return labelled(self._finish(start, NOT_STARTED, watch), label)
         outcome = self._run(model, solver_start, options, watch, extra)
         assert outcome.x is not None  # _run raises where the backend has no solution
         with watch.phase("postprocessing"):
             sampleset = compiled.sampleset(bqm, np.rint(outcome.x)[None, :])
-        return self._finish(sampleset, outcome, watch, model.absolute_gap())
+        return labelled(self._finish(sampleset, outcome, watch, model.absolute_gap()), label)
 
     def sample_cqm(
         self,
         cqm: dimod.ConstrainedQuadraticModel,
-        *,
         time_limit: float | None = None,
+        *,
         mip_rel_gap: float = 0.0,
         threads: int | None = None,
         seed: int | None = None,
@@ -721,7 +726,7 @@ class ExactSampler(dimod.Sampler):
         if not started:
             if start is None:
                 raise self._error(NOT_STARTED)
-            return _labelled(self._finish(start, NOT_STARTED, watch), label)
+            return labelled(self._finish(start, NOT_STARTED, watch), label)
         outcome = self._run(model, solver_start, options, watch, extra)
         assert outcome.x is not None  # _run raises where the backend has no solution
         with watch.phase("postprocessing"):
@@ -731,7 +736,7 @@ class ExactSampler(dimod.Sampler):
                 if polished is not None:
                     again = _solution_sampleset(cqm, model, polished)
                     sampleset = again if again.first.is_feasible else sampleset
-        return _labelled(self._finish(sampleset, outcome, watch, model.absolute_gap()), label)
+        return labelled(self._finish(sampleset, outcome, watch, model.absolute_gap()), label)
 
     def _affordable(self, watch: Stopwatch, num_variables: int, num_products: int, num_entries: int) -> bool:
         """Whether the budget left pays for compiling the model and the solver's set-up."""
@@ -845,13 +850,6 @@ def _bqm_start(
         if not np.isin(samples, list(bqm.vartype.value)).all():
             raise ValueError(f"initial_states must hold {bqm.vartype.name} values {sorted(bqm.vartype.value)}")
     return dimod.SampleSet.from_samples_bqm((samples, variables), bqm).truncate(1)
-
-
-def _labelled(sampleset: dimod.SampleSet, label: str | None) -> dimod.SampleSet:
-    """``sampleset`` with ``info["problem_label"]`` set where a ``label`` was given."""
-    if label is not None:
-        sampleset.info["problem_label"] = label
-    return sampleset
 
 
 def _solution_sampleset(cqm: dimod.ConstrainedQuadraticModel, model: IndexModel, x: np.ndarray) -> dimod.SampleSet:

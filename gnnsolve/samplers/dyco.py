@@ -167,10 +167,10 @@ class DyCOSampler(CQMByPenalty, dimod.Sampler):
     def sample(
         self,
         bqm: dimod.BinaryQuadraticModel,
+        time_limit: float | None = None,
         *,
         num_reads: int = 1,
         seed: int | None = None,
-        time_limit: float | None = None,
         max_epochs: int = 1000,
         tol: float = 1e-3,
         patience: int = 100,

@@ -94,6 +94,7 @@ from gnnsolve.samplers._common import (
     check_seed,
     check_time_limit,
     cqm_sampleset,
+    labelled,
 )
 from gnnsolve.search.cqm_repair import CompiledCQM
 
@@ -178,8 +179,8 @@ class PenaltyComposite(dimod.ComposedSampler):
     def sample_cqm(
         self,
         cqm: dimod.ConstrainedQuadraticModel,
-        *,
         time_limit: float | None = None,
+        *,
         num_reads: int = 10,
         seed: int | None = None,
         penalty: float | str = "auto",
@@ -320,9 +321,7 @@ class PenaltyComposite(dimod.ComposedSampler):
             timing=watch.timing(),
             child_info=child_info,
         )
-        if label is not None:
-            sampleset.info["problem_label"] = label
-        return sampleset
+        return labelled(sampleset, label)
 
     def _check_size(self, bqm: dimod.BinaryQuadraticModel) -> None:
         """A registered child's size limit (tabu's dense matrix), checked before it is called."""
@@ -340,7 +339,7 @@ class CQMByPenalty:
     replicas: a warm start across penalties.
     """
 
-    def sample_cqm(self, cqm: dimod.ConstrainedQuadraticModel, **kwargs: Any) -> dimod.SampleSet:
+    def sample_cqm(self, cqm: dimod.ConstrainedQuadraticModel, time_limit: float | None = None, **kwargs: Any) -> dimod.SampleSet:
         """Sample a constrained model: its penalty BQM, a penalty rising while no sample is
         feasible, every sample repaired on the CQM's own variables (see :class:`PenaltyComposite`).
 
@@ -364,7 +363,7 @@ class CQMByPenalty:
             >>> float(sampleset.filter(lambda row: row.is_feasible).first.energy)
             -4.0
         """
-        return PenaltyComposite(self).sample_cqm(cqm, **kwargs)  # type: ignore[arg-type]
+        return PenaltyComposite(self).sample_cqm(cqm, time_limit, **kwargs)  # type: ignore[arg-type]
 
 
 def _check_penalty(penalty: float | str) -> None:

@@ -65,7 +65,7 @@ import torch
 
 from gnnsolve.nn.pignn import CONVOLUTIONS, PIGNN, GraphOperators
 from gnnsolve.qubo import CompiledBQM
-from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_seed, resolve_time_limit
+from gnnsolve.samplers._common import Stopwatch, check_positive_int, check_seed, labelled, resolve_time_limit
 from gnnsolve.samplers._progress import STOP_REASON, Callback, Watcher, check_callback, check_progress
 from gnnsolve.samplers._torch import check_threads, resolve_device, seeded_generator, torch_threads
 from gnnsolve.samplers.penalty import CQMByPenalty
@@ -205,6 +205,7 @@ class GNNSampler(CQMByPenalty, dimod.Sampler):
             "anneal_epochs": [],
             "progress": [],
             "callback": [],
+            "label": [],
         }
         self.properties = {
             "convolutions": CONVOLUTIONS,
@@ -214,10 +215,10 @@ class GNNSampler(CQMByPenalty, dimod.Sampler):
     def sample(
         self,
         bqm: dimod.BinaryQuadraticModel,
+        time_limit: float | None = None,
         *,
         num_reads: int = 1,
         seed: int | None = None,
-        time_limit: float | None = None,
         max_epochs: int = 10_000,
         learning_rate: float = 0.005,
         embedding_dim: int | None = None,
@@ -234,6 +235,7 @@ class GNNSampler(CQMByPenalty, dimod.Sampler):
         anneal_epochs: int = 1000,
         progress: bool = False,
         callback: Callback | None = None,
+        label: str | None = None,
         **kwargs: Any,
     ) -> dimod.SampleSet:
         """Train ``num_reads`` PI-GNN replicas on ``bqm`` and return one sample per replica.
@@ -290,6 +292,8 @@ class GNNSampler(CQMByPenalty, dimod.Sampler):
                 limit does: rounding and polish still run on the best states so far and
                 ``stop_reason`` is ``"callback"``. An exception it raises ends the call and
                 reaches the caller unchanged.
+            label: A name for the problem, kept in ``info["problem_label"]`` (as Leap's hybrid
+                samplers keep theirs).
 
         Returns:
             A SampleSet with ``num_reads`` rows in the user's labels and vartype, energies
@@ -337,7 +341,7 @@ class GNNSampler(CQMByPenalty, dimod.Sampler):
                 "stop_reason": "empty",
                 "relaxed_loss": [model.offset] * num_reads,
             }
-            return model.sampleset(bqm, np.zeros((num_reads, 0), np.int8), info=info)
+            return labelled(model.sampleset(bqm, np.zeros((num_reads, 0), np.int8), info=info), label)
 
         embedding_dim, hidden_dim = default_widths(n, embedding_dim, hidden_dim)
         conv = choose_conv(model) if conv == "auto" else conv
@@ -368,7 +372,7 @@ class GNNSampler(CQMByPenalty, dimod.Sampler):
                 watcher=watcher,
             )
         info.update(threads=used, conv=conv)
-        return finish(bqm, model, raw, info, watch)
+        return labelled(finish(bqm, model, raw, info, watch), label)
 
 
 def training_watcher(watch: Stopwatch, max_epochs: int, progress: bool, callback: Callback | None) -> Watcher:
