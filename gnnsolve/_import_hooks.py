@@ -53,23 +53,26 @@ class _Finder(importlib.abc.MetaPathFinder):
             spec = find_spec(fullname, path, target) if find_spec is not None else None
             if spec is not None:
                 if spec.loader is not None:
-                    spec.loader = _ThenLoader(spec.loader, self.callbacks.pop(fullname))
+                    # The callbacks stay registered until the module has run: a spec looked up
+                    # and never loaded (importlib.util.find_spec, as documentation tools probe
+                    # modules) must not take them along.
+                    spec.loader = _ThenLoader(spec.loader, self, fullname)
                 return spec
         return None
 
 
 class _ThenLoader(importlib.abc.Loader):
-    """``loader``, then the callbacks once the module's code has run."""
+    """``loader``, then the callbacks ``finder`` holds for ``name`` once the module's code has run."""
 
-    def __init__(self, loader: Any, callbacks: list[Callback]) -> None:
-        self._loader, self._callbacks = loader, callbacks
+    def __init__(self, loader: Any, finder: _Finder, name: str) -> None:
+        self._loader, self._finder, self._name = loader, finder, name
 
     def create_module(self, spec: Any) -> ModuleType | None:
         return self._loader.create_module(spec)
 
     def exec_module(self, module: ModuleType) -> None:
         self._loader.exec_module(module)
-        for callback in self._callbacks:
+        for callback in self._finder.callbacks.pop(self._name, []):
             callback(module)
 
     def __getattr__(self, name: str) -> Any:  # get_source, get_filename, ... for inspect and doctest

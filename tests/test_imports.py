@@ -42,6 +42,9 @@ def test_highs_sample_loads_no_torch():
         "import pyomo.environ\nimport gnnsolve",
         "from pyomo.opt import SolverFactory\nimport gnnsolve",
         "import gnnsolve.adapters.pyomo_solver",
+        # a spec looked up and not loaded (documentation tools probe modules so) keeps the hooks
+        "import gnnsolve, importlib.util\nimportlib.util.find_spec('gnnsolve.adapters.pyomo_solver')\n"
+        "importlib.util.find_spec('pyomo.opt')\nimport pyomo.environ",
     ],
 )
 def test_pyomo_plugin_registers_whichever_is_imported_first(imports):
