@@ -4,8 +4,8 @@ After ``import gnnsolve`` a Pyomo user swaps ``SolverFactory("appsi_highs")`` fo
 ``SolverFactory("gnnsolve", sampler="gnn")`` and solves the same model. The model goes through
 :func:`gnnsolve.adapters.pyomo.to_cqm`; exact samplers (``highs``, ``gurobi``) solve that CQM
 directly, every other sampler samples it through
-:class:`~gnnsolve.samplers.penalty.PenaltyComposite` (a penalty BQM, rising while the sampler's
-samples come back infeasible, and repair on the model's own variables), and each sample is checked against every
+:class:`~gnnsolve.samplers.penalty.PenaltyComposite` (a penalty BQM, rising while nothing is
+feasible, and repair on the model's own variables), and each sample is checked against every
 constraint.
 
 Two factories reach the same solve (:func:`solve_model`):

@@ -5,15 +5,16 @@ PI-GNN) as its objective plus a penalty times its squared constraint residuals
 (:class:`~gnnsolve.penalty_model.PenaltyModel`: slack variables for inequalities, bits for
 integers). A penalty too high buries the objective (the landscape becomes a maze of walls that
 local samplers cannot cross), one too low lets samples break constraints. The composite
-therefore starts low and rises only while the child's samples come back infeasible:
+therefore starts low and rises only while nothing comes back feasible:
 
 1. ``penalty="auto"`` starts at :func:`~gnnsolve.penalty_model.auto_penalty` divided by
-   :data:`AUTO_PENALTY_START` and is multiplied by 4 after an attempt in which no sample was
-   feasible as the child drew it, up to :data:`PENALTY_RETRIES` times (a number given as
-   ``penalty`` is tried once). Repair alone does not stop the rise: samples of a penalty too low
-   to hold the constraints lie far from the good feasible points, and repair lands them on poor
-   ones (on a 5 × 5 assignment, every repaired sample of the lowest penalty was 4% short of the
-   optimum, which the child itself reached two penalties higher);
+   :data:`AUTO_PENALTY_START` and is multiplied by 4 after an attempt with no feasible sample
+   (after repair), up to :data:`PENALTY_RETRIES` times (a number given as ``penalty`` is tried
+   once). Repaired samples of a low penalty can sit short of what a higher one would give (on a
+   5 × 5 assignment every sampler settled 4% short of the optimum that the samplers reach
+   themselves two penalties higher), but raising the penalty past them was measured worse on
+   larger models under load, where later attempts get less time: the medium p-median of
+   ``docs/benchmarks/pyomo_models.md`` came back infeasible;
 2. each sample, mapped back to the CQM's own variables (slacks dropped, integer bits summed), is
    repaired towards feasibility and then descended while feasible by single moves and pairs of
    moves (:class:`~gnnsolve.search.cqm_repair.CompiledCQM`): moves the slack variables make
@@ -21,9 +22,8 @@ therefore starts low and rises only while the child's samples come back infeasib
    by kicks (a move that keeps it feasible, such as opening a facility, followed by the descent)
    for the rest of the attempt's repair time, and the best of all attempts once more with
    whatever time the call has left at the end;
-3. once an attempt has a sample feasible as drawn (or, if none ever is, once every penalty was
-   tried, at the penalty whose repaired samples were best), the same penalty model is sampled
-   again from other seeds (``seed + 1``, ``seed + 2``, ...) while each attempt lowers the best feasible objective
+3. once an attempt has a feasible sample, the same penalty model is sampled again from other
+   seeds (``seed + 1``, ``seed + 2``, ...) while each attempt lowers the best feasible objective
    and time is left: a sampler that finishes early (simulated annealing's 1000 sweeps take a
    fraction of a second) gets restarts, and a call on an easy model ends as soon as a restart
    finds nothing better;
@@ -103,7 +103,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["PenaltyComposite", "CQMByPenalty", "default_time_limit", "PENALTY_RETRIES", "AUTO_PENALTY_START", "REPAIR_SHARE"]
 
 PENALTY_RETRIES = 4
-"""How many times ``penalty="auto"`` is multiplied by 4 when no sample comes back feasible as drawn."""
+"""How many times ``penalty="auto"`` is multiplied by 4 when no sample comes back feasible."""
 
 AUTO_PENALTY_START = 32
 """``penalty="auto"`` starts at :func:`~gnnsolve.penalty_model.auto_penalty` divided by this.
@@ -111,7 +111,7 @@ AUTO_PENALTY_START = 32
 Every answer is checked against the constraints, so the penalty can start low, where the
 landscape is smooth and samplers find good feasible points (on a 20-item knapsack simulated
 annealing finds the optimum at 1/32 of that scale and 25% less at the full scale), and rise only
-while no sample is feasible as drawn: 1/32, 1/8, 1/2, 2 and 8 times the scale."""
+when no sample is feasible: 1/32, 1/8, 1/2, 2 and 8 times the scale."""
 
 REPAIR_SHARE = 0.2
 """The share of each penalty attempt's time kept for mapping samples back and repairing them."""
@@ -241,8 +241,7 @@ class PenaltyComposite(dimod.ComposedSampler):
         used: list[float] = []
         sampled_feasible = repaired = repeats = 0
         child_info: dict[str, Any] = {}
-        best, best_at = math.inf, None  # the best feasible objective (after repair), and the penalty that reached it
-        settled = None  # the penalty restarts sample again
+        best, settled = math.inf, None  # the best feasible objective, and the penalty that reached it
         stop_reason = "penalties_tried"
         rising = iter(penalties)
         while True:
@@ -252,10 +251,7 @@ class PenaltyComposite(dimod.ComposedSampler):
             if settled is None:
                 value = next(rising, None)
                 if value is None:
-                    if best_at is None:
-                        break
-                    settled = best_at  # no penalty made the child land feasible: go on where repair paid best
-                    continue
+                    break
                 attempt_seed, last = seed, len(used) == len(penalties) - 1
             else:  # the same model again, from other seeds, while that pays
                 repeats += 1
@@ -302,10 +298,8 @@ class PenaltyComposite(dimod.ComposedSampler):
             if settled is not None and not found < best - _IMPROVEMENT * max(1.0, abs(best)):
                 stop_reason = "converged"
                 break
-            if found < best:
-                best, best_at = found, value
-            if settled is None and before.any():
-                settled = value  # the child itself lands feasible here: no higher penalty is needed
+            if found < math.inf:
+                best, settled = min(best, found), value
         with watch.phase("postprocessing"):
             table = np.concatenate(rows) if rows else np.zeros((0, len(compiled.variables) + 1))
             if repair and not watch.expired():
