@@ -78,11 +78,9 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import shlex
 import signal
 import statistics
-import subprocess
 import sys
 import time
 import traceback
@@ -101,6 +99,7 @@ from dwave.samplers import SimulatedAnnealingSampler, TabuSampler
 
 from _cli import add_progress_option, fill_defaults, progress, say  # benchmarks/_cli.py
 from _load import competing_load  # benchmarks/_load.py
+from budget import machine as machine_facts  # benchmarks/budget.py
 from gnnsolve import GNNSampler
 from gnnsolve.adapters.datasets import (
     bhoslib_catalogue,
@@ -1015,8 +1014,7 @@ def seed_summary(paths: list[Path], variant: str = "gnn") -> str:
 
 
 def machine() -> dict[str, Any]:
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=Path(__file__).parent).stdout.strip()
+    """`budget.machine`, with the versions of the packages compared and the start time."""
 
     def version(package: str) -> str | None:
         try:
@@ -1025,18 +1023,11 @@ def machine() -> dict[str, Any]:
             return None
 
     return {
-        "cores": os.cpu_count(),
-        "usable_cores": len(os.sched_getaffinity(0)),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
+        **machine_facts(),
         "dimod": version("dimod"),
         "dwave-samplers": version("dwave-samplers"),
         "qqa": version("qqa"),
         "started": datetime.datetime.now().isoformat(timespec="seconds"),
-        "loadavg_at_start": list(os.getloadavg()),
-        "commit": git("rev-parse", "--short", "HEAD"),
-        "uncommitted_changes": bool(git("status", "--porcelain")),
     }
 
 
