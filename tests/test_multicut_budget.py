@@ -87,10 +87,10 @@ def test_the_whole_call_ends_near_its_time_limit_on_a_dense_300_node_graph(sampl
 
 
 def test_gaec_and_kl_stop_at_the_time_limit_on_a_20000_node_graph(sampler):
-    G = signed(nx.random_regular_graph(3, 20_000, seed=4), seed=4)  # GAEC + KLj take about 6 s
+    G = signed(nx.random_regular_graph(3, 20_000, seed=4), seed=4)  # GAEC + KLj: 0.3 s compiled, 6 s in Python
     started = time.perf_counter()
-    sampleset = sampler.sample(G, method="gaec+kl", time_limit=0.5)
-    assert time.perf_counter() - started < 0.5 * 1.5 + 2.0
+    sampleset = sampler.sample(G, method="gaec+kl", time_limit=0.05)
+    assert time.perf_counter() - started < 0.05 * 1.5 + 2.0
     assert sampleset.info["stop_reason"] == ["time_limit"]
 
 

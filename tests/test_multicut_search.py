@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gnnsolve.nn.multicut import load_policy
-from gnnsolve.search import multicut
+from gnnsolve.search import multicut, multicut_kernels
 from gnnsolve.search.contraction import ContractionEnv
 from gnnsolve.search.mcts import plan
 from gnnsolve.search.multicut import SignedGraph, _gaec, _kernighan_lin_joins, gaec
@@ -205,13 +205,11 @@ def test_dense_gaec_gives_the_heaps_partition_unless_it_hands_over_at_a_tie(n, p
 def test_vectorised_klj_chains_give_the_heaps_partition(n, p, seed, integer, clusters):
     graph = dense_graph(n, p, seed, integer)
     start = np.random.default_rng(seed).integers(0, clusters, n)
-    vectorised = _kernighan_lin_joins(graph, start)
-    original = multicut._VECTOR_CHAIN
-    multicut._VECTOR_CHAIN = 10**9  # every chain in heap order
-    try:
+    with pytest.MonkeyPatch.context() as patch:  # the numpy and Python loops, not the compiled kernels
+        patch.setattr(multicut_kernels, "AVAILABLE", False)
+        vectorised = _kernighan_lin_joins(graph, start)
+        patch.setattr(multicut, "_VECTOR_CHAIN", 10**9)  # every chain in heap order
         in_heap_order = _kernighan_lin_joins(graph, start)
-    finally:
-        multicut._VECTOR_CHAIN = original
     assert np.array_equal(vectorised, in_heap_order)
     assert graph.cost(vectorised) <= graph.cost(start) + 1e-9
 
@@ -231,6 +229,7 @@ def test_the_vectorised_paths_run_on_dense_graphs():
         return chain(self, *args)
 
     with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(multicut_kernels, "AVAILABLE", False)
         patch.setattr(multicut, "_contract_dense", counting_dense)
         patch.setattr(multicut._KernighanLin, "_chain_vectorised", counting_chain)
         labels = _gaec(graph)

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import gc
 import heapq
+import math
 import numbers
 import time
 from collections.abc import Iterator
@@ -59,6 +60,7 @@ from numpy.typing import ArrayLike
 from scipy.sparse.csgraph import connected_components
 
 from gnnsolve.errors import InvalidModelError
+from gnnsolve.search import multicut_kernels
 
 __all__ = ["SignedGraph", "GraphLike", "as_signed_graph", "gaec", "kernighan_lin_joins", "multicut_cost"]
 
@@ -169,6 +171,8 @@ class SignedGraph:
     def canonical(self, labels: np.ndarray) -> np.ndarray:
         """The connected components of the uncut edges, numbered ``0..c-1`` in node order."""
         n = self.num_nodes
+        if multicut_kernels.AVAILABLE:
+            return multicut_kernels.uncut_components(n, self.rows, self.cols, np.ascontiguousarray(labels, dtype=np.int64))
         uncut = labels[self.rows] == labels[self.cols]
         graph = scipy.sparse.csr_matrix((np.ones(int(uncut.sum())), (self.rows[uncut], self.cols[uncut])), shape=(n, n))
         _, components = connected_components(graph, directed=False)
@@ -233,8 +237,12 @@ def multicut_cost(G: GraphLike, labels: Mapping[Hashable, Hashable] | Sequence[H
 
 # ---------------------------------------------------------------- shared helpers
 
-_CLOCK_EVERY = 64
-"""Steps (contractions, single moves) between two readings of the clock when a deadline is set."""
+_CLOCK_EVERY = multicut_kernels.CLOCK_EVERY
+
+
+def _clock(deadline: float | None) -> float:
+    """A deadline as the kernels take it: ``math.inf`` for none."""
+    return math.inf if deadline is None else deadline
 
 
 @contextmanager
@@ -363,6 +371,8 @@ def _incidence_arrays(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per node, its neighbours and the ``values`` of the edges to them, in edge order, flat:
     node ``v``'s lie at ``bounds[v]:bounds[v + 1]`` of ``others`` and ``attached``."""
+    if multicut_kernels.AVAILABLE:
+        return multicut_kernels.incidence(n, rows, cols, values)
     ends = np.concatenate([rows, cols])
     order = np.lexsort((np.tile(np.arange(len(rows)), 2), ends))
     bounds = np.searchsorted(ends[order], np.arange(n + 1))
@@ -441,6 +451,8 @@ def _gaec(graph: SignedGraph, deadline: float | None = None) -> np.ndarray:
     rows, cols, weights = graph.rows[nonzero], graph.cols[nonzero], graph.weights[nonzero]
     largest = weights.max(initial=0.0)
     n = graph.num_nodes
+    if multicut_kernels.AVAILABLE:
+        return _survivors(multicut_kernels.contract_in_heap_order(n, rows, cols, weights, _clock(deadline)))
     with _collector_paused():
         # the untied contractions give up at the first tie for the largest weight: skip them when the first step ties
         if np.count_nonzero(weights == largest) > 1:
@@ -454,7 +466,7 @@ def _gaec(graph: SignedGraph, deadline: float | None = None) -> np.ndarray:
     return _survivors(parent)
 
 
-def _survivors(parent: list[int]) -> np.ndarray:
+def _survivors(parent: Sequence[int] | np.ndarray) -> np.ndarray:
     """Each node's cluster survivor, from each node's parent (``parent[v] == v`` for a survivor)."""
     labels = np.array(parent, dtype=np.int64)
     while True:  # pointer jumping: every node points at its cluster's survivor
@@ -551,6 +563,8 @@ def _contract_dense(weights: np.ndarray, deadline: float | None = None, stop_at_
         Each node's parent (``parent[v] == v`` for a cluster's survivor), as far as the contraction
         got by ``deadline`` (a :func:`time.perf_counter` reading).
     """
+    if multicut_kernels.AVAILABLE and not stop_at_tie:
+        return multicut_kernels.contract_dense(weights, _clock(deadline)).tolist()
     n = len(weights)
     parent = list(range(n))
     if n < 2:
@@ -780,7 +794,6 @@ class _KernighanLin:
         self.n = graph.num_nodes
         self.epsilon = _KLJ_EPSILON * max(1.0, float(np.abs(self.weights).max(initial=0.0)))
         self.bounds, self.others, self.attached = _incidence_arrays(self.n, self.rows, self.cols, self.weights)
-        self.neighbours, self.costs = _incidence(self.n, self.rows, self.cols, self.weights)
         self.inside = np.zeros(self.n, dtype=bool)  # the nodes of the chain's pair (cleared after it)
         self.in_a = np.zeros(self.n, dtype=bool)  # those of its first cluster
         self.heap = _IndexedMaxHeap(self.n)
@@ -801,6 +814,38 @@ class _KernighanLin:
         Returns:
             Whether anything changed, and the new labels, numbered in order of appearance.
         """
+        improved, current, late = self._moves_and_splits(labels, dirty, deadline)
+        if late:
+            return improved, _number_in_order(current)
+        pairs, attracted = self._adjacent_clusters(current)
+        if attracted.any():
+            size = int(current.max()) + 1
+            joined = scipy.sparse.coo_matrix((np.ones(int(attracted.sum())), tuple(pairs[attracted].T)), shape=(size, size))
+            current = connected_components(joined, directed=False)[1][current]
+            improved = True
+        moved, current = self._single_moves(current, deadline)
+        return improved or moved, _number_in_order(current)
+
+    @cached_property
+    def _adjacency_lists(self) -> tuple[list[list], list[list]]:
+        """Each node's neighbours and the weights of the edges to them, as lists (for the loops
+        that run without :mod:`~gnnsolve.search.multicut_kernels`)."""
+        return _incidence(self.n, self.rows, self.cols, self.weights)
+
+    def _moves_and_splits(self, labels: np.ndarray, dirty: np.ndarray, deadline: float | None) -> tuple[bool, np.ndarray, bool]:
+        """Steps 1 and 2: the chains of adjacent clusters with a dirty one, then splits of the dirty clusters.
+
+        Returns:
+            Whether a chain lowered the cost, the labels after them, and whether ``deadline``
+            passed (the steps left were skipped).
+        """
+        pairs = self._adjacent_clusters(labels)[0]
+        if multicut_kernels.AVAILABLE:
+            current = labels.copy()
+            improved, late = multicut_kernels.moves_and_splits(
+                current, dirty.copy(), pairs, self.bounds, self.others, self.attached, self.epsilon, _clock(deadline)
+            )
+            return improved, current, late
         self.labels = labels.tolist()
         count = int(labels.max()) + 1
         # every node ever in each cluster this iteration, in order of arrival; a node listed
@@ -808,17 +853,17 @@ class _KernighanLin:
         self.members = [[] for _ in range(count)]
         for v, label in enumerate(self.labels):
             self.members[label].append(v)
-        dirty = dirty.tolist()
+        flags = dirty.tolist()
         improved = False
-        for a, b in self._adjacent_clusters(labels)[0].tolist():
-            if dirty[a] or dirty[b]:
+        for a, b in pairs.tolist():
+            if flags[a] or flags[b]:
                 if self._chain(a, b) > self.epsilon:
-                    improved = dirty[a] = dirty[b] = True
+                    improved = flags[a] = flags[b] = True
                 if _late(deadline):
-                    return improved, _number_in_order(np.array(self.labels, dtype=np.int64))
+                    return improved, np.array(self.labels, dtype=np.int64), True
         fresh = count
         for cluster in range(count):
-            if not dirty[cluster]:
+            if not flags[cluster]:
                 continue
             while True:
                 if fresh == len(self.members):
@@ -827,17 +872,8 @@ class _KernighanLin:
                     break
                 improved, fresh = True, fresh + 1
             if _late(deadline):
-                return improved, _number_in_order(np.array(self.labels, dtype=np.int64))
-        current = np.array(self.labels, dtype=np.int64)
-        pairs, attracted = self._adjacent_clusters(current)
-        if attracted.any():
-            size = int(current.max()) + 1
-            joined = scipy.sparse.coo_matrix((np.ones(int(attracted.sum())), tuple(pairs[attracted].T)), shape=(size, size))
-            current = connected_components(joined, directed=False)[1][current]
-            improved = True
-        self.labels = current.tolist()
-        improved |= self._single_moves(deadline)
-        return improved, _number_in_order(np.array(self.labels, dtype=np.int64))
+                return improved, np.array(self.labels, dtype=np.int64), True
+        return improved, np.array(self.labels, dtype=np.int64), False
 
     def _adjacent_clusters(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The pairs ``(a, b)``, ``a < b``, of clusters joined by an edge, sorted, and whether the
@@ -1011,24 +1047,31 @@ class _KernighanLin:
         self.in_a[nodes] = False
         return owner, others, weights, to_a, to_b, count
 
-    def _single_moves(self, deadline: float | None = None) -> bool:
-        """Move each node in turn to the neighbouring cluster that pulls it most, if that helps
-        (the nodes not reached by ``deadline`` stay)."""
-        labels = self.labels
+    def _single_moves(self, labels: np.ndarray, deadline: float | None = None) -> tuple[bool, np.ndarray]:
+        """Step 4: move each node in turn to the neighbouring cluster that pulls it most, if that
+        helps (the nodes not reached by ``deadline`` stay). Returns whether a node moved, and the labels."""
+        if multicut_kernels.AVAILABLE:
+            current = labels.copy()
+            moved = multicut_kernels.single_moves(
+                current, self.bounds, self.others, self.attached, self.epsilon, _clock(deadline)
+            )
+            return moved, current
+        current = labels.tolist()
+        neighbours, costs = self._adjacency_lists
         changed = False
         for v in range(self.n):
             if deadline is not None and not (v + 1) % _CLOCK_EVERY and time.perf_counter() >= deadline:
                 break
             pull: dict[int, float] = {}
-            for t, w in zip(self.neighbours[v], self.costs[v]):
-                pull[labels[t]] = pull.get(labels[t], 0.0) + w
-            own = labels[v]
+            for t, w in zip(neighbours[v], costs[v]):
+                pull[current[t]] = pull.get(current[t], 0.0) + w
+            own = current[v]
             stay = pull.get(own, 0.0)
             target, best = own, 0.0
             for cluster, weight in pull.items():
                 if cluster != own and weight - stay > best + self.epsilon:
                     target, best = cluster, weight - stay
             if target != own:
-                labels[v] = target
+                current[v] = target
                 changed = True
-        return changed
+        return changed, np.array(current, dtype=np.int64)
