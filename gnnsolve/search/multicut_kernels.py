@@ -62,8 +62,17 @@ AVAILABLE = numba is not None and os.environ.get("GNNSOLVE_NO_JIT", "") in ("", 
 
 
 def _jit(function: Callable[..., Any]) -> Callable[..., Any]:
-    """``numba.njit(cache=True)`` where numba is installed; the function itself otherwise (never called then)."""
-    return numba.njit(cache=True)(function) if numba is not None else function
+    """``numba.njit(cache=True)`` where numba is installed; the function itself otherwise (never called then).
+
+    Where numba finds no writable cache directory (neither beside this file nor the user's cache)
+    the kernels are compiled in each process instead.
+    """
+    if numba is None:
+        return function
+    try:
+        return numba.njit(cache=True)(function)
+    except RuntimeError:  # numba's "no locator available": nowhere to write the cache
+        return numba.njit(function)
 
 
 @_jit
