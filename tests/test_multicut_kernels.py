@@ -38,6 +38,15 @@ def both_ways(compute):
         return compiled, compute()
 
 
+def same(compiled, loops) -> bool:
+    """Whether two answers (an array, or a tuple of arrays) are equal, element for element."""
+
+    def as_tuple(answer):
+        return answer if isinstance(answer, tuple) else (answer,)
+
+    return all(np.array_equal(a, b) for a, b in zip(as_tuple(compiled), as_tuple(loops), strict=True))
+
+
 graphs = st.builds(
     signed_graph,
     n=st.integers(1, 80),
@@ -76,9 +85,15 @@ def test_the_structure_kernels_give_numpys_arrays(graph, clusters, seed):
     labels = np.random.default_rng(seed).integers(0, clusters, graph.num_nodes)
     compiled, loops = both_ways(lambda: graph.canonical(labels))
     assert np.array_equal(compiled, loops)
-    compiled, loops = both_ways(lambda: multicut._incidence_arrays(graph.num_nodes, graph.rows, graph.cols, graph.weights))
-    for a, b in zip(compiled, loops):
-        assert np.array_equal(a, b)
+    assert same(*both_ways(lambda: multicut._incidence_arrays(graph.num_nodes, graph.rows, graph.cols, graph.weights)))
+    numbered = multicut._number_in_order(labels)
+    moved = np.where(np.arange(graph.num_nodes) % 3 == 0, 0, numbered)
+    for compute in (
+        lambda: multicut._number_in_order(labels),
+        lambda: multicut._changed_clusters(multicut._number_in_order(moved), numbered),
+        lambda: multicut._KernighanLin(graph)._adjacent_clusters(numbered),
+    ):
+        assert same(*both_ways(compute))
 
 
 def test_a_survivor_grows_its_neighbour_list_past_its_first_segment():

@@ -215,6 +215,8 @@ def as_signed_graph(G: GraphLike, weight: str | None = "weight") -> SignedGraph:
 
 def _number_in_order(labels: np.ndarray) -> np.ndarray:
     """Relabel so that labels appear as ``0, 1, 2, ...`` in array order."""
+    if multicut_kernels.AVAILABLE and len(labels) and 0 <= labels.min() and labels.max() <= 4 * len(labels):
+        return multicut_kernels.number_in_order(np.ascontiguousarray(labels, dtype=np.int64))
     _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
     rank = np.empty(len(first), dtype=np.int64)
     rank[np.argsort(first)] = np.arange(len(first))
@@ -777,6 +779,8 @@ def _late(deadline: float | None) -> bool:
 
 def _changed_clusters(labels: np.ndarray, previous: np.ndarray) -> np.ndarray:
     """For each cluster of ``labels``, whether its node set is not a cluster of ``previous``."""
+    if multicut_kernels.AVAILABLE:
+        return multicut_kernels.changed_clusters(labels, previous)
     count = int(labels.max()) + 1
     base = int(previous.max()) + 1
     sources = np.bincount(np.unique(labels * base + previous) // base, minlength=count)
@@ -818,7 +822,9 @@ class _KernighanLin:
         if late:
             return improved, _number_in_order(current)
         pairs, attracted = self._adjacent_clusters(current)
-        if attracted.any():
+        if attracted.any() and multicut_kernels.AVAILABLE:
+            current, improved = multicut_kernels.join(current, pairs, attracted), True
+        elif attracted.any():
             size = int(current.max()) + 1
             joined = scipy.sparse.coo_matrix((np.ones(int(attracted.sum())), tuple(pairs[attracted].T)), shape=(size, size))
             current = connected_components(joined, directed=False)[1][current]
@@ -878,6 +884,8 @@ class _KernighanLin:
     def _adjacent_clusters(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The pairs ``(a, b)``, ``a < b``, of clusters joined by an edge, sorted, and whether the
         edges between them weigh more than :attr:`epsilon` in all."""
+        if multicut_kernels.AVAILABLE:
+            return multicut_kernels.adjacent_clusters(labels, self.rows, self.cols, self.weights, self.epsilon)
         first, second = labels[self.rows], labels[self.cols]
         cut = first != second
         low, high = np.minimum(first, second)[cut], np.maximum(first, second)[cut]

@@ -41,10 +41,14 @@ import numpy as np
 __all__ = [
     "AVAILABLE",
     "CLOCK_EVERY",
+    "adjacent_clusters",
+    "changed_clusters",
     "contract_dense",
     "contract_in_heap_order",
     "incidence",
+    "join",
     "moves_and_splits",
+    "number_in_order",
     "single_moves",
     "uncut_components",
 ]
@@ -133,6 +137,91 @@ def uncut_components(n: int, rows: np.ndarray, cols: np.ndarray, labels: np.ndar
             count += 1
         components[v] = number[root]
     return components
+
+
+@_jit
+def number_in_order(labels: np.ndarray) -> np.ndarray:
+    """:func:`gnnsolve.search.multicut._number_in_order`: labels relabelled ``0, 1, 2, ...`` in array order
+    (non-negative labels)."""
+    number = np.full(labels.max() + 1 if len(labels) else 0, -1, dtype=np.int64)
+    numbered = np.empty(len(labels), dtype=np.int64)
+    count = 0
+    for v in range(len(labels)):
+        if number[labels[v]] < 0:
+            number[labels[v]] = count
+            count += 1
+        numbered[v] = number[labels[v]]
+    return numbered
+
+
+@_jit
+def changed_clusters(labels: np.ndarray, previous: np.ndarray) -> np.ndarray:
+    """:func:`gnnsolve.search.multicut._changed_clusters`: for each cluster of ``labels``, whether its
+    node set is not a cluster of ``previous``."""
+    count, base = labels.max() + 1, previous.max() + 1
+    source = np.full(count, -1, dtype=np.int64)
+    changed = np.zeros(count, dtype=np.bool_)
+    size = np.zeros(count, dtype=np.int64)
+    previous_size = np.zeros(base, dtype=np.int64)
+    for v in range(len(labels)):
+        c = labels[v]
+        size[c] += 1
+        previous_size[previous[v]] += 1
+        if source[c] < 0:
+            source[c] = previous[v]
+        elif source[c] != previous[v]:
+            changed[c] = True
+    for c in range(count):
+        if source[c] < 0 or previous_size[source[c]] != size[c]:
+            changed[c] = True
+    return changed
+
+
+@_jit
+def adjacent_clusters(
+    labels: np.ndarray, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, epsilon: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """:meth:`gnnsolve.search.multicut._KernighanLin._adjacent_clusters`: the pairs ``(a, b)``,
+    ``a < b``, of clusters joined by an edge, sorted, and whether the edges between them weigh
+    more than ``epsilon`` in all (summed in edge order, as ``np.bincount`` sums)."""
+    size = labels.max() + 1 if len(labels) else 1
+    keys = np.empty(len(rows), dtype=np.int64)
+    cut = np.empty(len(rows), dtype=np.int64)
+    count = 0
+    for e in range(len(rows)):
+        a, b = labels[rows[e]], labels[cols[e]]
+        if a != b:
+            keys[count] = min(a, b) * size + max(a, b)
+            cut[count] = e
+            count += 1
+    keys = keys[:count]
+    order = np.argsort(keys, kind="mergesort")  # stable: each pair's edges stay in edge order
+    pairs = np.empty((count, 2), dtype=np.int64)
+    between = np.zeros(count, dtype=np.float64)
+    found = -1
+    for i in range(count):
+        key = keys[order[i]]
+        if found < 0 or key != pairs[found, 0] * size + pairs[found, 1]:
+            found += 1
+            pairs[found, 0], pairs[found, 1] = key // size, key % size
+        between[found] += weights[cut[order[i]]]
+    return pairs[: found + 1], between[: found + 1] > epsilon
+
+
+@_jit
+def join(labels: np.ndarray, pairs: np.ndarray, attracted: np.ndarray) -> np.ndarray:
+    """Step 3 of a KLj iteration: the clusters of each attracted pair merged (transitively), by
+    union–find; a label per node, numbered in order of appearance."""
+    parent = np.arange(labels.max() + 1)
+    for i in range(len(pairs)):
+        if attracted[i]:
+            a, b = _root(parent, pairs[i, 0]), _root(parent, pairs[i, 1])
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    joined = np.empty(len(labels), dtype=np.int64)
+    for v in range(len(labels)):
+        joined[v] = _root(parent, labels[v])
+    return number_in_order(joined)
 
 
 # ---------------------------------------------------------------- the indexed max-heap
