@@ -43,7 +43,7 @@ def test_the_default_budget_grows_with_the_graph_and_the_reads_within_bounds():
     sizes = [1, 20, 50, 100, 150, 200, 500, 10**5]
     budgets = [default_time_limit(n) for n in sizes]
     assert budgets == sorted(budgets)
-    assert budgets[0] == 2.0 and budgets[-1] == 60.0 and default_time_limit(100) == 5.0
+    assert budgets[0] == 2.0 and budgets[-1] == 30.0 and default_time_limit(100) == 5.0
     assert default_time_limit(50, num_reads=2) == 2 * default_time_limit(50)
 
 
