@@ -421,11 +421,13 @@ def _improve_incumbent(compiled: CompiledCQM, samples: np.ndarray, watch: Stopwa
     samples[best] = compiled.improve_array(samples[best], time_limit=watch.remaining())
 
 
-def _sampleset(cqm: dimod.ConstrainedQuadraticModel, compiled: CompiledCQM, table: np.ndarray, spins: list) -> dimod.SampleSet:
-    """The samples (the last column their penalty) as a SampleSet over the CQM's variables, the
-    ``spins`` (solved as 0/1) back to ±1."""
+def _sampleset(
+    cqm: dimod.ConstrainedQuadraticModel, compiled: CompiledCQM, table: np.ndarray, spins: list, vector: str = "penalty"
+) -> dimod.SampleSet:
+    """The samples (the last column the data ``vector``: their penalty) as a SampleSet over the
+    CQM's variables, the ``spins`` (solved as 0/1) back to ±1."""
     values = np.rint(table[:, :-1]).astype(np.int64)
     if spins:
         columns = [compiled.variables.index(v) for v in spins]
         values[:, columns] = 2 * values[:, columns] - 1
-    return cqm_sampleset((values, compiled.variables), cqm, penalty=table[:, -1])
+    return cqm_sampleset((values, compiled.variables), cqm, **{vector: table[:, -1]})
