@@ -14,16 +14,12 @@ worse for a minimisation, below 1 for the knapsack's maximisation), whether the 
 every constraint (checked on the Pyomo model), and seconds over ``appsi_highs``'s seconds. The
 run is repeated beside one busy process per core (``benchmarks/_load.py``).
 
-Part ``structured`` compares ``GNNSampler().sample_cqm``'s two ways of taking a CQM, default
-calls with the seed only, one after the other in the same process: the flat penalty
-(``cqm_method="penalty"``, :class:`~gnnsolve.samplers.penalty.PenaltyComposite`) and PI-GNN
-trained on the CQM's own structure (``cqm_method="lagrangian"``,
-:mod:`gnnsolve.samplers.pignn_cqm`), on the CQM the plugin translates from each model's binary
-form and on dimod's random knapsack CQM (50 and 200 items); the optimum is HiGHSSampler's on
-the same CQM, feasibility checked on the Pyomo model after load-back (on the CQM for the
-knapsack).
+The ``"structured"`` rows of ``docs/benchmarks/pyomo_models.json`` (``GNNSampler.sample_cqm`` by
+the flat penalty against PI-GNN trained on the CQM's own structure, HiGHSSampler's optimum as
+the reference) were measured at commit b24ee80, whose ``--part structured`` ran them; ``--report``
+prints them with the rest.
 
-Run: ``python benchmarks/pyomo_models.py [--quick] [--part samplers|structured] [--models ...] [--out docs/benchmarks]``.
+Run: ``python benchmarks/pyomo_models.py [--quick] [--models ...] [--out docs/benchmarks]``.
 """
 
 from __future__ import annotations
@@ -44,14 +40,10 @@ import pyomo.environ as pyo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-import dimod  # noqa: E402
-
 import gnnsolve  # noqa: E402,F401  (registers the solver)
 import gnnsolve.samplers.pignn  # noqa: E402,F401  (torch's import, once per process, is not any solve's time)
 from _cli import add_progress_option, fill_defaults, progress, say  # noqa: E402
 from _load import competing_load  # noqa: E402
-from gnnsolve import GNNSampler, HiGHSSampler  # noqa: E402
-from gnnsolve.adapters.pyomo import load_solution, translate  # noqa: E402
 from pyomo_models import MODELS, constraints_hold  # noqa: E402
 
 EXACT = ("highs", "gurobi")
@@ -126,7 +118,7 @@ def run(instances: Iterable[tuple[str, str]], solvers: list[str], seed: int) -> 
 
 def table(rows: list[dict[str, Any]]) -> str:
     """Markdown: one row per model, size and solver; ratios against the reference solver
-    (appsi_highs; HiGHSSampler in part ``structured``) on the same model."""
+    (appsi_highs; HiGHSSampler in the ``"structured"`` rows) on the same model."""
     reference_solver = "appsi_highs" if any(r["solver"] == "appsi_highs" for r in rows) else "highs"
     optimum = {(r["model"], r["size"]): r for r in rows if r["solver"] == reference_solver}
     lines = [
@@ -150,81 +142,10 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-CQM_METHODS = ("penalty", "lagrangian")
-"""The ways of ``GNNSampler.sample_cqm`` that part ``structured`` compares."""
-
-KNAPSACK_ITEMS = {"small": 50, "medium": 200}
-"""Items of dimod's random knapsack CQM (``dimod.generators.random_knapsack``, seed 0) at each size."""
-
-
-def structured_instance(name: str, size: str) -> tuple[dimod.ConstrainedQuadraticModel, Any, float]:
-    """The CQM of one model (its binary form as the plugin translates it; or dimod's knapsack),
-    a check of a sample (``None`` for the CQM's own) and the sign of the user's objective."""
-    if name == "dimod_knapsack":
-        return dimod.generators.random_knapsack(KNAPSACK_ITEMS[size], seed=0), None, -1.0
-    model = build(name, size, binary=True)
-    cqm, variables = translate(model)
-    sign = -1.0 if next(model.component_data_objects(pyo.Objective, active=True)).sense == pyo.maximize else 1.0
-
-    def check(sample: dict[str, float]) -> bool:
-        load_solution(model, sample, variables)
-        return constraints_hold(model)
-
-    return cqm, check, sign
-
-
-def run_structured(instances: Iterable[tuple[str, str]], seed: int) -> list[dict[str, Any]]:
-    """Each CQM's optimum by HiGHSSampler, then ``GNNSampler().sample_cqm`` by each of :data:`CQM_METHODS`."""
-    rows = []
-    for size, name in instances:
-        cqm, check, sign = structured_instance(name, size)
-        start = time.perf_counter()
-        optimum = HiGHSSampler().sample_cqm(cqm).first.energy
-        rows.append(
-            {
-                "model": name,
-                "size": size,
-                "solver": "highs",
-                "objective": sign * optimum,
-                "feasible": True,
-                "seconds": time.perf_counter() - start,
-            }
-        )
-        for method in CQM_METHODS:
-            start = time.perf_counter()
-            sampleset = GNNSampler().sample_cqm(cqm, seed=seed, cqm_method=method)
-            seconds = time.perf_counter() - start
-            feasible = sampleset.filter(lambda row: row.is_feasible)
-            row: dict[str, Any] = {
-                "model": name,
-                "size": size,
-                "solver": f"gnn-{method}",
-                "seconds": seconds,
-                "stop_reason": sampleset.info["stop_reason"],
-            }
-            if len(feasible):
-                best = feasible.first
-                row.update(
-                    objective=sign * float(best.energy),
-                    feasible=bool(check(dict(best.sample))) if check else bool(best.is_feasible),
-                )
-            else:
-                row.update(feasible=False, termination="no feasible sample")
-            rows.append(row)
-            say(f"{size} {name} gnn-{method}: {row}")
-    return rows
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small models only, idle only, no output file")
-    parser.add_argument(
-        "--part",
-        choices=("samplers", "structured"),
-        default="samplers",
-        help="every sampler through the plugin, or GNNSampler's two ways of taking a CQM",
-    )
-    parser.add_argument("--models", nargs="+", choices=[*MODELS, "dimod_knapsack"], default=None)
+    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=None)
     parser.add_argument("--sizes", nargs="+", choices=list(SIZES), default=None)
     parser.add_argument("--solvers", nargs="+", default=[*EXACT, *HEURISTIC])
     parser.add_argument("--seed", type=int, default=0)
@@ -241,20 +162,19 @@ def main() -> None:
             print(f"\n### structured, {condition}\n\n{table(rows)}")
         return
     fill_defaults(args, quick={"sizes": ["small"], "load": "idle"}, full={"sizes": list(SIZES), "load": "both"})
-    structured = args.part == "structured"
-    models = args.models or ([*MODELS, "dimod_knapsack"] if structured else list(MODELS))
+    models = args.models or list(MODELS)
     instances = list(itertools.product(args.sizes, models))
     runs = {}
     for condition in ("idle", "loaded") if args.load == "both" else (args.load,):
         with competing_load((os.cpu_count() or 1) if condition == "loaded" else 0):
             chosen = progress(instances, args, desc=f"pyomo ({condition})", unit="model")
-            runs[condition] = run_structured(chosen, args.seed) if structured else run(chosen, args.solvers, args.seed)
+            runs[condition] = run(chosen, args.solvers, args.seed)
         say(f"\n### {condition}\n\n{table(runs[condition])}")
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         path = args.out / "pyomo_models.json"
         saved = json.loads(path.read_text()) if path.exists() else {"seed": args.seed}
-        saved["structured" if structured else "runs"] = runs
+        saved["runs"] = runs
         path.write_text(json.dumps(saved, indent=1))
 
 

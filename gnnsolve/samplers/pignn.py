@@ -84,7 +84,6 @@ __all__ = [
     "choose_conv",
     "annealing_term",
     "POLISH_SHARE",
-    "CQM_METHODS",
     "FINISH_SHARE",
     "DEFAULT_SWEEPS",
     "ANNEAL_SHARE",
@@ -94,9 +93,6 @@ __all__ = [
     "ROUNDING_SAMPLES",
     "ROUNDING_WORK",
 ]
-
-CQM_METHODS = ("penalty", "lagrangian")
-"""What ``cqm_method`` of :meth:`GNNSampler.sample_cqm` may name."""
 
 POLISH_SHARE = 0.1
 """The least share of a call's budget kept for polishing and building the SampleSet."""
@@ -215,54 +211,6 @@ class GNNSampler(CQMByPenalty, dimod.Sampler):
             "convolutions": CONVOLUTIONS,
             "paper": "Schuetz, Brubaker, Katzgraber, Nat. Mach. Intell. 4, 367 (2022)",
         }
-
-    def sample_cqm(
-        self, cqm: dimod.ConstrainedQuadraticModel, time_limit: float | None = None, *, cqm_method: str = "penalty", **kwargs: Any
-    ) -> dimod.SampleSet:
-        """Sample a constrained model, by a flat penalty (default) or trained on its own structure.
-
-        Args:
-            cqm: linear hard constraints; BINARY, SPIN and bounded INTEGER variables.
-            time_limit: seconds for the whole call; ``None`` for the method's default budget.
-            cqm_method: ``"penalty"`` (default): the CQM's penalty BQM, a penalty rising while no
-                sample is feasible, every sample repaired on the CQM's own variables
-                (:class:`~gnnsolve.samplers.penalty.PenaltyComposite`; its keywords and
-                :meth:`sample`'s). ``"lagrangian"``: the network trained on the CQM's relaxed
-                objective plus per-constraint augmented-Lagrangian terms, no slack variables,
-                then the same repair (:func:`~gnnsolve.samplers.pignn_cqm.sample_cqm_lagrangian`
-                and its keywords). Measured against each other on six Pyomo models and a
-                knapsack in ``docs/benchmarks/pyomo_models.md``.
-            **kwargs: the chosen method's keywords (``num_reads``, ``seed``, ``label``, ...).
-
-        Returns:
-            Every sample over the CQM's variables with ``energy``, ``is_satisfied`` and
-            ``is_feasible`` (and ``penalty`` or ``training_round``, the attempt that drew it);
-            ``sampleset.filter(lambda row: row.is_feasible).first`` is the best feasible answer.
-
-        Raises:
-            ValueError: an unknown ``cqm_method``, or a bad keyword value.
-            UnsupportedModelError: a REAL variable, an unbounded INTEGER, a quadratic or soft constraint.
-
-        Example:
-            >>> import dimod
-            >>> from gnnsolve import GNNSampler
-            >>> x = [dimod.Binary(i) for i in range(4)]
-            >>> cqm = dimod.ConstrainedQuadraticModel()
-            >>> cqm.set_objective(-3 * x[0] - 2 * x[1] - 2 * x[2] - x[3])
-            >>> _ = cqm.add_constraint(2 * x[0] + x[1] + x[2] + x[3] <= 2, label="weight")
-            >>> for method in ("penalty", "lagrangian"):
-            ...     sampleset = GNNSampler().sample_cqm(cqm, seed=0, time_limit=5, cqm_method=method)
-            ...     print(method, float(sampleset.filter(lambda row: row.is_feasible).first.energy))
-            penalty -4.0
-            lagrangian -4.0
-        """
-        if cqm_method == "penalty":
-            return super().sample_cqm(cqm, time_limit, **kwargs)
-        if cqm_method == "lagrangian":
-            from gnnsolve.samplers.pignn_cqm import sample_cqm_lagrangian
-
-            return sample_cqm_lagrangian(cqm, time_limit, **kwargs)
-        raise ValueError(f"cqm_method must be one of {CQM_METHODS}, got {cqm_method!r}")
 
     def sample(
         self,
