@@ -172,7 +172,7 @@ class SignedGraph:
         """The connected components of the uncut edges, numbered ``0..c-1`` in node order."""
         n = self.num_nodes
         if multicut_kernels.AVAILABLE:
-            return multicut_kernels.uncut_components(n, self.rows, self.cols, np.ascontiguousarray(labels, dtype=np.int64))
+            return multicut_kernels.uncut_components(n, _int64(self.rows), _int64(self.cols), _int64(labels))
         uncut = labels[self.rows] == labels[self.cols]
         graph = scipy.sparse.csr_matrix((np.ones(int(uncut.sum())), (self.rows[uncut], self.cols[uncut])), shape=(n, n))
         _, components = connected_components(graph, directed=False)
@@ -216,7 +216,7 @@ def as_signed_graph(G: GraphLike, weight: str | None = "weight") -> SignedGraph:
 def _number_in_order(labels: np.ndarray) -> np.ndarray:
     """Relabel so that labels appear as ``0, 1, 2, ...`` in array order."""
     if multicut_kernels.AVAILABLE and len(labels) and 0 <= labels.min() and labels.max() <= 4 * len(labels):
-        return multicut_kernels.number_in_order(np.ascontiguousarray(labels, dtype=np.int64))
+        return multicut_kernels.number_in_order(_int64(labels))
     _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
     rank = np.empty(len(first), dtype=np.int64)
     rank[np.argsort(first)] = np.arange(len(first))
@@ -244,7 +244,17 @@ _CLOCK_EVERY = multicut_kernels.CLOCK_EVERY
 
 def _clock(deadline: float | None) -> float:
     """A deadline as the kernels take it: ``math.inf`` for none."""
-    return math.inf if deadline is None else deadline
+    return math.inf if deadline is None else float(deadline)
+
+
+def _int64(array: ArrayLike) -> np.ndarray:
+    """``array`` as the kernels take indices and labels: contiguous ``int64`` (no copy when it is)."""
+    return np.ascontiguousarray(array, dtype=np.int64)
+
+
+def _float64(array: ArrayLike) -> np.ndarray:
+    """``array`` as the kernels take weights: contiguous ``float64`` (no copy when it is)."""
+    return np.ascontiguousarray(array, dtype=np.float64)
 
 
 @contextmanager
@@ -374,7 +384,7 @@ def _incidence_arrays(
     """Per node, its neighbours and the ``values`` of the edges to them, in edge order, flat:
     node ``v``'s lie at ``bounds[v]:bounds[v + 1]`` of ``others`` and ``attached``."""
     if multicut_kernels.AVAILABLE:
-        return multicut_kernels.incidence(n, rows, cols, values)
+        return multicut_kernels.incidence(n, _int64(rows), _int64(cols), np.ascontiguousarray(values))
     ends = np.concatenate([rows, cols])
     order = np.lexsort((np.tile(np.arange(len(rows)), 2), ends))
     bounds = np.searchsorted(ends[order], np.arange(n + 1))
@@ -454,7 +464,9 @@ def _gaec(graph: SignedGraph, deadline: float | None = None) -> np.ndarray:
     largest = weights.max(initial=0.0)
     n = graph.num_nodes
     if multicut_kernels.AVAILABLE:
-        return _survivors(multicut_kernels.contract_in_heap_order(n, rows, cols, weights, _clock(deadline)))
+        return _survivors(
+            multicut_kernels.contract_in_heap_order(n, _int64(rows), _int64(cols), _float64(weights), _clock(deadline))
+        )
     with _collector_paused():
         # the untied contractions give up at the first tie for the largest weight: skip them when the first step ties
         if np.count_nonzero(weights == largest) > 1:
@@ -780,7 +792,7 @@ def _late(deadline: float | None) -> bool:
 def _changed_clusters(labels: np.ndarray, previous: np.ndarray) -> np.ndarray:
     """For each cluster of ``labels``, whether its node set is not a cluster of ``previous``."""
     if multicut_kernels.AVAILABLE:
-        return multicut_kernels.changed_clusters(labels, previous)
+        return multicut_kernels.changed_clusters(_int64(labels), _int64(previous))
     count = int(labels.max()) + 1
     base = int(previous.max()) + 1
     sources = np.bincount(np.unique(labels * base + previous) // base, minlength=count)
@@ -794,7 +806,8 @@ class _KernighanLin:
 
     def __init__(self, graph: SignedGraph) -> None:
         nonzero = graph.weights != 0
-        self.rows, self.cols, self.weights = graph.rows[nonzero], graph.cols[nonzero], graph.weights[nonzero]
+        self.rows, self.cols = _int64(graph.rows[nonzero]), _int64(graph.cols[nonzero])
+        self.weights = _float64(graph.weights[nonzero])
         self.n = graph.num_nodes
         self.epsilon = _KLJ_EPSILON * max(1.0, float(np.abs(self.weights).max(initial=0.0)))
         self.bounds, self.others, self.attached = _incidence_arrays(self.n, self.rows, self.cols, self.weights)
@@ -885,7 +898,7 @@ class _KernighanLin:
         """The pairs ``(a, b)``, ``a < b``, of clusters joined by an edge, sorted, and whether the
         edges between them weigh more than :attr:`epsilon` in all."""
         if multicut_kernels.AVAILABLE:
-            return multicut_kernels.adjacent_clusters(labels, self.rows, self.cols, self.weights, self.epsilon)
+            return multicut_kernels.adjacent_clusters(_int64(labels), self.rows, self.cols, self.weights, self.epsilon)
         first, second = labels[self.rows], labels[self.cols]
         cut = first != second
         low, high = np.minimum(first, second)[cut], np.maximum(first, second)[cut]

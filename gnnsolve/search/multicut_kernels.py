@@ -10,10 +10,11 @@ partitions of the Python code bit for bit, ties included (``tests/test_multicut_
 checks it on random graphs). :mod:`~gnnsolve.search.multicut` calls them when numba is installed
 (the ``fast`` extra; :data:`AVAILABLE`) and otherwise runs its own numpy and Python loops.
 
-Each kernel is compiled on its first call and cached on disk (numba's ``cache=True``), so only a
-process on a fresh install pays the few seconds of compilation. A deadline is read with
-:func:`time.perf_counter` through numba's object mode, once per chain or per
-:data:`CLOCK_EVERY` steps, and only when one is set (``math.inf`` means none).
+The kernels are compiled when this module is first imported on an installation (about 15 s,
+once) and cached on disk (numba's ``cache=True``); later imports load the machine code, so no
+call ever spends its ``time_limit`` compiling. A deadline is read with :func:`time.perf_counter`
+through numba's object mode, once per chain or per :data:`CLOCK_EVERY` steps, and only when one
+is set (``math.inf`` means none).
 
 Example:
     >>> import numpy as np
@@ -66,17 +67,33 @@ AVAILABLE = numba is not None and os.environ.get("GNNSOLVE_NO_JIT", "") in ("", 
 
 
 def _jit(function: Callable[..., Any]) -> Callable[..., Any]:
-    """``numba.njit(cache=True)`` where numba is installed; the function itself otherwise (never called then).
+    """``numba.njit(cache=True)`` where numba is installed (compiled for the types of its first
+    call); the function itself otherwise (never called then)."""
+    return _compile(function, None)
 
-    Where numba finds no writable cache directory (neither beside this file nor the user's cache)
-    the kernels are compiled in each process instead.
+
+def _kernel(*signatures: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A kernel the package calls, compiled at import for the argument types of ``signatures``
+    (other types are a ``TypeError``: the callers pass contiguous ``int64``/``float64`` arrays).
+
+    Compiling eagerly keeps the compiler out of the calls: a first call that compiled lazily
+    would spend seconds of its ``time_limit`` there. numba's cache makes every import after the
+    first one on an installation load the machine code instead (about 0.2 s for all of them).
     """
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        return _compile(function, list(signatures))
+
+    return decorate
+
+
+def _compile(function: Callable[..., Any], signatures: list[str] | None) -> Callable[..., Any]:
     if numba is None:
         return function
     try:
-        return numba.njit(cache=True)(function)
+        return (numba.njit(cache=True) if signatures is None else numba.njit(signatures, cache=True))(function)
     except RuntimeError:  # numba's "no locator available": nowhere to write the cache
-        return numba.njit(function)
+        return (numba.njit() if signatures is None else numba.njit(signatures))(function)
 
 
 @_jit
@@ -89,7 +106,7 @@ def _now() -> float:
 # ---------------------------------------------------------------- graph structure
 
 
-@_jit
+@_kernel("(int64, int64[::1], int64[::1], float64[::1])", "(int64, int64[::1], int64[::1], int64[::1])")
 def incidence(n: int, rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`gnnsolve.search.multicut._incidence_arrays` by a counting sort: each node's
     neighbours and the ``values`` of the edges to them, in edge order, at ``bounds[v]:bounds[v+1]``."""
@@ -117,7 +134,7 @@ def _root(parent: np.ndarray, v: int) -> int:
     return v
 
 
-@_jit
+@_kernel("(int64, int64[::1], int64[::1], int64[::1])")
 def uncut_components(n: int, rows: np.ndarray, cols: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """:meth:`gnnsolve.search.multicut.SignedGraph.canonical`: the connected components of the
     uncut edges (ends with equal labels), numbered ``0..c-1`` in node order, by union–find."""
@@ -139,7 +156,7 @@ def uncut_components(n: int, rows: np.ndarray, cols: np.ndarray, labels: np.ndar
     return components
 
 
-@_jit
+@_kernel("(int64[::1],)")
 def number_in_order(labels: np.ndarray) -> np.ndarray:
     """:func:`gnnsolve.search.multicut._number_in_order`: labels relabelled ``0, 1, 2, ...`` in array order
     (non-negative labels)."""
@@ -154,7 +171,7 @@ def number_in_order(labels: np.ndarray) -> np.ndarray:
     return numbered
 
 
-@_jit
+@_kernel("(int64[::1], int64[::1])")
 def changed_clusters(labels: np.ndarray, previous: np.ndarray) -> np.ndarray:
     """:func:`gnnsolve.search.multicut._changed_clusters`: for each cluster of ``labels``, whether its
     node set is not a cluster of ``previous``."""
@@ -177,7 +194,7 @@ def changed_clusters(labels: np.ndarray, previous: np.ndarray) -> np.ndarray:
     return changed
 
 
-@_jit
+@_kernel("(int64[::1], int64[::1], int64[::1], float64[::1], float64)")
 def adjacent_clusters(
     labels: np.ndarray, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, epsilon: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -208,7 +225,7 @@ def adjacent_clusters(
     return pairs[: found + 1], between[: found + 1] > epsilon
 
 
-@_jit
+@_kernel("(int64[::1], int64[:, :], boolean[::1])")
 def join(labels: np.ndarray, pairs: np.ndarray, attracted: np.ndarray) -> np.ndarray:
     """Step 3 of a KLj iteration: the clusters of each attracted pair merged (transitively), by
     union–find; a label per node, numbered in order of appearance."""
@@ -374,7 +391,7 @@ def _detach(
         table_values[_find(table_keys, node * n + neighbours[start[node] + i], mask)] = i
 
 
-@_jit
+@_kernel("(int64, int64[::1], int64[::1], float64[::1], float64)")
 def contract_in_heap_order(n: int, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, deadline: float) -> np.ndarray:
     """GAEC breaking ties as bioimage-cpp does: :func:`gnnsolve.search.multicut._contract_in_heap_order`.
 
@@ -473,6 +490,16 @@ def contract_in_heap_order(n: int, rows: np.ndarray, cols: np.ndarray, weights: 
 
 
 @_jit
+def _row_max(weights: np.ndarray, i: int) -> tuple[float, int]:
+    """The largest entry of row ``i`` and its first column."""
+    top, at = weights[i, 0], 0
+    for j in range(1, weights.shape[1]):
+        if weights[i, j] > top:
+            top, at = weights[i, j], j
+    return top, at
+
+
+@_kernel("(float64[:, ::1], float64)")
 def contract_dense(weights: np.ndarray, deadline: float) -> np.ndarray:
     """GAEC on a dense symmetric weight matrix, changed in place:
     :func:`gnnsolve.search.multicut._contract_dense` without ``stop_at_tie`` (ties go to the first
@@ -517,16 +544,6 @@ def contract_dense(weights: np.ndarray, deadline: float) -> np.ndarray:
         best[removed] = -math.inf
         best[kept], where[kept] = row.max(), np.argmax(row)
     return parent
-
-
-@_jit
-def _row_max(weights: np.ndarray, i: int) -> tuple[float, int]:
-    """The largest entry of row ``i`` and its first column."""
-    top, at = weights[i, 0], 0
-    for j in range(1, weights.shape[1]):
-        if weights[i, j] > top:
-            top, at = weights[i, j], j
-    return top, at
 
 
 # ---------------------------------------------------------------- KLj
@@ -642,7 +659,7 @@ def _listed(
     return pair, size
 
 
-@_jit
+@_kernel("(int64[::1], boolean[::1], int64[:, :], int64[::1], int64[::1], float64[::1], float64, float64)")
 def moves_and_splits(
     labels: np.ndarray,
     dirty: np.ndarray,
@@ -762,7 +779,7 @@ def moves_and_splits(
     return improved, False
 
 
-@_jit
+@_kernel("(int64[::1], int64[::1], int64[::1], float64[::1], float64, float64)")
 def single_moves(
     labels: np.ndarray, bounds: np.ndarray, others: np.ndarray, attached: np.ndarray, epsilon: float, deadline: float
 ) -> bool:
