@@ -9,9 +9,9 @@ through dask-jobqueue, Kubernetes) and both open to any :class:`concurrent.futur
   caller's model. The same seed and the same chunks give the same SampleSet, wherever they ran.
 - :func:`solve_many` solves many models (BQMs, CQMs, and graph problems such as
   :class:`~gnnsolve.adapters.graphs.MaxCut`, :class:`~gnnsolve.adapters.tsp.TSP` or
-  :class:`~gnnsolve.adapters.multicut.Multicut`) with one sampler, one task a model, and returns
-  the answers in input order; a task that failed is reported in its place as a
-  :class:`TaskFailure`, never dropped.
+  :class:`~gnnsolve.adapters.multicut.Multicut`) with one sampler and returns the answers in
+  input order; a model that failed is reported in its place as a :class:`TaskFailure`, never
+  dropped. Models that take little time go several to a task (``batch_size``, see below).
 
 ``client`` is a ``dask.distributed.Client`` (anything with ``scatter`` and ``submit``), a
 :class:`concurrent.futures.Executor` (``ProcessPoolExecutor``, ``ThreadPoolExecutor``, another
@@ -37,6 +37,21 @@ up (:class:`distributed.KilledWorker`) the task is submitted again, up to ``retr
 the copy the caller still holds. An executor has no retries: a task lost with its process (a
 ``BrokenProcessPool``) is reported as a :class:`TaskFailure`.
 
+Tasks of a worthwhile length. A task costs the caller's process and the scheduler a few
+milliseconds whatever it does (submitting, the scheduler's transitions, fetching the result),
+and on a machine whose cores are all workers that time is taken from the workers; and when every
+task is submitted at once, the scheduler shares them out by count before any has run, so
+workers given the costlier models finish last. :func:`solve_many`'s ``batch_size="auto"``
+therefore keeps two tasks a worker thread in flight (one running, the next waiting, so no worker
+waits for the caller), hands out the largest models first (size: variables and interactions),
+measures how long the models take on the workers, and puts into each new task as many models as
+fill half the work still to hand out shared among the threads (``1 / (2 × threads)`` of it,
+round by round: the tasks shrink as the work runs out, so the workers finish together; loop
+scheduling calls this factoring), at most :data:`BATCH_SECONDS` and at least
+:data:`SHORTEST_BATCH_SECONDS`. Models that take longer than that alone go one to a task. A
+batch runs its models one after another, each exactly as its own task would (fresh copies of the
+sampler and model, its own failure report), and reports each model's answer.
+
 Example:
     >>> from concurrent.futures import ThreadPoolExecutor
     >>> import dimod
@@ -57,6 +72,7 @@ Example:
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import contextlib
 import copyreg
@@ -90,10 +106,35 @@ from gnnsolve.samplers._common import (
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["DEFAULT_RETRIES", "DaskComposite", "TaskFailure", "chunk_seeds", "solve_many"]
+__all__ = ["BATCH_SECONDS", "DEFAULT_RETRIES", "DaskComposite", "TaskFailure", "chunk_seeds", "solve_many"]
 
 DEFAULT_RETRIES = 2
 """How many times a task lost with its worker is submitted again (Dask clients only)."""
+
+BATCH_SECONDS = 0.5
+"""The longest a task of :func:`solve_many`'s ``batch_size="auto"`` aims to run, by the models' times
+measured on the workers. A task's own cost, a few milliseconds of CPU in the caller's process, the
+scheduler and the worker (measured in ``docs/benchmarks/distributed.md``), is then about 1 % of
+it; longer tasks would gain little and make the results (and the progress bar) come in larger
+lumps, and a task lost with its worker costs its whole length again."""
+
+RECENT_RATE = 0.5
+"""How far each measured model moves ``batch_size="auto"``'s estimate of seconds per unit of size
+(an exponentially weighted average; see ``_Plan.measured``)."""
+
+SHORTEST_BATCH_SECONDS = 0.05
+"""Where ``batch_size="auto"`` stops shortening its tasks as the work runs out. A task's own cost is
+about 5–6 ms of CPU (the caller's process, the scheduler and the worker together, measured on a
+``LocalCluster``): a tenth of a task this long; shorter tasks at the end would spend more on
+themselves than the imbalance they avoid (at most one such task on one worker)."""
+
+TASKS_IN_FLIGHT = 2
+"""Tasks kept submitted per worker thread under ``batch_size="auto"``: one running, the next
+already on its worker, so that no worker waits for the caller to hand out more."""
+
+SLOTS_REFRESH_S = 1.0
+"""How often (seconds, at most) ``batch_size="auto"`` asks a Dask scheduler for its worker
+threads again, so that workers joining a running cluster get tasks too."""
 
 
 @dataclass(frozen=True)
@@ -252,6 +293,7 @@ class _Report:
     load_ns: int = 0
     run_ns: int = 0
     attempts: int = 1
+    batch: tuple[int, ...] = ()
 
 
 def _worker_identity() -> tuple[str, int]:
@@ -327,35 +369,125 @@ def _chunk_task(
 
 @dataclass(frozen=True)
 class _Call:
-    """A task: its function, the blobs it reads (by index) and its further arguments."""
+    """A call: its function, the blobs it reads (by index) and its further arguments."""
 
     function: Callable[..., bytes]
     blobs: tuple[int, ...]
     extra: tuple = ()
 
 
-def _decoded(data: bytes, attempts: int) -> _Report:
+def _batch_task(layout: tuple[_Call, ...], *blobs: bytes) -> list[bytes]:
+    """Several calls in one task, one after another, each reading its blobs (indices into
+    ``blobs``, which carry each blob the batch needs once). Every call loads its own copies and
+    reports on its own, as it would in a task of its own: one that raises leaves the others of the
+    batch to run."""
+    return [call.function(*(blobs[i] for i in call.blobs), *call.extra) for call in layout]
+
+
+def _batch_layout(calls: Sequence[_Call], group: Sequence[int]) -> tuple[tuple[_Call, ...], list[int]]:
+    """The calls of ``group`` as one task: their layout and the blobs (indices into the caller's
+    blobs) the task carries, each once."""
+    needed = list(dict.fromkeys(i for index in group for i in calls[index].blobs))
+    where = {blob: k for k, blob in enumerate(needed)}
+    layout = tuple(
+        _Call(calls[index].function, tuple(where[i] for i in calls[index].blobs), calls[index].extra) for index in group
+    )
+    return layout, needed
+
+
+class _Plan:
+    """Which calls each task runs, handed out as the backend asks for more.
+
+    ``batch_size`` an int: that many calls a task, in input order, all handed out at once (the
+    scheduler sees the whole backlog). ``None`` (``"auto"``): the calls go out largest first
+    (``weights``, each call's expected cost in any unit; ``None`` where unknown: all alike), one a
+    task until some have reported their time, then as many a task as fill ``1 / (2 × slots)`` of
+    the work still to hand out, at the seconds per unit of weight measured lately (see
+    :meth:`next` and :meth:`measured`); the backend keeps :data:`TASKS_IN_FLIGHT` tasks a slot
+    submitted (:meth:`window`).
+    """
+
+    def __init__(self, count: int, batch_size: int | None, weights: Sequence[float] | None = None) -> None:
+        self.batch_size = batch_size
+        self._weights = [1.0] * count if weights is None else [float(weight) for weight in weights]
+        order = range(count) if batch_size is not None else sorted(range(count), key=lambda i: -self._weights[i])
+        self._queue = collections.deque(order)
+        self._left = sum(self._weights)
+        self._rate: float | None = None  # seconds per unit of weight, as measured lately
+        self._round, self._budget = 0, 0.0  # tasks left in this round, and their seconds
+
+    @property
+    def adaptive(self) -> bool:
+        return self.batch_size is None
+
+    def window(self, slots: int) -> float:
+        """How many tasks to keep submitted on ``slots`` worker threads."""
+        return TASKS_IN_FLIGHT * slots if self.adaptive else math.inf
+
+    def next(self, slots: int) -> tuple[int, ...] | None:
+        """The calls of the next task (``slots``: the worker threads now), or ``None`` when all are out.
+
+        Under ``"auto"`` the tasks go out in rounds of ``slots`` tasks (factoring): each round's
+        tasks get, in all, at most half the work still to hand out, so each round's tasks are
+        about half the length of the last round's, down to :data:`SHORTEST_BATCH_SECONDS`."""
+        queue = self._queue
+        if not queue:
+            return None
+        if self.batch_size is not None:
+            return tuple(queue.popleft() for _ in range(min(self.batch_size, len(queue))))
+        group = [queue.popleft()]
+        if self._rate is not None:
+            rate = self._rate
+            if self._round <= 0:  # a new round, and its tasks' length
+                self._round = slots
+                self._budget = min(BATCH_SECONDS, max(SHORTEST_BATCH_SECONDS, rate * self._left / (2 * slots)))
+            self._round -= 1
+            spent = rate * self._weights[group[0]]
+            while queue and spent + rate * self._weights[queue[0]] / 2 <= self._budget:  # the nearest fill
+                group.append(queue.popleft())
+                spent += rate * self._weights[group[-1]]
+        self._left -= sum(self._weights[i] for i in group)
+        return tuple(group)
+
+    def measured(self, index: int, report: _Report) -> None:
+        """Call ``index`` reported: its time on the worker (loading and running) per unit of weight
+        moves the rate :data:`RECENT_RATE` of the way. The calls go out largest first, so those
+        measured last are the most like those still to hand out: where time is not in proportion to
+        size (a fixed cost per call, a model harder than its size says), the latest rate is the
+        better guess, and a rate that lags behind shrinking models overestimates them, which costs
+        a few more tasks, not an idle worker at the end."""
+        if self.adaptive and report.error is None:
+            rate = (report.load_ns + report.run_ns) / 1e9 / self._weights[index]
+            self._rate = rate if self._rate is None else self._rate + RECENT_RATE * (rate - self._rate)
+
+
+def _decoded(data: bytes, attempts: int, batch: tuple[int, ...]) -> _Report:
     try:
         report = pickle.loads(data)
     except Exception as exc:  # noqa: BLE001 - a result this process cannot load is the task's failure
-        return _Report(error=exc, traceback=traceback.format_exc(), attempts=attempts)
-    report.attempts = attempts
+        return _Report(error=exc, traceback=traceback.format_exc(), attempts=attempts, batch=batch)
+    report.attempts, report.batch = attempts, batch
     return report
 
 
-def _lost(exc: BaseException, tb: Any, attempts: int, worker: str | None = None) -> _Report:
+def _lost(exc: BaseException, tb: Any, attempts: int, batch: tuple[int, ...]) -> _Report:
     text = "".join(traceback.format_exception(type(exc), exc, tb))
-    return _Report(error=exc, traceback=text, worker=worker, attempts=attempts)
+    return _Report(error=exc, traceback=text, attempts=attempts, batch=batch)
+
+
+Reports = Generator[tuple[int, _Report], None, None]
+"""What a backend's ``run`` yields: each call's index and report, as they arrive."""
 
 
 class _Serial:
-    """The tasks run one after another in this process, as they would on a worker."""
+    """The calls run one after another in this process, as they would on a worker."""
 
     workers = slots = 1
 
-    def run(self, blobs: Sequence[bytes], calls: Sequence[_Call], retries: int) -> Generator[tuple[int, _Report], None, None]:
+    def run(self, blobs: Sequence[bytes], calls: Sequence[_Call], retries: int, plan: _Plan) -> Reports:
+        """In input order, one call at a time: batching would save nothing here."""
         for index, call in enumerate(calls):
-            yield index, _decoded(call.function(*(blobs[i] for i in call.blobs), *call.extra), 1)
+            yield index, _decoded(call.function(*(blobs[i] for i in call.blobs), *call.extra), 1, (index,))
 
 
 class _OnExecutor:
@@ -365,21 +497,32 @@ class _OnExecutor:
         self.executor = executor
         self.workers = self.slots = int(getattr(executor, "_max_workers", None) or os.cpu_count() or 1)
 
-    def run(self, blobs: Sequence[bytes], calls: Sequence[_Call], retries: int) -> Generator[tuple[int, _Report], None, None]:
-        futures = {
-            self.executor.submit(call.function, *(blobs[i] for i in call.blobs), *call.extra): index
-            for index, call in enumerate(calls)
-        }
+    def run(self, blobs: Sequence[bytes], calls: Sequence[_Call], retries: int, plan: _Plan) -> Reports:
+        in_flight: dict[concurrent.futures.Future, tuple[int, ...]] = {}
+
+        def top_up() -> None:
+            while len(in_flight) < plan.window(self.slots) and (group := plan.next(self.slots)) is not None:
+                layout, needed = _batch_layout(calls, group)
+                in_flight[self.executor.submit(_batch_task, layout, *(blobs[i] for i in needed))] = group
+
         try:
-            for future in concurrent.futures.as_completed(futures):
-                try:
-                    data = future.result()
-                except BaseException as exc:  # noqa: BLE001 - the process died (BrokenProcessPool), or the task was cancelled
-                    yield futures[future], _lost(exc, exc.__traceback__, 1)
-                else:
-                    yield futures[future], _decoded(data, 1)
+            top_up()
+            while in_flight:
+                done, _ = concurrent.futures.wait(in_flight, return_when=concurrent.futures.FIRST_COMPLETED)
+                arrived: list[tuple[int, _Report]] = []
+                for future in done:
+                    group = in_flight.pop(future)
+                    try:
+                        reports = [_decoded(data, 1, group) for data in future.result()]
+                    except BaseException as exc:  # noqa: BLE001 - the process died (BrokenProcessPool), or the task was cancelled
+                        reports = [_lost(exc, exc.__traceback__, 1, group) for _ in group]
+                    arrived += zip(group, reports)
+                for index, report in arrived:
+                    plan.measured(index, report)
+                top_up()  # the workers get their next tasks before the caller sees these
+                yield from arrived
         finally:
-            for future in futures:
+            for future in in_flight:
                 future.cancel()
 
 
@@ -390,49 +533,89 @@ class _OnDask:
         from distributed import as_completed
 
         self.client, self.as_completed = client, as_completed
-        nthreads = client.nthreads()
-        self.workers = max(1, len(nthreads))
-        self.slots = max(1, sum(nthreads.values()))
+        self._asked = -math.inf
+        self.workers = self.slots = 1
+        self._threads()
 
-    def run(self, blobs: Sequence[bytes], calls: Sequence[_Call], retries: int) -> Generator[tuple[int, _Report], None, None]:
-        shipped = self.client.scatter(list(blobs), hash=False)
-        futures = {self._submit(call, shipped): index for index, call in enumerate(calls)}
-        attempts = [1] * len(calls)
-        pending = self.as_completed(list(futures))
+    def _threads(self) -> int:
+        """The worker threads, asked of the scheduler at most every :data:`SLOTS_REFRESH_S`."""
+        now = time.monotonic()
+        if now - self._asked >= SLOTS_REFRESH_S:
+            nthreads = self.client.nthreads()
+            self.workers = max(1, len(nthreads))
+            self.slots = max(1, sum(nthreads.values()))
+            self._asked = now
+        return self.slots
+
+    def run(self, blobs: Sequence[bytes], calls: Sequence[_Call], retries: int, plan: _Plan) -> Reports:
+        """Each blob is scattered once. Those that most calls read (the sampler, the keywords) go to
+        every worker at once, so that no worker's first task waits to fetch them from another;
+        then the first tasks' own blobs, and those tasks are submitted before the other blobs are
+        scattered (in one call, while the workers run the first tasks)."""
+        shipped: dict[int, Any] = {}
+        readers = collections.Counter(i for call in calls for i in call.blobs)
+        common = [i for i, count in readers.items() if count > 1 and count >= self.workers]
+        if common:
+            shipped.update(zip(common, self.client.scatter([blobs[i] for i in common], hash=False, broadcast=True)))
+        in_flight: dict[Any, tuple[tuple[int, ...], int]] = {}  # future: its calls, its attempt
+        pending = self.as_completed()
+
+        def ship(needed: Iterable[int]) -> None:
+            missing = [i for i in needed if i not in shipped]
+            if missing:
+                shipped.update(zip(missing, self.client.scatter([blobs[i] for i in missing], hash=False)))
+
+        def top_up() -> None:
+            slots = self._threads() if plan.adaptive else self.slots
+            groups: list[tuple[int, ...]] = []
+            while len(in_flight) + len(groups) < plan.window(slots) and (group := plan.next(slots)) is not None:
+                groups.append(group)
+            ship(i for group in groups for index in group for i in calls[index].blobs)
+            for group in groups:
+                future = self._submit(calls, group, shipped)
+                in_flight[future] = (group, 1)
+                pending.add(future)
+
         try:
+            top_up()
+            ship(range(len(blobs)))
             for future in pending:
-                index = futures.pop(future)
+                group, attempts = in_flight.pop(future)
                 if future.status == "finished":
                     try:
-                        yield index, _decoded(future.result(), attempts[index])
+                        reports = [_decoded(data, attempts, group) for data in future.result()]
                     except Exception as exc:  # noqa: BLE001 - the result could not be fetched
-                        yield index, _lost(exc, exc.__traceback__, attempts[index])
-                    continue
-                if attempts[index] <= retries:
-                    attempts[index] += 1
-                    call = calls[index]
-                    again = self.client.scatter([blobs[i] for i in call.blobs], hash=False)
-                    resubmitted = self._submit(_Call(call.function, tuple(range(len(call.blobs))), call.extra), again)
-                    futures[resubmitted] = index
+                        reports = [_lost(exc, exc.__traceback__, attempts, group) for _ in group]
+                elif attempts <= retries:  # lost with its worker: again, from the caller's copies
+                    needed = list(dict.fromkeys(i for index in group for i in calls[index].blobs))
+                    again = dict(zip(needed, self.client.scatter([blobs[i] for i in needed], hash=False)))
+                    resubmitted = self._submit(calls, group, again)
+                    in_flight[resubmitted] = (group, attempts + 1)
                     pending.add(resubmitted)
                     continue
-                yield index, self._failure(future, attempts[index])
+                else:
+                    reports = [self._failure(future, attempts, group) for _ in group]
+                for index, report in zip(group, reports):
+                    plan.measured(index, report)
+                top_up()  # the workers get their next tasks before the caller sees these
+                yield from zip(group, reports)
         finally:
-            if futures:
-                self.client.cancel(list(futures))
+            if in_flight:
+                self.client.cancel(list(in_flight))
 
-    def _submit(self, call: _Call, shipped: Sequence[Any]) -> Any:
-        return self.client.submit(call.function, *(shipped[i] for i in call.blobs), *call.extra, pure=False)
+    def _submit(self, calls: Sequence[_Call], group: Sequence[int], shipped: dict[int, Any]) -> Any:
+        layout, needed = _batch_layout(calls, group)
+        return self.client.submit(_batch_task, layout, *(shipped[i] for i in needed), pure=False)
 
     @staticmethod
-    def _failure(future: Any, attempts: int) -> _Report:
+    def _failure(future: Any, attempts: int, batch: tuple[int, ...]) -> _Report:
         try:
             exc, tb = future.exception(), future.traceback()
         except BaseException as cancelled:  # noqa: BLE001 - a cancelled future has neither
             exc, tb = cancelled, None
         if exc is None:
             exc = concurrent.futures.CancelledError(f"task {future.key} ended as {future.status!r}")
-        return _lost(exc, tb, attempts)
+        return _lost(exc, tb, attempts, batch)
 
 
 def _backend(client: Any) -> _Serial | _OnExecutor | _OnDask:
@@ -639,7 +822,10 @@ class DaskComposite(dimod.ComposedSampler):
             share = None if limit is None else max(watch.remaining() / rounds, 1e-3)
             calls = [_Call(_chunk_task, (0, 1, 2), (size, chunk_seed, share)) for size, chunk_seed in zip(sizes, seeds)]
         received: dict[int, _Report] = {}
-        with watch.phase("sampling"), contextlib.closing(backend.run(blobs, calls, self.retries)) as finished:
+        with (
+            watch.phase("sampling"),
+            contextlib.closing(backend.run(blobs, calls, self.retries, _Plan(len(calls), 1))) as finished,
+        ):
             for index, report in finished:
                 if report.error is not None:
                     _raise(_failure(index, report))  # closing cancels the other chunks
@@ -710,12 +896,13 @@ def solve_many(
     client: Client | concurrent.futures.Executor | None = None,
     *,
     retries: int = DEFAULT_RETRIES,
+    batch_size: int | str = "auto",
     progress: bool = False,
     on_result: Callable[[int, Any], None] | None = None,
     raise_errors: bool = False,
     **sample_kwargs: Any,
 ) -> list[Any]:
-    """Solve every model with ``sampler``, one task a model, and return the answers in input order.
+    """Solve every model with ``sampler`` and return the answers in input order.
 
     A task does what a serial loop would: ``sampler.sample(model, **sample_kwargs)`` for a BQM,
     ``sampler.sample_cqm(model, **sample_kwargs)`` for a CQM, and
@@ -731,11 +918,20 @@ def solve_many(
         client: a ``dask.distributed.Client``, a :class:`concurrent.futures.Executor`, or
             ``None`` to solve the models one after another in this process.
         retries: how many times a task lost with its Dask worker is submitted again (executors
-            have none).
-        progress: show a tqdm bar on ``stderr`` as tasks finish.
-        on_result: called in this process as ``on_result(index, result)`` as each task finishes
-            (in the order they finish), with the answer or its :class:`TaskFailure`; an
-            exception it raises cancels the remaining tasks and is raised.
+            have none); a batch is submitted again whole.
+        batch_size: how many models a task solves. ``"auto"`` (the default): as many as fill
+            :data:`BATCH_SECONDS` by the times measured on the workers, largest models first,
+            with two tasks a worker thread in flight (see the module notes): models of a few
+            milliseconds go many to a task, models of seconds one to a task. An int: that many
+            models a task, in input order, every task submitted at once (``1``: one task a
+            model); a Dask cluster that scales with its backlog (``cluster.adapt()``) sees the
+            whole backlog only this way. In this process (``client=None``) the models are
+            solved one after another whatever the value.
+        progress: show a tqdm bar on ``stderr`` as models finish.
+        on_result: called in this process as ``on_result(index, result)`` as each model's answer
+            arrives (in the order they arrive; a batch's models together, as it finishes), with
+            the answer or its :class:`TaskFailure`; an exception it raises cancels the remaining
+            tasks and is raised.
         raise_errors: raise the first failure to arrive (the worker's traceback attached as a
             note) and cancel the remaining tasks, instead of reporting failures in place.
         **sample_kwargs: keywords for every call (``num_reads``, ``seed``, ``time_limit``, ...).
@@ -745,9 +941,13 @@ def solve_many(
         ``solve`` returns (a ``(Solution, SampleSet)`` pair for graph problems), or a
         :class:`TaskFailure`. Each SampleSet's ``info["task"]`` says where and how it ran:
         ``worker``, ``pid``, ``load_ns`` (loading the sampler and model), ``run_ns`` (the call)
-        and ``attempts``.
+        ``attempts`` and ``batch`` (the indices of the models its task solved, itself among
+        them). A model in a batch gets its own answer or failure, as in a task of its own: a
+        model that raises does not stop the others of its batch.
 
     Raises:
+        ValueError, TypeError: ``batch_size`` neither ``"auto"`` nor a positive int, or
+            ``retries`` not a non-negative int.
         TypeError: a model that is neither a BQM, a CQM nor an object with ``solve`` (a CQM for a
             sampler without ``sample_cqm``), or a sampler, model or keyword that does not pickle;
             each named, before anything is submitted.
@@ -764,6 +964,7 @@ def solve_many(
     """
     models = list(models)
     retries = _check_retries(retries)
+    size = _check_batch_size(batch_size)
     for index, model in enumerate(models):
         _check_model(index, model, sampler)
     if not models:
@@ -772,10 +973,11 @@ def solve_many(
     blobs = [_dumps(sampler, f"the sampler {type(sampler).__name__}"), _dumps_keywords(sample_kwargs)]
     blobs += [_dumps(model, f"model {index} ({type(model).__name__})") for index, model in enumerate(models)]
     calls = [_Call(_solve_task, (0, 2 + index, 1)) for index in range(len(models))]
+    plan = _Plan(len(models), size, _weights(models) if size is None and not isinstance(backend, _Serial) else None)
     results: list[Any] = [None] * len(models)
     bar = _progress_bar(progress, len(models))
     try:
-        with contextlib.closing(backend.run(blobs, calls, retries)) as finished:  # closing cancels what is left
+        with contextlib.closing(backend.run(blobs, calls, retries, plan)) as finished:  # closing cancels what is left
             for index, report in finished:
                 if report.error is not None:
                     result = results[index] = _failure(index, report)
@@ -791,6 +993,35 @@ def solve_many(
         if bar is not None:
             bar.close()
     return results
+
+
+def _check_batch_size(batch_size: Any) -> int | None:
+    """``batch_size`` as a positive int, or ``None`` for ``"auto"``."""
+    if isinstance(batch_size, str):
+        if batch_size == "auto":
+            return None
+        raise ValueError(f'batch_size must be "auto" or a positive integer, got {batch_size!r}')
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise TypeError(f'batch_size must be "auto" or a positive integer, got {type(batch_size).__name__}')
+    return check_positive_int("batch_size", int(batch_size))
+
+
+def _weights(models: Sequence[Any]) -> list[float] | None:
+    """Each model's size, the cost proxy of ``batch_size="auto"``: 1 + its variables + its
+    interactions (a CQM's objective and constraints together), or ``None`` when a model is not a
+    BQM or CQM (a problem object's cost is not known before it is built): all alike then.
+
+    The measured times turn sizes into seconds; a size need only rank models of one study."""
+    sizes: list[float] = []
+    for model in models:
+        if isinstance(model, dimod.BinaryQuadraticModel):
+            sizes.append(1 + model.num_variables + model.num_interactions)
+        elif isinstance(model, dimod.ConstrainedQuadraticModel):
+            terms = sum(c.lhs.num_variables + c.lhs.num_interactions for c in model.constraints.values())
+            sizes.append(1 + len(model.variables) + model.objective.num_interactions + terms)
+        else:
+            return None
+    return sizes
 
 
 def _check_model(index: int, model: Any, sampler: Any) -> None:
@@ -823,6 +1054,7 @@ def _with_task_info(report: _Report) -> Any:
             "load_ns": report.load_ns,
             "run_ns": report.run_ns,
             "attempts": report.attempts,
+            "batch": report.batch,
         }
     return value
 

@@ -211,6 +211,18 @@ def kill_a_busy_worker(client, after: float) -> threading.Timer:
     return timer
 
 
+def solve_many_losing_a_worker(models: list, **kwargs: Any) -> list:
+    """``solve_many`` (SteepestDescentSolver, 2 reads, seed 0) on a cluster of its own whose busy
+    worker is killed 0.8 s in: how soon (or whether) a killed worker's nanny brings it back is
+    Dask's affair, and the module's other tests keep their two workers."""
+    with two_workers() as client:
+        timer = kill_a_busy_worker(client, after=0.8)
+        try:
+            return solve_many(models, SteepestDescentSolver(), client, num_reads=2, seed=0, **kwargs)
+        finally:
+            timer.join()
+
+
 # --- DaskComposite ----------------------------------------------------------------------------
 
 
@@ -346,24 +358,12 @@ def test_solve_many_reports_a_failure_in_place_with_its_traceback(client):
 
 
 def test_solve_many_survives_a_killed_worker():
-    # A cluster of its own for each run: how soon (or whether) a killed worker's nanny brings it
-    # back is Dask's affair, and the module's other tests keep their two workers.
     models = [Sleepy(spin_model(), sleep=2.0), Sleepy(binary_model(), sleep=2.0)]
-    with two_workers() as client:
-        timer = kill_a_busy_worker(client, after=0.8)
-        try:
-            results = solve_many(models, SteepestDescentSolver(), client, num_reads=2, seed=0)
-        finally:
-            timer.join()
+    results = solve_many_losing_a_worker(models)
     assert all(isinstance(result, dimod.SampleSet) for result in results)
     assert sorted(result.info["task"]["attempts"] for result in results) == [1, 2]
 
-    with two_workers() as client:
-        timer = kill_a_busy_worker(client, after=0.8)
-        try:
-            results = solve_many(models, SteepestDescentSolver(), client, retries=0, num_reads=2, seed=0)
-        finally:
-            timer.join()
+    results = solve_many_losing_a_worker(models, retries=0)
     lost = [result for result in results if isinstance(result, TaskFailure)]
     assert len(lost) == 1 and type(lost[0].exception).__name__ == "KilledWorker"
     assert sum(isinstance(result, dimod.SampleSet) for result in results) == 1
@@ -459,6 +459,126 @@ def test_a_failing_on_result_cancels_the_rest():
     with pytest.raises(KeyboardInterrupt):
         solve_many([spin_model()] * 3, SteepestDescentSolver(), on_result=stop)
     assert calls == [0]
+
+
+# --- batches: several models a task -----------------------------------------------------------
+
+
+def small_models(count: int) -> list[dimod.BinaryQuadraticModel]:
+    """BQMs of a few milliseconds each, of different sizes."""
+    return [dimod.generators.ran_r(1, 8 + index % 5, seed=index) for index in range(count)]
+
+
+def tasks_of(results) -> list[tuple[int, ...]]:
+    """The batches the answers report, each once, in the order of their first model."""
+    return list(dict.fromkeys(answer.info["task"]["batch"] for answer in results))
+
+
+def test_batches_answer_in_input_order_and_report_each_model(client):
+    models = small_models(10)
+    seen: list[int] = []
+    batched = solve_many(models, SteepestDescentSolver(), client, batch_size=4, on_result=lambda i, r: seen.append(i), seed=0)
+    serial = solve_many(models, SteepestDescentSolver(), None, seed=0)
+    assert sorted(seen) == list(range(10))
+    assert all(same_answer(a, b) for a, b in zip(batched, serial))
+    assert tasks_of(batched) == [(0, 1, 2, 3), (4, 5, 6, 7), (8, 9)]
+    assert all(index in answer.info["task"]["batch"] for index, answer in enumerate(batched))
+    assert tasks_of(serial) == [(index,) for index in range(10)]  # in this process: one at a time
+
+
+def test_automatic_batches_group_short_models_and_give_the_serial_answers(client):
+    models = small_models(40)
+    seen: list[int] = []
+    batched = solve_many(models, SA, client, on_result=lambda i, r: seen.append(i), num_reads=2, num_sweeps=20, seed=3)
+    serial = solve_many(models, SA, None, num_reads=2, num_sweeps=20, seed=3)
+    assert sorted(seen) == list(range(40))
+    assert all(same_answer(a, b) for a, b in zip(batched, serial))
+    batches = tasks_of(batched)
+    assert sorted(i for batch in batches for i in batch) == list(range(40))
+    assert any(len(batch) > 1 for batch in batches)  # models of milliseconds share tasks
+    # the largest (12 variables) go first, and the first four (two a worker) alone: no time is known yet
+    assert all((index,) in batches for index in (4, 9, 14, 19))
+
+
+def test_automatic_batches_keep_long_models_alone(client):
+    models = [Sleepy(spin_model(), sleep=0.3) for _ in range(6)]
+    results = solve_many(models, SteepestDescentSolver(), client, num_reads=2, seed=0)
+    assert tasks_of(results) and all(len(batch) == 1 for batch in tasks_of(results))
+
+
+def test_a_failure_inside_a_batch_is_its_own_and_the_others_return(client):
+    models = [spin_model(), Sleepy(spin_model(), fail=True), binary_model(), Sleepy(binary_model())]
+    seen: list[int] = []
+    results = solve_many(models, SteepestDescentSolver(), client, batch_size=4, on_result=lambda i, r: seen.append(i), seed=0)
+    failure = results[1]
+    assert isinstance(failure, TaskFailure) and failure.index == 1
+    assert "asked to fail" in failure.traceback and failure.worker in client.nthreads()
+    answers = [results[0], results[2], results[3]]
+    assert all(isinstance(answer, dimod.SampleSet) for answer in answers)
+    assert {answer.info["task"]["batch"] for answer in answers} == {(0, 1, 2, 3)}
+    assert sorted(seen) == [0, 1, 2, 3]
+
+
+def test_batch_size_one_is_one_task_a_model_with_the_same_answers(client):
+    models = small_models(5)
+    one = solve_many(models, SteepestDescentSolver(), client, batch_size=1, seed=2)
+    automatic = solve_many(models, SteepestDescentSolver(), client, seed=2)
+    assert sorted(tasks_of(one)) == [(index,) for index in range(5)]
+    assert all(same_answer(a, b) for a, b in zip(one, automatic))
+
+
+def test_batches_on_an_executor():
+    models = [*small_models(6), MaxCut(nx.cycle_graph(6))]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        batched = solve_many(models, SteepestDescentSolver(), pool, batch_size=3, num_reads=2, seed=1)
+    serial = solve_many(models, SteepestDescentSolver(), None, num_reads=2, seed=1)
+    assert all(same_answer(a, b) for a, b in zip(batched, serial))
+    assert batched[0].info["task"]["batch"] == (0, 1, 2) and batched[6][1].info["task"]["batch"] == (6,)
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "error"),
+    [
+        ("big", ValueError),
+        ("", ValueError),
+        (0, ValueError),
+        (-2, ValueError),
+        (2.5, TypeError),
+        (True, TypeError),
+        (None, TypeError),
+    ],
+)
+def test_a_wrong_batch_size_is_refused_before_anything_is_submitted(client, batch_size, error):
+    spy = Spy(client)
+    with pytest.raises(error, match="batch_size must be"):
+        solve_many([spin_model()], SteepestDescentSolver(), spy, batch_size=batch_size)
+    assert spy.calls == []
+
+
+def test_a_batch_lost_with_its_worker_is_run_again_whole():
+    models = [Sleepy(spin_model(), sleep=1.5), Sleepy(binary_model(), sleep=1.5)] * 2
+    results = solve_many_losing_a_worker(models, batch_size=2)
+    assert all(isinstance(result, dimod.SampleSet) for result in results)
+    attempts = {result.info["task"]["batch"]: result.info["task"]["attempts"] for result in results}
+    assert sorted(attempts.values()) == [1, 2]  # the killed worker's batch, both its models, once more
+    assert sorted(attempts) == [(0, 1), (2, 3)]
+
+
+def test_the_automatic_plan_hands_out_largest_first_and_fills_tasks_by_measured_time():
+    from gnnsolve.distributed import BATCH_SECONDS, _Plan, _Report
+
+    weights = [1.0, 8.0, 2.0, 2.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    plan = _Plan(len(weights), None, weights)
+    assert plan.window(2) == 4 and _Plan(3, 2).window(2) == math.inf
+    first = [plan.next(2) for _ in range(2)]
+    assert first == [(1,), (2,)]  # largest first, alone until a time is known
+    plan.measured(1, _Report(run_ns=int(8 * BATCH_SECONDS / 40 * 1e9)))  # a unit of weight: 1/40 of BATCH_SECONDS
+    handed = [plan.next(2) for _ in range(20)]
+    groups = [group for group in handed if group is not None]
+    assert sorted(i for group in [*first, *groups] for i in group) == list(range(len(weights)))
+    assert all(sum(weights[i] for i in group) <= 40 for group in groups)
+    assert groups[0][0] == 3 and max(len(group) for group in groups) > 1
+    assert _Plan(5, 2).next(1) == (0, 1) and _Plan(1, 3).next(1) == (0,)
 
 
 # --- everything a task carries pickles --------------------------------------------------------
