@@ -657,16 +657,23 @@ def breakdown(rows: list[dict[str, Any]]) -> list[str]:
             "bring the idle end down to about one short task, 20–150 ms of wall. After the last task: "
             f"{1e3 * t1['after'] / n:.1f} → {1e3 * ta['after'] / n:.1f}; between tasks "
             f"{1e3 * t1['between'] / n:.1f} → {1e3 * ta['between'] / n:.1f}.",
-            "- The sampler and keywords sent to every worker at once (both rows now), and the first tasks submitted "
-            'before the other models are scattered (`"auto"` only): expected to start the first tasks 10–20 ms '
-            "sooner than the 45–60 ms of the profile. Before the first task, per model: "
-            f"{1e3 * t1['before'] / n:.1f} → {1e3 * ta['before'] / n:.1f}, that is a worker's first task "
-            f"{1e3 * t1['before'] / one['workers']:.0f} → {1e3 * ta['before'] / auto['workers']:.0f} ms after the call "
-            "on average. Apart, on the same machine (7 alternating runs each, commit b6642d2): everything scattered "
-            "before the first submission, without sending the shared blobs to every worker, 0.713 s median, against "
-            "0.720 s as built: no gain that the wall can show.",
+            "- The first tasks sooner (commit b6642d2: the sampler and keywords sent to every worker at once, the "
+            "first tasks submitted before the other models were scattered) gained nothing the wall could show. "
+            "Since then, with Dask, no model of `solve_many` is scattered: each travels inside the one task that "
+            "reads it, and the sampler and keywords, under 16 KiB, with every task (both rows). Expected: the "
+            "scatter's round trips (16–21 ms of the caller's CPU, 5–8 ms of wall before the first submission), "
+            "the batches' fetching of models from the other worker, and the first tasks starting at once. "
+            "Before the first task, per model: "
+            f"{1e3 * t1['before'] / n:.1f} (one task a model) → {1e3 * ta['before'] / n:.1f}, that is a worker's "
+            f"first task {1e3 * t1['before'] / one['workers']:.0f} → {1e3 * ta['before'] / auto['workers']:.0f} ms "
+            "after the call (43–44 ms with the models scattered); fetching scattered data 1.1 → "
+            f'{1e3 * ta["transfers"] / n:.1f} (`"auto"`). Against the commit before it (40bd531) on the same '
+            "warm cluster, alternating serial, before and after: 0.618 → 0.589 s (medians of 9; 0.641 → 0.637 "
+            "and 0.632 → 0.595 in two runs of 7), 0–0.04 s of wall, about 1.52 → 1.60 against serial there.",
             f"- In all: wall {one['wall']:.2f} s → {auto['wall']:.2f} s (medians), ratio to serial "
-            f"{by['sa-one']['ratio']:.2f} → {by['sa']['ratio']:.2f}.",
+            f"{by['sa-one']['ratio']:.2f} → {by['sa']['ratio']:.2f}. The run before this one, on the same code, "
+            "gave 1.49 (1.43–1.70) and 1.41; the one before the models travelled inside their tasks (commit "
+            "90e513a), 1.56 (1.55–1.60) and 1.42: on this shared machine, a run's median moves by about 0.1.",
             "",
             "What is left between this and 2 on this machine is mostly not the tasks' number: the sampler's calls "
             f"still take {100 * (np.mean(auto['run_s']) / serial_run - 1):.0f} % longer on the workers than in one "
@@ -675,7 +682,14 @@ def breakdown(rows: list[dict[str, Any]]) -> list[str]:
             f"the two workers; and the first tasks start some {1e3 * ta['before'] / auto['workers']:.0f} ms into the "
             "call, after every model is pickled "
             "(so that one that does not pickle is refused before anything runs) and the scheduler has placed "
-            "them. Without Dask, two processes of `multiprocessing` given half the models each (split by size "
+            "them; and one worker still finishes 25–70 ms before the other (a task stream of 4 runs): the last "
+            "tasks are planned by seconds per unit of size measured on the largest models, and the smallest "
+            "take 2.7 times as long per unit (14 ms for 2,001 units against 49 ms for 19,977: SA's cost per "
+            "variable), so they come out longer than planned. A fit of a fixed part per model plus a part per "
+            "unit (tried: 0.580 against 0.589 s in one run of 9, 0.631 against 0.595 s in one of 7) showed no "
+            "gain and was left out, and so did shortest tasks of 0.1 or 0.15 s instead of 0.05 (9–10 tasks: 0.629 "
+            "and 0.646 against 0.637 s, 7 runs). Without Dask, two processes of `multiprocessing` given half the "
+            "models each (split by size "
             "beforehand, nothing measured) ran these 32 models 1.70–1.83× faster than one process on this "
             "machine when it was idle: the ceiling for 30 ms tasks on 2 shared cores. On a cluster whose scheduler "
             "and client run elsewhere, the workers' cores are their own.",

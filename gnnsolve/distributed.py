@@ -23,9 +23,12 @@ at the caller, before anything is submitted, so an object that does not pickle (
 class, an open file) is a :class:`TypeError` that names it, not a failure on a worker. dimod's
 quadratic and constrained models, which do not pickle, travel in dimod's file format and as their
 variables, terms and constraints in order; a module held by an object (GurobiSampler holds
-gurobipy) travels by name. With a Dask client the pickled sampler and models are scattered to the
-workers once (``client.scatter``) and every task refers to them; an executor has no such store,
-so each task carries its own copy. A sampler is copied to the workers: a stateful one
+gurobipy) travels by name. With a Dask client each pickled model is shipped once: inside the one
+task that reads it (each of :func:`solve_many`'s models), with no scatter to wait for, or
+scattered once (``client.scatter``) where several tasks read it (:class:`DaskComposite`'s chunks)
+or a task's own models weigh more than :data:`INLINE_BYTES`; a blob that several tasks read and
+that is smaller than :data:`SMALL_BYTES` (a sampler, the keywords) goes with each task. An executor
+has no such store, so each task carries its own copy. A sampler is copied to the workers: a stateful one
 (:class:`~gnnsolve.samplers.dyco.DyCOSampler`, a warm-start composite) advances its copies there,
 and the caller's object is left as it was.
 
@@ -131,6 +134,19 @@ themselves than the imbalance they avoid (at most one such task on one worker)."
 TASKS_IN_FLIGHT = 2
 """Tasks kept submitted per worker thread under ``batch_size="auto"``: one running, the next
 already on its worker, so that no worker waits for the caller to hand out more."""
+
+INLINE_BYTES = 4 * 2**20
+"""The most bytes of its own blobs (pickled models that no other task reads) a task carries inside
+itself rather than scattered first (Dask clients): sent with the task, they save the scatter's
+round trip, and the task can start as soon as it is submitted. A task whose own blobs weigh more
+has them scattered, which keeps its message well under Dask's
+``distributed.admin.large-graph-warning-threshold`` (10 MB)."""
+
+SMALL_BYTES = 16 * 2**10
+"""A blob that several tasks read (a pickled sampler, the keywords, a model read by several chunks)
+and is smaller than this travels inside each task rather than being scattered once (Dask clients):
+scattering it to the workers costs a round trip of some 5–8 ms before the first task can be
+submitted, sending it again with each task costs well under a millisecond."""
 
 SLOTS_REFRESH_S = 1.0
 """How often (seconds, at most) ``batch_size="auto"`` asks a Dask scheduler for its worker
@@ -527,7 +543,8 @@ class _OnExecutor:
 
 
 class _OnDask:
-    """A Dask client: the blobs scattered once; a task lost with its worker submitted again."""
+    """A Dask client: each blob shipped once (inside its task, or scattered); a task lost with its
+    worker submitted again."""
 
     def __init__(self, client: Client) -> None:
         from distributed import as_completed
@@ -548,20 +565,26 @@ class _OnDask:
         return self.slots
 
     def run(self, blobs: Sequence[bytes], calls: Sequence[_Call], retries: int, plan: _Plan) -> Reports:
-        """Each blob is scattered once. Those that most calls read (the sampler, the keywords) go to
-        every worker at once, so that no worker's first task waits to fetch them from another;
-        then the first tasks' own blobs, and those tasks are submitted before the other blobs are
-        scattered (in one call, while the workers run the first tasks)."""
-        shipped: dict[int, Any] = {}
+        """Each blob is shipped once. A blob that one call reads (each model of :func:`solve_many`)
+        travels inside that call's task (up to :data:`INLINE_BYTES` a task): a scatter would cost
+        a round trip to the workers before the task could be submitted. A blob that several calls
+        read (the sampler, the keywords, the model of :class:`DaskComposite`'s chunks) is
+        scattered once, to every worker at once, so that no worker's first task waits to fetch it
+        from another, unless it is smaller than :data:`SMALL_BYTES`: then it travels inside each
+        task that reads it, for less than the scatter's round trip. A task lost with its worker is
+        submitted again from the caller's copies: the blobs it carried inside it again, the
+        scattered ones scattered again."""
         readers = collections.Counter(i for call in calls for i in call.blobs)
-        common = [i for i, count in readers.items() if count > 1 and count >= self.workers]
+        inline = {i for i, count in readers.items() if count == 1 or len(blobs[i]) <= SMALL_BYTES}
+        shipped: dict[int, Any] = {i: blobs[i] for i in inline}
+        common = [i for i in readers if i not in inline]
         if common:
             shipped.update(zip(common, self.client.scatter([blobs[i] for i in common], hash=False, broadcast=True)))
         in_flight: dict[Any, tuple[tuple[int, ...], int]] = {}  # future: its calls, its attempt
         pending = self.as_completed()
 
         def ship(needed: Iterable[int]) -> None:
-            missing = [i for i in needed if i not in shipped]
+            missing = list(dict.fromkeys(i for i in needed if i not in shipped))
             if missing:
                 shipped.update(zip(missing, self.client.scatter([blobs[i] for i in missing], hash=False)))
 
@@ -569,6 +592,11 @@ class _OnDask:
             slots = self._threads() if plan.adaptive else self.slots
             groups: list[tuple[int, ...]] = []
             while len(in_flight) + len(groups) < plan.window(slots) and (group := plan.next(slots)) is not None:
+                own = [i for index in group for i in calls[index].blobs if i in inline and readers[i] == 1]
+                if sum(len(blobs[i]) for i in own) > INLINE_BYTES:  # a task of many models: scattered
+                    inline.difference_update(own)
+                    for i in own:
+                        del shipped[i]
                 groups.append(group)
             ship(i for group in groups for index in group for i in calls[index].blobs)
             for group in groups:
@@ -578,7 +606,6 @@ class _OnDask:
 
         try:
             top_up()
-            ship(range(len(blobs)))
             for future in pending:
                 group, attempts = in_flight.pop(future)
                 if future.status == "finished":
@@ -587,8 +614,10 @@ class _OnDask:
                     except Exception as exc:  # noqa: BLE001 - the result could not be fetched
                         reports = [_lost(exc, exc.__traceback__, attempts, group) for _ in group]
                 elif attempts <= retries:  # lost with its worker: again, from the caller's copies
-                    needed = list(dict.fromkeys(i for index in group for i in calls[index].blobs))
-                    again = dict(zip(needed, self.client.scatter([blobs[i] for i in needed], hash=False)))
+                    needed = [i for i in dict.fromkeys(i for index in group for i in calls[index].blobs) if i not in inline]
+                    again = {i: blobs[i] for i in inline}
+                    if needed:
+                        again.update(zip(needed, self.client.scatter([blobs[i] for i in needed], hash=False)))
                     resubmitted = self._submit(calls, group, again)
                     in_flight[resubmitted] = (group, attempts + 1)
                     pending.add(resubmitted)

@@ -357,7 +357,7 @@ def test_solve_many_reports_a_failure_in_place_with_its_traceback(client):
     assert "in solve" in notes
 
 
-def test_solve_many_survives_a_killed_worker():
+def test_solve_many_survives_a_killed_worker():  # "auto": the models travel inside their tasks, and again
     models = [Sleepy(spin_model(), sleep=2.0), Sleepy(binary_model(), sleep=2.0)]
     results = solve_many_losing_a_worker(models)
     assert all(isinstance(result, dimod.SampleSet) for result in results)
@@ -525,6 +525,28 @@ def test_batch_size_one_is_one_task_a_model_with_the_same_answers(client):
     automatic = solve_many(models, SteepestDescentSolver(), client, seed=2)
     assert sorted(tasks_of(one)) == [(index,) for index in range(5)]
     assert all(same_answer(a, b) for a, b in zip(one, automatic))
+
+
+def test_models_travel_inside_their_tasks_and_shared_blobs_are_scattered_once(client, monkeypatch):
+    import gnnsolve.distributed as module
+
+    spy = Spy(client)
+    models = small_models(6)
+    inside = solve_many(models, SteepestDescentSolver(), spy, seed=1)
+    assert "scatter" not in spy.calls and spy.calls.count("submit") == len(tasks_of(inside))  # a small sampler too
+    serial = solve_many(models, SteepestDescentSolver(), None, seed=1)
+    assert all(same_answer(a, b) for a, b in zip(inside, serial))
+    spy.calls.clear()
+    monkeypatch.setattr(module, "INLINE_BYTES", 0)  # every model scattered, in the calls that submit its task
+    monkeypatch.setattr(module, "SMALL_BYTES", 0)  # the sampler and keywords scattered once, to every worker
+    scattered = solve_many(models, SteepestDescentSolver(), spy, seed=1)
+    assert spy.calls[0] == "scatter" and "scatter" in spy.calls[1:]
+    assert all(same_answer(a, b) for a, b in zip(scattered, serial))
+    spy.calls.clear()
+    bqm = dimod.generators.ran_r(1, 60, seed=0)  # read by both chunks: scattered once, before the chunks
+    spread = DaskComposite(SteepestDescentSolver(), spy).sample(bqm, num_reads=4, seed=0)
+    assert spy.calls == ["scatter", "submit", "submit"]
+    assert same_answer(spread, DaskComposite(SteepestDescentSolver(), None, chunk_size=2).sample(bqm, num_reads=4, seed=0))
 
 
 def test_batches_on_an_executor():
