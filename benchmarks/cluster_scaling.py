@@ -668,8 +668,9 @@ def breakdown(rows: list[dict[str, Any]]) -> list[str]:
             f"first task {1e3 * t1['before'] / one['workers']:.0f} → {1e3 * ta['before'] / auto['workers']:.0f} ms "
             "after the call (43–44 ms with the models scattered); fetching scattered data 1.1 → "
             f'{1e3 * ta["transfers"] / n:.1f} (`"auto"`). Against the commit before it (40bd531) on the same '
-            "warm cluster, alternating serial, before and after: 0.618 → 0.589 s (medians of 9; 0.641 → 0.637 "
-            "and 0.632 → 0.595 in two runs of 7), 0–0.04 s of wall, about 1.52 → 1.60 against serial there.",
+            "warm cluster, alternating serial, before and after: 0.618 → 0.589 s and 0.613 → 0.618 s (medians "
+            "of 9), 0.641 → 0.637 and 0.632 → 0.595 s (of 7): from nothing to 0.04 s of wall, less than a "
+            "run's noise in two of the four.",
             f"- In all: wall {one['wall']:.2f} s → {auto['wall']:.2f} s (medians), ratio to serial "
             f"{by['sa-one']['ratio']:.2f} → {by['sa']['ratio']:.2f}. The run before this one, on the same code, "
             "gave 1.49 (1.43–1.70) and 1.41; the one before the models travelled inside their tasks (commit "
@@ -686,9 +687,10 @@ def breakdown(rows: list[dict[str, Any]]) -> list[str]:
             "tasks are planned by seconds per unit of size measured on the largest models, and the smallest "
             "take 2.7 times as long per unit (14 ms for 2,001 units against 49 ms for 19,977: SA's cost per "
             "variable), so they come out longer than planned. A fit of a fixed part per model plus a part per "
-            "unit (tried: 0.580 against 0.589 s in one run of 9, 0.631 against 0.595 s in one of 7) showed no "
-            "gain and was left out, and so did shortest tasks of 0.1 or 0.15 s instead of 0.05 (9–10 tasks: 0.629 "
-            "and 0.646 against 0.637 s, 7 runs). Without Dask, two processes of `multiprocessing` given half the "
+            "unit (tried: 0.580 against 0.589 s and 0.603 against 0.618 s in runs of 9, 0.631 against 0.595 s in "
+            "one of 7) showed no gain beyond the noise and was left out, and so did shortest tasks of 0.1 or "
+            "0.15 s instead of 0.05 (9–10 tasks: 0.629 and 0.646 against 0.637 s, 7 runs) or of 0.03 s (0.605 "
+            "against 0.618 s, 9 runs). Without Dask, two processes of `multiprocessing` given half the "
             "models each (split by size "
             "beforehand, nothing measured) ran these 32 models 1.70–1.83× faster than one process on this "
             "machine when it was idle: the ceiling for 30 ms tasks on 2 shared cores. On a cluster whose scheduler "
