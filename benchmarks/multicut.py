@@ -146,7 +146,7 @@ def elf_solvers() -> tuple[Any, str]:
     return (multicut, bioimage_cpp), ""
 
 
-def timed(solve: Any, least_seconds: float = 0.2, most_runs: int = 25) -> tuple[Any, float]:
+def median_time(solve: Any, least_seconds: float = 0.2, most_runs: int = 25) -> tuple[Any, float]:
     """``solve()``'s answer and its median seconds over repeated runs: at least 3, then more until
     ``least_seconds`` have passed (at most ``most_runs``), so that sub-millisecond runs are not
     one reading of the clock and a first run's warm-up (caches, compiled kernels) is not the time."""
@@ -160,7 +160,7 @@ def timed(solve: Any, least_seconds: float = 0.2, most_runs: int = 25) -> tuple[
 
 def run_elf(elf: Any, problem: Multicut) -> dict[str, tuple[np.ndarray, float]]:
     """elf's GAEC and KLj (warm start from GAEC) on the problem: labels in node order and median
-    seconds (:func:`timed`).
+    seconds (:func:`median_time`).
 
     elf/nifty minimise the summed cost of the cut edges with positive costs attractive, the
     convention of :class:`Multicut`, so the weights go in unchanged (zero weights left out).
@@ -169,7 +169,7 @@ def run_elf(elf: Any, problem: Multicut) -> dict[str, tuple[np.ndarray, float]]:
     elf_graph, costs = elf_input(problem, bic)
     results = {}
     for key, solve in (("elf-gaec", module.multicut_gaec), ("elf-kl", module.multicut_kernighan_lin)):
-        labels, seconds = timed(lambda: np.asarray(solve(elf_graph, costs)))
+        labels, seconds = median_time(lambda: np.asarray(solve(elf_graph, costs)))
         results[key] = (labels, seconds)
     return results
 
@@ -294,9 +294,9 @@ def run_scaling_instance(problem: Multicut, sampler: MulticutSampler, elf: Any) 
         "simulations": info["simulations"][0],
         "refined": info["refined"][0],
     }
-    labels, seconds = timed(lambda: _gaec(graph))
+    labels, seconds = median_time(lambda: _gaec(graph))
     row["methods"]["gaec"] = {"cost": graph.cost(labels), "seconds": seconds}
-    labels, seconds = timed(lambda: _kernighan_lin_joins(graph, _gaec(graph)))
+    labels, seconds = median_time(lambda: _kernighan_lin_joins(graph, _gaec(graph)))
     row["methods"]["gaec+kl"] = {"cost": graph.cost(labels), "seconds": seconds}
     if elf is not None:
         for key, (labels, seconds) in run_elf(elf, problem).items():

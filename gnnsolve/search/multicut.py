@@ -464,12 +464,12 @@ def _gaec(graph: SignedGraph, deadline: float | None = None) -> np.ndarray:
     """
     nonzero = graph.weights != 0
     rows, cols, weights = graph.rows[nonzero], graph.cols[nonzero], graph.weights[nonzero]
-    largest = weights.max(initial=0.0)
     n = graph.num_nodes
     if multicut_kernels.AVAILABLE:
         return _survivors(
             multicut_kernels.contract_in_heap_order(n, _int64(rows), _int64(cols), _float64(weights), _clock(deadline))
         )
+    largest = weights.max(initial=0.0)
     with _collector_paused():
         # the untied contractions give up at the first tie for the largest weight: skip them when the first step ties
         if np.count_nonzero(weights == largest) > 1:
@@ -804,6 +804,15 @@ def _changed_clusters(labels: np.ndarray, previous: np.ndarray) -> np.ndarray:
     return (sources != 1) | (np.bincount(previous, minlength=base)[source] != np.bincount(labels, minlength=count))
 
 
+def _join(labels: np.ndarray, pairs: np.ndarray, attracted: np.ndarray) -> np.ndarray:
+    """Step 3 of KLj: the clusters of each attracted pair merged, transitively (any numbering)."""
+    if multicut_kernels.AVAILABLE:
+        return multicut_kernels.join(labels, pairs, attracted)
+    size = int(labels.max()) + 1
+    joined = scipy.sparse.coo_matrix((np.ones(int(attracted.sum())), tuple(pairs[attracted].T)), shape=(size, size))
+    return connected_components(joined, directed=False)[1][labels]
+
+
 class _KernighanLin:
     """The state of :func:`kernighan_lin_joins` on one graph: its nonzero edges and the chains' scratch."""
 
@@ -838,13 +847,8 @@ class _KernighanLin:
         if late:
             return improved, _number_in_order(current)
         pairs, attracted = self._adjacent_clusters(current)
-        if attracted.any() and multicut_kernels.AVAILABLE:
-            current, improved = multicut_kernels.join(current, pairs, attracted), True
-        elif attracted.any():
-            size = int(current.max()) + 1
-            joined = scipy.sparse.coo_matrix((np.ones(int(attracted.sum())), tuple(pairs[attracted].T)), shape=(size, size))
-            current = connected_components(joined, directed=False)[1][current]
-            improved = True
+        if attracted.any():
+            current, improved = _join(current, pairs, attracted), True
         moved, current = self._single_moves(current, deadline)
         return improved or moved, _number_in_order(current)
 

@@ -481,10 +481,8 @@ def contract_in_heap_order(n: int, rows: np.ndarray, cols: np.ndarray, weights: 
                     size = _remove_at(keys, priorities, heap_slot, heap_slot[other], size)
                 totals[merged] += totals[other]
                 _change(keys, priorities, heap_slot, merged, totals[merged], size)
-        for r in range(length[removed]):
-            slot = _find(table_keys, removed * n + neighbours[start[removed] + r], mask)
-            if table_keys[slot] != -1:
-                _erase(table_keys, table_values, slot, mask)
+        for r in range(length[removed]):  # the removed node's places, all still in the table
+            _erase(table_keys, table_values, _find(table_keys, removed * n + neighbours[start[removed] + r], mask), mask)
         length[removed] = 0
     return parent
 
