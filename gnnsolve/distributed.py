@@ -46,12 +46,13 @@ and on a machine whose cores are all workers that time is taken from the workers
 task is submitted at once, the scheduler shares them out by count before any has run, so
 workers given the costlier models finish last. :func:`solve_many`'s ``batch_size="auto"``
 therefore keeps two tasks a worker thread in flight (one running, the next waiting, so no worker
-waits for the caller), hands out the largest models first (size: variables and interactions),
-measures how long the models take on the workers, and puts into each new task as many models as
-fill half the work still to hand out shared among the threads (``1 / (2 × threads)`` of it,
-round by round: the tasks shrink as the work runs out, so the workers finish together; loop
-scheduling calls this factoring), at most :data:`BATCH_SECONDS` and at least
-:data:`SHORTEST_BATCH_SECONDS`. Models that take longer than that alone go one to a task. A
+waits for the caller), hands out the largest models first (size: variables and interactions) but
+the smallest second, measures how long the models take on the workers (fitting a fixed part per
+model and a part per unit of size, so that the small models handed out last are sized by times
+measured on small models), and puts into each new task as many models as fill ``1 / (2 ×
+threads)`` of the work still to hand out (the tasks shrink as the work runs out, so the workers
+finish together; loop scheduling calls this guided self-scheduling), at most
+:data:`BATCH_SECONDS` and at least :data:`SHORTEST_BATCH_SECONDS`. Models that take longer than that alone go one to a task. A
 batch runs its models one after another, each exactly as its own task would (fresh copies of the
 sampler and model, its own failure report), and reports each model's answer.
 
@@ -120,10 +121,6 @@ measured on the workers. A task's own cost, a few milliseconds of CPU in the cal
 scheduler and the worker (measured in ``docs/benchmarks/distributed.md``), is then about 1 % of
 it; longer tasks would gain little and make the results (and the progress bar) come in larger
 lumps, and a task lost with its worker costs its whole length again."""
-
-RECENT_RATE = 0.5
-"""How far each measured model moves ``batch_size="auto"``'s estimate of seconds per unit of size
-(an exponentially weighted average; see ``_Plan.measured``)."""
 
 SHORTEST_BATCH_SECONDS = 0.05
 """Where ``batch_size="auto"`` stops shortening its tasks as the work runs out. A task's own cost is
@@ -411,14 +408,56 @@ def _batch_layout(calls: Sequence[_Call], group: Sequence[int]) -> tuple[tuple[_
     return layout, needed
 
 
+class _CallCost:
+    """Seconds a call takes as ``fixed + per_unit × weight``, fitted by least squares to the calls
+    measured so far (both parts at least 0), from running sums: O(1) a measurement.
+
+    A call costs a part whatever its size (loading, the sampler's set-up) besides a part that grows
+    with it, so the seconds per unit of weight of large models underestimate small ones: 14 ms for
+    a model of 2,001 units against 50 ms for 19,977 (dwave-samplers' annealing with its defaults,
+    800 variables), nearly 3 times what the large one's rate says. Until two sizes are measured, the
+    time is taken in proportion to the weight (``fixed = 0``); with one size only, that is its
+    mean time."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._sum_w = self._sum_t = self._sum_ww = self._sum_wt = 0.0
+        self.fixed = self.per_unit = 0.0
+
+    def add(self, weight: float, seconds: float) -> None:
+        self.count += 1
+        self._sum_w += weight
+        self._sum_t += seconds
+        self._sum_ww += weight * weight
+        self._sum_wt += weight * seconds
+        n = self.count
+        spread = self._sum_ww - self._sum_w * self._sum_w / n
+        if spread > 1e-9 * self._sum_ww:
+            per_unit = (self._sum_wt - self._sum_w * self._sum_t / n) / spread
+            fixed = (self._sum_t - per_unit * self._sum_w) / n
+            if per_unit < 0:  # larger was not slower: a constant time
+                self.fixed, self.per_unit = self._sum_t / n, 0.0
+                return
+            if fixed >= 0:
+                self.fixed, self.per_unit = fixed, per_unit
+                return
+        self.fixed, self.per_unit = 0.0, self._sum_wt / self._sum_ww  # in proportion, through 0
+
+    def seconds(self, weight: float, calls: int = 1) -> float:
+        """The expected seconds of ``calls`` calls weighing ``weight`` in all."""
+        return self.fixed * calls + self.per_unit * weight
+
+
 class _Plan:
     """Which calls each task runs, handed out as the backend asks for more.
 
     ``batch_size`` an int: that many calls a task, in input order, all handed out at once (the
     scheduler sees the whole backlog). ``None`` (``"auto"``): the calls go out largest first
-    (``weights``, each call's expected cost in any unit; ``None`` where unknown: all alike), one a
-    task until some have reported their time, then as many a task as fill ``1 / (2 × slots)`` of
-    the work still to hand out, at the seconds per unit of weight measured lately (see
+    (``weights``, each call's expected cost in any unit; ``None`` where unknown: all alike), but
+    for the smallest, which goes second: with the largest, it spans the sizes whose times
+    :class:`_CallCost` fits, so the times of the small models handed out last are interpolated
+    rather than extrapolated from large ones. One call a task until some have reported their
+    time, then as many a task as fill ``1 / (2 × slots)`` of the work still to hand out (see
     :meth:`next` and :meth:`measured`); the backend keeps :data:`TASKS_IN_FLIGHT` tasks a slot
     submitted (:meth:`window`).
     """
@@ -426,11 +465,14 @@ class _Plan:
     def __init__(self, count: int, batch_size: int | None, weights: Sequence[float] | None = None) -> None:
         self.batch_size = batch_size
         self._weights = [1.0] * count if weights is None else [float(weight) for weight in weights]
-        order = range(count) if batch_size is not None else sorted(range(count), key=lambda i: -self._weights[i])
+        order = list(range(count))
+        if self.adaptive:
+            order.sort(key=lambda i: -self._weights[i])
+            if count > 2 and self._weights[order[-1]] < self._weights[order[0]]:
+                order.insert(1, order.pop())  # the smallest second
         self._queue = collections.deque(order)
-        self._left = sum(self._weights)
-        self._rate: float | None = None  # seconds per unit of weight, as measured lately
-        self._round, self._budget = 0, 0.0  # tasks left in this round, and their seconds
+        self._left, self._calls_left = sum(self._weights), count
+        self._cost = _CallCost()
 
     @property
     def adaptive(self) -> bool:
@@ -443,38 +485,34 @@ class _Plan:
     def next(self, slots: int) -> tuple[int, ...] | None:
         """The calls of the next task (``slots``: the worker threads now), or ``None`` when all are out.
 
-        Under ``"auto"`` the tasks go out in rounds of ``slots`` tasks (factoring): each round's
-        tasks get, in all, at most half the work still to hand out, so each round's tasks are
-        about half the length of the last round's, down to :data:`SHORTEST_BATCH_SECONDS`."""
+        Under ``"auto"`` each task gets at most ``1 / (2 × slots)`` of the work still to hand out,
+        at the times fitted so far (guided self-scheduling with a divisor of ``2 × slots``): the
+        tasks shrink as the work runs out, down to :data:`SHORTEST_BATCH_SECONDS`, so the workers
+        finish together. The share is taken afresh for each task, so a fit that one early
+        measurement got wrong misplans a task or two, not a round."""
         queue = self._queue
         if not queue:
             return None
         if self.batch_size is not None:
             return tuple(queue.popleft() for _ in range(min(self.batch_size, len(queue))))
         group = [queue.popleft()]
-        if self._rate is not None:
-            rate = self._rate
-            if self._round <= 0:  # a new round, and its tasks' length
-                self._round = slots
-                self._budget = min(BATCH_SECONDS, max(SHORTEST_BATCH_SECONDS, rate * self._left / (2 * slots)))
-            self._round -= 1
-            spent = rate * self._weights[group[0]]
-            while queue and spent + rate * self._weights[queue[0]] / 2 <= self._budget:  # the nearest fill
+        if self._cost.count:
+            seconds = self._cost.seconds
+            budget = min(BATCH_SECONDS, max(SHORTEST_BATCH_SECONDS, seconds(self._left, self._calls_left) / (2 * slots)))
+            spent = seconds(self._weights[group[0]])
+            while queue and spent + seconds(self._weights[queue[0]]) / 2 <= budget:  # the nearest fill
                 group.append(queue.popleft())
-                spent += rate * self._weights[group[-1]]
+                spent += seconds(self._weights[group[-1]])
         self._left -= sum(self._weights[i] for i in group)
+        self._calls_left -= len(group)
         return tuple(group)
 
     def measured(self, index: int, report: _Report) -> None:
-        """Call ``index`` reported: its time on the worker (loading and running) per unit of weight
-        moves the rate :data:`RECENT_RATE` of the way. The calls go out largest first, so those
-        measured last are the most like those still to hand out: where time is not in proportion to
-        size (a fixed cost per call, a model harder than its size says), the latest rate is the
-        better guess, and a rate that lags behind shrinking models overestimates them, which costs
-        a few more tasks, not an idle worker at the end."""
+        """Call ``index`` reported: its time on the worker (loading and running) joins the fit of
+        :class:`_CallCost`. A time that is off (a call slowed by another process) moves the fit
+        by its share of all measured so far, not the next task's length alone."""
         if self.adaptive and report.error is None:
-            rate = (report.load_ns + report.run_ns) / 1e9 / self._weights[index]
-            self._rate = rate if self._rate is None else self._rate + RECENT_RATE * (rate - self._rate)
+            self._cost.add(self._weights[index], (report.load_ns + report.run_ns) / 1e9)
 
 
 def _decoded(data: bytes, attempts: int, batch: tuple[int, ...]) -> _Report:

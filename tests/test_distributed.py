@@ -496,8 +496,9 @@ def test_automatic_batches_group_short_models_and_give_the_serial_answers(client
     batches = tasks_of(batched)
     assert sorted(i for batch in batches for i in batch) == list(range(40))
     assert any(len(batch) > 1 for batch in batches)  # models of milliseconds share tasks
-    # the largest (12 variables) go first, and the first four (two a worker) alone: no time is known yet
-    assert all((index,) in batches for index in (4, 9, 14, 19))
+    # the first four (two a worker) go alone, no time being known yet: the largest (12 variables), the
+    # smallest (8), then the next largest
+    assert all((index,) in batches for index in (4, 35, 9, 14))
 
 
 def test_automatic_batches_keep_long_models_alone(client):
@@ -592,8 +593,8 @@ def test_the_automatic_plan_hands_out_largest_first_and_fills_tasks_by_measured_
     weights = [1.0, 8.0, 2.0, 2.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
     plan = _Plan(len(weights), None, weights)
     assert plan.window(2) == 4 and _Plan(3, 2).window(2) == math.inf
-    first = [plan.next(2) for _ in range(2)]
-    assert first == [(1,), (2,)]  # largest first, alone until a time is known
+    first = [plan.next(2) for _ in range(3)]
+    assert first == [(1,), (11,), (2,)]  # the largest, the smallest, then the largest left: alone until a time is known
     plan.measured(1, _Report(run_ns=int(8 * BATCH_SECONDS / 40 * 1e9)))  # a unit of weight: 1/40 of BATCH_SECONDS
     handed = [plan.next(2) for _ in range(20)]
     groups = [group for group in handed if group is not None]
@@ -601,6 +602,50 @@ def test_the_automatic_plan_hands_out_largest_first_and_fills_tasks_by_measured_
     assert all(sum(weights[i] for i in group) <= 40 for group in groups)
     assert groups[0][0] == 3 and max(len(group) for group in groups) > 1
     assert _Plan(5, 2).next(1) == (0, 1) and _Plan(1, 3).next(1) == (0,)
+
+
+def test_the_automatic_plan_sizes_small_models_by_their_fixed_cost():
+    """Times of 10 ms + 2 µs a unit: a rate per unit taken from the largest model (2.5 µs) would put
+    ten 2,000-unit models (140 ms) into a task meant to last 50 ms; the fit keeps each small task
+    near the shortest length, and the tasks shrink as the work runs out."""
+    from gnnsolve.distributed import SHORTEST_BATCH_SECONDS, _Plan, _Report
+
+    def seconds(weight: float) -> float:
+        return 0.010 + 2e-6 * weight
+
+    weights = [20_000.0] * 4 + [2_000.0] * 40
+    plan = _Plan(len(weights), None, weights)
+    probes = [plan.next(2) for _ in range(2)]
+    assert probes == [(0,), (43,)]  # the largest and the smallest: the fit spans the sizes
+    for (index,) in probes:
+        plan.measured(index, _Report(run_ns=int(seconds(weights[index]) * 1e9)))
+    lengths = []
+    while (group := plan.next(2)) is not None:
+        lengths.append(sum(seconds(weights[i]) for i in group))
+    assert max(lengths[-4:]) <= SHORTEST_BATCH_SECONDS + seconds(2_000) / 2  # the nearest fill of the shortest
+    assert lengths[0] > lengths[-1]  # the tasks shrink as the work runs out
+
+
+def test_the_call_cost_fit():
+    from gnnsolve.distributed import _CallCost
+
+    cost = _CallCost()
+    cost.add(100.0, 2.0)
+    assert cost.seconds(50.0) == pytest.approx(1.0)  # one size: in proportion to it
+    cost.add(100.0, 2.0)
+    assert (cost.fixed, cost.per_unit) == (0.0, pytest.approx(0.02))
+    for weight in (10.0, 40.0, 70.0):
+        cost.add(weight, 0.5 + 0.015 * weight)  # with the two above: 0.5 + 0.015 a unit exactly
+    assert cost.fixed == pytest.approx(0.5) and cost.per_unit == pytest.approx(0.015)
+    assert cost.seconds(30.0, calls=3) == pytest.approx(3 * 0.5 + 0.015 * 30)
+    shrinking = _CallCost()
+    for weight, seconds in ((1.0, 3.0), (10.0, 1.0)):  # larger was faster: a constant time
+        shrinking.add(weight, seconds)
+    assert (shrinking.fixed, shrinking.per_unit) == (2.0, 0.0)
+    steep = _CallCost()
+    for weight, seconds in ((10.0, 0.1), (20.0, 1.0)):  # a negative fixed part: in proportion, through 0
+        steep.add(weight, seconds)
+    assert steep.fixed == 0.0 and steep.per_unit == pytest.approx((10 * 0.1 + 20 * 1.0) / (100 + 400))
 
 
 # --- everything a task carries pickles --------------------------------------------------------
