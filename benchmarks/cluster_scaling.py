@@ -503,9 +503,7 @@ def render(record: dict[str, Any]) -> str:
         ]
         for row in idle:
             s, c = row["serial"], row["cluster"]
-            label = row.get("label") or MANY[row["sampler"]][0].format(limit=record["time_limit"])
-            pairs = row.get("pair_ratios", [])
-            spread = f" ({len(pairs)}: {min(pairs):.2f}–{max(pairs):.2f})" if len(pairs) > 1 else ""
+            label, spread = row_label(row, record), ratio_spread(row)
             cpu = f"{s['caller_cpu_s']:.2f} · {c['caller_cpu_s']:.2f}" if "caller_cpu_s" in c else "-"
             cores = f"{s['machine_busy_cores']:.1f} · {c['machine_busy_cores']:.1f}" if "machine_busy_cores" in c else "-"
             lines.append(
@@ -628,6 +626,16 @@ def render(record: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def row_label(row: dict[str, Any], record: dict[str, Any]) -> str:
+    return row.get("label") or MANY[row["sampler"]][0].format(limit=record["time_limit"])
+
+
+def ratio_spread(row: dict[str, Any]) -> str:
+    """`` (runs: lowest–highest)`` of a row's paired ratios, or nothing for one run."""
+    pairs = row.get("pair_ratios", [])
+    return f" ({len(pairs)}: {min(pairs):.2f}–{max(pairs):.2f})" if len(pairs) > 1 else ""
+
+
 def under_load(rows: list[dict[str, Any]], record: dict[str, Any]) -> list[str]:
     """The rows of ``many`` measured beside busy processes (``--load``)."""
     if not rows:
@@ -646,11 +654,9 @@ def under_load(rows: list[dict[str, Any]], record: dict[str, Any]) -> list[str]:
     ]
     for row in rows:
         s, c = row["serial"], row["cluster"]
-        label = row.get("label") or MANY[row["sampler"]][0].format(limit=record["time_limit"])
-        pairs = row.get("pair_ratios", [])
-        spread = f" ({len(pairs)}: {min(pairs):.2f}–{max(pairs):.2f})" if len(pairs) > 1 else ""
         lines.append(
-            f"| {label} | {row['load']} | {s['wall']:.2f} | {c['wall']:.2f} | {row['ratio']:.2f}{spread} | "
+            f"| {row_label(row, record)} | {row['load']} | {s['wall']:.2f} | {c['wall']:.2f} | {row['ratio']:.2f}"
+            f"{ratio_spread(row)} | "
             f"{c['tasks']} | {s['caller_cpu_s']:.2f} · {c['caller_cpu_s']:.2f} | "
             f"{s['machine_busy_cores']:.1f} · {c['machine_busy_cores']:.1f} | {sum(row['same_best'])}/{row['tasks']} | "
             f"{len(s['failures']) + len(c['failures'])} |"
@@ -829,7 +835,7 @@ def measured(record: dict[str, Any]) -> dict[str, str]:
 def summary(record: dict[str, Any]) -> list[str]:
     out = []
     for row in record.get("many", []):
-        label = row.get("label") or MANY[row["sampler"]][0].format(limit=record["time_limit"])
+        label = row_label(row, record)
         if row.get("load"):
             label += f", beside {row['load']} busy processes"
         verdict = "meets" if row["ratio"] >= TARGET else "misses"
