@@ -828,7 +828,8 @@ def measured(record: dict[str, Any]) -> dict[str, str]:
         del dates["many"]
         for row in record["many"]:
             commit = f", commit {row['commit']}" if "commit" in row else ""
-            dates[f"many ({row['sampler']})"] = f"{row.get('date', '?')}{commit}"
+            loaded = f", beside {row['load']} busy processes" if row.get("load") else ""
+            dates[f"many ({row['sampler']}{loaded})"] = f"{row.get('date', '?')}{commit}"
     return dates
 
 
@@ -838,10 +839,12 @@ def summary(record: dict[str, Any]) -> list[str]:
         label = row_label(row, record)
         if row.get("load"):
             label += f", beside {row['load']} busy processes"
-        verdict = "meets" if row["ratio"] >= TARGET else "misses"
+            verdict = f"the target {TARGET} is for free cores"
+        else:
+            verdict = f"{'meets' if row['ratio'] >= TARGET else 'misses'} the target {TARGET}"
         out.append(
-            f"{label}, {row['tasks']} models: serial / 2 workers = {row['ratio']:.2f} ({verdict} the target "
-            f"{TARGET}); same best energy on {sum(row['same_best'])} of {row['tasks']}."
+            f"{label}, {row['tasks']} models: serial / 2 workers = {row['ratio']:.2f} ({verdict}); same best "
+            f"energy on {sum(row['same_best'])} of {row['tasks']}."
         )
     return out
 
