@@ -762,7 +762,9 @@ def breakdown(rows: list[dict[str, Any]]) -> list[str]:
             "the models sent as out-of-band pickle buffers, not copied into Dask's pickle of the task (the "
             "caller's event loop 36–37 against 35–46 ms a call); shortest tasks of 30 ms instead of 50 (end "
             "gap 17 against 33 ms, 15 tasks against 13, wall 0.559 against 0.576 s in 15 runs; against the "
-            "plan before, in runs of 12: 0.604 against 0.591 s and 0.573 against 0.559 s); a quieter cluster (Dask's tick every 1 s, system "
+            "plan before, in runs of 12: 0.604 against 0.591 s and 0.573 against 0.559 s); tasks of 1 / threads of the work left "
+            "(guided self-scheduling's own share) instead of 1 / (2 × threads): 10 tasks against 14, end gap "
+            "121 against 16 ms, wall 0.695 against 0.662 s (15 runs): fewer tasks, and a worse end; a quieter cluster (Dask's tick every 1 s, system "
             "monitor every 5 s, memory monitor every 1 s, profiler off: the workers' event loops 24–28 against "
             "37–39 ms a call, wall within the noise). The last is a setting of the cluster, not of "
             "`solve_many`, and is left to its owner.",
