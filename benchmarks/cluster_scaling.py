@@ -785,7 +785,8 @@ def accounting(timed: list[dict[str, Any]]) -> list[str]:
         "of the workers that ran the tasks (loading, the sampler's calls, pickling the answers), the workers' "
         "other threads (their event loops and monitors), the caller's process (`solve_many`, the client, and "
         "the scheduler, which a `LocalCluster` runs in it), and the rest (idle, or another process's); beside "
-        "them the serial run's CPU (the same tasks, one after another, in one process) and the shortest wall "
+        "them the serial run's CPU (the same tasks, one after another, in one process, which also holds the idle "
+        "cluster's scheduler) and the shortest wall "
         "the workers' and the caller's CPU together allow on 2 cores (every core busy from the first moment to "
         "the last), with its ratio to serial.",
         "",
