@@ -417,14 +417,23 @@ class _CallCost:
     a model of 2,001 units against 50 ms for 19,977 (dwave-samplers' annealing with its defaults,
     800 variables), nearly 3 times what the large one's rate says. Until two sizes are measured, the
     time is taken in proportion to the weight (``fixed = 0``); with one size only, that is its
-    mean time."""
+    mean time. A straight line also misjudges times that grow faster or slower than the size, and
+    most so outside the sizes it was fitted on: the plan prices only models within them
+    (:meth:`covers`)."""
 
     def __init__(self) -> None:
         self.count = 0
         self._sum_w = self._sum_t = self._sum_ww = self._sum_wt = 0.0
         self.fixed = self.per_unit = 0.0
+        self.smallest, self.largest = math.inf, -math.inf  # the weights measured
+
+    def covers(self, weight: float) -> bool:
+        """Whether ``weight`` lies between the smallest and largest weights measured: its time is
+        interpolated, not extrapolated."""
+        return self.smallest <= weight <= self.largest
 
     def add(self, weight: float, seconds: float) -> None:
+        self.smallest, self.largest = min(self.smallest, weight), max(self.largest, weight)
         self.count += 1
         self._sum_w += weight
         self._sum_t += seconds
@@ -456,8 +465,10 @@ class _Plan:
     (``weights``, each call's expected cost in any unit; ``None`` where unknown: all alike), but
     for the smallest, which goes second: with the largest, it spans the sizes whose times
     :class:`_CallCost` fits, so the times of the small models handed out last are interpolated
-    rather than extrapolated from large ones. One call a task until some have reported their
-    time, then as many a task as fill ``1 / (2 × slots)`` of the work still to hand out (see
+    rather than extrapolated from large ones. One call a task while its size lies outside the
+    sizes measured (at first, all: where time grows faster than size, the time per unit of a small
+    model prices the largest several times too low), then as many a task as fill
+    ``1 / (2 × slots)`` of the work still to hand out (see
     :meth:`next` and :meth:`measured`); the backend keeps :data:`TASKS_IN_FLIGHT` tasks a slot
     submitted (:meth:`window`).
     """
@@ -496,7 +507,7 @@ class _Plan:
         if self.batch_size is not None:
             return tuple(queue.popleft() for _ in range(min(self.batch_size, len(queue))))
         group = [queue.popleft()]
-        if self._cost.count:
+        if self._cost.covers(self._weights[group[0]]):  # the queue's later models are no larger
             seconds = self._cost.seconds
             budget = min(BATCH_SECONDS, max(SHORTEST_BATCH_SECONDS, seconds(self._left, self._calls_left) / (2 * slots)))
             spent = seconds(self._weights[group[0]])
