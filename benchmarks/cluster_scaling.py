@@ -749,7 +749,12 @@ def breakdown(rows: list[dict[str, Any]]) -> list[str]:
             "100–190 ms, and one worker finished 25–70 ms before the other. Expected: the end gap down to about "
             "one short task, 15–25 ms of wall. Measured, the plan before and after alternating on one warm "
             "cluster (15 calls each): end gap 60 → 33 ms (medians), 12 → 13 tasks, wall 0.569 → 0.576 s, "
-            f"within the noise: the task more spends about what the balance gave back. End gap in this run: {gap}.",
+            "within the noise: the task more spends about what the balance gave back. Then (commit 1b15023) a model "
+            "larger or smaller than any measured goes alone: on simulated workers where time grows as the square of "
+            "size, the smallest's rate had priced eight large models at 216 ms that took 655 ms. On simulated "
+            "workers with five ways for time to grow with size and 10 % noise (`tests/test_distributed.py`), the "
+            "plan now ends within 10 % of an even split, where the one before came to 1.14–1.29 on these clustered "
+            f"sizes for three of the five. End gap in this run: {gap}.",
             f"- In all: wall {one['wall']:.2f} s → {auto['wall']:.2f} s (medians), ratio to serial "
             f'{by["sa-one"]["ratio"]:.2f} → {by["sa"]["ratio"]:.2f}. Earlier runs of `"auto"` gave 1.49 '
             "(1.43–1.70), 1.41, 1.56 (1.55–1.60) and 1.60 (1.57–1.74): on this shared machine, a run's median "

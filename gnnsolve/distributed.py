@@ -49,8 +49,8 @@ therefore keeps two tasks a worker thread in flight (one running, the next waiti
 waits for the caller), hands out the largest models first (size: variables and interactions) but
 the smallest second, measures how long the models take on the workers (fitting a fixed part per
 model and a part per unit of size, so that the small models handed out last are sized by times
-measured on small models), and puts into each new task as many models as fill ``1 / (2 ×
-threads)`` of the work still to hand out (the tasks shrink as the work runs out, so the workers
+measured on small models; a model larger or smaller than any measured goes alone), and puts into
+each new task as many models as fill ``1 / (2 × threads)`` of the work still to hand out (the tasks shrink as the work runs out, so the workers
 finish together; loop scheduling calls this guided self-scheduling), at most
 :data:`BATCH_SECONDS` and at least :data:`SHORTEST_BATCH_SECONDS`. Models that take longer than that alone go one to a task. A
 batch runs its models one after another, each exactly as its own task would (fresh copies of the
