@@ -465,12 +465,11 @@ class _Plan:
     (``weights``, each call's expected cost in any unit; ``None`` where unknown: all alike), but
     for the smallest, which goes second: with the largest, it spans the sizes whose times
     :class:`_CallCost` fits, so the times of the small models handed out last are interpolated
-    rather than extrapolated from large ones. One call a task while its size lies outside the
-    sizes measured (at first, all: where time grows faster than size, the time per unit of a small
-    model prices the largest several times too low), then as many a task as fill
-    ``1 / (2 × slots)`` of the work still to hand out (see
-    :meth:`next` and :meth:`measured`); the backend keeps :data:`TASKS_IN_FLIGHT` tasks a slot
-    submitted (:meth:`window`).
+    rather than extrapolated from large ones. A call whose size lies outside the sizes measured
+    goes alone (at first, every call: where time grows faster than size, the time per unit of a
+    small model prices the largest several times too low); the others go as many a task as fill
+    ``1 / (2 × slots)`` of the work still to hand out (see :meth:`next` and :meth:`measured`).
+    The backend keeps :data:`TASKS_IN_FLIGHT` tasks a slot submitted (:meth:`window`).
     """
 
     def __init__(self, count: int, batch_size: int | None, weights: Sequence[float] | None = None) -> None:
@@ -507,13 +506,13 @@ class _Plan:
         if self.batch_size is not None:
             return tuple(queue.popleft() for _ in range(min(self.batch_size, len(queue))))
         group = [queue.popleft()]
-        if self._cost.covers(self._weights[group[0]]):  # the queue's later models are no larger
-            seconds = self._cost.seconds
-            budget = min(BATCH_SECONDS, max(SHORTEST_BATCH_SECONDS, seconds(self._left, self._calls_left) / (2 * slots)))
-            spent = seconds(self._weights[group[0]])
-            while queue and spent + seconds(self._weights[queue[0]]) / 2 <= budget:  # the nearest fill
-                group.append(queue.popleft())
-                spent += seconds(self._weights[group[-1]])
+        cost, weights = self._cost, self._weights
+        if cost.covers(weights[group[0]]):
+            budget = min(BATCH_SECONDS, max(SHORTEST_BATCH_SECONDS, cost.seconds(self._left, self._calls_left) / (2 * slots)))
+            spent = cost.seconds(weights[group[0]])
+            while queue and cost.covers(weights[queue[0]]) and spent + cost.seconds(weights[queue[0]]) / 2 <= budget:
+                group.append(queue.popleft())  # the nearest fill of the budget
+                spent += cost.seconds(weights[group[-1]])
         self._left -= sum(self._weights[i] for i in group)
         self._calls_left -= len(group)
         return tuple(group)
