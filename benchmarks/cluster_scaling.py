@@ -906,7 +906,6 @@ def main() -> None:
         "date": now,
         "dates": {part: now for part in parts},
         "workers": args.workers,
-        "load": args.load,
         "quick": args.quick,
         "time_limit": args.time_limit,
     }

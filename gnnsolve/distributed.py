@@ -481,7 +481,7 @@ class _Plan:
             if count > 2 and self._weights[order[-1]] < self._weights[order[0]]:
                 order.insert(1, order.pop())  # the smallest second
         self._queue = collections.deque(order)
-        self._left, self._calls_left = sum(self._weights), count
+        self._left = sum(self._weights)  # of the calls not yet handed out
         self._cost = _CallCost()
 
     @property
@@ -507,14 +507,13 @@ class _Plan:
             return tuple(queue.popleft() for _ in range(min(self.batch_size, len(queue))))
         group = [queue.popleft()]
         cost, weights = self._cost, self._weights
-        if cost.covers(weights[group[0]]):
-            budget = min(BATCH_SECONDS, max(SHORTEST_BATCH_SECONDS, cost.seconds(self._left, self._calls_left) / (2 * slots)))
+        if cost.covers(weights[group[0]]):  # the work left still counts group[0]
+            budget = min(BATCH_SECONDS, max(SHORTEST_BATCH_SECONDS, cost.seconds(self._left, len(queue) + 1) / (2 * slots)))
             spent = cost.seconds(weights[group[0]])
             while queue and cost.covers(weights[queue[0]]) and spent + cost.seconds(weights[queue[0]]) / 2 <= budget:
                 group.append(queue.popleft())  # the nearest fill of the budget
                 spent += cost.seconds(weights[group[-1]])
-        self._left -= sum(self._weights[i] for i in group)
-        self._calls_left -= len(group)
+        self._left -= sum(weights[i] for i in group)
         return tuple(group)
 
     def measured(self, index: int, report: _Report) -> None:
